@@ -1,0 +1,245 @@
+// Binding of the HNSW index: check buffers, allocate outputs, release the GIL, run.
+// Every call that takes the index lock does so with the GIL released, so a thread holding the
+// lock never waits for a thread holding the GIL.
+#include <pybind11/stl.h>
+
+#include <thread>
+
+#include "bindings/numpy_utils.h"
+#include "common/thread_pool.h"
+#include "graph/hnsw.h"
+
+namespace vecsearch {
+
+namespace {
+
+Metric parse_metric(const std::string& name) {
+    if (name == "l2") return Metric::l2;
+    if (name == "ip") return Metric::ip;
+    if (name == "cosine") return Metric::cosine;
+    throw InvalidArgument("unknown metric '" + name + "'; expected 'l2', 'ip' or 'cosine'");
+}
+
+const char* metric_name(Metric m) {
+    switch (m) {
+        case Metric::l2: return "l2";
+        case Metric::ip: return "ip";
+        default: return "cosine";
+    }
+}
+
+HnswParams make_params(size_t dim, const std::string& metric, size_t M, size_t ef_construction, uint64_t seed) {
+    HnswParams p;
+    p.dim = dim;
+    p.metric = parse_metric(metric);
+    p.M = M;
+    p.ef_construction = ef_construction;
+    p.seed = seed;
+    return p;
+}
+
+size_t clamp_threads(size_t threads) { return threads == 0 ? ThreadPool::hardware_threads() : threads; }
+
+carray<uint64_t> require_ids(py::handle obj, const char* what) {
+    carray<uint64_t> ids = require_array<uint64_t>(obj, what);
+    if (ids.ndim() != 1) throw InvalidArgument(std::string(what) + " must be 1-d");
+    return ids;
+}
+
+class PyHnsw {
+public:
+    explicit PyHnsw(std::unique_ptr<Hnsw> h) : h_(std::move(h)) {}
+    PyHnsw(size_t dim, const std::string& metric, size_t M, size_t ef_construction, uint64_t seed)
+        : h_(std::make_unique<Hnsw>(make_params(dim, metric, M, ef_construction, seed))) {}
+
+    py::array_t<uint64_t> add(py::handle vectors_obj, py::handle ids_obj, size_t threads) {
+        carray<float> vectors = require_matrix(vectors_obj, h_->params().dim, "vectors");
+        size_t n = vectors.shape(0);
+        carray<uint64_t> ids;
+        const uint64_t* ids_ptr = nullptr;
+        if (!ids_obj.is_none()) {
+            ids = require_ids(ids_obj, "ids");
+            if (size_t(ids.shape(0)) != n)
+                throw InvalidArgument("got " + std::to_string(ids.shape(0)) + " ids for " + std::to_string(n) + " vectors");
+            ids_ptr = ids.data();
+        }
+        py::array_t<uint64_t> out(py::ssize_t{py::ssize_t(n)});
+        uint64_t* out_ptr = out.mutable_data();
+        const float* data = vectors.data();
+        py::gil_scoped_release release;
+        h_->add(data, ids_ptr, n, clamp_threads(threads), out_ptr);
+        return out;
+    }
+
+    void remove(py::handle ids_obj) {
+        carray<uint64_t> ids = require_ids(ids_obj, "ids");
+        py::gil_scoped_release release;
+        h_->remove(ids.data(), ids.shape(0));
+    }
+
+    py::tuple search(py::handle queries_obj, size_t k, size_t ef, size_t threads) const {
+        carray<float> queries = require_matrix(queries_obj, h_->params().dim, "queries");
+        if (k == 0) throw InvalidArgument("k must be positive");
+        size_t nq = queries.shape(0);
+        py::array_t<uint64_t> ids({py::ssize_t(nq), py::ssize_t(k)});
+        py::array_t<float> dists({py::ssize_t(nq), py::ssize_t(k)});
+        uint64_t* ip = ids.mutable_data();
+        float* dp = dists.mutable_data();
+        const float* q = queries.data();
+        {
+            py::gil_scoped_release release;
+            h_->search(q, nq, k, ef, clamp_threads(threads), ip, dp);
+        }
+        return py::make_tuple(ids, dists);
+    }
+
+    py::array_t<float> get_vectors(py::handle ids_obj) const {
+        carray<uint64_t> ids = require_ids(ids_obj, "ids");
+        size_t n = ids.shape(0);
+        py::array_t<float> out({py::ssize_t(n), py::ssize_t(h_->params().dim)});
+        float* o = out.mutable_data();
+        {
+            py::gil_scoped_release release;
+            h_->get_vectors(ids.data(), n, o);
+        }
+        return out;
+    }
+
+    size_t size() const {
+        py::gil_scoped_release release;
+        return h_->size();
+    }
+    size_t slot_count() const {
+        py::gil_scoped_release release;
+        return h_->slot_count();
+    }
+    bool contains(uint64_t id) const {
+        py::gil_scoped_release release;
+        return h_->contains(id);
+    }
+    size_t memory_bytes() const {
+        py::gil_scoped_release release;
+        return h_->memory_bytes();
+    }
+
+    py::dict params() const {
+        const HnswParams& p = h_->params();
+        py::dict d;
+        d["dim"] = p.dim;
+        d["metric"] = metric_name(p.metric);
+        d["M"] = p.M;
+        d["ef_construction"] = p.ef_construction;
+        d["seed"] = p.seed;
+        return d;
+    }
+
+    // A consistent copy of the whole state: scalars plus numpy arrays, for the file writer.
+    py::dict export_state() const {
+        struct Copy {
+            HnswState st;
+            std::vector<float> vectors;
+            std::vector<uint64_t> ids;
+            std::vector<int32_t> levels;
+            std::vector<uint8_t> deleted;
+            std::vector<uint32_t> links0, upper;
+        } c;
+        size_t dim = h_->params().dim, row0 = 1 + 2 * h_->params().M;
+        {
+            py::gil_scoped_release release;
+            h_->with_state([&](const HnswState& st) {
+                c.st = st;
+                size_t n = st.count;
+                c.vectors.assign(st.vectors, st.vectors + n * dim);
+                c.ids.assign(st.ids, st.ids + n);
+                c.levels.assign(st.levels, st.levels + n);
+                c.deleted.assign(st.deleted, st.deleted + n);
+                c.links0.assign(st.links0, st.links0 + n * row0);
+                c.upper.assign(st.upper, st.upper + st.upper_len);
+            });
+        }
+        py::ssize_t n = py::ssize_t(c.st.count);
+        py::dict d;
+        d["count"] = c.st.count;
+        d["entry_point"] = c.st.entry_point == kNoSlot ? py::int_(-1) : py::int_(c.st.entry_point);
+        d["max_level"] = c.st.max_level;
+        d["next_auto_id"] = c.st.next_auto_id;
+        d["vectors"] = to_numpy(std::move(c.vectors), {n, py::ssize_t(dim)});
+        d["ids"] = to_numpy(std::move(c.ids), {n});
+        d["levels"] = to_numpy(std::move(c.levels), {n});
+        d["deleted"] = to_numpy(std::move(c.deleted), {n});
+        d["links0"] = to_numpy(std::move(c.links0), {n, py::ssize_t(row0)});
+        py::ssize_t up = py::ssize_t(c.upper.size());
+        d["upper"] = to_numpy(std::move(c.upper), {up});
+        return d;
+    }
+
+    static PyHnsw restore(size_t dim, const std::string& metric, size_t M, size_t ef_construction, uint64_t seed,
+                          size_t count, int64_t entry_point, int64_t max_level, uint64_t next_auto_id,
+                          py::handle vectors_obj, py::handle ids_obj, py::handle levels_obj, py::handle deleted_obj,
+                          py::handle links0_obj, py::handle upper_obj, bool borrow_vectors) {
+        HnswParams p = make_params(dim, metric, M, ef_construction, seed);
+        auto vectors = require_array<float>(vectors_obj, "vectors");
+        auto ids = require_array<uint64_t>(ids_obj, "ids");
+        auto levels = require_array<int32_t>(levels_obj, "levels");
+        auto deleted = require_array<uint8_t>(deleted_obj, "deleted");
+        auto links0 = require_array<uint32_t>(links0_obj, "links0");
+        auto upper = require_array<uint32_t>(upper_obj, "upper");
+        auto expect = [](const py::array& a, size_t n, const char* what) {
+            if (size_t(a.size()) != n)
+                throw FormatError(std::string("corrupt index: section ") + what + " holds " + std::to_string(a.size()) +
+                                  " values, expected " + std::to_string(n));
+        };
+        if (count > kMaxSlots) throw FormatError("corrupt index: slot count is too large");
+        expect(vectors, count * dim, "vectors");
+        expect(ids, count, "ids");
+        expect(levels, count, "levels");
+        expect(deleted, count, "deleted");
+        expect(links0, count * (1 + 2 * M), "links0");
+        if (entry_point < -1 || entry_point >= int64_t(kNoSlot)) throw FormatError("corrupt index: bad entry point");
+        if (max_level < -1 || max_level > 64) throw FormatError("corrupt index: bad max level");
+        HnswState st;
+        st.count = count;
+        st.entry_point = entry_point < 0 ? kNoSlot : slot_t(entry_point);
+        st.max_level = int32_t(max_level);
+        st.next_auto_id = next_auto_id;
+        st.vectors = vectors.data();
+        st.ids = ids.data();
+        st.levels = levels.data();
+        st.deleted = deleted.data();
+        st.links0 = links0.data();
+        st.upper = upper.data();
+        st.upper_len = upper.size();
+        py::gil_scoped_release release;
+        return PyHnsw(Hnsw::restore(p, st, borrow_vectors));
+    }
+
+private:
+    std::unique_ptr<Hnsw> h_;
+};
+
+}  // namespace
+
+void init_index(py::module_& m) {
+    m.attr("MISSING_ID") = py::int_(kMissingId);
+    m.def("hardware_threads", &ThreadPool::hardware_threads);
+    py::class_<PyHnsw>(m, "HnswIndex")
+        .def(py::init<size_t, const std::string&, size_t, size_t, uint64_t>(), py::arg("dim"), py::arg("metric"),
+             py::arg("M"), py::arg("ef_construction"), py::arg("seed"))
+        .def("add", &PyHnsw::add, py::arg("vectors"), py::arg("ids"), py::arg("threads"))
+        .def("remove", &PyHnsw::remove, py::arg("ids"))
+        .def("search", &PyHnsw::search, py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("threads"))
+        .def("get_vectors", &PyHnsw::get_vectors, py::arg("ids"))
+        .def("size", &PyHnsw::size)
+        .def("slot_count", &PyHnsw::slot_count)
+        .def("contains", &PyHnsw::contains, py::arg("id"))
+        .def("memory_bytes", &PyHnsw::memory_bytes)
+        .def("params", &PyHnsw::params)
+        .def("export_state", &PyHnsw::export_state)
+        .def_static("restore", &PyHnsw::restore, py::arg("dim"), py::arg("metric"), py::arg("M"),
+                    py::arg("ef_construction"), py::arg("seed"), py::arg("count"), py::arg("entry_point"),
+                    py::arg("max_level"), py::arg("next_auto_id"), py::arg("vectors"), py::arg("ids"),
+                    py::arg("levels"), py::arg("deleted"), py::arg("links0"), py::arg("upper"),
+                    py::arg("borrow_vectors"));
+}
+
+}  // namespace vecsearch

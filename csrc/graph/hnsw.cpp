@@ -1,0 +1,543 @@
+#include "graph/hnsw.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <unordered_set>
+
+#include "common/errors.h"
+#include "common/thread_pool.h"
+#include "simd/cpu.h"
+
+namespace vecsearch {
+
+namespace {
+
+constexpr int kMaxLevel = 24;  // P(level > 24) is M^-24: never drawn in practice
+
+uint64_t splitmix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+// Touches the first cache lines of a vector so the load overlaps other work.
+inline void prefetch_row(const float* row, size_t dim) {
+    const char* p = reinterpret_cast<const char*>(row);
+    size_t lines = std::min<size_t>((dim * sizeof(float) + 63) / 64, 8);
+    for (size_t i = 0; i < lines; ++i) __builtin_prefetch(p + 64 * i, 0, 3);
+}
+
+// Per-thread scratch of graph walks; sized on first use, reused across calls and indexes.
+struct Scratch {
+    VisitedList visited;
+    BeamPool pool;
+    TopK top;
+    std::vector<Neighbor> cands;
+    std::vector<slot_t> fresh;
+};
+Scratch& scratch() {
+    static thread_local Scratch s;
+    return s;
+}
+
+}  // namespace
+
+Hnsw::Hnsw(const HnswParams& params)
+    : params_(params),
+      row0_(1 + 2 * params.M),
+      level_mult_(1.0 / std::log(double(std::max<size_t>(params.M, 2)))),
+      store_(params.dim, params.metric, active_kernels()),
+      link_locks_(new std::mutex[kLockStripes]) {
+    if (params.dim == 0) throw InvalidArgument("dim must be positive");
+    if (params.M < 2) throw InvalidArgument("M must be at least 2");
+    if (params.ef_construction == 0) throw InvalidArgument("ef_construction must be positive");
+}
+
+size_t Hnsw::size() const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    return count_ - n_deleted_;
+}
+
+size_t Hnsw::slot_count() const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    return count_;
+}
+
+bool Hnsw::contains(external_id id) const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    return id_to_slot_.count(id) != 0;
+}
+
+size_t Hnsw::memory_bytes() const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    size_t bytes = capacity_ * (params_.dim * sizeof(float) + row0_ * sizeof(slot_t) + sizeof(external_id) +
+                                sizeof(int32_t) + 1 + sizeof(void*));
+    for (size_t s = 0; s < count_; ++s) bytes += size_t(levels_[s]) * (params_.M + 1) * sizeof(slot_t);
+    return bytes + id_to_slot_.size() * (sizeof(external_id) + sizeof(slot_t) + 2 * sizeof(void*));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutation
+
+void Hnsw::reserve(size_t capacity) {
+    if (capacity <= capacity_ && !store_.borrowed()) return;
+    if (capacity > kMaxSlots) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
+    capacity = std::max(capacity, capacity_);
+    store_.reserve(capacity, count_);
+    links0_.resize(capacity * row0_, 0);
+    upper_.resize(capacity);
+    levels_.resize(capacity, 0);
+    ids_.resize(capacity, kMissingId);
+    deleted_.resize(capacity, 0);
+    capacity_ = capacity;
+}
+
+int Hnsw::draw_level(slot_t slot) const {
+    uint64_t h = splitmix64(params_.seed * 0x2545F4914F6CDD1Dull + slot);
+    double u = (double((h >> 11) + 1)) * (1.0 / 9007199254740992.0);  // (0, 1]
+    int level = int(-std::log(u) * level_mult_);
+    return std::min(level, kMaxLevel);
+}
+
+void Hnsw::init_slot(slot_t slot, int level) {
+    levels_[slot] = level;
+    links0_[size_t(slot) * row0_] = 0;
+    if (level > 0) {
+        size_t n = size_t(level) * (params_.M + 1);
+        upper_[slot].reset(new slot_t[n]());
+    } else {
+        upper_[slot].reset();
+    }
+}
+
+void Hnsw::check_ids_absent(const external_id* ids, size_t n) const {
+    std::unordered_set<external_id> seen;
+    seen.reserve(n * 2);
+    for (size_t i = 0; i < n; ++i) {
+        if (ids[i] == kMissingId) throw InvalidArgument("id 2**64-1 is reserved as the missing-result marker");
+        if (id_to_slot_.count(ids[i])) throw DuplicateIdError("id " + std::to_string(ids[i]) + " is already in the index");
+        if (!seen.insert(ids[i]).second)
+            throw DuplicateIdError("id " + std::to_string(ids[i]) + " appears more than once in this add");
+    }
+}
+
+void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t threads, external_id* out_ids) {
+    if (n == 0) return;
+    std::unique_lock<std::shared_mutex> lock(rw_);
+    if (ids) {
+        check_ids_absent(ids, n);
+    } else if (next_auto_id_ > kMissingId - n) {
+        throw InvalidArgument("automatic ids would overflow uint64; pass ids explicitly");
+    }
+    size_t reused = std::min(n, free_slots_.size());
+    size_t fresh = n - reused;
+    if (count_ + fresh > kMaxSlots) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
+    if (count_ + fresh > capacity_ || store_.borrowed())
+        reserve(std::max(count_ + fresh, capacity_ + capacity_ / 2 + 1024));
+
+    // Assign slots (deleted ones first), copy vectors and register ids, then link in parallel.
+    std::vector<slot_t> slots(n);
+    for (size_t i = 0; i < n; ++i) {
+        external_id id = ids ? ids[i] : next_auto_id_++;
+        slot_t slot;
+        if (i < reused) {
+            slot = free_slots_.back();
+            free_slots_.pop_back();
+            deleted_[slot] = 0;
+            --n_deleted_;
+        } else {
+            slot = slot_t(count_++);
+            init_slot(slot, draw_level(slot));
+        }
+        if (ids && id >= next_auto_id_) next_auto_id_ = id + 1;
+        store_.set(slot, vectors + i * params_.dim);
+        ids_[slot] = id;
+        id_to_slot_[id] = slot;
+        slots[i] = slot;
+        out_ids[i] = id;
+    }
+    size_t visited_size = count_;
+    ThreadPool::global().parallel_for(n, threads, 1, [&](size_t i) { insert(slots[i], visited_size); });
+}
+
+void Hnsw::remove(const external_id* ids, size_t n) {
+    std::unique_lock<std::shared_mutex> lock(rw_);
+    std::unordered_set<external_id> seen;
+    seen.reserve(n * 2);
+    for (size_t i = 0; i < n; ++i) {
+        if (!id_to_slot_.count(ids[i])) throw UnknownIdError("id " + std::to_string(ids[i]) + " is not in the index");
+        if (!seen.insert(ids[i]).second)
+            throw DuplicateIdError("id " + std::to_string(ids[i]) + " appears more than once in this delete");
+    }
+    for (size_t i = 0; i < n; ++i) {
+        auto it = id_to_slot_.find(ids[i]);
+        slot_t slot = it->second;
+        id_to_slot_.erase(it);
+        deleted_[slot] = 1;
+        ++n_deleted_;
+        free_slots_.push_back(slot);
+    }
+}
+
+void Hnsw::get_vectors(const external_id* ids, size_t n, float* out) const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    for (size_t i = 0; i < n; ++i)
+        if (!id_to_slot_.count(ids[i])) throw UnknownIdError("id " + std::to_string(ids[i]) + " is not in the index");
+    for (size_t i = 0; i < n; ++i)
+        std::memcpy(out + i * params_.dim, store_.row(id_to_slot_.at(ids[i])), params_.dim * sizeof(float));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Insertion (parallel: link rows are read and written under their striped lock)
+
+slot_t Hnsw::greedy_build(const float* q, slot_t ep, float& ep_dist, int from_level, int to_level) const {
+    std::vector<slot_t> buf(params_.M);
+    for (int level = from_level; level > to_level; --level) {
+        bool moved = true;
+        while (moved) {
+            moved = false;
+            size_t cnt;
+            {
+                std::lock_guard<std::mutex> g(link_lock(ep));
+                const slot_t* row = links(ep, level);
+                cnt = row[0];
+                std::copy(row + 1, row + 1 + cnt, buf.begin());
+            }
+            for (size_t j = 0; j < cnt; ++j) {
+                float d = store_.distance(q, buf[j]);
+                if (d < ep_dist) {
+                    ep_dist = d;
+                    ep = buf[j];
+                    moved = true;
+                }
+            }
+        }
+    }
+    return ep;
+}
+
+void Hnsw::search_layer_build(const float* q, slot_t ep, float ep_dist, int level, BeamPool& pool,
+                              VisitedList& visited) const {
+    std::vector<slot_t>& buf = scratch().fresh;
+    buf.resize(max_links(level));
+    pool.reset(params_.ef_construction);
+    visited.test_and_set(ep);
+    pool.insert(ep_dist, ep);
+    while (pool.has_next()) {
+        slot_t u = pool.pop_next();
+        size_t cnt;
+        {
+            std::lock_guard<std::mutex> g(link_lock(u));
+            const slot_t* row = links(u, level);
+            cnt = row[0];
+            std::copy(row + 1, row + 1 + cnt, buf.begin());
+        }
+        for (size_t j = 0; j < cnt; ++j) {
+            slot_t v = buf[j];
+            if (visited.test_and_set(v)) continue;
+            pool.insert(store_.distance(q, v), v);
+        }
+    }
+}
+
+// hnswlib's heuristic: keep a candidate only if it is closer to the base than to every
+// candidate already kept, which spreads the links over directions.
+void Hnsw::select_neighbors(std::vector<Neighbor>& cands, size_t m) const {
+    if (cands.size() <= m) return;
+    std::vector<Neighbor> kept;
+    kept.reserve(m);
+    for (const Neighbor& c : cands) {
+        if (kept.size() >= m) break;
+        bool good = true;
+        for (const Neighbor& r : kept) {
+            if (store_.distance(c.slot, r.slot) < c.dist) {
+                good = false;
+                break;
+            }
+        }
+        if (good) kept.push_back(c);
+    }
+    cands.swap(kept);
+}
+
+void Hnsw::connect(slot_t slot, int level, const std::vector<Neighbor>& selected) {
+    size_t cap = max_links(level);
+    {
+        std::lock_guard<std::mutex> g(link_lock(slot));
+        slot_t* row = links_mut(slot, level);
+        size_t cnt = std::min(selected.size(), cap);
+        for (size_t j = 0; j < cnt; ++j) row[1 + j] = selected[j].slot;
+        row[0] = slot_t(cnt);
+    }
+    std::vector<Neighbor> cands;
+    for (const Neighbor& nb : selected) {
+        slot_t other = nb.slot;
+        std::lock_guard<std::mutex> g(link_lock(other));
+        slot_t* row = links_mut(other, level);
+        size_t cnt = row[0];
+        if (std::find(row + 1, row + 1 + cnt, slot) != row + 1 + cnt) continue;
+        if (cnt < cap) {
+            row[1 + cnt] = slot;
+            row[0] = slot_t(cnt + 1);
+            continue;
+        }
+        cands.clear();
+        cands.push_back({nb.dist, slot});
+        for (size_t j = 0; j < cnt; ++j) cands.push_back({store_.distance(other, row[1 + j]), row[1 + j]});
+        std::sort(cands.begin(), cands.end(), [](const Neighbor& a, const Neighbor& b) { return a.dist < b.dist; });
+        select_neighbors(cands, cap);
+        for (size_t j = 0; j < cands.size(); ++j) row[1 + j] = cands[j].slot;
+        row[0] = slot_t(cands.size());
+    }
+}
+
+void Hnsw::insert(slot_t slot, size_t visited_size) {
+    const float* q = store_.row(slot);
+    int level = levels_[slot];
+    std::unique_lock<std::mutex> entry_lock(entry_mutex_);
+    int top = max_level_;
+    slot_t ep = entry_point_;
+    if (ep == kNoSlot) {
+        entry_point_ = slot;
+        max_level_ = level;
+        return;
+    }
+    // Only an insert that raises the top level keeps the entry lock (hnswlib does the same).
+    if (level <= top) entry_lock.unlock();
+
+    float ep_dist = store_.distance(q, ep);
+    if (level < top) ep = greedy_build(q, ep, ep_dist, top, level);
+
+    Scratch& sc = scratch();
+    for (int l = std::min(level, top); l >= 0; --l) {
+        sc.visited.reset(visited_size);
+        search_layer_build(q, ep, ep_dist, l, sc.pool, sc.visited);
+        std::vector<Neighbor>& cands = sc.cands;
+        cands.clear();
+        for (size_t i = 0; i < sc.pool.size(); ++i)
+            if (sc.pool.slot_at(i) != slot) cands.push_back({sc.pool.dist_at(i), sc.pool.slot_at(i)});
+        if (!cands.empty()) {
+            ep = cands[0].slot;
+            ep_dist = cands[0].dist;
+        }
+        select_neighbors(cands, params_.M);
+        connect(slot, l, cands);
+    }
+    if (level > top) {
+        entry_point_ = slot;
+        max_level_ = level;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+slot_t Hnsw::greedy_query(const float* q, float& dist) const {
+    slot_t ep = entry_point_;
+    dist = store_.distance(q, ep);
+    for (int level = max_level_; level > 0; --level) {
+        bool moved = true;
+        while (moved) {
+            moved = false;
+            const slot_t* row = links(ep, level);
+            size_t cnt = row[0];
+            for (size_t j = 1; j <= cnt; ++j) {
+                float d = store_.distance(q, row[j]);
+                if (d < dist) {
+                    dist = d;
+                    ep = row[j];
+                    moved = true;
+                }
+            }
+        }
+    }
+    return ep;
+}
+
+void Hnsw::search_one(const float* q, size_t k, size_t ef, external_id* out_ids, float* out_dists) const {
+    Scratch& sc = scratch();
+    const bool has_deleted = n_deleted_ != 0;
+    const size_t live = count_ - n_deleted_;
+    const size_t want = std::min(k, live);
+    float ep_dist;
+    slot_t ep = greedy_query(q, ep_dist);
+    size_t found = 0;
+    // With tombstones the walk routes through every node but answers only from live ones; if
+    // too few live nodes were met, walk again wider.
+    for (;;) {
+        BeamPool& pool = sc.pool;
+        VisitedList& visited = sc.visited;
+        pool.reset(ef);
+        visited.reset(count_);
+        sc.top.reset(k);
+        visited.test_and_set(ep);
+        pool.insert(ep_dist, ep);
+        if (has_deleted && !deleted_[ep]) sc.top.push(ep_dist, ep);
+        sc.fresh.resize(row0_);
+        slot_t* fresh = sc.fresh.data();
+        while (pool.has_next()) {
+            slot_t u = pool.pop_next();
+            const slot_t* row = &links0_[size_t(u) * row0_];
+            size_t cnt = row[0], m = 0;
+            for (size_t j = 1; j <= cnt; ++j) {
+                slot_t v = row[j];
+                if (visited.test_and_set(v)) continue;
+                prefetch_row(store_.row(v), params_.dim);
+                fresh[m++] = v;
+            }
+            for (size_t j = 0; j < m; ++j) {
+                slot_t v = fresh[j];
+                float d = store_.distance(q, v);
+                if (has_deleted) {
+                    if (!deleted_[v]) sc.top.push(d, v);
+                }
+                pool.insert(d, v);
+            }
+        }
+        if (!has_deleted) {
+            found = std::min(k, pool.size());
+            for (size_t i = 0; i < found; ++i) {
+                out_ids[i] = ids_[pool.slot_at(i)];
+                out_dists[i] = pool.dist_at(i);
+            }
+            break;
+        }
+        if (sc.top.size() >= want || ef >= count_) {
+            const std::vector<Neighbor>& best = sc.top.sorted();
+            found = best.size();
+            for (size_t i = 0; i < found; ++i) {
+                out_ids[i] = ids_[best[i].slot];
+                out_dists[i] = best[i].dist;
+            }
+            break;
+        }
+        ef = std::min(count_, ef * 2);
+    }
+    for (size_t i = found; i < k; ++i) {
+        out_ids[i] = kMissingId;
+        out_dists[i] = std::numeric_limits<float>::infinity();
+    }
+}
+
+void Hnsw::search(const float* queries, size_t nq, size_t k, size_t ef, size_t threads, external_id* out_ids,
+                  float* out_dists) const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    if (count_ == n_deleted_) {
+        std::fill(out_ids, out_ids + nq * k, kMissingId);
+        std::fill(out_dists, out_dists + nq * k, std::numeric_limits<float>::infinity());
+        return;
+    }
+    // The answer never needs a beam wider than the index.
+    ef = std::max<size_t>(1, std::min(std::max(ef, k), count_));
+    ThreadPool::global().parallel_for(nq, threads, 1, [&](size_t i) {
+        search_one(queries + i * params_.dim, k, ef, out_ids + i * k, out_dists + i * k);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Persistence
+
+std::vector<uint32_t> Hnsw::flatten_upper() const {
+    std::vector<uint32_t> out;
+    for (size_t s = 0; s < count_; ++s) {
+        size_t n = size_t(levels_[s]) * (params_.M + 1);
+        if (n) out.insert(out.end(), upper_[s].get(), upper_[s].get() + n);
+    }
+    return out;
+}
+
+HnswState Hnsw::state_view(const std::vector<uint32_t>& upper) const {
+    HnswState st;
+    st.count = count_;
+    st.entry_point = entry_point_;
+    st.max_level = max_level_;
+    st.next_auto_id = next_auto_id_;
+    st.vectors = store_.data();
+    st.ids = ids_.data();
+    st.levels = levels_.data();
+    st.deleted = deleted_.data();
+    st.links0 = links0_.data();
+    st.upper = upper.data();
+    st.upper_len = upper.size();
+    return st;
+}
+
+std::unique_ptr<Hnsw> Hnsw::restore(const HnswParams& params, const HnswState& st, bool borrow_vectors) {
+    auto fail = [](const std::string& what) { throw FormatError("corrupt index: " + what); };
+    auto index = std::make_unique<Hnsw>(params);
+    Hnsw& h = *index;
+    if (st.count > kMaxSlots) fail("slot count " + std::to_string(st.count) + " is too large");
+    size_t n = st.count;
+    if (n == 0) {
+        if (st.entry_point != kNoSlot || st.max_level != -1) fail("empty index has an entry point");
+        h.next_auto_id_ = st.next_auto_id;
+        return index;
+    }
+    if (st.entry_point >= n) fail("entry point " + std::to_string(st.entry_point) + " out of range");
+
+    // Levels and upper rows first: their sizes must add up before any row is read.
+    size_t upper_needed = 0;
+    for (size_t s = 0; s < n; ++s) {
+        if (st.levels[s] < 0 || st.levels[s] > kMaxLevel) fail("slot " + std::to_string(s) + " has a bad level");
+        upper_needed += size_t(st.levels[s]) * (params.M + 1);
+    }
+    if (upper_needed != st.upper_len) fail("upper link section has the wrong length");
+    if (st.max_level != st.levels[st.entry_point]) fail("max level differs from the entry point's level");
+    for (size_t s = 0; s < n; ++s)
+        if (st.levels[s] > st.max_level) fail("a slot is above the top level");
+
+    if (borrow_vectors) {
+        h.store_.borrow(st.vectors, n);
+        h.links0_.resize(n * h.row0_);
+        h.upper_.resize(n);
+        h.levels_.resize(n);
+        h.ids_.resize(n);
+        h.deleted_.resize(n);
+        h.capacity_ = n;
+    } else {
+        h.reserve(n);
+        for (size_t s = 0; s < n; ++s) h.store_.set(slot_t(s), st.vectors + s * params.dim);
+    }
+    h.count_ = n;
+    auto check_row = [&](const uint32_t* row, size_t cap, size_t s) {
+        if (row[0] > cap) fail("slot " + std::to_string(s) + " has too many links");
+        for (size_t j = 1; j <= row[0]; ++j)
+            if (row[j] >= n) fail("slot " + std::to_string(s) + " links to a slot out of range");
+    };
+    size_t off = 0;
+    for (size_t s = 0; s < n; ++s) {
+        const uint32_t* row0 = st.links0 + s * h.row0_;
+        check_row(row0, 2 * params.M, s);
+        std::copy(row0, row0 + h.row0_, &h.links0_[s * h.row0_]);
+        h.levels_[s] = st.levels[s];
+        size_t up = size_t(st.levels[s]) * (params.M + 1);
+        if (up) {
+            h.upper_[s].reset(new slot_t[up]);
+            for (int l = 0; l < st.levels[s]; ++l) check_row(st.upper + off + size_t(l) * (params.M + 1), params.M, s);
+            std::copy(st.upper + off, st.upper + off + up, h.upper_[s].get());
+            off += up;
+        }
+        if (st.deleted[s] > 1) fail("deleted flag is neither 0 nor 1");
+        h.deleted_[s] = st.deleted[s];
+        h.ids_[s] = st.ids[s];
+        if (st.deleted[s]) {
+            ++h.n_deleted_;
+            h.free_slots_.push_back(slot_t(s));
+            continue;
+        }
+        if (st.ids[s] == kMissingId) fail("a live slot has the reserved id");
+        if (st.ids[s] >= st.next_auto_id) fail("an id is not below the next automatic id");
+        if (!h.id_to_slot_.emplace(st.ids[s], slot_t(s)).second) fail("id " + std::to_string(st.ids[s]) + " appears twice");
+    }
+    // Reuse the lowest deleted slots first, as before the save.
+    std::reverse(h.free_slots_.begin(), h.free_slots_.end());
+    h.entry_point_ = st.entry_point;
+    h.max_level_ = st.max_level;
+    h.next_auto_id_ = st.next_auto_id;
+    return index;
+}
+
+}  // namespace vecsearch

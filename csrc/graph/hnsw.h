@@ -1,0 +1,138 @@
+// Hierarchical navigable small-world graph over a FlatStore.
+//
+// Layout (slot s is the dense internal position of one vector):
+//   links0_   [capacity, 1 + 2M] uint32: row s = (count, neighbour slots...), level 0
+//   upper_[s] level(s) * (1 + M) uint32: the same rows for levels 1..level(s), or null
+//   ids_[s], levels_[s], deleted_[s]; id_to_slot_ maps live external ids to slots.
+// Deleted slots stay in the graph as routing nodes (never returned) until an add reuses them.
+//
+// Thread safety: searches hold rw_ shared, add/remove hold it exclusively, so every public
+// method may be called concurrently. Within one add, worker threads insert in parallel and
+// guard each link row with a striped mutex, as hnswlib does.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "common/types.h"
+#include "graph/beam.h"
+#include "graph/visited.h"
+#include "storage/flat_store.h"
+
+namespace vecsearch {
+
+struct HnswParams {
+    size_t dim = 0;
+    Metric metric = Metric::l2;
+    size_t M = 16;
+    size_t ef_construction = 200;
+    uint64_t seed = 0;
+};
+
+// Plain views of the whole graph state, used by save (export) and load (restore).
+struct HnswState {
+    size_t count = 0;  // slots in use, deleted included
+    slot_t entry_point = kNoSlot;
+    int32_t max_level = -1;
+    external_id next_auto_id = 0;
+    const float* vectors = nullptr;        // [count, dim]
+    const external_id* ids = nullptr;      // [count]
+    const int32_t* levels = nullptr;       // [count]
+    const uint8_t* deleted = nullptr;      // [count], 0 or 1
+    const uint32_t* links0 = nullptr;      // [count, 1 + 2M]
+    const uint32_t* upper = nullptr;       // concatenation of every slot's upper rows, by slot
+    size_t upper_len = 0;
+};
+
+class Hnsw {
+public:
+    explicit Hnsw(const HnswParams& params);
+
+    const HnswParams& params() const { return params_; }
+    size_t size() const;        // live vectors
+    size_t slot_count() const;  // live + deleted
+    bool contains(external_id id) const;
+
+    // Inserts n vectors (already validated and, for cosine, normalised). ids == nullptr assigns
+    // next_auto_id.. ; the ids used are written to out_ids. Throws DuplicateIdError or
+    // InvalidArgument before changing anything.
+    void add(const float* vectors, const external_id* ids, size_t n, size_t threads, external_id* out_ids);
+    // Marks ids deleted. Throws UnknownIdError / DuplicateIdError before changing anything.
+    void remove(const external_id* ids, size_t n);
+    // k nearest live vectors per query; short rows padded with kMissingId / +inf.
+    void search(const float* queries, size_t nq, size_t k, size_t ef, size_t threads, external_id* out_ids,
+                float* out_dists) const;
+    void get_vectors(const external_id* ids, size_t n, float* out) const;
+
+    // Persistence. `fn` receives a state view that stays valid while it runs (shared lock held).
+    template <class Fn>
+    void with_state(Fn&& fn) const {
+        std::shared_lock<std::shared_mutex> lock(rw_);
+        std::vector<uint32_t> upper = flatten_upper();
+        fn(state_view(upper));
+    }
+    // Builds an index from a saved state, validating every count and link before trusting it
+    // (throws FormatError). borrow_vectors keeps state.vectors as the store (an mmap).
+    static std::unique_ptr<Hnsw> restore(const HnswParams& params, const HnswState& state, bool borrow_vectors);
+
+    size_t memory_bytes() const;
+
+private:
+    size_t max_links(int level) const { return level == 0 ? 2 * params_.M : params_.M; }
+    const slot_t* links(slot_t s, int level) const {
+        return level == 0 ? &links0_[size_t(s) * row0_] : &upper_[s][size_t(level - 1) * (params_.M + 1)];
+    }
+    slot_t* links_mut(slot_t s, int level) { return const_cast<slot_t*>(links(s, level)); }
+    std::mutex& link_lock(slot_t s) const { return link_locks_[s & (kLockStripes - 1)]; }
+
+    void reserve(size_t capacity);
+    int draw_level(slot_t slot) const;
+    void init_slot(slot_t slot, int level);
+    void insert(slot_t slot, size_t visited_size);
+
+    // Insertion helpers (lock link rows while reading them).
+    slot_t greedy_build(const float* q, slot_t ep, float& ep_dist, int from_level, int to_level) const;
+    void search_layer_build(const float* q, slot_t ep, float ep_dist, int level, BeamPool& pool,
+                            VisitedList& visited) const;
+    void select_neighbors(std::vector<Neighbor>& cands, size_t m) const;
+    void connect(slot_t slot, int level, const std::vector<Neighbor>& selected);
+
+    // Query helpers (no locks: writers are excluded by rw_).
+    slot_t greedy_query(const float* q, float& dist) const;
+    void search_one(const float* q, size_t k, size_t ef, external_id* out_ids, float* out_dists) const;
+
+    std::vector<uint32_t> flatten_upper() const;
+    HnswState state_view(const std::vector<uint32_t>& upper) const;
+    void check_ids_absent(const external_id* ids, size_t n) const;
+
+    static constexpr size_t kLockStripes = 1 << 14;
+
+    HnswParams params_;
+    size_t row0_;  // 1 + 2M
+    double level_mult_;
+    FlatStore store_;
+    std::vector<slot_t> links0_;
+    std::vector<std::unique_ptr<slot_t[]>> upper_;
+    std::vector<int32_t> levels_;
+    std::vector<external_id> ids_;
+    std::vector<uint8_t> deleted_;
+    std::unordered_map<external_id, slot_t> id_to_slot_;
+    std::vector<slot_t> free_slots_;
+    size_t count_ = 0;
+    size_t n_deleted_ = 0;
+    size_t capacity_ = 0;
+    external_id next_auto_id_ = 0;
+    slot_t entry_point_ = kNoSlot;
+    int max_level_ = -1;
+
+    mutable std::shared_mutex rw_;
+    std::mutex entry_mutex_;
+    std::unique_ptr<std::mutex[]> link_locks_;
+};
+
+}  // namespace vecsearch

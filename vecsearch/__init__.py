@@ -1,0 +1,48 @@
+"""vecsearch: filtered approximate nearest-neighbour search with a native C++ core."""
+from __future__ import annotations
+
+import warnings as _warnings
+
+from vecsearch import _core
+from vecsearch._validate import MISSING_ID
+from vecsearch.errors import (
+    DimensionError,
+    DTypeError,
+    DuplicateIdError,
+    EmptyIndexError,
+    FormatError,
+    FormatVersionError,
+    NonFiniteError,
+    UnknownIdError,
+    VecsearchError,
+)
+from vecsearch.index import Index
+
+__version__ = "0.1.0"
+
+
+def simd_info() -> dict:
+    """The SIMD level in use (``"avx512"``, ``"avx2"`` or ``"scalar"``), the levels this CPU
+    supports, and whether ``VECSEARCH_SIMD`` forced the choice."""
+    info = dict(_core.simd_info())
+    info.pop("warning", None)
+    return info
+
+
+if _core.simd_info()["warning"]:
+    _warnings.warn(_core.simd_info()["warning"], RuntimeWarning, stacklevel=2)
+
+__all__ = [
+    "Index",
+    "MISSING_ID",
+    "simd_info",
+    "VecsearchError",
+    "DimensionError",
+    "DTypeError",
+    "NonFiniteError",
+    "DuplicateIdError",
+    "UnknownIdError",
+    "EmptyIndexError",
+    "FormatError",
+    "FormatVersionError",
+]

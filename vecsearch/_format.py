@@ -1,0 +1,243 @@
+"""The vecsearch index file format, and atomic, checksummed reading and writing.
+
+Layout (all integers little-endian; version 1)::
+
+    offset  size  field
+    0       8     magic        b"VECSRCH\\0"
+    8       4     version      uint32, FORMAT_VERSION
+    12      4     n_sections   uint32
+    16      8     file_size    uint64, the whole file's length (catches truncation and appends)
+    24      28    reserved     zero
+    52      4     header_crc   CRC-32 of bytes 0..52 and of the section table
+    56      8     reserved     zero
+    64      48*n  section table, one entry per section:
+                    name 16s (ASCII, NUL-padded) | offset u64 | length u64 | crc32 u32 | 12 bytes zero
+    ...           sections, each starting at a multiple of 64 bytes (so an mmap is SIMD-aligned)
+
+Sections of an HNSW index (version 1): ``meta`` (UTF-8 JSON: parameters and counts),
+``vectors`` float32 [count, dim], ``ids`` uint64 [count], ``levels`` int32 [count],
+``deleted`` uint8 [count], ``links0`` uint32 [count, 1 + 2M], ``upper`` uint32 [...].
+
+Reading checks, in order: magic, version (an unknown one raises FormatVersionError naming both
+versions), header CRC, that every section lies inside the file, then each section's CRC, before
+any content is trusted; the native core then validates every count and link (FormatError).
+
+Saving writes a temporary file beside the target, fsyncs it, renames it over the target and
+fsyncs the directory, so a crash leaves either the old or the new file, never a mix. A leftover
+temporary file of a killed writer is removed by the next save to the same path.
+"""
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import secrets
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Dict, Iterable, Mapping, Tuple
+
+import numpy as np
+
+from vecsearch.errors import FormatError, FormatVersionError
+
+MAGIC = b"VECSRCH\x00"
+FORMAT_VERSION = 1
+HEADER = struct.Struct("<8sIIQ28sI8s")  # 64 bytes
+ENTRY = struct.Struct("<16sQQI12s")  # 48 bytes
+ALIGN = 64
+# Bounds that keep a corrupt header from asking for absurd work before its CRC is checked.
+MAX_SECTIONS = 64
+
+assert HEADER.size == 64 and ENTRY.size == 48
+
+
+@dataclass
+class Section:
+    name: str
+    payload: memoryview
+
+
+def _crc(data) -> int:
+    return zlib.crc32(data) & 0xFFFFFFFF
+
+
+def _aligned(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+def encode(meta: Mapping, arrays: Mapping[str, np.ndarray]) -> Tuple[bytes, Iterable]:
+    """Returns (header + table, iterator of payload chunks with padding) for one index file."""
+    sections = [Section("meta", memoryview(json.dumps(dict(meta), sort_keys=True).encode()))]
+    for name, arr in arrays.items():
+        sections.append(Section(name, memoryview(np.ascontiguousarray(arr)).cast("B")))
+    offset = _aligned(HEADER.size + ENTRY.size * len(sections))
+    table = b""
+    layout = []
+    for s in sections:
+        table += ENTRY.pack(s.name.encode("ascii"), offset, s.payload.nbytes, _crc(s.payload), b"")
+        layout.append(offset)
+        offset = _aligned(offset + s.payload.nbytes)
+    file_size = offset
+    head = HEADER.pack(MAGIC, FORMAT_VERSION, len(sections), file_size, b"", 0, b"")
+    header_crc = _crc(head[:52] + table)
+    head = HEADER.pack(MAGIC, FORMAT_VERSION, len(sections), file_size, b"", header_crc, b"")
+    prefix = head + table
+    prefix += b"\0" * (layout[0] - len(prefix)) if layout else b""
+
+    def chunks():
+        pos = len(prefix)
+        for s, start in zip(sections, layout):
+            if start > pos:
+                yield b"\0" * (start - pos)
+            yield s.payload
+            pos = start + s.payload.nbytes
+        if file_size > pos:
+            yield b"\0" * (file_size - pos)
+
+    return prefix, chunks()
+
+
+def write_atomic(path: str, meta: Mapping, arrays: Mapping[str, np.ndarray]) -> None:
+    """Writes an index file at `path` so that readers only ever see a complete file."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    _remove_stale_temporaries(directory, base)
+    tmp = os.path.join(directory, f".{base}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    prefix, chunks = encode(meta, arrays)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(prefix)
+            for chunk in chunks:
+                f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temporaries(directory: str, base: str) -> None:
+    """Deletes `.{base}.tmp-{pid}-*` files whose writer process no longer exists."""
+    prefix = f".{base}.tmp-"
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        pid_text = name[len(prefix):].split("-", 1)[0]
+        if pid_text.isdigit() and _process_alive(int(pid_text)):
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+        except OSError:
+            pass
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class IndexFile:
+    """A validated, memory-mapped index file: `meta` and read-only numpy views of sections."""
+
+    def __init__(self, path: str):
+        self.path = os.fspath(path)
+        with open(self.path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size < HEADER.size:
+                raise FormatError(f"{self.path}: not a vecsearch index (file has {size} bytes, too short for a header)")
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        self.sections: Dict[str, Tuple[int, int]] = {}
+        self._check(size)
+        self.meta = self._read_meta()
+
+    def _fail(self, what: str) -> FormatError:
+        return FormatError(f"{self.path}: {what}")
+
+    def _check(self, size: int) -> None:
+        view = memoryview(self._map)
+        try:
+            magic, version, n_sections, file_size, _, header_crc, _ = HEADER.unpack_from(view, 0)
+            if magic != MAGIC:
+                raise self._fail("not a vecsearch index (bad magic bytes)")
+            if version != FORMAT_VERSION:
+                raise FormatVersionError(
+                    f"{self.path}: file format version {version} is not supported; "
+                    f"this vecsearch reads version {FORMAT_VERSION}"
+                )
+            if file_size != size:
+                raise self._fail(f"file is {size} bytes but its header says {file_size} (truncated or appended to)")
+            if not 1 <= n_sections <= MAX_SECTIONS:
+                raise self._fail(f"header claims {n_sections} sections")
+            table_end = HEADER.size + ENTRY.size * n_sections
+            if table_end > size:
+                raise self._fail("section table runs past the end of the file")
+            table = view[HEADER.size:table_end]
+            if _crc(bytes(view[:52]) + bytes(table)) != header_crc:
+                raise self._fail("header checksum mismatch (the file is corrupt)")
+            for i in range(n_sections):
+                raw_name, offset, length, crc, _ = ENTRY.unpack_from(table, i * ENTRY.size)
+                name = raw_name.rstrip(b"\0").decode("ascii", errors="replace")
+                if offset % ALIGN or offset < table_end or offset + length > size:
+                    raise self._fail(f"section {name!r} lies outside the file")
+                if name in self.sections:
+                    raise self._fail(f"section {name!r} appears twice")
+                if _crc(view[offset:offset + length]) != crc:
+                    raise self._fail(f"section {name!r} checksum mismatch (the file is corrupt)")
+                self.sections[name] = (offset, length)
+        finally:
+            view.release()
+
+    def _read_meta(self) -> dict:
+        raw = self.raw("meta")
+        try:
+            meta = json.loads(bytes(raw).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise self._fail(f"meta section is not valid JSON ({exc})") from None
+        if not isinstance(meta, dict):
+            raise self._fail("meta section is not a JSON object")
+        return meta
+
+    def raw(self, name: str) -> memoryview:
+        if name not in self.sections:
+            raise self._fail(f"section {name!r} is missing")
+        offset, length = self.sections[name]
+        return memoryview(self._map)[offset:offset + length]
+
+    def array(self, name: str, dtype) -> np.ndarray:
+        """A read-only view of a section as a flat array of `dtype`."""
+        raw = self.raw(name)
+        itemsize = np.dtype(dtype).itemsize
+        if raw.nbytes % itemsize:
+            raise self._fail(f"section {name!r} length {raw.nbytes} is not a multiple of {itemsize}")
+        return np.frombuffer(raw, dtype=dtype)

@@ -1,0 +1,32 @@
+"""Progress bars for long operations, through tqdm when it is installed (an optional extra)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+# Below this many items an operation is quick and shows no bar unless asked.
+AUTO_THRESHOLD = 50_000
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+@contextmanager
+def progress(total: int, desc: str, enabled: Optional[bool] = None, unit: str = "vec") -> Iterator[object]:
+    """A bar with `update(n)`; enabled=None shows it for large totals when tqdm exists."""
+    show = (total >= AUTO_THRESHOLD) if enabled is None else bool(enabled)
+    if show:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            show = False
+    if not show:
+        yield _NoBar()
+        return
+    bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False)
+    try:
+        yield bar
+    finally:
+        bar.close()

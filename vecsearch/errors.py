@@ -1,0 +1,59 @@
+"""Exceptions raised by vecsearch.
+
+Every class derives from :class:`VecsearchError` and from the builtin a caller would expect
+(``ValueError``, ``TypeError``, ``KeyError``), so ``except ValueError`` keeps working.
+The native core raises the same classes by name (``csrc/bindings/module.cpp``).
+"""
+from __future__ import annotations
+
+
+class VecsearchError(Exception):
+    """Base class of every vecsearch error."""
+
+
+class DimensionError(VecsearchError, ValueError):
+    """An array has the wrong number of dimensions or the wrong vector length."""
+
+
+class DTypeError(VecsearchError, TypeError):
+    """An array has a dtype that cannot be used (e.g. integer vectors, float ids)."""
+
+
+class NonFiniteError(VecsearchError, ValueError):
+    """Vectors or queries contain NaN or infinity."""
+
+
+class DuplicateIdError(VecsearchError, ValueError):
+    """An id is repeated within one call, or is already in the index."""
+
+
+class UnknownIdError(VecsearchError, KeyError):
+    """An id is not in the index."""
+
+    def __str__(self) -> str:  # KeyError would print the message with quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class EmptyIndexError(VecsearchError, ValueError):
+    """A search was made on an index that holds no vectors."""
+
+
+class FormatError(VecsearchError, ValueError):
+    """A saved index file is not a vecsearch file, is truncated, or is corrupt."""
+
+
+class FormatVersionError(FormatError):
+    """A saved index file has a format version this vecsearch cannot read."""
+
+
+__all__ = [
+    "VecsearchError",
+    "DimensionError",
+    "DTypeError",
+    "NonFiniteError",
+    "DuplicateIdError",
+    "UnknownIdError",
+    "EmptyIndexError",
+    "FormatError",
+    "FormatVersionError",
+]

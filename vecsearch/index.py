@@ -1,0 +1,333 @@
+"""The user-facing :class:`Index`: an HNSW graph over float32 vectors with uint64 ids."""
+from __future__ import annotations
+
+import os
+from typing import Any, Optional, Tuple, Union
+
+import numpy as np
+
+from vecsearch import _core
+from vecsearch._format import IndexFile, write_atomic
+from vecsearch._progress import progress as _progress_bar
+from vecsearch._validate import MISSING_ID, as_ids, as_vectors, normalized, positive_int
+from vecsearch.errors import EmptyIndexError, FormatError
+
+METRICS = ("l2", "ip", "cosine")
+MAX_DIM = 1 << 16
+MAX_M = 2048
+# Adds and searches run natively in chunks this large, so Ctrl-C and progress bars are served
+# between chunks while each chunk still keeps every thread busy.
+ADD_CHUNK = 16_384
+SEARCH_CHUNK = 65_536
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class Index:
+    """An approximate nearest-neighbour index (HNSW) over float32 vectors with uint64 ids.
+
+    Args:
+        dim: vector length.
+        metric: ``"l2"`` (squared Euclidean distance), ``"ip"`` (distance ``1 - dot``) or
+            ``"cosine"`` (``1 - cosine``; vectors are normalised when added and queried).
+        M: graph degree (level 0 keeps up to ``2 * M`` links per vector).
+        ef_construction: beam width while building; higher builds slower and better graphs.
+        seed: seeds the level draw, so single-threaded builds are reproducible.
+        ef_search: default beam width of :meth:`search` when ``ef`` is not given.
+
+    Capacity grows by itself. All methods may be called from several threads at once:
+    searches run concurrently; ``add`` and ``delete`` wait for running searches and make later
+    ones wait until they finish (a search never sees a half-done add or delete).
+
+    Example:
+        >>> import numpy as np, vecsearch
+        >>> index = vecsearch.Index(4, metric="l2")
+        >>> ids = index.add(np.eye(4, dtype=np.float32))
+        >>> found, dists = index.search(np.eye(4, dtype=np.float32)[0], k=2)
+        >>> int(found[0, 0])
+        0
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        metric: str = "l2",
+        *,
+        M: int = 16,
+        ef_construction: int = 200,
+        seed: int = 0,
+        ef_search: int = 64,
+    ) -> None:
+        dim = positive_int(dim, "dim", maximum=MAX_DIM)
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+        M = positive_int(M, "M", maximum=MAX_M)
+        if M < 2:
+            raise ValueError("M must be at least 2")
+        ef_construction = positive_int(ef_construction, "ef_construction", maximum=1 << 20)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**64:
+            raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+        self._init(_core.HnswIndex(dim, metric, M, ef_construction, int(seed)), ef_search)
+
+    def _init(self, core: Any, ef_search: int, keepalive: Any = None) -> None:
+        self._core = core
+        params = core.params()
+        self._dim: int = params["dim"]
+        self._metric: str = params["metric"]
+        self._M: int = params["M"]
+        self._ef_construction: int = params["ef_construction"]
+        self._seed: int = params["seed"]
+        self.ef_search = ef_search
+        self._keepalive = keepalive  # the mmap behind borrowed vectors
+
+    # -- properties -------------------------------------------------------------------------
+
+    @property
+    def dim(self) -> int:
+        """Vector length."""
+        return self._dim
+
+    @property
+    def metric(self) -> str:
+        """``"l2"``, ``"ip"`` or ``"cosine"``."""
+        return self._metric
+
+    @property
+    def M(self) -> int:
+        """Graph degree."""
+        return self._M
+
+    @property
+    def ef_construction(self) -> int:
+        """Beam width used while building."""
+        return self._ef_construction
+
+    @property
+    def seed(self) -> int:
+        """Seed of the level draw."""
+        return self._seed
+
+    @property
+    def ef_search(self) -> int:
+        """Default beam width of :meth:`search`."""
+        return self._ef_search
+
+    @ef_search.setter
+    def ef_search(self, value: int) -> None:
+        self._ef_search = positive_int(value, "ef_search")
+
+    def __len__(self) -> int:
+        return self._core.size()
+
+    def __contains__(self, id: object) -> bool:
+        if isinstance(id, bool) or not isinstance(id, (int, np.integer)) or not 0 <= int(id) < 2**64 - 1:
+            return False
+        return self._core.contains(int(id))
+
+    def __repr__(self) -> str:
+        return (
+            f"vecsearch.Index(dim={self.dim}, metric={self.metric!r}, M={self.M}, "
+            f"ef_construction={self.ef_construction}, len={len(self)})"
+        )
+
+    # -- mutation ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        vectors: Any,
+        ids: Any = None,
+        *,
+        num_threads: Optional[int] = None,
+        progress: Optional[bool] = None,
+    ) -> np.ndarray:
+        """Adds vectors and returns their ids.
+
+        Args:
+            vectors: [n, dim] (or one [dim] vector) of any float dtype, any layout.
+            ids: n distinct non-negative integers not yet in the index; None assigns
+                consecutive ids after the largest id ever used.
+            num_threads: native threads for the build (default: all cores).
+            progress: show a tqdm bar (default: only for large adds, when tqdm exists).
+
+        Returns:
+            uint64 array [n] of the ids used.
+
+        Raises:
+            DimensionError, DTypeError, NonFiniteError: bad vectors.
+            DuplicateIdError: an id repeats within `ids` or is already in the index.
+            ValueError: bad ids (negative, wrong count), zero vector with the cosine metric.
+
+        Bad input is detected before anything changes. An interrupted add (Ctrl-C) keeps the
+        vectors of the chunks that finished.
+        """
+        data = as_vectors(vectors, self.dim, "vectors")
+        if self.metric == "cosine":
+            data = normalized(data, "vectors")
+        n = data.shape[0]
+        threads = self._threads(num_threads)
+        if ids is not None:
+            ids = as_ids(ids, "ids", count=n)
+            uniq, counts = np.unique(ids, return_counts=True)
+            if uniq.shape[0] != n:
+                from vecsearch.errors import DuplicateIdError
+
+                raise DuplicateIdError(f"id {int(uniq[counts > 1][0])} appears more than once in this add")
+            self._check_absent(ids)
+        out = np.empty(n, dtype=np.uint64)
+        with _progress_bar(n, "vecsearch add", progress) as bar:
+            for start in range(0, n, ADD_CHUNK):
+                stop = min(n, start + ADD_CHUNK)
+                chunk_ids = None if ids is None else ids[start:stop]
+                out[start:stop] = self._core.add(data[start:stop], chunk_ids, threads)
+                bar.update(stop - start)
+        return out
+
+    def _check_absent(self, ids: np.ndarray) -> None:
+        from vecsearch.errors import DuplicateIdError
+
+        # A cheap membership pass so a duplicate fails before the first chunk is inserted.
+        for i in ids.tolist() if ids.shape[0] <= 1_000_000 else ids:
+            if self._core.contains(int(i)):
+                raise DuplicateIdError(f"id {int(i)} is already in the index")
+
+    def delete(self, ids: Any) -> None:
+        """Removes ids; they are never returned again and their space is reused by later adds.
+
+        Raises:
+            UnknownIdError: an id is not in the index (nothing is deleted then).
+            DuplicateIdError: an id repeats within `ids`.
+        """
+        self._core.remove(as_ids(ids, "ids"))
+
+    remove = delete
+
+    def get_vectors(self, ids: Any) -> np.ndarray:
+        """The stored vectors of `ids` as float32 [n, dim] (normalised for cosine).
+
+        Raises:
+            UnknownIdError: an id is not in the index.
+        """
+        return self._core.get_vectors(as_ids(ids, "ids"))
+
+    # -- search -----------------------------------------------------------------------------
+
+    def search(
+        self,
+        queries: Any,
+        k: int = 10,
+        *,
+        ef: Optional[int] = None,
+        num_threads: Optional[int] = None,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """The k nearest neighbours of each query.
+
+        Args:
+            queries: [nq, dim] or one [dim] query (then nq = 1), any float dtype.
+            k: neighbours per query.
+            ef: beam width (default ``max(k, ef_search)``); higher is slower and more accurate.
+            num_threads: native threads across queries (default: all cores).
+
+        Returns:
+            (ids, distances): uint64 [nq, k] and float32 [nq, k], each row sorted by distance.
+            Rows shorter than k (fewer live vectors than k) are padded with ``MISSING_ID``
+            (2**64-1, i.e. -1 viewed as int64) and ``inf``.
+
+        Raises:
+            EmptyIndexError: the index holds no vectors.
+            DimensionError, DTypeError, NonFiniteError: bad queries. ValueError: k or ef < 1.
+        """
+        k = positive_int(k, "k")
+        ef = max(k, self.ef_search) if ef is None else positive_int(ef, "ef")
+        data = as_vectors(queries, self.dim, "queries")
+        if self.metric == "cosine":
+            data = normalized(data, "queries")
+        threads = self._threads(num_threads)
+        if len(self) == 0:
+            raise EmptyIndexError("the index is empty: add vectors before searching")
+        nq = data.shape[0]
+        if nq <= SEARCH_CHUNK:
+            return self._core.search(data, k, ef, threads)
+        ids = np.empty((nq, k), dtype=np.uint64)
+        dists = np.empty((nq, k), dtype=np.float32)
+        with _progress_bar(nq, "vecsearch search", None, unit="q") as bar:
+            for start in range(0, nq, SEARCH_CHUNK):
+                stop = min(nq, start + SEARCH_CHUNK)
+                ids[start:stop], dists[start:stop] = self._core.search(data[start:stop], k, ef, threads)
+                bar.update(stop - start)
+        return ids, dists
+
+    knn_query = search
+
+    @staticmethod
+    def _threads(num_threads: Optional[int]) -> int:
+        return 0 if num_threads is None else positive_int(num_threads, "num_threads", maximum=4096)
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def memory_usage(self) -> int:
+        """Approximate bytes of RAM held by the index."""
+        return self._core.memory_bytes()
+
+    def save(self, path: PathLike) -> None:
+        """Writes the index to `path` atomically (temporary file, fsync, rename).
+
+        The file format is documented in ``vecsearch/_format.py``.
+        """
+        state = self._core.export_state()
+        meta = {
+            "kind": "hnsw",
+            "dim": self.dim,
+            "metric": self.metric,
+            "M": self.M,
+            "ef_construction": self.ef_construction,
+            "seed": self.seed,
+            "ef_search": self.ef_search,
+            "count": state["count"],
+            "entry_point": state["entry_point"],
+            "max_level": state["max_level"],
+            "next_auto_id": state["next_auto_id"],
+        }
+        arrays = {name: state[name] for name in ("vectors", "ids", "levels", "deleted", "links0", "upper")}
+        write_atomic(os.fspath(path), meta, arrays)
+
+    @classmethod
+    def load(cls, path: PathLike, *, mmap: bool = False) -> "Index":
+        """Reads an index saved by :meth:`save`.
+
+        Args:
+            path: the file.
+            mmap: map the vectors read-only from the file instead of copying them into RAM
+                (they are copied on the first add).
+
+        Raises:
+            FormatError: not a vecsearch file, truncated, corrupt (checksums) or inconsistent.
+            FormatVersionError: written by a format version this vecsearch cannot read.
+        """
+        f = IndexFile(os.fspath(path))
+        meta = f.meta
+        fields = {}
+        for key in ("dim", "M", "ef_construction", "seed", "ef_search", "count", "entry_point",
+                    "max_level", "next_auto_id"):
+            value = meta.get(key)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise FormatError(f"{f.path}: meta field {key!r} is missing or not an integer")
+            fields[key] = value
+        if meta.get("kind") != "hnsw" or meta.get("metric") not in METRICS:
+            raise FormatError(f"{f.path}: unknown index kind or metric in meta")
+        if not (1 <= fields["dim"] <= MAX_DIM and 2 <= fields["M"] <= MAX_M and fields["ef_construction"] >= 1
+                and fields["ef_search"] >= 1 and 0 <= fields["seed"] < 2**64 and fields["count"] >= 0
+                and 0 <= fields["next_auto_id"] < 2**64):
+            raise FormatError(f"{f.path}: parameters in meta are out of range")
+        core = _core.HnswIndex.restore(
+            fields["dim"], meta["metric"], fields["M"], fields["ef_construction"], fields["seed"],
+            fields["count"], fields["entry_point"], fields["max_level"], fields["next_auto_id"],
+            f.array("vectors", np.float32), f.array("ids", np.uint64), f.array("levels", np.int32),
+            f.array("deleted", np.uint8), f.array("links0", np.uint32), f.array("upper", np.uint32),
+            bool(mmap),
+        )
+        index = cls.__new__(cls)
+        index._init(core, fields["ef_search"], keepalive=f if mmap else None)
+        return index
+
+
+__all__ = ["Index", "MISSING_ID"]
