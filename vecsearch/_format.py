@@ -70,7 +70,8 @@ def encode(meta: Mapping, arrays: Mapping[str, np.ndarray]) -> Tuple[bytes, Iter
     """Returns (header + table, iterator of payload chunks with padding) for one index file."""
     sections = [Section("meta", memoryview(json.dumps(dict(meta), sort_keys=True).encode()))]
     for name, arr in arrays.items():
-        sections.append(Section(name, memoryview(np.ascontiguousarray(arr)).cast("B")))
+        raw = np.ascontiguousarray(arr).reshape(-1).view(np.uint8)  # bytes, empty arrays included
+        sections.append(Section(name, memoryview(raw)))
     offset = _aligned(HEADER.size + ENTRY.size * len(sections))
     table = b""
     layout = []

@@ -26,7 +26,8 @@ def as_vectors(data: Any, dim: int, what: str) -> np.ndarray:
         raise DimensionError(f"{what} must be a 1-d vector or a 2-d array [n, {dim}], got {arr.ndim}-d")
     if arr.shape[1] != dim:
         raise DimensionError(f"{what} have dim {arr.shape[1]}, index has dim {dim}")
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    with np.errstate(over="ignore"):  # a float64 too large for float32 becomes inf, refused below
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
     finite = np.isfinite(arr).all(axis=1)
     if not finite.all():
         row = int(np.flatnonzero(~finite)[0])

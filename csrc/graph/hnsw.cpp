@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <unordered_set>
@@ -15,6 +16,9 @@ namespace vecsearch {
 namespace {
 
 constexpr int kMaxLevel = 24;  // P(level > 24) is M^-24: never drawn in practice
+// Cache lines of each neighbour vector requested before its distance is computed; the hardware
+// prefetcher streams the rest of a long vector.
+constexpr size_t kPrefetchLines = 12;
 
 uint64_t splitmix64(uint64_t x) {
     x += 0x9E3779B97F4A7C15ull;
@@ -26,7 +30,7 @@ uint64_t splitmix64(uint64_t x) {
 // Touches the first cache lines of a vector so the load overlaps other work.
 inline void prefetch_row(const float* row, size_t dim) {
     const char* p = reinterpret_cast<const char*>(row);
-    size_t lines = std::min<size_t>((dim * sizeof(float) + 63) / 64, 8);
+    size_t lines = std::min<size_t>((dim * sizeof(float) + 63) / 64, kPrefetchLines);
     for (size_t i = 0; i < lines; ++i) __builtin_prefetch(p + 64 * i, 0, 3);
 }
 
@@ -35,8 +39,9 @@ struct Scratch {
     VisitedList visited;
     BeamPool pool;
     TopK top;
-    std::vector<Neighbor> cands;
-    std::vector<slot_t> fresh;
+    std::vector<Neighbor> cands, kept, shrink;
+    std::vector<slot_t> fresh, row_copy;
+    std::vector<float> query;  // 64-byte aligned copy of the current query
 };
 Scratch& scratch() {
     static thread_local Scratch s;
@@ -194,7 +199,8 @@ void Hnsw::get_vectors(const external_id* ids, size_t n, float* out) const {
 // Insertion (parallel: link rows are read and written under their striped lock)
 
 slot_t Hnsw::greedy_build(const float* q, slot_t ep, float& ep_dist, int from_level, int to_level) const {
-    std::vector<slot_t> buf(params_.M);
+    std::vector<slot_t>& buf = scratch().row_copy;
+    buf.resize(params_.M);
     for (int level = from_level; level > to_level; --level) {
         bool moved = true;
         while (moved) {
@@ -221,24 +227,32 @@ slot_t Hnsw::greedy_build(const float* q, slot_t ep, float& ep_dist, int from_le
 
 void Hnsw::search_layer_build(const float* q, slot_t ep, float ep_dist, int level, BeamPool& pool,
                               VisitedList& visited) const {
-    std::vector<slot_t>& buf = scratch().fresh;
-    buf.resize(max_links(level));
+    Scratch& sc = scratch();
+    sc.row_copy.resize(max_links(level));
+    sc.fresh.resize(max_links(level));
+    slot_t* buf = sc.row_copy.data();
+    slot_t* fresh = sc.fresh.data();
     pool.reset(params_.ef_construction);
     visited.test_and_set(ep);
     pool.insert(ep_dist, ep);
     while (pool.has_next()) {
         slot_t u = pool.pop_next();
-        size_t cnt;
+        size_t cnt, m = 0;
         {
             std::lock_guard<std::mutex> g(link_lock(u));
             const slot_t* row = links(u, level);
             cnt = row[0];
-            std::copy(row + 1, row + 1 + cnt, buf.begin());
+            std::copy(row + 1, row + 1 + cnt, buf);
         }
         for (size_t j = 0; j < cnt; ++j) {
             slot_t v = buf[j];
             if (visited.test_and_set(v)) continue;
-            pool.insert(store_.distance(q, v), v);
+            prefetch_row(store_.row(v), params_.dim);
+            fresh[m++] = v;
+        }
+        for (size_t j = 0; j < m; ++j) {
+            if (pool.insert(store_.distance(q, fresh[j]), fresh[j]))
+                __builtin_prefetch(links(fresh[j], level), 0, 3);
         }
     }
 }
@@ -247,8 +261,8 @@ void Hnsw::search_layer_build(const float* q, slot_t ep, float ep_dist, int leve
 // candidate already kept, which spreads the links over directions.
 void Hnsw::select_neighbors(std::vector<Neighbor>& cands, size_t m) const {
     if (cands.size() <= m) return;
-    std::vector<Neighbor> kept;
-    kept.reserve(m);
+    std::vector<Neighbor>& kept = scratch().kept;
+    kept.clear();
     for (const Neighbor& c : cands) {
         if (kept.size() >= m) break;
         bool good = true;
@@ -272,7 +286,7 @@ void Hnsw::connect(slot_t slot, int level, const std::vector<Neighbor>& selected
         for (size_t j = 0; j < cnt; ++j) row[1 + j] = selected[j].slot;
         row[0] = slot_t(cnt);
     }
-    std::vector<Neighbor> cands;
+    std::vector<Neighbor>& cands = scratch().shrink;
     for (const Neighbor& nb : selected) {
         slot_t other = nb.slot;
         std::lock_guard<std::mutex> g(link_lock(other));
@@ -357,64 +371,72 @@ slot_t Hnsw::greedy_query(const float* q, float& dist) const {
     return ep;
 }
 
-void Hnsw::search_one(const float* q, size_t k, size_t ef, external_id* out_ids, float* out_dists) const {
+// One level-0 walk with a beam of `ef`. With kTombstones the walk routes through deleted nodes
+// but collects answers (in sc.top) only from live ones.
+template <bool kTombstones>
+void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, size_t k) const {
     Scratch& sc = scratch();
-    const bool has_deleted = n_deleted_ != 0;
-    const size_t live = count_ - n_deleted_;
-    const size_t want = std::min(k, live);
+    BeamPool& pool = sc.pool;
+    VisitedList& visited = sc.visited;
+    pool.reset(ef);
+    visited.reset(count_);
+    if (kTombstones) sc.top.reset(k);
+    visited.test_and_set(ep);
+    pool.insert(ep_dist, ep);
+    if (kTombstones && !deleted_[ep]) sc.top.push(ep_dist, ep);
+    sc.fresh.resize(row0_);
+    slot_t* fresh = sc.fresh.data();
+    while (pool.has_next()) {
+        slot_t u = pool.pop_next();
+        const slot_t* row = &links0_[size_t(u) * row0_];
+        size_t cnt = row[0], m = 0;
+        for (size_t j = 1; j <= cnt; ++j) {
+            slot_t v = row[j];
+            if (visited.test_and_set(v)) continue;
+            prefetch_row(store_.row(v), params_.dim);
+            fresh[m++] = v;
+        }
+        for (size_t j = 0; j < m; ++j) {
+            slot_t v = fresh[j];
+            float d = store_.distance(q, v);
+            if (kTombstones && !deleted_[v]) sc.top.push(d, v);
+            // A node that enters the beam is likely expanded soon: start loading its links.
+            if (pool.insert(d, v)) __builtin_prefetch(&links0_[size_t(v) * row0_], 0, 3);
+        }
+    }
+}
+
+void Hnsw::search_one(const float* query, size_t k, size_t ef, external_id* out_ids, float* out_dists) const {
+    Scratch& sc = scratch();
+    // Aligned rows keep every SIMD load of the query within one cache line.
+    sc.query.resize(params_.dim + 16);
+    float* q = sc.query.data();
+    q += (16 - (reinterpret_cast<uintptr_t>(q) / sizeof(float)) % 16) % 16;
+    std::memcpy(q, query, params_.dim * sizeof(float));
     float ep_dist;
     slot_t ep = greedy_query(q, ep_dist);
     size_t found = 0;
-    // With tombstones the walk routes through every node but answers only from live ones; if
-    // too few live nodes were met, walk again wider.
-    for (;;) {
-        BeamPool& pool = sc.pool;
-        VisitedList& visited = sc.visited;
-        pool.reset(ef);
-        visited.reset(count_);
-        sc.top.reset(k);
-        visited.test_and_set(ep);
-        pool.insert(ep_dist, ep);
-        if (has_deleted && !deleted_[ep]) sc.top.push(ep_dist, ep);
-        sc.fresh.resize(row0_);
-        slot_t* fresh = sc.fresh.data();
-        while (pool.has_next()) {
-            slot_t u = pool.pop_next();
-            const slot_t* row = &links0_[size_t(u) * row0_];
-            size_t cnt = row[0], m = 0;
-            for (size_t j = 1; j <= cnt; ++j) {
-                slot_t v = row[j];
-                if (visited.test_and_set(v)) continue;
-                prefetch_row(store_.row(v), params_.dim);
-                fresh[m++] = v;
-            }
-            for (size_t j = 0; j < m; ++j) {
-                slot_t v = fresh[j];
-                float d = store_.distance(q, v);
-                if (has_deleted) {
-                    if (!deleted_[v]) sc.top.push(d, v);
-                }
-                pool.insert(d, v);
-            }
+    if (n_deleted_ == 0) {
+        walk_level0<false>(q, ep, ep_dist, ef, k);
+        found = std::min(k, sc.pool.size());
+        for (size_t i = 0; i < found; ++i) {
+            out_ids[i] = ids_[sc.pool.slot_at(i)];
+            out_dists[i] = sc.pool.dist_at(i);
         }
-        if (!has_deleted) {
-            found = std::min(k, pool.size());
-            for (size_t i = 0; i < found; ++i) {
-                out_ids[i] = ids_[pool.slot_at(i)];
-                out_dists[i] = pool.dist_at(i);
-            }
-            break;
+    } else {
+        // Too few live nodes met: walk again with a wider beam, up to the whole index.
+        const size_t want = std::min(k, count_ - n_deleted_);
+        for (;;) {
+            walk_level0<true>(q, ep, ep_dist, ef, k);
+            if (sc.top.size() >= want || ef >= count_) break;
+            ef = std::min(count_, ef * 2);
         }
-        if (sc.top.size() >= want || ef >= count_) {
-            const std::vector<Neighbor>& best = sc.top.sorted();
-            found = best.size();
-            for (size_t i = 0; i < found; ++i) {
-                out_ids[i] = ids_[best[i].slot];
-                out_dists[i] = best[i].dist;
-            }
-            break;
+        const std::vector<Neighbor>& best = sc.top.sorted();
+        found = best.size();
+        for (size_t i = 0; i < found; ++i) {
+            out_ids[i] = ids_[best[i].slot];
+            out_dists[i] = best[i].dist;
         }
-        ef = std::min(count_, ef * 2);
     }
     for (size_t i = found; i < k; ++i) {
         out_ids[i] = kMissingId;

@@ -104,6 +104,8 @@ private:
 
     // Query helpers (no locks: writers are excluded by rw_).
     slot_t greedy_query(const float* q, float& dist) const;
+    template <bool kTombstones>
+    void walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, size_t k) const;
     void search_one(const float* q, size_t k, size_t ef, external_id* out_ids, float* out_dists) const;
 
     std::vector<uint32_t> flatten_upper() const;

@@ -1,0 +1,53 @@
+"""Benchmark data for vecsearch: vector file formats, synthetic sets, exact k-NN.
+
+Only numpy is required; tqdm, when installed, draws progress bars
+(through the package's shared ``vecsearch._progress`` helper).
+
+Example:
+    >>> from vecsearch.datasets import clustered_dataset, exact_knn
+    >>> base, queries = clustered_dataset(2000, 10, 32, seed=0)
+    >>> ids, dists = exact_knn(base, queries, k=10, progress=False)
+    >>> ids.shape
+    (10, 10)
+"""
+
+from __future__ import annotations
+
+from .ground_truth import METRICS, exact_knn
+from .synthetic import (
+    GENERATOR_VERSION,
+    Mixture,
+    clustered_dataset,
+    clustered_queries,
+    clustered_vectors,
+    make_mixture,
+)
+from .vectorio import (
+    SUPPORTED_SUFFIXES,
+    load_vectors,
+    read_bin,
+    read_npy,
+    read_vecs,
+    save_vectors,
+    write_bin,
+    write_vecs,
+)
+
+__all__ = [
+    "GENERATOR_VERSION",
+    "METRICS",
+    "SUPPORTED_SUFFIXES",
+    "Mixture",
+    "clustered_dataset",
+    "clustered_queries",
+    "clustered_vectors",
+    "exact_knn",
+    "load_vectors",
+    "make_mixture",
+    "read_bin",
+    "read_npy",
+    "read_vecs",
+    "save_vectors",
+    "write_bin",
+    "write_vecs",
+]
