@@ -1,0 +1,181 @@
+"""``python -m bench [SUITE] [options]``: benchmark vecsearch against its peers.
+
+Suites (subcommands):
+    quick       (default when no suite is given) small unfiltered run, ~1-2 min on 2 cores
+    unfiltered  full recall/QPS sweep, 200k x 384 synthetic or your own files
+
+Run ``python -m bench SUITE --help`` for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .engines import ENGINES
+
+# Presets per suite: same options, different defaults.
+_PRESETS: dict[str, dict[str, Any]] = {
+    "unfiltered": {
+        "n": 200_000,
+        "nq": 1000,
+        "efs": "10,16,24,32,48,64,96,128,192,256",
+        "out": "bench-results/unfiltered",
+    },
+    "quick": {"n": 20_000, "nq": 1000, "efs": "10,16,32,64,128", "out": "bench-results/quick"},
+}
+_DEFAULT_SUITE = "quick"
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return values
+
+
+def _name_list(text: str) -> tuple[str, ...]:
+    names = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = [n for n in names if n not in ENGINES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown method(s) {unknown}; choose from {','.join(ENGINES)}"
+        )
+    return names
+
+
+def _add_unfiltered_options(p: argparse.ArgumentParser, preset: dict[str, Any]) -> None:
+    data = p.add_argument_group("data")
+    data.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        help=f"base rows (synthetic default {preset['n']}; with --base: first N rows, default all)",
+    )
+    data.add_argument(
+        "--nq",
+        type=int,
+        default=None,
+        help=f"queries (synthetic default {preset['nq']}; with --queries: first NQ rows, "
+        "default all)",
+    )
+    data.add_argument(
+        "--dim", type=int, default=384, help="synthetic vector dimension (default 384)"
+    )
+    data.add_argument(
+        "--seed", type=int, default=0, help="synthetic data and level-draw seed (default 0)"
+    )
+    data.add_argument(
+        "--base", metavar="PATH", help="base vectors file (.fvecs/.bvecs/.fbin/.u8bin/.npy)"
+    )
+    data.add_argument("--queries", metavar="PATH", help="query vectors file, same formats")
+    idx = p.add_argument_group("index and sweep")
+    idx.add_argument("--M", type=int, default=16, help="HNSW M for every engine (default 16)")
+    idx.add_argument(
+        "--ef-construction", type=int, default=200, help="HNSW ef_construction (default 200)"
+    )
+    idx.add_argument(
+        "--k", type=int, default=10, help="neighbours per query; recall@k (default 10)"
+    )
+    idx.add_argument(
+        "--efs",
+        type=_int_list,
+        default=_int_list(preset["efs"]),
+        help=f"search ef values (default {preset['efs']})",
+    )
+    idx.add_argument(
+        "--threads",
+        type=_int_list,
+        default=(1, 2),
+        help="thread counts to sweep; build uses the largest (default 1,2)",
+    )
+    idx.add_argument(
+        "--methods",
+        type=_name_list,
+        default=tuple(ENGINES),
+        help=f"engines to run (default {','.join(ENGINES)})",
+    )
+    idx.add_argument(
+        "--reps", type=int, default=3, help="timed repetitions per point, best kept (default 3)"
+    )
+    idx.add_argument(
+        "--target-recall", type=float, default=0.95, help="headline recall (default 0.95)"
+    )
+    out = p.add_argument_group("output")
+    out.add_argument(
+        "--out",
+        type=Path,
+        default=Path(preset["out"]),
+        help=f"results directory (default {preset['out']})",
+    )
+    out.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress bars"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark vecsearch against hnswlib, faiss and usearch (recall@k vs QPS).",
+        epilog=f"With no suite, runs '{_DEFAULT_SUITE}'.",
+    )
+    sub = parser.add_subparsers(dest="suite", metavar="SUITE")
+    helps = {
+        "unfiltered": "recall/QPS sweep without filters (full size: the lead's run)",
+        "quick": "small unfiltered run (n=20000, 5 ef values), ~1-2 min on 2 cores",
+    }
+    for name, preset in _PRESETS.items():
+        _add_unfiltered_options(
+            sub.add_parser(name, help=helps[name], description=helps[name]), preset
+        )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = [_DEFAULT_SUITE, *argv]  # bare `python -m bench [options]` runs the default suite
+    args = parser.parse_args(argv)
+
+    from .unfiltered import UnfilteredConfig, run  # after parsing: --help stays fast
+
+    preset = _PRESETS[args.suite]
+    synthetic = args.base is None
+    cfg = UnfilteredConfig(
+        n=args.n if args.n is not None or not synthetic else preset["n"],
+        nq=args.nq if args.nq is not None or not synthetic else preset["nq"],
+        dim=args.dim,
+        base=args.base,
+        queries=args.queries,
+        seed=args.seed,
+        M=args.M,
+        ef_construction=args.ef_construction,
+        k=args.k,
+        efs=tuple(sorted(set(args.efs))),
+        threads=tuple(sorted(set(args.threads))),
+        methods=args.methods,
+        out=args.out,
+        reps=args.reps,
+        target_recall=args.target_recall,
+        progress=args.progress and sys.stderr.isatty(),  # bars in a log file are noise
+    )
+    try:
+        return run(cfg, suite=args.suite)
+    except ValueError as e:
+        parser.exit(2, f"python -m bench {args.suite}: error: {e}\n")
+    except KeyboardInterrupt:  # before any engine ran (data / ground truth): nothing to report
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

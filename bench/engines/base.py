@@ -1,0 +1,100 @@
+"""What every benchmarked engine provides, and the build parameters they share.
+
+All engines build an HNSW graph with the same ``M`` and ``ef_construction``
+over the same float32 vectors with the squared-L2 metric, and answer batch
+searches with an explicit ``ef`` and thread count, so one sweep compares them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class HNSWParams:
+    """Graph parameters applied identically to every engine.
+
+    Attributes:
+        dim: vector dimension.
+        M: links per node on upper layers (2*M on layer 0 in all four engines).
+        ef_construction: beam width while inserting.
+        seed: level-draw seed, for engines that accept one.
+    """
+
+    dim: int
+    M: int = 16
+    ef_construction: int = 200
+    seed: int = 0
+
+
+class Engine(ABC):
+    """One ANN library behind a uniform build/search interface.
+
+    Subclasses import their library at module import time, so a missing
+    package surfaces as ``ImportError`` when the adapter module is loaded
+    (see :func:`bench.engines.load_engine`).
+    """
+
+    #: Short name used in tables, files and ``--methods``.
+    name: str = ""
+
+    def __init__(self, params: HNSWParams) -> None:
+        self.params = params
+
+    @property
+    @abstractmethod
+    def version(self) -> str:
+        """Version string of the underlying library."""
+
+    @abstractmethod
+    def create(self, capacity: int) -> None:
+        """Make an empty index that can hold ``capacity`` vectors."""
+
+    @abstractmethod
+    def add(self, data: np.ndarray, start: int, threads: int) -> None:
+        """Insert float32 rows ``data`` with ids ``start .. start+len(data)-1``."""
+
+    def build(
+        self,
+        data: np.ndarray,
+        threads: int,
+        *,
+        chunk: int | None = None,
+        on_chunk: Callable[[int], None] | None = None,
+    ) -> None:
+        """Create the index and add every row of ``data`` with ids 0..n-1.
+
+        Rows go in chunks so a progress bar can move and Ctrl-C is seen
+        between native calls; each chunk is still one multi-threaded add, so
+        the chunking costs nothing measurable at the default size.
+
+        Args:
+            data: float32 [n, dim], C-contiguous.
+            threads: insertion threads.
+            chunk: rows per add call (default: all at once).
+            on_chunk: called with the row count after each chunk.
+        """
+        n = data.shape[0]
+        self.create(n)
+        step = chunk or max(n, 1)
+        for start in range(0, n, step):
+            part = data[start : start + step]
+            self.add(part, start, threads)
+            if on_chunk is not None:
+                on_chunk(part.shape[0])
+
+    @abstractmethod
+    def search(self, queries: np.ndarray, k: int, ef: int, threads: int) -> np.ndarray:
+        """Batch search with beam width ``ef`` on ``threads`` threads.
+
+        Returns:
+            int64 ids [nq, k]; -1 (or any negative) where fewer than k were found.
+        """
+
+    def close(self) -> None:
+        """Release the index memory before the next engine runs."""
+        self.__dict__.pop("index", None)

@@ -1,0 +1,81 @@
+"""End to end on tiny data: every installed engine, result files, ground-truth cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.__main__ import main
+from bench.engines import ENGINES, HNSWParams, load_engine
+from vecsearch.datasets import clustered_dataset, exact_knn, save_vectors
+
+
+@pytest.mark.parametrize("name", list(ENGINES))
+def test_engine_adapter(name: str) -> None:
+    try:
+        engine = load_engine(name, HNSWParams(dim=16))
+    except ImportError as e:
+        pytest.skip(f"{name} not installed: {e}")
+    base, queries = clustered_dataset(3000, 20, 16, seed=1)
+    truth, _ = exact_knn(base, queries, 10, progress=False)
+    engine.build(base, 2, chunk=1000)
+    for q in (queries, queries[:1]):
+        ids = engine.search(q, 10, 64, 1)
+        assert ids.dtype == np.int64 and ids.shape == (len(q), 10)
+    ids = engine.search(queries, 10, 64, 2)
+    hits = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)])
+    assert hits > 0.9
+    engine.close()
+
+
+def _args(out: Path, *extra: str) -> list[str]:
+    common = ["--nq", "20", "--efs", "10,40", "--threads", "1,2", "--reps", "1", "--no-progress"]
+    return [*common, "--out", str(out), *extra]
+
+
+def test_synthetic_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(
+        ["unfiltered", "--n", "1500", "--dim", "16", *_args(tmp_path, "--methods", "hnswlib")]
+    )
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "headline" in out and "hnswlib" in out
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert doc["dataset"]["kind"] == "synthetic" and len(doc["sweeps"]) == 4
+    assert (tmp_path / "results.csv").read_text().count("\n") == 5
+    cached = list((tmp_path / "gt").glob("gt-*.npz"))
+    assert len(cached) == 1
+    mtime = cached[0].stat().st_mtime_ns
+    assert (
+        main(["unfiltered", "--n", "1500", "--dim", "16", *_args(tmp_path, "--methods", "hnswlib")])
+        == 0
+    )
+    assert cached[0].stat().st_mtime_ns == mtime  # reused, not recomputed
+
+
+def test_file_run(tmp_path: Path) -> None:
+    base, queries = clustered_dataset(1200, 30, 8, seed=2)
+    save_vectors(tmp_path / "b.fvecs", base)
+    save_vectors(tmp_path / "q.fbin", queries)
+    argv = [
+        "unfiltered",
+        "--base",
+        str(tmp_path / "b.fvecs"),
+        "--queries",
+        str(tmp_path / "q.fbin"),
+    ]
+    assert main([*argv, *_args(tmp_path / "r", "--methods", "hnswlib,faiss")]) == 0
+    doc = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert doc["dataset"]["n"] == 1200 and doc["dataset"]["nq"] == 20
+
+
+def test_bad_arguments_exit_2(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["unfiltered", "--methods", "nope"])
+    assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        main(["unfiltered", "--base", str(tmp_path / "x.fvecs"), "--out", str(tmp_path)])
+    assert e.value.code == 2
