@@ -188,7 +188,7 @@ class IndexFile:
     def _check(self, size: int) -> None:
         view = memoryview(self._map)
         try:
-            magic, version, n_sections, file_size, _, header_crc, _ = HEADER.unpack_from(view, 0)
+            magic, version, n_sections, file_size, reserved1, header_crc, reserved2 = HEADER.unpack_from(view, 0)
             if magic != MAGIC:
                 raise self._fail("not a vecsearch index (bad magic bytes)")
             if version != FORMAT_VERSION:
@@ -198,6 +198,8 @@ class IndexFile:
                 )
             if file_size != size:
                 raise self._fail(f"file is {size} bytes but its header says {file_size} (truncated or appended to)")
+            if reserved1.strip(b"\0") or reserved2.strip(b"\0"):
+                raise self._fail("reserved header bytes are not zero (the file is corrupt)")
             if not 1 <= n_sections <= MAX_SECTIONS:
                 raise self._fail(f"header claims {n_sections} sections")
             table_end = HEADER.size + ENTRY.size * n_sections

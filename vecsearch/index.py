@@ -15,6 +15,9 @@ from vecsearch.errors import EmptyIndexError, FormatError
 METRICS = ("l2", "ip", "cosine")
 MAX_DIM = 1 << 16
 MAX_M = 2048
+# Results are k wide whatever the index size, so k is bounded to keep a typo from asking for
+# gigabytes of padding.
+MAX_K = 1 << 20
 # Adds and searches run natively in chunks this large, so Ctrl-C and progress bars are served
 # between chunks while each chunk still keeps every thread busy.
 ADD_CHUNK = 16_384
@@ -174,6 +177,7 @@ class Index:
                 raise DuplicateIdError(f"id {int(uniq[counts > 1][0])} appears more than once in this add")
             self._check_absent(ids)
         out = np.empty(n, dtype=np.uint64)
+        self._core.reserve_more(n)  # a MemoryError here leaves the index untouched
         with _progress_bar(n, "vecsearch add", progress) as bar:
             for start in range(0, n, ADD_CHUNK):
                 stop = min(n, start + ADD_CHUNK)
@@ -229,14 +233,15 @@ class Index:
 
         Returns:
             (ids, distances): uint64 [nq, k] and float32 [nq, k], each row sorted by distance.
-            Rows shorter than k (fewer live vectors than k) are padded with ``MISSING_ID``
+            Rows shorter than k (only when the index holds fewer than k live vectors) are padded with ``MISSING_ID``
             (2**64-1, i.e. -1 viewed as int64) and ``inf``.
 
         Raises:
             EmptyIndexError: the index holds no vectors.
-            DimensionError, DTypeError, NonFiniteError: bad queries. ValueError: k or ef < 1.
+            DimensionError, DTypeError, NonFiniteError: bad queries.
+            ValueError: k or ef < 1, or k > 2**20.
         """
-        k = positive_int(k, "k")
+        k = positive_int(k, "k", maximum=MAX_K)
         ef = max(k, self.ef_search) if ef is None else positive_int(ef, "ef")
         data = as_vectors(queries, self.dim, "queries")
         if self.metric == "cosine":
@@ -318,10 +323,13 @@ class Index:
                 and fields["ef_search"] >= 1 and 0 <= fields["seed"] < 2**64 and fields["count"] >= 0
                 and 0 <= fields["next_auto_id"] < 2**64):
             raise FormatError(f"{f.path}: parameters in meta are out of range")
+        vectors = f.array("vectors", np.float32)
+        if not np.isfinite(vectors).all():
+            raise FormatError(f"{f.path}: stored vectors contain NaN or inf")
         core = _core.HnswIndex.restore(
             fields["dim"], meta["metric"], fields["M"], fields["ef_construction"], fields["seed"],
             fields["count"], fields["entry_point"], fields["max_level"], fields["next_auto_id"],
-            f.array("vectors", np.float32), f.array("ids", np.uint64), f.array("levels", np.int32),
+            vectors, f.array("ids", np.uint64), f.array("levels", np.int32),
             f.array("deleted", np.uint8), f.array("links0", np.uint32), f.array("upper", np.uint32),
             bool(mmap),
         )

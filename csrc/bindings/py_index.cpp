@@ -71,6 +71,11 @@ public:
         return out;
     }
 
+    void reserve_more(size_t n) {
+        py::gil_scoped_release release;
+        h_->reserve_more(n);
+    }
+
     void remove(py::handle ids_obj) {
         carray<uint64_t> ids = require_ids(ids_obj, "ids");
         py::gil_scoped_release release;
@@ -227,6 +232,7 @@ void init_index(py::module_& m) {
              py::arg("M"), py::arg("ef_construction"), py::arg("seed"))
         .def("add", &PyHnsw::add, py::arg("vectors"), py::arg("ids"), py::arg("threads"))
         .def("remove", &PyHnsw::remove, py::arg("ids"))
+        .def("reserve_more", &PyHnsw::reserve_more, py::arg("n"))
         .def("search", &PyHnsw::search, py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("threads"))
         .def("get_vectors", &PyHnsw::get_vectors, py::arg("ids"))
         .def("size", &PyHnsw::size)

@@ -7,6 +7,8 @@
 #include <string>
 #include <unordered_set>
 
+#include <unistd.h>
+
 #include "common/errors.h"
 #include "common/thread_pool.h"
 #include "simd/cpu.h"
@@ -32,6 +34,11 @@ inline void prefetch_row(const float* row, size_t dim) {
     const char* p = reinterpret_cast<const char*>(row);
     size_t lines = std::min<size_t>((dim * sizeof(float) + 63) / 64, kPrefetchLines);
     for (size_t i = 0; i < lines; ++i) __builtin_prefetch(p + 64 * i, 0, 3);
+}
+
+size_t physical_memory_bytes() {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? size_t(pages) * size_t(page) : std::numeric_limits<size_t>::max();
 }
 
 // Per-thread scratch of graph walks; sized on first use, reused across calls and indexes.
@@ -91,6 +98,11 @@ void Hnsw::reserve(size_t capacity) {
     if (capacity <= capacity_ && !store_.borrowed()) return;
     if (capacity > kMaxSlots) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
     capacity = std::max(capacity, capacity_);
+    // Refuse what RAM cannot hold: with overcommit a larger request would "succeed" and the
+    // process would be killed later, when the pages are touched.
+    size_t per_slot = params_.dim * sizeof(float) + row0_ * sizeof(slot_t) + sizeof(external_id) + sizeof(int32_t) +
+                      1 + sizeof(void*);
+    if (capacity > physical_memory_bytes() / per_slot) throw std::bad_alloc();
     store_.reserve(capacity, count_);
     links0_.resize(capacity * row0_, 0);
     upper_.resize(capacity);
@@ -141,7 +153,7 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
     size_t fresh = n - reused;
     if (count_ + fresh > kMaxSlots) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
     if (count_ + fresh > capacity_ || store_.borrowed())
-        reserve(std::max(count_ + fresh, capacity_ + capacity_ / 2 + 1024));
+        reserve(std::max(count_ + fresh, capacity_ + capacity_ / 2 + 16));
 
     // Assign slots (deleted ones first), copy vectors and register ids, then link in parallel.
     std::vector<slot_t> slots(n);
@@ -166,6 +178,13 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
     }
     size_t visited_size = count_;
     ThreadPool::global().parallel_for(n, threads, 1, [&](size_t i) { insert(slots[i], visited_size); });
+}
+
+void Hnsw::reserve_more(size_t n) {
+    std::unique_lock<std::shared_mutex> lock(rw_);
+    size_t fresh = n > free_slots_.size() ? n - free_slots_.size() : 0;
+    if (count_ + fresh > kMaxSlots) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
+    if (count_ + fresh > capacity_) reserve(count_ + fresh);
 }
 
 void Hnsw::remove(const external_id* ids, size_t n) {
@@ -406,6 +425,20 @@ void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, size
     }
 }
 
+// Exact k nearest live vectors by a full scan; returns how many were found.
+size_t Hnsw::scan_exact(const float* q, size_t k, external_id* out_ids, float* out_dists) const {
+    TopK& top = scratch().top;
+    top.reset(k);
+    for (size_t s = 0; s < count_; ++s)
+        if (!deleted_[s]) top.push(store_.distance(q, slot_t(s)), slot_t(s));
+    const std::vector<Neighbor>& best = top.sorted();
+    for (size_t i = 0; i < best.size(); ++i) {
+        out_ids[i] = ids_[best[i].slot];
+        out_dists[i] = best[i].dist;
+    }
+    return best.size();
+}
+
 void Hnsw::search_one(const float* query, size_t k, size_t ef, external_id* out_ids, float* out_dists) const {
     Scratch& sc = scratch();
     // Aligned rows keep every SIMD load of the query within one cache line.
@@ -438,6 +471,9 @@ void Hnsw::search_one(const float* query, size_t k, size_t ef, external_id* out_
             out_dists[i] = best[i].dist;
         }
     }
+    // A graph can leave a few nodes without incoming links; when the walk met fewer live nodes
+    // than it should return, answer exactly instead of padding.
+    if (found < std::min(k, count_ - n_deleted_)) found = scan_exact(q, k, out_ids, out_dists);
     for (size_t i = found; i < k; ++i) {
         out_ids[i] = kMissingId;
         out_dists[i] = std::numeric_limits<float>::infinity();

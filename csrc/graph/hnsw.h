@@ -62,6 +62,9 @@ public:
     // next_auto_id.. ; the ids used are written to out_ids. Throws DuplicateIdError or
     // InvalidArgument before changing anything.
     void add(const float* vectors, const external_id* ids, size_t n, size_t threads, external_id* out_ids);
+    // Makes room for `n` more vectors now, so a large add fails (std::bad_alloc) before it
+    // changes anything rather than after its first chunk.
+    void reserve_more(size_t n);
     // Marks ids deleted. Throws UnknownIdError / DuplicateIdError before changing anything.
     void remove(const external_id* ids, size_t n);
     // k nearest live vectors per query; short rows padded with kMissingId / +inf.
@@ -106,6 +109,7 @@ private:
     slot_t greedy_query(const float* q, float& dist) const;
     template <bool kTombstones>
     void walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, size_t k) const;
+    size_t scan_exact(const float* q, size_t k, external_id* out_ids, float* out_dists) const;
     void search_one(const float* q, size_t k, size_t ef, external_id* out_ids, float* out_dists) const;
 
     std::vector<uint32_t> flatten_upper() const;
