@@ -37,6 +37,8 @@ def seed_files() -> List[bytes]:
 
 def sections(data: bytes) -> Dict[str, tuple]:
     """name -> (table entry offset, section offset, length), from a well-formed header."""
+    if len(data) < _format.HEADER.size:
+        return {}
     n = struct.unpack_from("<I", data, 12)[0]
     out = {}
     for i in range(min(n, _format.MAX_SECTIONS)):
