@@ -57,3 +57,8 @@ __all__ = [
     "FormatError",
     "FormatVersionError",
 ]
+
+
+class _StaleFilterError(VecsearchError):
+    """Internal: the index changed between building a filter bitmap and searching with it;
+    the search rebuilds the bitmap and tries again."""

@@ -10,7 +10,8 @@ from vecsearch import _core
 from vecsearch._format import IndexFile, write_atomic
 from vecsearch._progress import progress as _progress_bar
 from vecsearch._validate import MISSING_ID, as_ids, as_vectors, normalized, positive_int
-from vecsearch.errors import EmptyIndexError, FormatError
+from vecsearch.errors import EmptyIndexError, FormatError, _StaleFilterError
+from vecsearch.filters.planner import PLANS, CostModel, QueryPlan, choose_plan
 
 METRICS = ("l2", "ip", "cosine")
 MAX_DIM = 1 << 16
@@ -22,6 +23,9 @@ MAX_K = 1 << 20
 # between chunks while each chunk still keeps every thread busy.
 ADD_CHUNK = 16_384
 SEARCH_CHUNK = 65_536
+# A filtered search whose bitmaps keep going stale (adds and deletes racing it) gives up after
+# this many rebuilds.
+FILTER_RETRIES = 8
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -82,6 +86,7 @@ class Index:
         self._seed: int = params["seed"]
         self.ef_search = ef_search
         self._keepalive = keepalive  # the mmap behind borrowed vectors
+        self._cost_model: Optional[CostModel] = None
 
     # -- properties -------------------------------------------------------------------------
 
@@ -222,6 +227,8 @@ class Index:
         *,
         ef: Optional[int] = None,
         num_threads: Optional[int] = None,
+        filter: Any = None,
+        plan: str = "auto",
     ) -> Tuple[np.ndarray, np.ndarray]:
         """The k nearest neighbours of each query.
 
@@ -230,10 +237,15 @@ class Index:
             k: neighbours per query.
             ef: beam width (default ``max(k, ef_search)``); higher is slower and more accurate.
             num_threads: native threads across queries (default: all cores).
+            filter: restricts the answer to allowed ids: an array of ids shared by every query,
+                or a list with one such array per query. Ids not in the index are ignored.
+            plan: how filtered queries are answered: ``"auto"`` (per query, from the exact
+                match count and measured costs; see :meth:`explain`), ``"scan"`` (exact),
+                ``"acorn"`` (ACORN-1 walk over matching nodes) or ``"post"`` (walk, then filter).
 
         Returns:
             (ids, distances): uint64 [nq, k] and float32 [nq, k], each row sorted by distance.
-            Rows shorter than k (only when the index holds fewer than k live vectors) are padded with ``MISSING_ID``
+            Rows shorter than k (only when fewer than k live vectors match) are padded with ``MISSING_ID``
             (2**64-1, i.e. -1 viewed as int64) and ``inf``.
 
         Raises:
@@ -250,6 +262,8 @@ class Index:
         if len(self) == 0:
             raise EmptyIndexError("the index is empty: add vectors before searching")
         nq = data.shape[0]
+        if filter is not None:
+            return self._search_filtered(data, k, ef, threads, filter, plan)
         if nq <= SEARCH_CHUNK:
             return self._core.search(data, k, ef, threads)
         ids = np.empty((nq, k), dtype=np.uint64)
@@ -262,6 +276,61 @@ class Index:
         return ids, dists
 
     knn_query = search
+
+    def explain(self, query: Any, filter: Any, *, k: int = 10, ef: Optional[int] = None) -> QueryPlan:
+        """The plan :meth:`search` would choose for one query and filter, with the match count,
+        selectivity and the estimated cost of each plan in microseconds."""
+        k = positive_int(k, "k", maximum=MAX_K)
+        ef = max(k, self.ef_search) if ef is None else positive_int(ef, "ef")
+        as_vectors(query, self.dim, "query")
+        if len(self) == 0:
+            raise EmptyIndexError("the index is empty: add vectors before searching")
+        _, matches, _, _ = self._filter_bitmaps(filter, 1)
+        return choose_plan(int(matches[0]), len(self), k, ef, self._costs())
+
+    def _costs(self) -> CostModel:
+        size = len(self)
+        if self._cost_model is None or self._cost_model.stale(size):
+            self._cost_model = CostModel.measure(self._core, self.dim, size)
+        return self._cost_model
+
+    def _filter_bitmaps(self, filter: Any, nq: int):
+        """(bitmaps [filters, words], match counts, filter index per query, epoch)."""
+        per_query = isinstance(filter, (list, tuple)) and len(filter) > 0 and all(
+            np.ndim(f) >= 1 for f in filter
+        )
+        filters = list(filter) if per_query else [filter]
+        if per_query and len(filters) != nq:
+            raise ValueError(f"got {len(filters)} filters for {nq} queries; pass one per query or one shared")
+        built = [self._core.ids_to_bitmap(as_ids(f, "filter ids")) for f in filters]
+        epochs = {epoch for _, epoch in built}
+        if len(epochs) != 1:
+            raise _StaleFilterError("the index changed while the filters were built")
+        width = max(words.shape[0] for words, _ in built)
+        bitmaps = np.zeros((len(built), width), dtype=np.uint64)
+        for row, (words, _) in enumerate(built):
+            bitmaps[row, : words.shape[0]] = words
+        matches = _popcount_rows(bitmaps)
+        filter_of = np.arange(nq, dtype=np.uint32) if per_query else np.zeros(nq, dtype=np.uint32)
+        return bitmaps, matches, filter_of, epochs.pop()
+
+    def _search_filtered(self, data: np.ndarray, k: int, ef: int, threads: int, filter: Any, plan: str):
+        if plan != "auto" and plan not in PLANS:
+            raise ValueError(f"unknown plan {plan!r}; expected 'auto', 'scan', 'acorn' or 'post'")
+        nq = data.shape[0]
+        for _ in range(FILTER_RETRIES):
+            try:
+                bitmaps, matches, filter_of, epoch = self._filter_bitmaps(filter, nq)
+                if plan == "auto":
+                    live, model = len(self), self._costs()
+                    by_filter = [PLANS[choose_plan(int(m), live, k, ef, model).plan] for m in matches]
+                    plans = np.asarray(by_filter, dtype=np.uint8)[filter_of]
+                else:
+                    plans = np.full(nq, PLANS[plan], dtype=np.uint8)
+                return self._core.search_filtered(data, k, ef, threads, bitmaps, matches, filter_of, plans, epoch)
+            except _StaleFilterError:
+                continue
+        raise RuntimeError("the index kept changing during a filtered search; retry when writes pause")
 
     @staticmethod
     def _threads(num_threads: Optional[int]) -> int:
@@ -336,6 +405,13 @@ class Index:
         index = cls.__new__(cls)
         index._init(core, fields["ef_search"], keepalive=f if mmap else None)
         return index
+
+
+def _popcount_rows(words: np.ndarray) -> np.ndarray:
+    """Set bits per row of a uint64 matrix."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(words).sum(axis=1, dtype=np.uint64)
+    return np.unpackbits(words.view(np.uint8), axis=1).sum(axis=1, dtype=np.uint64)
 
 
 __all__ = ["Index", "MISSING_ID"]

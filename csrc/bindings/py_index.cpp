@@ -98,6 +98,64 @@ public:
         return py::make_tuple(ids, dists);
     }
 
+    // (bitmap words over slots, epoch) for a list of allowed ids.
+    py::tuple ids_to_bitmap(py::handle ids_obj) const {
+        carray<uint64_t> ids = require_ids(ids_obj, "ids");
+        size_t n_words;
+        {
+            py::gil_scoped_release release;
+            n_words = (h_->slot_count() + 63) / 64 + 1;  // one spare word: adds may land in between
+        }
+        py::array_t<uint64_t> words(py::ssize_t{py::ssize_t(n_words)});
+        uint64_t* w = words.mutable_data();
+        uint64_t epoch;
+        {
+            py::gil_scoped_release release;
+            epoch = h_->ids_to_bitmap(ids.data(), ids.shape(0), w, n_words);
+        }
+        return py::make_tuple(words, epoch);
+    }
+
+    uint64_t epoch() const {
+        py::gil_scoped_release release;
+        return h_->epoch();
+    }
+
+    py::tuple search_filtered(py::handle queries_obj, size_t k, size_t ef, size_t threads, py::handle bitmaps_obj,
+                              py::handle matches_obj, py::handle filter_of_obj, py::handle plans_obj,
+                              uint64_t epoch) const {
+        carray<float> queries = require_matrix(queries_obj, h_->params().dim, "queries");
+        if (k == 0) throw InvalidArgument("k must be positive");
+        size_t nq = queries.shape(0);
+        carray<uint64_t> bitmaps = require_array<uint64_t>(bitmaps_obj, "bitmaps");
+        carray<uint64_t> matches = require_array<uint64_t>(matches_obj, "matches");
+        carray<uint32_t> filter_of = require_array<uint32_t>(filter_of_obj, "filter_of");
+        carray<uint8_t> plans = require_array<uint8_t>(plans_obj, "plans");
+        if (bitmaps.ndim() != 2) throw InvalidArgument("bitmaps must be 2-d [filters, words]");
+        size_t nf = bitmaps.shape(0), n_words = bitmaps.shape(1);
+        if (size_t(matches.size()) != nf) throw InvalidArgument("one match count per filter");
+        if (size_t(filter_of.size()) != nq || size_t(plans.size()) != nq)
+            throw InvalidArgument("one filter index and one plan per query");
+        std::vector<SlotBitmap> views(nf);
+        for (size_t f = 0; f < nf; ++f) views[f] = SlotBitmap{bitmaps.data() + f * n_words, n_words * 64};
+        for (size_t i = 0; i < nq; ++i) {
+            if (filter_of.data()[i] >= nf) throw InvalidArgument("filter index out of range");
+            if (plans.data()[i] > uint8_t(FilterPlan::post)) throw InvalidArgument("unknown plan code");
+        }
+        static_assert(sizeof(size_t) == sizeof(uint64_t), "match counts are passed as uint64");
+        py::array_t<uint64_t> ids({py::ssize_t(nq), py::ssize_t(k)});
+        py::array_t<float> dists({py::ssize_t(nq), py::ssize_t(k)});
+        uint64_t* ip = ids.mutable_data();
+        float* dp = dists.mutable_data();
+        {
+            py::gil_scoped_release release;
+            h_->search_filtered(queries.data(), nq, k, ef, clamp_threads(threads), views.data(),
+                                reinterpret_cast<const size_t*>(matches.data()), filter_of.data(),
+                                reinterpret_cast<const FilterPlan*>(plans.data()), epoch, ip, dp);
+        }
+        return py::make_tuple(ids, dists);
+    }
+
     py::array_t<float> get_vectors(py::handle ids_obj) const {
         carray<uint64_t> ids = require_ids(ids_obj, "ids");
         size_t n = ids.shape(0);
@@ -235,6 +293,11 @@ void init_index(py::module_& m) {
         .def("reserve_more", &PyHnsw::reserve_more, py::arg("n"))
         .def("search", &PyHnsw::search, py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("threads"))
         .def("get_vectors", &PyHnsw::get_vectors, py::arg("ids"))
+        .def("ids_to_bitmap", &PyHnsw::ids_to_bitmap, py::arg("ids"))
+        .def("epoch", &PyHnsw::epoch)
+        .def("search_filtered", &PyHnsw::search_filtered, py::arg("queries"), py::arg("k"), py::arg("ef"),
+             py::arg("threads"), py::arg("bitmaps"), py::arg("matches"), py::arg("filter_of"), py::arg("plans"),
+             py::arg("epoch"))
         .def("size", &PyHnsw::size)
         .def("slot_count", &PyHnsw::slot_count)
         .def("contains", &PyHnsw::contains, py::arg("id"))

@@ -25,5 +25,8 @@ struct UnknownIdError : Error {
 struct FormatError : Error {
     using Error::Error;
 };
+struct StaleFilterError : Error {  // internal: the caller rebuilds its filter bitmaps and retries
+    using Error::Error;
+};
 
 }  // namespace vecsearch

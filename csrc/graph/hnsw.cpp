@@ -144,6 +144,7 @@ void Hnsw::check_ids_absent(const external_id* ids, size_t n) const {
 void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t threads, external_id* out_ids) {
     if (n == 0) return;
     std::unique_lock<std::shared_mutex> lock(rw_);
+    ++epoch_;
     if (ids) {
         check_ids_absent(ids, n);
     } else if (next_auto_id_ > kMissingId - n) {
@@ -196,6 +197,7 @@ void Hnsw::remove(const external_id* ids, size_t n) {
         if (!seen.insert(ids[i]).second)
             throw DuplicateIdError("id " + std::to_string(ids[i]) + " appears more than once in this delete");
     }
+    ++epoch_;
     for (size_t i = 0; i < n; ++i) {
         auto it = id_to_slot_.find(ids[i]);
         slot_t slot = it->second;
@@ -390,19 +392,47 @@ slot_t Hnsw::greedy_query(const float* q, float& dist) const {
     return ep;
 }
 
-// One level-0 walk with a beam of `ef`. With kTombstones the walk routes through deleted nodes
-// but collects answers (in sc.top) only from live ones.
-template <bool kTombstones>
-void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, size_t k) const {
+// One level-0 walk with a beam of `ef`; the beam's first k entries are the answer.
+void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef) const {
     Scratch& sc = scratch();
     BeamPool& pool = sc.pool;
     VisitedList& visited = sc.visited;
     pool.reset(ef);
     visited.reset(count_);
-    if (kTombstones) sc.top.reset(k);
     visited.test_and_set(ep);
     pool.insert(ep_dist, ep);
-    if (kTombstones && !deleted_[ep]) sc.top.push(ep_dist, ep);
+    sc.fresh.resize(row0_);
+    slot_t* fresh = sc.fresh.data();
+    while (pool.has_next()) {
+        slot_t u = pool.pop_next();
+        const slot_t* row = &links0_[size_t(u) * row0_];
+        size_t cnt = row[0], m = 0;
+        for (size_t j = 1; j <= cnt; ++j) {
+            slot_t v = row[j];
+            if (visited.test_and_set(v)) continue;
+            prefetch_row(store_.row(v), params_.dim);
+            fresh[m++] = v;
+        }
+        for (size_t j = 0; j < m; ++j) {
+            slot_t v = fresh[j];
+            // A node that enters the beam is likely expanded soon: start loading its links.
+            if (pool.insert(store_.distance(q, v), v)) __builtin_prefetch(&links0_[size_t(v) * row0_], 0, 3);
+        }
+    }
+}
+
+// A walk whose route goes through every node but whose answer (sc.top) holds only accepted ones.
+template <class Accept>
+void Hnsw::walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, size_t k, const Accept& accept) const {
+    Scratch& sc = scratch();
+    BeamPool& pool = sc.pool;
+    VisitedList& visited = sc.visited;
+    pool.reset(ef);
+    visited.reset(count_);
+    sc.top.reset(k);
+    visited.test_and_set(ep);
+    pool.insert(ep_dist, ep);
+    if (accept(ep)) sc.top.push(ep_dist, ep);
     sc.fresh.resize(row0_);
     slot_t* fresh = sc.fresh.data();
     while (pool.has_next()) {
@@ -418,8 +448,7 @@ void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, size
         for (size_t j = 0; j < m; ++j) {
             slot_t v = fresh[j];
             float d = store_.distance(q, v);
-            if (kTombstones && !deleted_[v]) sc.top.push(d, v);
-            // A node that enters the beam is likely expanded soon: start loading its links.
+            if (accept(v)) sc.top.push(d, v);
             if (pool.insert(d, v)) __builtin_prefetch(&links0_[size_t(v) * row0_], 0, 3);
         }
     }
@@ -450,7 +479,7 @@ void Hnsw::search_one(const float* query, size_t k, size_t ef, external_id* out_
     slot_t ep = greedy_query(q, ep_dist);
     size_t found = 0;
     if (n_deleted_ == 0) {
-        walk_level0<false>(q, ep, ep_dist, ef, k);
+        walk_level0(q, ep, ep_dist, ef);
         found = std::min(k, sc.pool.size());
         for (size_t i = 0; i < found; ++i) {
             out_ids[i] = ids_[sc.pool.slot_at(i)];
@@ -459,8 +488,9 @@ void Hnsw::search_one(const float* query, size_t k, size_t ef, external_id* out_
     } else {
         // Too few live nodes met: walk again with a wider beam, up to the whole index.
         const size_t want = std::min(k, count_ - n_deleted_);
+        auto live = [&](slot_t s) { return !deleted_[s]; };
         for (;;) {
-            walk_level0<true>(q, ep, ep_dist, ef, k);
+            walk_collect(q, ep, ep_dist, ef, k, live);
             if (sc.top.size() >= want || ef >= count_) break;
             ef = std::min(count_, ef * 2);
         }
@@ -492,6 +522,157 @@ void Hnsw::search(const float* queries, size_t nq, size_t k, size_t ef, size_t t
     ef = std::max<size_t>(1, std::min(std::max(ef, k), count_));
     ThreadPool::global().parallel_for(nq, threads, 1, [&](size_t i) {
         search_one(queries + i * params_.dim, k, ef, out_ids + i * k, out_dists + i * k);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filtered queries
+
+uint64_t Hnsw::epoch() const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    return epoch_;
+}
+
+uint64_t Hnsw::ids_to_bitmap(const external_id* ids, size_t n, uint64_t* words, size_t n_words) const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    if (n_words * 64 < count_) throw InvalidArgument("bitmap is too small for the index");
+    std::fill(words, words + n_words, 0);
+    for (size_t i = 0; i < n; ++i) {
+        auto it = id_to_slot_.find(ids[i]);
+        if (it != id_to_slot_.end()) words[it->second >> 6] |= uint64_t{1} << (it->second & 63);
+    }
+    return epoch_;
+}
+
+// ACORN-1 (Patel et al. 2024) on the level-0 graph: the beam holds matching nodes only. A node's
+// filtered neighbourhood is its matching neighbours and, when those are fewer than M, the
+// matching neighbours of its non-matching neighbours (two hops, conditional as in Weaviate), so
+// the walk crosses regions where the filter fails without paying two hops where it mostly holds.
+// Returns how many matching nodes the beam holds.
+size_t Hnsw::walk_acorn(const float* q, slot_t ep, size_t ef, const SlotBitmap& bitmap) const {
+    Scratch& sc = scratch();
+    BeamPool& pool = sc.pool;
+    VisitedList& visited = sc.visited;
+    pool.reset(ef);
+    visited.reset(count_);
+    auto pass = [&](slot_t s) { return bitmap.test(s) && !deleted_[s]; };
+    const size_t cap = row0_ - 1;  // the filtered list is truncated to the level-0 degree, as in ACORN
+    sc.fresh.resize(cap);
+    slot_t* fresh = sc.fresh.data();
+    auto expand = [&](slot_t u, size_t& m) {
+        const slot_t* row = &links0_[size_t(u) * row0_];
+        size_t cnt = row[0];
+        for (size_t j = 1; j <= cnt && m < cap; ++j) {
+            slot_t v = row[j];
+            if (pass(v) && !visited.test_and_set(v)) {
+                prefetch_row(store_.row(v), params_.dim);
+                fresh[m++] = v;
+            }
+        }
+        if (m >= params_.M) return;
+        for (size_t j = 1; j <= cnt && m < cap; ++j) {
+            slot_t v = row[j];
+            if (pass(v)) continue;  // a matching neighbour is expanded through the beam itself
+            const slot_t* row2 = &links0_[size_t(v) * row0_];
+            size_t cnt2 = row2[0];
+            for (size_t i = 1; i <= cnt2 && m < cap; ++i) {
+                slot_t w = row2[i];
+                if (pass(w) && !visited.test_and_set(w)) {
+                    prefetch_row(store_.row(w), params_.dim);
+                    fresh[m++] = w;
+                }
+            }
+        }
+    };
+    // Seeds: the entry point if it matches, and the matching nodes within its two hops.
+    size_t m = 0;
+    if (pass(ep) && !visited.test_and_set(ep)) fresh[m++] = ep;
+    expand(ep, m);
+    for (size_t j = 0; j < m; ++j) pool.insert(store_.distance(q, fresh[j]), fresh[j]);
+    while (pool.has_next()) {
+        slot_t u = pool.pop_next();
+        m = 0;
+        expand(u, m);
+        for (size_t j = 0; j < m; ++j) {
+            slot_t v = fresh[j];
+            if (pool.insert(store_.distance(q, v), v)) __builtin_prefetch(&links0_[size_t(v) * row0_], 0, 3);
+        }
+    }
+    return pool.size();
+}
+
+size_t Hnsw::scan_filtered(const float* q, size_t k, const SlotBitmap& bitmap, external_id* out_ids,
+                           float* out_dists) const {
+    TopK& top = scratch().top;
+    top.reset(k);
+    bitmap.for_each([&](slot_t s) {
+        if (s < count_ && !deleted_[s]) top.push(store_.distance(q, s), s);
+    });
+    const std::vector<Neighbor>& best = top.sorted();
+    for (size_t i = 0; i < best.size(); ++i) {
+        out_ids[i] = ids_[best[i].slot];
+        out_dists[i] = best[i].dist;
+    }
+    return best.size();
+}
+
+void Hnsw::search_one_filtered(const float* query, size_t k, size_t ef, const SlotBitmap& bitmap, size_t matches,
+                               FilterPlan plan, external_id* out_ids, float* out_dists) const {
+    Scratch& sc = scratch();
+    sc.query.resize(params_.dim + 16);
+    float* q = sc.query.data();
+    q += (16 - (reinterpret_cast<uintptr_t>(q) / sizeof(float)) % 16) % 16;
+    std::memcpy(q, query, params_.dim * sizeof(float));
+    const size_t want = std::min(k, matches);
+    size_t found = 0;
+    if (plan != FilterPlan::scan && want > 0) {
+        float ep_dist;
+        slot_t ep = greedy_query(q, ep_dist);
+        if (plan == FilterPlan::acorn) {
+            size_t held = walk_acorn(q, ep, ef, bitmap);
+            found = std::min(k, held);
+            for (size_t i = 0; i < found; ++i) {
+                out_ids[i] = ids_[sc.pool.slot_at(i)];
+                out_dists[i] = sc.pool.dist_at(i);
+            }
+        } else {
+            auto pass = [&](slot_t s) { return bitmap.test(s) && !deleted_[s]; };
+            for (;;) {
+                walk_collect(q, ep, ep_dist, ef, k, pass);
+                if (sc.top.size() >= want || ef >= count_) break;
+                ef = std::min(count_, ef * 2);
+            }
+            const std::vector<Neighbor>& best = sc.top.sorted();
+            found = best.size();
+            for (size_t i = 0; i < found; ++i) {
+                out_ids[i] = ids_[best[i].slot];
+                out_dists[i] = best[i].dist;
+            }
+        }
+    }
+    // The scan plan, and the exact answer whenever a walk met fewer matches than exist.
+    if (found < want) found = scan_filtered(q, k, bitmap, out_ids, out_dists);
+    for (size_t i = found; i < k; ++i) {
+        out_ids[i] = kMissingId;
+        out_dists[i] = std::numeric_limits<float>::infinity();
+    }
+}
+
+void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t threads,
+                           const SlotBitmap* bitmaps, const size_t* matches, const uint32_t* filter_of,
+                           const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists) const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    if (epoch != epoch_) throw StaleFilterError("the index changed after the filter was built");
+    if (count_ == n_deleted_) {
+        std::fill(out_ids, out_ids + nq * k, kMissingId);
+        std::fill(out_dists, out_dists + nq * k, std::numeric_limits<float>::infinity());
+        return;
+    }
+    ef = std::max<size_t>(1, std::min(std::max(ef, k), count_));
+    ThreadPool::global().parallel_for(nq, threads, 1, [&](size_t i) {
+        uint32_t f = filter_of[i];
+        search_one_filtered(queries + i * params_.dim, k, ef, bitmaps[f], matches[f], plans[i], out_ids + i * k,
+                            out_dists + i * k);
     });
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/types.h"
+#include "filter/bitmap.h"
 #include "graph/beam.h"
 #include "graph/visited.h"
 #include "storage/flat_store.h"
@@ -72,6 +73,18 @@ public:
                 float* out_dists) const;
     void get_vectors(const external_id* ids, size_t n, float* out) const;
 
+    // Filtered k-NN. Query i answers only from live slots set in bitmaps[filter_of[i]] (which
+    // has matches[filter_of[i]] set bits), by plans[i]. The bitmaps must have been built at
+    // mutation epoch `epoch`; after any add or delete since, this throws StaleFilterError and
+    // the caller rebuilds them (a reused slot would otherwise let a stale bit through).
+    void search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t threads,
+                         const SlotBitmap* bitmaps, const size_t* matches, const uint32_t* filter_of,
+                         const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists) const;
+    // Bitmap (over slots, n_words words) of the given ids, and the epoch it is valid for.
+    // Ids not in the index are ignored (a filter may name ids that were deleted).
+    uint64_t ids_to_bitmap(const external_id* ids, size_t n, uint64_t* words, size_t n_words) const;
+    uint64_t epoch() const;
+
     // Persistence. `fn` receives a state view that stays valid while it runs (shared lock held).
     template <class Fn>
     void with_state(Fn&& fn) const {
@@ -107,8 +120,14 @@ private:
 
     // Query helpers (no locks: writers are excluded by rw_).
     slot_t greedy_query(const float* q, float& dist) const;
-    template <bool kTombstones>
-    void walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, size_t k) const;
+    void walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef) const;
+    template <class Accept>
+    void walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, size_t k, const Accept& accept) const;
+    size_t walk_acorn(const float* q, slot_t ep, size_t ef, const SlotBitmap& bitmap) const;
+    size_t scan_filtered(const float* q, size_t k, const SlotBitmap& bitmap, external_id* out_ids,
+                         float* out_dists) const;
+    void search_one_filtered(const float* q, size_t k, size_t ef, const SlotBitmap& bitmap, size_t matches,
+                             FilterPlan plan, external_id* out_ids, float* out_dists) const;
     size_t scan_exact(const float* q, size_t k, external_id* out_ids, float* out_dists) const;
     void search_one(const float* q, size_t k, size_t ef, external_id* out_ids, float* out_dists) const;
 
@@ -135,6 +154,7 @@ private:
     external_id next_auto_id_ = 0;
     slot_t entry_point_ = kNoSlot;
     int max_level_ = -1;
+    uint64_t epoch_ = 0;  // bumped by every add and delete
 
     mutable std::shared_mutex rw_;
     std::mutex entry_mutex_;

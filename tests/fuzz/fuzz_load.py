@@ -52,7 +52,7 @@ def mutate(fdp: atheris.FuzzedDataProvider, data: bytearray) -> bytearray:
             struct.pack_into("<Q", data, pos + 16 + 8 * field, fdp.ConsumeIntInRange(0, 2**64 - 1))
     elif op == 4:  # altered counts and parameters in meta
         secs = sections(bytes(data))
-        if "meta" in secs:
+        if "meta" in secs and secs["meta"][1] + secs["meta"][2] <= len(data):
             pos, off, length = secs["meta"]
             try:
                 meta = json.loads(bytes(data[off:off + length]))

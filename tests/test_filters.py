@@ -1,0 +1,156 @@
+"""Filtered search by allowed ids: every plan answers only from the filter, the scan plan is
+exact, auto mode keeps recall at every selectivity, per-query filters equal one-by-one calls."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import vecsearch
+
+PLANS = ("auto", "scan", "acorn", "post")
+SELECTIVITIES = (0.001, 0.01, 0.1, 0.5, 1.0)
+
+
+@pytest.fixture(scope="module")
+def filtered_setup(make_data_queries):
+    x, q = make_data_queries(20000, 60, 32, seed=5)
+    index = vecsearch.Index(32, "l2", M=16, ef_construction=200)
+    index.add(x)
+    return index, x, q
+
+
+def _allowed(n, selectivity, seed):
+    return np.flatnonzero(np.random.default_rng(seed).random(n) < selectivity)
+
+
+@pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
+def test_scan_plan_is_exact(metric, make_data_queries, check_exact):
+    x, q = make_data_queries(3000, 20, 16, seed=2)
+    index = vecsearch.Index(16, metric, M=8, ef_construction=64)
+    index.add(x)
+    allowed = _allowed(len(x), 0.2, 3)
+    ids, dists = index.search(q, k=10, filter=allowed, plan="scan")
+    check_exact(ids, dists, x[allowed], q, metric, 10, id_map=allowed)
+
+
+@pytest.mark.parametrize("plan", PLANS)
+@pytest.mark.parametrize("selectivity", SELECTIVITIES)
+def test_results_pass_the_filter(filtered_setup, check_rows, plan, selectivity):
+    index, x, q = filtered_setup
+    allowed = _allowed(len(x), selectivity, 11)
+    ids, dists = index.search(q, k=10, ef=64, filter=allowed, plan=plan)
+    check_rows(ids, dists)
+    real = ids[ids != vecsearch.MISSING_ID]
+    assert np.isin(real, allowed).all()
+    # At least k matches exist at every selectivity here except the smallest: rows are full.
+    assert (ids != vecsearch.MISSING_ID).sum(axis=1).min() == min(10, len(allowed))
+
+
+@pytest.mark.parametrize("selectivity", SELECTIVITIES)
+def test_auto_recall_at_every_selectivity(filtered_setup, oracle, recall, selectivity):
+    index, x, q = filtered_setup
+    allowed = _allowed(len(x), selectivity, 21)
+    truth, _ = oracle(x[allowed], q, 10, "l2", ids=allowed)
+    ids, _ = index.search(q, k=10, ef=64, filter=allowed)
+    assert recall(ids[:, : truth.shape[1]], truth) >= 0.95
+
+
+def test_per_query_filters_equal_one_by_one_calls(filtered_setup):
+    index, x, q = filtered_setup
+    filters = [_allowed(len(x), s, 30 + i) for i, s in enumerate([0.001, 0.01, 0.1, 0.5, 1.0, 0.05])]
+    queries = q[: len(filters)]
+    for plan in PLANS:
+        ids, dists = index.search(queries, k=10, ef=64, filter=filters, plan=plan)
+        for i, f in enumerate(filters):
+            one_ids, one_dists = index.search(queries[i], k=10, ef=64, filter=f, plan=plan)
+            np.testing.assert_array_equal(ids[i], one_ids[0])
+            np.testing.assert_array_equal(dists[i], one_dists[0])
+
+
+def test_fewer_matches_than_k_pads(filtered_setup):
+    index, x, q = filtered_setup
+    ids, dists = index.search(q[:3], k=10, filter=[5, 17, 10**15])  # an unknown id is ignored
+    assert (np.sort(ids[:, :2], axis=1) == np.array([5, 17], dtype=np.uint64)).all()
+    assert (ids[:, 2:] == vecsearch.MISSING_ID).all() and np.isinf(dists[:, 2:]).all()
+    empty_ids, _ = index.search(q[:2], k=4, filter=[])
+    assert (empty_ids == vecsearch.MISSING_ID).all()
+
+
+def test_deleted_ids_never_pass_a_filter(make_data_queries):
+    x, q = make_data_queries(4000, 20, 16, seed=8)
+    index = vecsearch.Index(16, M=8, ef_construction=64)
+    index.add(x)
+    allowed = np.arange(0, 4000, 3)
+    index.delete(allowed[::2])
+    for plan in PLANS:
+        ids, _ = index.search(q, k=20, filter=allowed, plan=plan)
+        real = ids[ids != vecsearch.MISSING_ID]
+        assert np.isin(real, allowed[1::2]).all()
+
+
+def test_explain_reports_the_plan_and_counts(filtered_setup):
+    index, x, q = filtered_setup
+    tiny = index.explain(q[0], [1, 2, 3])
+    assert tiny.plan == "scan" and tiny.matches == 3 and tiny.live == len(x)
+    everything = index.explain(q[0], np.arange(len(x)))
+    assert everything.matches == len(x) and everything.selectivity == 1.0
+    assert set(everything.estimated_us) == {"scan", "acorn", "post"}
+    assert everything.plan in everything.eligible
+    assert everything.estimated_us[everything.plan] == min(everything.estimated_us[p] for p in everything.eligible)
+
+
+def test_bad_filter_arguments(filtered_setup):
+    index, x, q = filtered_setup
+    with pytest.raises(ValueError, match="unknown plan"):
+        index.search(q[:1], filter=[1], plan="magic")
+    with pytest.raises(ValueError, match="2 filters for 3 queries"):
+        index.search(q[:3], filter=[[1], [2]])
+    with pytest.raises(vecsearch.DTypeError):
+        index.search(q[:1], filter=[1.5, 2.5])
+    with pytest.raises(ValueError, match="non-negative"):
+        index.search(q[:1], filter=[-1])
+
+
+def test_filtered_search_while_adding_and_deleting(make_data_queries):
+    """Bitmaps built before a concurrent add or delete are rebuilt, never trusted: a reused slot
+    must not let a new vector through an old id's bit."""
+    x, q = make_data_queries(6000, 10, 16, seed=9)
+    index = vecsearch.Index(16, M=8, ef_construction=32)
+    index.add(x[:3000])
+    allowed = np.arange(0, 3000, 2)
+    stop = threading.Event()
+    errors = []
+
+    def writer():
+        rng = np.random.default_rng(0)
+        next_row = 3000
+        while not stop.is_set() and next_row < 6000:
+            # Deleting allowed ids frees slots whose bits are set in the filter; the new vectors
+            # that reuse them (ids >= 3000) are outside it.
+            victims = rng.choice(allowed, size=20, replace=False)
+            victims = [int(v) for v in victims if int(v) in index]
+            if victims:
+                index.delete(victims)
+            index.add(x[next_row:next_row + 20])
+            next_row += 20
+
+    def reader():
+        try:
+            while not stop.is_set():
+                for plan in PLANS:
+                    ids, _ = index.search(q, k=10, filter=allowed, plan=plan, num_threads=1)
+                    real = ids[ids != vecsearch.MISSING_ID]
+                    assert np.isin(real, allowed).all(), "an id outside the filter was returned"
+        except Exception as exc:  # surfaced in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    threads[0].join()
+    stop.set()
+    for t in threads[1:]:
+        t.join()
+    assert not errors, errors[0]
