@@ -741,21 +741,27 @@ std::unique_ptr<Hnsw> Hnsw::restore(const HnswParams& params, const HnswState& s
         for (size_t s = 0; s < n; ++s) h.store_.set(slot_t(s), st.vectors + s * params.dim);
     }
     h.count_ = n;
-    auto check_row = [&](const uint32_t* row, size_t cap, size_t s) {
+    // Every link must name a slot that exists on that level: a walk reads the target's row there.
+    auto check_row = [&](const uint32_t* row, size_t cap, size_t s, int level) {
         if (row[0] > cap) fail("slot " + std::to_string(s) + " has too many links");
-        for (size_t j = 1; j <= row[0]; ++j)
+        for (size_t j = 1; j <= row[0]; ++j) {
             if (row[j] >= n) fail("slot " + std::to_string(s) + " links to a slot out of range");
+            if (st.levels[row[j]] < level)
+                fail("slot " + std::to_string(s) + " links on level " + std::to_string(level) +
+                     " to a slot below that level");
+        }
     };
     size_t off = 0;
     for (size_t s = 0; s < n; ++s) {
         const uint32_t* row0 = st.links0 + s * h.row0_;
-        check_row(row0, 2 * params.M, s);
+        check_row(row0, 2 * params.M, s, 0);
         std::copy(row0, row0 + h.row0_, &h.links0_[s * h.row0_]);
         h.levels_[s] = st.levels[s];
         size_t up = size_t(st.levels[s]) * (params.M + 1);
         if (up) {
             h.upper_[s].reset(new slot_t[up]);
-            for (int l = 0; l < st.levels[s]; ++l) check_row(st.upper + off + size_t(l) * (params.M + 1), params.M, s);
+            for (int l = 0; l < st.levels[s]; ++l)
+                check_row(st.upper + off + size_t(l) * (params.M + 1), params.M, s, l + 1);
             std::copy(st.upper + off, st.upper + off + up, h.upper_[s].get());
             off += up;
         }

@@ -96,10 +96,30 @@ def check_result(index: vecsearch.Index, result, k: int) -> None:
     assert np.all(finite[:, 1:] >= finite[:, :-1]), "rows not sorted"  # diff() would give inf - inf
 
 
+def filtered_search(fdp: atheris.FuzzedDataProvider, index: vecsearch.Index) -> None:
+    """filter= and plan= at their edges; every returned id must pass its query's filter."""
+    queries = array(fdp, index.dim)
+    nq = queries.shape[0] if getattr(queries, "ndim", 0) == 2 else 1
+    if fdp.ConsumeBool():
+        filt = [ids_array(fdp, fdp.ConsumeIntInRange(0, 6)) for _ in range(nq + fdp.ConsumeIntInRange(-1, 1))]
+    else:
+        filt = ids_array(fdp, fdp.ConsumeIntInRange(0, 50))
+    plan = ["auto", "scan", "acorn", "post", "bogus"][fdp.ConsumeIntInRange(0, 4)]
+    k = fdp.ConsumeIntInRange(1, 12)
+    ids, dists = index.search(queries, k=k, ef=edge_int(fdp) if fdp.ConsumeBool() else None,
+                              filter=filt, plan=plan)
+    check_result(index, (ids, dists), k)
+    per_query = isinstance(filt, list) and len(filt) > 0 and all(np.ndim(f) >= 1 for f in filt)
+    for row in range(ids.shape[0]):
+        allowed = np.asarray(filt[row] if per_query else filt).astype(np.uint64)
+        found = ids[row][ids[row] != vecsearch.MISSING_ID]
+        assert np.isin(found, allowed).all(), "a result outside its filter"
+
+
 def TestOneInput(raw: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(raw)
     index = get_index(fdp)
-    op = fdp.ConsumeIntInRange(0, 5)
+    op = fdp.ConsumeIntInRange(0, 6)
     try:
         if op == 0:
             vecs = array(fdp, index.dim)
@@ -117,6 +137,8 @@ def TestOneInput(raw: bytes) -> None:
             index.get_vectors(ids_array(fdp, fdp.ConsumeIntInRange(0, 4)))
         elif op == 4:
             _ = edge_int(fdp) in index
+        elif op == 6:
+            filtered_search(fdp, index)
         else:
             vecsearch.Index(edge_int(fdp), ["l2", "ip", "cosine", "hamming", 3][fdp.ConsumeIntInRange(0, 4)],
                             M=edge_int(fdp), ef_construction=edge_int(fdp), seed=edge_int(fdp))
