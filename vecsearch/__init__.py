@@ -7,6 +7,7 @@ from vecsearch import _core
 from vecsearch._validate import MISSING_ID
 from vecsearch.errors import (
     DimensionError,
+    FilterError,
     DTypeError,
     DuplicateIdError,
     EmptyIndexError,
@@ -16,6 +17,7 @@ from vecsearch.errors import (
     UnknownIdError,
     VecsearchError,
 )
+from vecsearch.filters.expr import F
 from vecsearch.index import Index
 
 __version__ = "0.1.0"
@@ -34,6 +36,8 @@ if _core.simd_info()["warning"]:
 
 __all__ = [
     "Index",
+    "F",
+    "FilterError",
     "MISSING_ID",
     "simd_info",
     "VecsearchError",

@@ -46,6 +46,19 @@ class FormatVersionError(FormatError):
     """A saved index file has a format version this vecsearch cannot read."""
 
 
+
+
+
+class _StaleFilterError(VecsearchError):
+    """Internal: the index changed between building a filter bitmap and searching with it;
+    the search rebuilds the bitmap and tries again."""
+
+
+class FilterError(VecsearchError, ValueError):
+    """A filter or attribute value does not fit the schema: unknown field, a value of the wrong
+    type for its column, an operator the column kind does not support."""
+
+
 __all__ = [
     "VecsearchError",
     "DimensionError",
@@ -56,9 +69,5 @@ __all__ = [
     "EmptyIndexError",
     "FormatError",
     "FormatVersionError",
+    "FilterError",
 ]
-
-
-class _StaleFilterError(VecsearchError):
-    """Internal: the index changed between building a filter bitmap and searching with it;
-    the search rebuilds the bitmap and tries again."""

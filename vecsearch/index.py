@@ -10,7 +10,9 @@ from vecsearch import _core
 from vecsearch._format import IndexFile, write_atomic
 from vecsearch._progress import progress as _progress_bar
 from vecsearch._validate import MISSING_ID, as_ids, as_vectors, normalized, positive_int
+from vecsearch.attributes import AttributeStore
 from vecsearch.errors import EmptyIndexError, FormatError, _StaleFilterError
+from vecsearch.filters.expr import Expr
 from vecsearch.filters.planner import PLANS, CostModel, QueryPlan, choose_plan
 
 METRICS = ("l2", "ip", "cosine")
@@ -87,6 +89,7 @@ class Index:
         self.ef_search = ef_search
         self._keepalive = keepalive  # the mmap behind borrowed vectors
         self._cost_model: Optional[CostModel] = None
+        self._attributes = AttributeStore()
 
     # -- properties -------------------------------------------------------------------------
 
@@ -145,6 +148,7 @@ class Index:
         vectors: Any,
         ids: Any = None,
         *,
+        attributes: Any = None,
         num_threads: Optional[int] = None,
         progress: Optional[bool] = None,
     ) -> np.ndarray:
@@ -154,6 +158,10 @@ class Index:
             vectors: [n, dim] (or one [dim] vector) of any float dtype, any layout.
             ids: n distinct non-negative integers not yet in the index; None assigns
                 consecutive ids after the largest id ever used.
+            attributes: one value per vector for each column, as a dict of arrays/lists, a
+                pandas DataFrame or a pyarrow Table. The first add with attributes fixes the
+                schema (int, float, date, bool, category, tags; inferred); later adds must fit
+                it, and columns they omit are null.
             num_threads: native threads for the build (default: all cores).
             progress: show a tqdm bar (default: only for large adds, when tqdm exists).
 
@@ -164,6 +172,7 @@ class Index:
             DimensionError, DTypeError, NonFiniteError: bad vectors.
             DuplicateIdError: an id repeats within `ids` or is already in the index.
             ValueError: bad ids (negative, wrong count), zero vector with the cosine metric.
+            FilterError: attributes of the wrong type for their column, or an unknown column.
 
         Bad input is detected before anything changes. An interrupted add (Ctrl-C) keeps the
         vectors of the chunks that finished.
@@ -181,6 +190,7 @@ class Index:
 
                 raise DuplicateIdError(f"id {int(uniq[counts > 1][0])} appears more than once in this add")
             self._check_absent(ids)
+        prepared = self._attributes.prepare(attributes, n)
         out = np.empty(n, dtype=np.uint64)
         self._core.reserve_more(n)  # a MemoryError here leaves the index untouched
         with _progress_bar(n, "vecsearch add", progress) as bar:
@@ -188,6 +198,9 @@ class Index:
                 stop = min(n, start + ADD_CHUNK)
                 chunk_ids = None if ids is None else ids[start:stop]
                 out[start:stop] = self._core.add(data[start:stop], chunk_ids, threads)
+                self._attributes.append(out[start:stop], {
+                    name: (kind, values[start:stop], null[start:stop]) for name, (kind, values, null) in prepared.items()
+                })
                 bar.update(stop - start)
         return out
 
@@ -206,9 +219,30 @@ class Index:
             UnknownIdError: an id is not in the index (nothing is deleted then).
             DuplicateIdError: an id repeats within `ids`.
         """
-        self._core.remove(as_ids(ids, "ids"))
+        ids = as_ids(ids, "ids")
+        self._core.remove(ids)
+        self._attributes.delete(ids)
 
     remove = delete
+
+    def set_attributes(self, ids: Any, attributes: Any) -> None:
+        """Replaces the values of the given columns for existing ids (other columns keep theirs).
+
+        Raises:
+            UnknownIdError: an id is not in the index. FilterError: unknown column, wrong type.
+        """
+        ids = as_ids(ids, "ids")
+        prepared = self._attributes.prepare(attributes, ids.shape[0])
+        self._attributes.set(ids, prepared)
+
+    def get_attributes(self, ids: Any) -> dict:
+        """Column name -> list of values of `ids` (None where null)."""
+        return self._attributes.get(as_ids(ids, "ids"))
+
+    @property
+    def attribute_schema(self) -> dict:
+        """Column name -> kind (``int``, ``float``, ``date``, ``bool``, ``category``, ``tags``)."""
+        return self._attributes.schema
 
     def get_vectors(self, ids: Any) -> np.ndarray:
         """The stored vectors of `ids` as float32 [n, dim] (normalised for cosine).
@@ -237,8 +271,9 @@ class Index:
             k: neighbours per query.
             ef: beam width (default ``max(k, ef_search)``); higher is slower and more accurate.
             num_threads: native threads across queries (default: all cores).
-            filter: restricts the answer to allowed ids: an array of ids shared by every query,
-                or a list with one such array per query. Ids not in the index are ignored.
+            filter: restricts the answer: an expression over attributes (``F("year") >= 2018``)
+                or an array of allowed ids, shared by every query, or a list with one of them
+                per query. Ids not in the index are ignored.
             plan: how filtered queries are answered: ``"auto"`` (per query, from the exact
                 match count and measured costs; see :meth:`explain`), ``"scan"`` (exact),
                 ``"acorn"`` (ACORN-1 walk over matching nodes) or ``"post"`` (walk, then filter).
@@ -297,12 +332,12 @@ class Index:
     def _filter_bitmaps(self, filter: Any, nq: int):
         """(bitmaps [filters, words], match counts, filter index per query, epoch)."""
         per_query = isinstance(filter, (list, tuple)) and len(filter) > 0 and all(
-            np.ndim(f) >= 1 for f in filter
+            isinstance(f, Expr) or np.ndim(f) >= 1 for f in filter
         )
         filters = list(filter) if per_query else [filter]
         if per_query and len(filters) != nq:
             raise ValueError(f"got {len(filters)} filters for {nq} queries; pass one per query or one shared")
-        built = [self._core.ids_to_bitmap(as_ids(f, "filter ids")) for f in filters]
+        built = [self._core.ids_to_bitmap(self._allowed_ids(f)) for f in filters]
         epochs = {epoch for _, epoch in built}
         if len(epochs) != 1:
             raise _StaleFilterError("the index changed while the filters were built")
@@ -313,6 +348,16 @@ class Index:
         matches = _popcount_rows(bitmaps)
         filter_of = np.arange(nq, dtype=np.uint32) if per_query else np.zeros(nq, dtype=np.uint32)
         return bitmaps, matches, filter_of, epochs.pop()
+
+    def _allowed_ids(self, filter: Any) -> np.ndarray:
+        """The ids one filter admits: an expression evaluated on the attributes, or an id list."""
+        if not isinstance(filter, Expr):
+            return as_ids(filter, "filter ids")
+        store = self._attributes
+        with store.lock:
+            rows = filter.evaluate(store)
+            rows = rows[store.alive[rows]]  # a deleted row must not admit a re-added id
+            return store.ids[rows]
 
     def _search_filtered(self, data: np.ndarray, k: int, ef: int, threads: int, filter: Any, plan: str):
         if plan != "auto" and plan not in PLANS:
@@ -347,6 +392,11 @@ class Index:
 
         The file format is documented in ``vecsearch/_format.py``.
         """
+        if self._attributes.columns:
+            raise NotImplementedError(
+                "saving an index with attributes is not supported yet (format version 2 will hold them); "
+                "nothing was written"
+            )
         state = self._core.export_state()
         meta = {
             "kind": "hnsw",

@@ -101,19 +101,22 @@ public:
     // (bitmap words over slots, epoch) for a list of allowed ids.
     py::tuple ids_to_bitmap(py::handle ids_obj) const {
         carray<uint64_t> ids = require_ids(ids_obj, "ids");
-        size_t n_words;
-        {
-            py::gil_scoped_release release;
-            n_words = (h_->slot_count() + 63) / 64 + 1;  // one spare word: adds may land in between
+        for (;;) {  // concurrent adds may outgrow the size read first: size again and refill
+            size_t n_words;
+            {
+                py::gil_scoped_release release;
+                n_words = (h_->slot_count() + 63) / 64 + 1;
+            }
+            py::array_t<uint64_t> words(py::ssize_t{py::ssize_t(n_words)});
+            uint64_t* w = words.mutable_data();
+            uint64_t epoch = 0;
+            bool filled;
+            {
+                py::gil_scoped_release release;
+                filled = h_->ids_to_bitmap(ids.data(), ids.shape(0), w, n_words, &epoch);
+            }
+            if (filled) return py::make_tuple(words, epoch);
         }
-        py::array_t<uint64_t> words(py::ssize_t{py::ssize_t(n_words)});
-        uint64_t* w = words.mutable_data();
-        uint64_t epoch;
-        {
-            py::gil_scoped_release release;
-            epoch = h_->ids_to_bitmap(ids.data(), ids.shape(0), w, n_words);
-        }
-        return py::make_tuple(words, epoch);
     }
 
     uint64_t epoch() const {

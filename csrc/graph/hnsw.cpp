@@ -533,15 +533,16 @@ uint64_t Hnsw::epoch() const {
     return epoch_;
 }
 
-uint64_t Hnsw::ids_to_bitmap(const external_id* ids, size_t n, uint64_t* words, size_t n_words) const {
+bool Hnsw::ids_to_bitmap(const external_id* ids, size_t n, uint64_t* words, size_t n_words, uint64_t* epoch) const {
     std::shared_lock<std::shared_mutex> lock(rw_);
-    if (n_words * 64 < count_) throw InvalidArgument("bitmap is too small for the index");
+    if (n_words * 64 < count_) return false;  // the index grew since the caller sized it
     std::fill(words, words + n_words, 0);
     for (size_t i = 0; i < n; ++i) {
         auto it = id_to_slot_.find(ids[i]);
         if (it != id_to_slot_.end()) words[it->second >> 6] |= uint64_t{1} << (it->second & 63);
     }
-    return epoch_;
+    *epoch = epoch_;
+    return true;
 }
 
 // ACORN-1 (Patel et al. 2024) on the level-0 graph: the beam holds matching nodes only. A node's

@@ -80,9 +80,10 @@ public:
     void search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t threads,
                          const SlotBitmap* bitmaps, const size_t* matches, const uint32_t* filter_of,
                          const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists) const;
-    // Bitmap (over slots, n_words words) of the given ids, and the epoch it is valid for.
-    // Ids not in the index are ignored (a filter may name ids that were deleted).
-    uint64_t ids_to_bitmap(const external_id* ids, size_t n, uint64_t* words, size_t n_words) const;
+    // Fills a bitmap (over slots, n_words words) of the given ids and the epoch it is valid
+    // for; false when n_words no longer covers every slot. Ids not in the index are ignored
+    // (a filter may name ids that were deleted).
+    bool ids_to_bitmap(const external_id* ids, size_t n, uint64_t* words, size_t n_words, uint64_t* epoch) const;
     uint64_t epoch() const;
 
     // Persistence. `fn` receives a state view that stays valid while it runs (shared lock held).

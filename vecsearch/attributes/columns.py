@@ -1,0 +1,242 @@
+"""Typed attribute columns, one value per row (rows are positions in insertion order).
+
+Each column answers its filter operators with the sorted row numbers that match, through an
+index built on first use and rebuilt after appends: the value order for numeric and date
+columns (a range is two binary searches and a slice), posting lists for categories and tags
+(an equality is one list). The work therefore follows the number of matches, not of rows.
+
+Kinds: ``int`` (int64), ``float`` (float64), ``date`` (datetime64[ns], compared with dates,
+datetimes or numpy datetime64), ``bool``, ``category`` (strings, dictionary-encoded) and ``tags``
+(lists of strings). Every kind allows nulls (None / NaN / NaT).
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+KINDS = ("int", "float", "date", "bool", "category", "tags")
+EMPTY = np.zeros(0, dtype=np.int64)
+
+
+def _sorted_unique(rows: np.ndarray) -> np.ndarray:
+    return np.unique(rows).astype(np.int64, copy=False)
+
+
+class Column:
+    """Base: a named column of `kind` with a null mask."""
+
+    kind = ""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.null = np.zeros(0, dtype=bool)
+        self._index: Any = None
+
+    def __len__(self) -> int:
+        return self.null.shape[0]
+
+    def is_null(self) -> np.ndarray:
+        return np.flatnonzero(self.null).astype(np.int64)
+
+    def _invalidate(self) -> None:
+        self._index = None
+
+
+class NumericColumn(Column):
+    """int, float, date or bool values in one numpy array; nulls masked."""
+
+    def __init__(self, name: str, kind: str):
+        super().__init__(name)
+        self.kind = kind
+        dtype = {"int": np.int64, "float": np.float64, "date": "datetime64[ns]", "bool": np.bool_}[kind]
+        self.values = np.zeros(0, dtype=dtype)
+
+    def append(self, values: np.ndarray, null: np.ndarray) -> None:
+        self.values = np.concatenate([self.values, values.astype(self.values.dtype, copy=False)])
+        self.null = np.concatenate([self.null, null])
+        self._invalidate()
+
+    def set(self, rows: np.ndarray, values: np.ndarray, null: np.ndarray) -> None:
+        self.values[rows] = values.astype(self.values.dtype, copy=False)
+        self.null[rows] = null
+        self._invalidate()
+
+    def _order(self):
+        if self._index is None:
+            rows = np.flatnonzero(~self.null)
+            keys = self.values[rows]
+            order = np.argsort(keys, kind="stable")
+            self._index = (keys[order], rows[order].astype(np.int64))
+        return self._index
+
+    def range(self, lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> np.ndarray:
+        """Rows with lo <(=) value <(=) hi; None leaves a side unbounded."""
+        keys, rows = self._order()
+        start = 0 if lo is None else np.searchsorted(keys, lo, side="right" if lo_open else "left")
+        stop = len(keys) if hi is None else np.searchsorted(keys, hi, side="left" if hi_open else "right")
+        return np.sort(rows[start:max(start, stop)])
+
+    def equal(self, value: Any) -> np.ndarray:
+        return self.range(value, value, False, False)
+
+    def isin(self, values: np.ndarray) -> np.ndarray:
+        keys, rows = self._order()
+        values = np.unique(values)
+        starts = np.searchsorted(keys, values, side="left")
+        stops = np.searchsorted(keys, values, side="right")
+        if not len(values):
+            return EMPTY
+        return np.sort(np.concatenate([rows[a:b] for a, b in zip(starts, stops)]))
+
+
+class CategoryColumn(Column):
+    """Strings stored as int32 codes into `categories` (-1 = null), with posting lists."""
+
+    kind = "category"
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.codes = np.zeros(0, dtype=np.int32)
+        self.categories: List[str] = []
+        self._code_of: Dict[str, int] = {}
+
+    def encode(self, values: Sequence[Optional[str]]) -> np.ndarray:
+        codes = np.empty(len(values), dtype=np.int32)
+        for i, v in enumerate(values):
+            if v is None:
+                codes[i] = -1
+                continue
+            v = str(v)  # numpy str_ -> str
+            code = self._code_of.get(v)
+            if code is None:
+                code = self._code_of[v] = len(self.categories)
+                self.categories.append(v)
+            codes[i] = code
+        return codes
+
+    def append(self, values: Sequence[Optional[str]]) -> None:
+        codes = self.encode(values)
+        self.codes = np.concatenate([self.codes, codes])
+        self.null = np.concatenate([self.null, codes < 0])
+        self._invalidate()
+
+    def set(self, rows: np.ndarray, values: Sequence[Optional[str]]) -> None:
+        codes = self.encode(values)
+        self.codes[rows] = codes
+        self.null[rows] = codes < 0
+        self._invalidate()
+
+    def _postings(self):
+        if self._index is None:
+            order = np.argsort(self.codes, kind="stable").astype(np.int64)
+            bounds = np.searchsorted(self.codes[order], np.arange(-1, len(self.categories) + 1))
+            self._index = (order, bounds)
+        return self._index
+
+    def _rows_of_code(self, code: int) -> np.ndarray:
+        order, bounds = self._postings()
+        return order[bounds[code + 1]:bounds[code + 2]]  # already sorted (stable argsort)
+
+    def isin(self, values: Sequence[str]) -> np.ndarray:
+        codes = sorted({self._code_of[v] for v in values if v in self._code_of})
+        if not codes:
+            return EMPTY
+        return np.sort(np.concatenate([self._rows_of_code(c) for c in codes]))
+
+    def equal(self, value: str) -> np.ndarray:
+        return self.isin([value])
+
+
+class TagsColumn(Column):
+    """Lists of strings in CSR form (offsets into `tag_codes`); posting list per tag.
+    A null row differs from an empty list."""
+
+    kind = "tags"
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.offsets = np.zeros(1, dtype=np.int64)
+        self.tag_codes = np.zeros(0, dtype=np.int32)
+        self.vocabulary: List[str] = []
+        self._code_of: Dict[str, int] = {}
+
+    def _encode_lists(self, lists: Sequence[Optional[Sequence[str]]]):
+        flat: List[int] = []
+        lengths = np.zeros(len(lists), dtype=np.int64)
+        null = np.zeros(len(lists), dtype=bool)
+        for i, tags in enumerate(lists):
+            if tags is None:
+                null[i] = True
+                continue
+            unique = []
+            for t in tags:
+                if not isinstance(t, str):
+                    raise TypeError(f"column {self.name!r}: tags must be strings, got {type(t).__name__}")
+                t = str(t)  # numpy str_ -> str
+                code = self._code_of.get(t)
+                if code is None:
+                    code = self._code_of[t] = len(self.vocabulary)
+                    self.vocabulary.append(t)
+                unique.append(code)
+            unique = sorted(set(unique))
+            flat.extend(unique)
+            lengths[i] = len(unique)
+        return np.asarray(flat, dtype=np.int32), lengths, null
+
+    def append(self, lists: Sequence[Optional[Sequence[str]]]) -> None:
+        codes, lengths, null = self._encode_lists(lists)
+        self.offsets = np.concatenate([self.offsets, self.offsets[-1] + np.cumsum(lengths)])
+        self.tag_codes = np.concatenate([self.tag_codes, codes])
+        self.null = np.concatenate([self.null, null])
+        self._invalidate()
+
+    def set(self, rows: np.ndarray, lists: Sequence[Optional[Sequence[str]]]) -> None:
+        # Rebuild the CSR arrays with the new lists in place of the old ones.
+        current = [self.row_tags(r) for r in range(len(self))]
+        for r, tags in zip(rows.tolist(), lists):
+            current[r] = None if tags is None else list(tags)
+        vocab_before = (list(self.vocabulary), dict(self._code_of))
+        self.offsets = np.zeros(1, dtype=np.int64)
+        self.tag_codes = np.zeros(0, dtype=np.int32)
+        self.null = np.zeros(0, dtype=bool)
+        self.vocabulary, self._code_of = vocab_before
+        self.append(current)
+
+    def row_tags(self, row: int) -> Optional[List[str]]:
+        if self.null[row]:
+            return None
+        codes = self.tag_codes[self.offsets[row]:self.offsets[row + 1]]
+        return [self.vocabulary[c] for c in codes]
+
+    def _postings(self):
+        if self._index is None:
+            rows = np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.offsets))
+            order = np.argsort(self.tag_codes, kind="stable")
+            bounds = np.searchsorted(self.tag_codes[order], np.arange(len(self.vocabulary) + 1))
+            self._index = (rows[order], bounds)
+        return self._index
+
+    def _rows_with(self, tag: str) -> Optional[np.ndarray]:
+        code = self._code_of.get(tag)
+        if code is None:
+            return None
+        rows, bounds = self._postings()
+        return rows[bounds[code]:bounds[code + 1]]  # sorted: stable order of row-major CSR
+
+    def contains_any(self, tags: Sequence[str]) -> np.ndarray:
+        lists = [r for r in (self._rows_with(t) for t in set(tags)) if r is not None]
+        return _sorted_unique(np.concatenate(lists)) if lists else EMPTY
+
+    def contains_all(self, tags: Sequence[str]) -> np.ndarray:
+        tags = set(tags)
+        if not tags:  # every non-null row contains the empty set
+            return np.flatnonzero(~self.null).astype(np.int64)
+        lists = [self._rows_with(t) for t in tags]
+        if any(r is None for r in lists):
+            return EMPTY
+        lists.sort(key=len)
+        out = lists[0]
+        for rows in lists[1:]:
+            out = np.intersect1d(out, rows, assume_unique=True)
+        return out.astype(np.int64)

@@ -1,0 +1,154 @@
+"""AttributeStore: the typed columns of an index, aligned to rows in insertion order, with the
+map from external id to row. Deleted ids leave dead rows behind (never matched again)."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from vecsearch.attributes.columns import CategoryColumn, Column, NumericColumn, TagsColumn
+from vecsearch.attributes.ingest import convert, infer_kind, to_columns
+from vecsearch.errors import FilterError, UnknownIdError
+
+Prepared = Dict[str, Tuple[str, Any, np.ndarray]]  # name -> (kind, values, null)
+
+
+def _new_column(name: str, kind: str) -> Column:
+    if kind == "category":
+        return CategoryColumn(name)
+    if kind == "tags":
+        return TagsColumn(name)
+    return NumericColumn(name, kind)
+
+
+class AttributeStore:
+    """Columns plus row bookkeeping. Thread-safe: one lock guards every change and read."""
+
+    def __init__(self) -> None:
+        self.columns: Dict[str, Column] = {}
+        self.ids = np.zeros(0, dtype=np.uint64)
+        self.alive = np.zeros(0, dtype=bool)
+        self._row_of: Dict[int, int] = {}
+        self.lock = threading.RLock()
+
+    @property
+    def schema(self) -> Dict[str, str]:
+        """Column name -> kind."""
+        return {name: col.kind for name, col in self.columns.items()}
+
+    def __len__(self) -> int:
+        return self.ids.shape[0]
+
+    # -- writes: prepare (validate, no change) then commit ------------------------------------
+
+    def prepare(self, attributes: Any, n: int) -> Prepared:
+        """Validates and converts attributes for n new or updated rows; changes nothing."""
+        if attributes is None:
+            return {}
+        columns = to_columns(attributes)
+        prepared: Prepared = {}
+        with self.lock:
+            for name, values in columns.items():
+                if not isinstance(name, str) or not name:
+                    raise FilterError(f"column names must be non-empty strings, got {name!r}")
+                kind = self.columns[name].kind if name in self.columns else infer_kind(name, values)
+                if self.columns and name not in self.columns and len(self):
+                    raise FilterError(
+                        f"unknown column {name!r}: the schema was fixed by the first add "
+                        f"({', '.join(sorted(self.columns))})"
+                    )
+                converted, null = convert(name, kind, values, n)
+                prepared[name] = (kind, converted, null)
+        return prepared
+
+    def append(self, ids: np.ndarray, prepared: Prepared) -> None:
+        """Adds one row per id; columns absent from `prepared` get nulls."""
+        n = ids.shape[0]
+        with self.lock:
+            for name, (kind, _, _) in prepared.items():
+                if name not in self.columns:
+                    column = _new_column(name, kind)
+                    self._append_nulls(column, len(self))
+                    self.columns[name] = column
+            for name, column in self.columns.items():
+                if name in prepared:
+                    _, values, null = prepared[name]
+                    self._append(column, values, null)
+                else:
+                    self._append_nulls(column, n)
+            start = len(self)
+            self.ids = np.concatenate([self.ids, ids.astype(np.uint64)])
+            self.alive = np.concatenate([self.alive, np.ones(n, dtype=bool)])
+            for offset, i in enumerate(ids.tolist()):
+                self._row_of[i] = start + offset
+
+    def set(self, ids: np.ndarray, prepared: Prepared) -> None:
+        """Replaces the given columns' values of existing ids."""
+        with self.lock:
+            rows = self.rows_of(ids)
+            for name, (_, values, null) in prepared.items():
+                column = self.columns.get(name)
+                if column is None:
+                    raise FilterError(f"unknown column {name!r}; columns are {', '.join(sorted(self.columns))}")
+                if isinstance(column, NumericColumn):
+                    column.set(rows, values, null)
+                else:
+                    column.set(rows, values)
+
+    def delete(self, ids: np.ndarray) -> None:
+        with self.lock:
+            for i in ids.tolist():
+                row = self._row_of.pop(i, None)
+                if row is not None:
+                    self.alive[row] = False
+
+    def rows_of(self, ids: np.ndarray) -> np.ndarray:
+        with self.lock:
+            try:
+                return np.array([self._row_of[i] for i in ids.tolist()], dtype=np.int64)
+            except KeyError as exc:
+                raise UnknownIdError(f"id {exc.args[0]} is not in the index") from None
+
+    @staticmethod
+    def _append(column: Column, values: Any, null: np.ndarray) -> None:
+        if isinstance(column, NumericColumn):
+            column.append(values, null)
+        else:
+            column.append(values)
+
+    @staticmethod
+    def _append_nulls(column: Column, n: int) -> None:
+        if n == 0:
+            return
+        if isinstance(column, NumericColumn):
+            column.append(np.zeros(n, dtype=column.values.dtype), np.ones(n, dtype=bool))
+        else:
+            column.append([None] * n)
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def get(self, ids: np.ndarray) -> Dict[str, List[Any]]:
+        """Column name -> values of `ids` (None for nulls)."""
+        with self.lock:
+            rows = self.rows_of(ids)
+            out: Dict[str, List[Any]] = {}
+            for name, column in self.columns.items():
+                if isinstance(column, NumericColumn):
+                    vals = column.values[rows].tolist()
+                elif isinstance(column, CategoryColumn):
+                    vals = [column.categories[c] if c >= 0 else None for c in column.codes[rows].tolist()]
+                else:
+                    vals = [column.row_tags(r) for r in rows.tolist()]
+                out[name] = [None if column.null[r] else v for r, v in zip(rows.tolist(), vals)]
+            return out
+
+    def column(self, name: str) -> Column:
+        column = self.columns.get(name)
+        if column is None:
+            known = ", ".join(sorted(self.columns)) or "none"
+            raise FilterError(f"unknown field {name!r}; the index has attribute columns: {known}")
+        return column
+
+    def live_rows(self) -> np.ndarray:
+        return np.flatnonzero(self.alive).astype(np.int64)

@@ -1,0 +1,242 @@
+"""Filter expressions over attribute columns.
+
+    F("year") >= 2018, F("price").between(5, 10), F("section") == "python",
+    F("section").isin(["libs", "devel"]), F("tags").contains_any(["x", "y"]),
+    F("tags").contains_all([...]), F("size").is_null(), combined with &, | and ~.
+
+Semantics follow pandas: a comparison is false on a null value, and ``~`` is the plain
+complement (so ``~(F("x") == 1)`` includes rows where x is null). ``!=`` is false on nulls too.
+An unknown category or tag value simply matches nothing; an unknown field, or a value of the
+wrong type for its column, raises FilterError when the filter is used.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Any, Sequence, Tuple
+
+import numpy as np
+
+from vecsearch.errors import FilterError
+
+_NUMERIC = ("int", "float", "date", "bool")
+
+
+class Expr:
+    """A boolean filter over rows; combine with ``&``, ``|`` and ``~``."""
+
+    def __and__(self, other: "Expr") -> "Expr":
+        return And(self, _expr(other))
+
+    def __or__(self, other: "Expr") -> "Expr":
+        return Or(self, _expr(other))
+
+    def __invert__(self) -> "Expr":
+        return Not(self)
+
+    def __bool__(self) -> bool:
+        raise TypeError("a filter expression has no truth value: combine with &, |, ~ (not and/or/not)")
+
+    def evaluate(self, store: Any) -> np.ndarray:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+
+def _expr(value: Any) -> Expr:
+    if not isinstance(value, Expr):
+        raise TypeError(f"cannot combine a filter expression with {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class Compare(Expr):
+    field: str
+    op: str  # == != < <= > >=
+    value: Any
+
+    def evaluate(self, store: Any) -> np.ndarray:
+        column = store.column(self.field)
+        if column.kind == "tags":
+            raise FilterError(f"field {self.field!r} holds tags: use contains_any / contains_all, not {self.op}")
+        if column.kind == "category":
+            if self.op not in ("==", "!="):
+                raise FilterError(f"field {self.field!r} is a category: only ==, != and isin apply, not {self.op}")
+            value = _category_value(self.field, self.value)
+            rows = column.equal(value)
+            return rows if self.op == "==" else _not_null_except(column, rows)
+        value = _numeric_value(self.field, column.kind, self.value)
+        if column.kind == "bool" and self.op not in ("==", "!="):
+            raise FilterError(f"field {self.field!r} is bool: only == and != apply")
+        if self.op == "==":
+            return column.equal(value)
+        if self.op == "!=":
+            return _not_null_except(column, column.equal(value))
+        lo, hi, lo_open, hi_open = {
+            "<": (None, value, False, True), "<=": (None, value, False, False),
+            ">": (value, None, True, False), ">=": (value, None, False, False),
+        }[self.op]
+        return column.range(lo, hi, lo_open, hi_open)
+
+
+@dataclass(frozen=True, eq=False)
+class Between(Expr):
+    field: str
+    lo: Any
+    hi: Any
+
+    def evaluate(self, store: Any) -> np.ndarray:
+        column = store.column(self.field)
+        if column.kind not in ("int", "float", "date"):
+            raise FilterError(f"field {self.field!r} is {column.kind}: between needs an int, float or date column")
+        lo = _numeric_value(self.field, column.kind, self.lo)
+        hi = _numeric_value(self.field, column.kind, self.hi)
+        return column.range(lo, hi, False, False)
+
+
+@dataclass(frozen=True, eq=False)
+class IsIn(Expr):
+    field: str
+    values: Tuple[Any, ...]
+
+    def evaluate(self, store: Any) -> np.ndarray:
+        column = store.column(self.field)
+        if column.kind == "category":
+            return column.isin([_category_value(self.field, v) for v in self.values])
+        if column.kind == "tags":
+            raise FilterError(f"field {self.field!r} holds tags: use contains_any / contains_all, not isin")
+        values = [_numeric_value(self.field, column.kind, v) for v in self.values]
+        if column.kind == "int":  # 2.5 is in no int column (a cast would make it 2)
+            values = [v for v in values if float(v).is_integer()]
+        values = np.array(values, dtype=column.values.dtype)
+        return column.isin(values)
+
+
+@dataclass(frozen=True, eq=False)
+class Contains(Expr):
+    field: str
+    tags: Tuple[str, ...]
+    all: bool
+
+    def evaluate(self, store: Any) -> np.ndarray:
+        column = store.column(self.field)
+        if column.kind != "tags":
+            what = "contains_all" if self.all else "contains_any"
+            raise FilterError(f"field {self.field!r} is {column.kind}: {what} needs a tags column")
+        for t in self.tags:
+            if not isinstance(t, str):
+                raise FilterError(f"field {self.field!r}: tags are strings, got {type(t).__name__}")
+        return column.contains_all(self.tags) if self.all else column.contains_any(self.tags)
+
+
+@dataclass(frozen=True, eq=False)
+class IsNull(Expr):
+    field: str
+
+    def evaluate(self, store: Any) -> np.ndarray:
+        return store.column(self.field).is_null()
+
+
+@dataclass(frozen=True, eq=False)
+class And(Expr):
+    left: Expr
+    right: Expr
+
+    def evaluate(self, store: Any) -> np.ndarray:
+        return np.intersect1d(self.left.evaluate(store), self.right.evaluate(store), assume_unique=True)
+
+
+@dataclass(frozen=True, eq=False)
+class Or(Expr):
+    left: Expr
+    right: Expr
+
+    def evaluate(self, store: Any) -> np.ndarray:
+        return np.union1d(self.left.evaluate(store), self.right.evaluate(store))
+
+
+@dataclass(frozen=True, eq=False)
+class Not(Expr):
+    inner: Expr
+
+    def evaluate(self, store: Any) -> np.ndarray:
+        every = np.arange(len(store), dtype=np.int64)
+        return np.setdiff1d(every, self.inner.evaluate(store), assume_unique=True)
+
+
+class F:
+    """A reference to an attribute column, the start of every filter expression."""
+
+    __hash__ = None  # type: ignore[assignment]  # == builds an expression
+
+    def __init__(self, name: str):
+        if not isinstance(name, str):
+            raise TypeError(f"field names are strings, got {type(name).__name__}")
+        self.name = name
+
+    def __eq__(self, value: Any) -> Expr:  # type: ignore[override]
+        return Compare(self.name, "==", value)
+
+    def __ne__(self, value: Any) -> Expr:  # type: ignore[override]
+        return Compare(self.name, "!=", value)
+
+    def __lt__(self, value: Any) -> Expr:
+        return Compare(self.name, "<", value)
+
+    def __le__(self, value: Any) -> Expr:
+        return Compare(self.name, "<=", value)
+
+    def __gt__(self, value: Any) -> Expr:
+        return Compare(self.name, ">", value)
+
+    def __ge__(self, value: Any) -> Expr:
+        return Compare(self.name, ">=", value)
+
+    def between(self, lo: Any, hi: Any) -> Expr:
+        """lo <= value <= hi (both ends inclusive)."""
+        return Between(self.name, lo, hi)
+
+    def isin(self, values: Sequence[Any]) -> Expr:
+        return IsIn(self.name, tuple(values))
+
+    def contains_any(self, tags: Sequence[str]) -> Expr:
+        """Rows whose tag list holds at least one of `tags`."""
+        return Contains(self.name, tuple(tags), all=False)
+
+    def contains_all(self, tags: Sequence[str]) -> Expr:
+        """Rows whose tag list holds every one of `tags`."""
+        return Contains(self.name, tuple(tags), all=True)
+
+    def is_null(self) -> Expr:
+        return IsNull(self.name)
+
+    def __repr__(self) -> str:
+        return f"F({self.name!r})"
+
+
+def _not_null_except(column: Any, rows: np.ndarray) -> np.ndarray:
+    not_null = np.flatnonzero(~column.null).astype(np.int64)
+    return np.setdiff1d(not_null, rows, assume_unique=True)
+
+
+def _category_value(field: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise FilterError(f"field {field!r} is a category (strings); cannot compare it with {type(value).__name__}")
+    return value
+
+
+def _numeric_value(field: str, kind: str, value: Any) -> Any:
+    if kind == "date":
+        if isinstance(value, (_dt.date, np.datetime64, str)):
+            try:
+                return np.datetime64(value, "ns")
+            except ValueError:
+                raise FilterError(f"field {field!r} is a date; {value!r} is not a date") from None
+        raise FilterError(f"field {field!r} is a date; cannot compare it with {type(value).__name__}")
+    if kind == "bool":
+        if not isinstance(value, (bool, np.bool_)):
+            raise FilterError(f"field {field!r} is bool; cannot compare it with {type(value).__name__}")
+        return bool(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise FilterError(f"field {field!r} is {kind}; cannot compare it with {type(value).__name__}")
+    if isinstance(value, (float, np.floating)) and value != value:
+        raise FilterError(f"field {field!r}: NaN matches nothing; use is_null() for missing values")
+    return value
