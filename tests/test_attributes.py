@@ -208,9 +208,19 @@ def test_pandas_and_arrow_inputs_equal_dict_input(data):
             np.testing.assert_array_equal(_matching(other, vectors, expr), _matching(by_dict, vectors, expr), name)
 
 
-def test_saving_attributes_is_refused_not_dropped(tmp_path):
-    index = vecsearch.Index(2)
-    index.add(np.eye(2, dtype=np.float32), attributes={"k": [1, 2]})
-    with pytest.raises(NotImplementedError, match="nothing was written"):
-        index.save(tmp_path / "x.vs")
-    assert not list(tmp_path.iterdir())
+@pytest.mark.parametrize("mmap", [False, True])
+def test_attributes_survive_save_load_and_deletes(data, tmp_path, mmap):
+    index, attrs, vectors = data
+    copy = vecsearch.Index(8, M=8, ef_construction=32)
+    copy.add(vectors, attributes=attrs)
+    copy.delete(np.arange(0, N, 9))
+    copy.set_attributes([1, 2], {"section": ["net", None], "tags": [["scope::utility"], None]})
+    path = tmp_path / "attrs.vs"
+    copy.save(path)
+    loaded = vecsearch.Index.load(path, mmap=mmap)
+    assert loaded.attribute_schema == copy.attribute_schema
+    for name, (expr, _) in _masks(attrs).items():
+        np.testing.assert_array_equal(_matching(loaded, vectors, expr), _matching(copy, vectors, expr), name)
+    assert loaded.get_attributes([1, 2, 5]) == copy.get_attributes([1, 2, 5])
+    loaded.add(vectors[:2], attributes={"year": [1, 2]})  # the loaded store keeps working
+    assert len(_matching(loaded, vectors, F("year") == 1)) == 1

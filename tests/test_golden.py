@@ -30,6 +30,15 @@ def test_golden_file_answers(path, mmap):
     ids, dists = index.search(recorded["queries"], k=recorded["ids"].shape[1], ef=60, num_threads=1)
     np.testing.assert_array_equal(ids, recorded["ids"])
     np.testing.assert_allclose(dists, recorded["dists"], rtol=1e-5, atol=1e-6)
+    if "filtered_ids" in recorded:
+        import sys
+
+        sys.path.insert(0, GOLDEN)
+        from make_golden import GOLDEN_FILTER
+
+        ids, dists = index.search(recorded["queries"], k=5, filter=GOLDEN_FILTER, plan="scan", num_threads=1)
+        np.testing.assert_array_equal(ids, recorded["filtered_ids"])
+        np.testing.assert_allclose(dists, recorded["filtered_dists"], rtol=1e-5, atol=1e-6)
 
 
 def test_future_version_is_refused_naming_both(tmp_path):
@@ -37,5 +46,5 @@ def test_future_version_is_refused_naming_both(tmp_path):
     struct.pack_into("<I", data, 8, FORMAT_VERSION + 1)
     path = tmp_path / "future.vs"
     path.write_bytes(bytes(data))
-    with pytest.raises(vecsearch.FormatVersionError, match=f"version {FORMAT_VERSION + 1}.*version {FORMAT_VERSION}"):
+    with pytest.raises(vecsearch.FormatVersionError, match=f"version {FORMAT_VERSION + 1}.*versions 1, {FORMAT_VERSION}"):
         vecsearch.Index.load(path)

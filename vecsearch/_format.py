@@ -1,6 +1,6 @@
 """The vecsearch index file format, and atomic, checksummed reading and writing.
 
-Layout (all integers little-endian; version 1)::
+Layout (all integers little-endian; version 2)::
 
     offset  size  field
     0       8     magic        b"VECSRCH\\0"
@@ -16,7 +16,8 @@ Layout (all integers little-endian; version 1)::
 
 Sections of an HNSW index (version 1): ``meta`` (UTF-8 JSON: parameters and counts),
 ``vectors`` float32 [count, dim], ``ids`` uint64 [count], ``levels`` int32 [count],
-``deleted`` uint8 [count], ``links0`` uint32 [count, 1 + 2M], ``upper`` uint32 [...].
+``deleted`` uint8 [count], ``links0`` uint32 [count, 1 + 2M], ``upper`` uint32 [...]; from
+version 2, when the index has attribute columns, the sections of vecsearch/attributes/persist.py.
 
 Reading checks, in order: magic, version (an unknown one raises FormatVersionError naming both
 versions), header CRC, that every section lies inside the file, then each section's CRC, before
@@ -42,7 +43,10 @@ import numpy as np
 from vecsearch.errors import FormatError, FormatVersionError
 
 MAGIC = b"VECSRCH\x00"
-FORMAT_VERSION = 1
+# Version 2 added the attribute sections (vecsearch/attributes/persist.py); version 1 files,
+# which have none, still load.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 HEADER = struct.Struct("<8sIIQ28sI8s")  # 64 bytes
 ENTRY = struct.Struct("<16sQQI12s")  # 48 bytes
 ALIGN = 64
@@ -191,11 +195,13 @@ class IndexFile:
             magic, version, n_sections, file_size, reserved1, header_crc, reserved2 = HEADER.unpack_from(view, 0)
             if magic != MAGIC:
                 raise self._fail("not a vecsearch index (bad magic bytes)")
-            if version != FORMAT_VERSION:
+            if version not in READABLE_VERSIONS:
                 raise FormatVersionError(
                     f"{self.path}: file format version {version} is not supported; "
-                    f"this vecsearch reads version {FORMAT_VERSION}"
+                    f"this vecsearch reads versions {', '.join(map(str, READABLE_VERSIONS))} "
+                    f"(and writes version {FORMAT_VERSION})"
                 )
+            self.version = version
             if file_size != size:
                 raise self._fail(f"file is {size} bytes but its header says {file_size} (truncated or appended to)")
             if reserved1.strip(b"\0") or reserved2.strip(b"\0"):
@@ -230,6 +236,9 @@ class IndexFile:
         if not isinstance(meta, dict):
             raise self._fail("meta section is not a JSON object")
         return meta
+
+    def has(self, name: str) -> bool:
+        return name in self.sections
 
     def raw(self, name: str) -> memoryview:
         if name not in self.sections:

@@ -1,7 +1,9 @@
 """The user-facing :class:`Index`: an HNSW graph over float32 vectors with uint64 ids."""
 from __future__ import annotations
 
+import json
 import os
+import threading
 from typing import Any, Optional, Tuple, Union
 
 import numpy as np
@@ -11,6 +13,8 @@ from vecsearch._format import IndexFile, write_atomic
 from vecsearch._progress import progress as _progress_bar
 from vecsearch._validate import MISSING_ID, as_ids, as_vectors, normalized, positive_int
 from vecsearch.attributes import AttributeStore
+from vecsearch.attributes.persist import from_sections as attributes_from_sections
+from vecsearch.attributes.persist import to_sections as attributes_to_sections
 from vecsearch.errors import EmptyIndexError, FormatError, _StaleFilterError
 from vecsearch.filters.expr import Expr
 from vecsearch.filters.planner import PLANS, CostModel, QueryPlan, choose_plan
@@ -25,9 +29,9 @@ MAX_K = 1 << 20
 # between chunks while each chunk still keeps every thread busy.
 ADD_CHUNK = 16_384
 SEARCH_CHUNK = 65_536
-# A filtered search whose bitmaps keep going stale (adds and deletes racing it) gives up after
-# this many rebuilds.
-FILTER_RETRIES = 8
+# A filtered search whose bitmaps went stale this many times (adds and deletes racing it) makes
+# its last attempt holding the write gate, which no add or delete can pass.
+FILTER_RETRIES = 2
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -90,6 +94,9 @@ class Index:
         self._keepalive = keepalive  # the mmap behind borrowed vectors
         self._cost_model: Optional[CostModel] = None
         self._attributes = AttributeStore()
+        # Held by adds and deletes around their native call, and by a filtered search that keeps
+        # losing the race with them, so that search cannot starve.
+        self._write_gate = threading.Lock()
 
     # -- properties -------------------------------------------------------------------------
 
@@ -197,10 +204,12 @@ class Index:
             for start in range(0, n, ADD_CHUNK):
                 stop = min(n, start + ADD_CHUNK)
                 chunk_ids = None if ids is None else ids[start:stop]
-                out[start:stop] = self._core.add(data[start:stop], chunk_ids, threads)
-                self._attributes.append(out[start:stop], {
-                    name: (kind, values[start:stop], null[start:stop]) for name, (kind, values, null) in prepared.items()
-                })
+                with self._write_gate:
+                    out[start:stop] = self._core.add(data[start:stop], chunk_ids, threads)
+                    self._attributes.append(out[start:stop], {
+                        name: (kind, values[start:stop], null[start:stop])
+                        for name, (kind, values, null) in prepared.items()
+                    })
                 bar.update(stop - start)
         return out
 
@@ -220,8 +229,9 @@ class Index:
             DuplicateIdError: an id repeats within `ids`.
         """
         ids = as_ids(ids, "ids")
-        self._core.remove(ids)
-        self._attributes.delete(ids)
+        with self._write_gate:
+            self._core.remove(ids)
+            self._attributes.delete(ids)
 
     remove = delete
 
@@ -362,20 +372,24 @@ class Index:
     def _search_filtered(self, data: np.ndarray, k: int, ef: int, threads: int, filter: Any, plan: str):
         if plan != "auto" and plan not in PLANS:
             raise ValueError(f"unknown plan {plan!r}; expected 'auto', 'scan', 'acorn' or 'post'")
-        nq = data.shape[0]
         for _ in range(FILTER_RETRIES):
             try:
-                bitmaps, matches, filter_of, epoch = self._filter_bitmaps(filter, nq)
-                if plan == "auto":
-                    live, model = len(self), self._costs()
-                    by_filter = [PLANS[choose_plan(int(m), live, k, ef, model).plan] for m in matches]
-                    plans = np.asarray(by_filter, dtype=np.uint8)[filter_of]
-                else:
-                    plans = np.full(nq, PLANS[plan], dtype=np.uint8)
-                return self._core.search_filtered(data, k, ef, threads, bitmaps, matches, filter_of, plans, epoch)
+                return self._search_filtered_once(data, k, ef, threads, filter, plan)
             except _StaleFilterError:
-                continue
-        raise RuntimeError("the index kept changing during a filtered search; retry when writes pause")
+                pass
+        with self._write_gate:  # no add or delete can make this attempt stale
+            return self._search_filtered_once(data, k, ef, threads, filter, plan)
+
+    def _search_filtered_once(self, data: np.ndarray, k: int, ef: int, threads: int, filter: Any, plan: str):
+        nq = data.shape[0]
+        bitmaps, matches, filter_of, epoch = self._filter_bitmaps(filter, nq)
+        if plan == "auto":
+            live, model = len(self), self._costs()
+            by_filter = [PLANS[choose_plan(int(m), live, k, ef, model).plan] for m in matches]
+            plans = np.asarray(by_filter, dtype=np.uint8)[filter_of]
+        else:
+            plans = np.full(nq, PLANS[plan], dtype=np.uint8)
+        return self._core.search_filtered(data, k, ef, threads, bitmaps, matches, filter_of, plans, epoch)
 
     @staticmethod
     def _threads(num_threads: Optional[int]) -> int:
@@ -392,11 +406,6 @@ class Index:
 
         The file format is documented in ``vecsearch/_format.py``.
         """
-        if self._attributes.columns:
-            raise NotImplementedError(
-                "saving an index with attributes is not supported yet (format version 2 will hold them); "
-                "nothing was written"
-            )
         state = self._core.export_state()
         meta = {
             "kind": "hnsw",
@@ -412,6 +421,10 @@ class Index:
             "next_auto_id": state["next_auto_id"],
         }
         arrays = {name: state[name] for name in ("vectors", "ids", "levels", "deleted", "links0", "upper")}
+        if self._attributes.columns:
+            spec, attr_arrays = attributes_to_sections(self._attributes)
+            arrays["attrs"] = np.frombuffer(json.dumps(spec).encode("utf-8"), dtype=np.uint8)
+            arrays.update(attr_arrays)
         write_atomic(os.fspath(path), meta, arrays)
 
     @classmethod
@@ -454,6 +467,10 @@ class Index:
         )
         index = cls.__new__(cls)
         index._init(core, fields["ef_search"], keepalive=f if mmap else None)
+        if f.has("attrs"):
+            ids = f.array("ids", np.uint64)
+            live = ids[f.array("deleted", np.uint8) == 0]
+            index._attributes = attributes_from_sections(f, live)
         return index
 
 

@@ -19,14 +19,31 @@ CASES = {
     "l2_deleted": dict(metric="l2", dim=16, n=300, delete_every=7),
     "cosine_ids": dict(metric="cosine", dim=12, n=200, delete_every=0),
     "ip_small": dict(metric="ip", dim=8, n=40, delete_every=5),
+    "l2_attributes": dict(metric="l2", dim=8, n=250, delete_every=11, attributes=True),
 }
+# The filter recorded with files that have attributes (format version 2 on).
+GOLDEN_FILTER = (vecsearch.F("year") >= 2010) & vecsearch.F("section").isin(["libs", "doc"]) | vecsearch.F(
+    "tags").contains_all(["a", "b"])
 
 
-def build(name: str, metric: str, dim: int, n: int, delete_every: int):
+def attributes_for(rng: np.random.Generator, n: int) -> dict:
+    return {
+        "year": rng.integers(2000, 2025, n),
+        "price": np.where(rng.random(n) < 0.1, np.nan, rng.random(n) * 100),
+        "section": [None if rng.random() < 0.05 else s for s in rng.choice(["libs", "doc", "net"], n).tolist()],
+        "tags": [sorted(set(rng.choice(["a", "b", "c"], int(rng.integers(0, 3))).tolist())) for _ in range(n)],
+        "day": (np.datetime64("2001-01-01") + rng.integers(0, 5000, n).astype("timedelta64[D]")).astype(
+            "datetime64[ns]"),
+        "flag": rng.random(n) < 0.5,
+    }
+
+
+def build(name: str, metric: str, dim: int, n: int, delete_every: int, attributes: bool = False):
     rng = np.random.default_rng(sum(map(ord, name)))
     index = vecsearch.Index(dim, metric, M=6, ef_construction=40, seed=1)
     ids = None if metric != "cosine" else np.arange(n, dtype=np.uint64) * np.uint64(1_000_003) + np.uint64(2**63)
-    index.add(rng.normal(size=(n, dim)).astype(np.float32), ids, num_threads=1)
+    attrs = attributes_for(rng, n) if attributes else None
+    index.add(rng.normal(size=(n, dim)).astype(np.float32), ids, attributes=attrs, num_threads=1)
     if delete_every:
         index.delete(np.arange(0, n, delete_every))
     queries = rng.normal(size=(10, dim)).astype(np.float32)
@@ -41,8 +58,12 @@ def main() -> None:
     for name, params in CASES.items():
         index, queries = build(name, **params)
         ids, dists = index.search(queries, k=5, ef=60, num_threads=1)
+        answers = dict(queries=queries, ids=ids, dists=dists)
+        if index.attribute_schema:
+            answers["filtered_ids"], answers["filtered_dists"] = index.search(
+                queries, k=5, filter=GOLDEN_FILTER, plan="scan", num_threads=1)
         index.save(os.path.join(folder, f"{name}.vs"))
-        np.savez(os.path.join(folder, f"{name}.answers.npz"), queries=queries, ids=ids, dists=dists)
+        np.savez(os.path.join(folder, f"{name}.answers.npz"), **answers)
         print("wrote", name)
 
 
