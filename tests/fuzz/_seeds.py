@@ -32,6 +32,17 @@ def seed_files() -> List[bytes]:
         cos.add(rng.normal(size=(30, 5)), ids=np.arange(30, dtype=np.uint64) + np.uint64(2**62))
         cos.save(path)
         out.append(open(path, "rb").read())
+        attrs = vecsearch.Index(4, "l2", M=4, ef_construction=8)
+        attrs.add(rng.normal(size=(40, 4)).astype(np.float32), attributes={
+            "n": np.arange(40), "x": np.where(np.arange(40) % 7 == 0, np.nan, np.arange(40) * 0.5),
+            "c": [None if i % 9 == 0 else "abc"[i % 3] for i in range(40)],
+            "t": [None if i % 11 == 0 else ["p", "q", "r"][: i % 4] for i in range(40)],
+            "d": (np.datetime64("2020-01-01") + np.arange(40).astype("timedelta64[D]")).astype("datetime64[ns]"),
+            "b": np.arange(40) % 2 == 0,
+        })
+        attrs.delete([3, 4])
+        attrs.save(path)
+        out.append(open(path, "rb").read())
     return out
 
 
