@@ -154,3 +154,40 @@ def test_filtered_search_while_adding_and_deleting(make_data_queries):
     for t in threads[1:]:
         t.join()
     assert not errors, errors[0]
+
+
+def test_numba_predicate_equals_expression_and_id_list():
+    numba = pytest.importorskip("numba")
+
+    @numba.cfunc(numba.types.uint8(numba.types.uint64))
+    def multiple_of_three(i):
+        return i % 3 == 0
+
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(3000, 8)).astype(np.float32)
+    index = vecsearch.Index(8, M=8, ef_construction=32)
+    index.add(x, attributes={"mod3": np.arange(3000) % 3})
+    index.delete([0, 3, 6])
+    for plan in PLANS:
+        by_cfunc = index.search(x[:20], k=10, filter=multiple_of_three, plan=plan)
+        by_expr = index.search(x[:20], k=10, filter=vecsearch.F("mod3") == 0, plan=plan)
+        by_ids = index.search(x[:20], k=10, filter=np.arange(0, 3000, 3), plan=plan)
+        by_python = index.search(x[:20], k=10, filter=lambda i: i % 3 == 0, plan=plan)
+        for other in (by_expr, by_ids, by_python):
+            np.testing.assert_array_equal(by_cfunc[0], other[0])
+            np.testing.assert_array_equal(by_cfunc[1], other[1])
+        assert not np.isin(by_cfunc[0], [0, 3, 6]).any()
+
+    @numba.cfunc(numba.types.float64(numba.types.float64))
+    def wrong(v):
+        return v
+
+    with pytest.raises(vecsearch.FilterError, match=r"uint8\(uint64\)"):
+        index.search(x[:1], k=5, filter=wrong)
+
+
+def test_python_callable_filter_per_query(filtered_setup):
+    index, x, q = filtered_setup
+    ids, _ = index.search(q[:2], k=5, filter=[lambda i: i < 100, lambda i: i >= 19990], plan="scan")
+    assert (ids[0][ids[0] != vecsearch.MISSING_ID] < 100).all()
+    assert (ids[1][ids[1] != vecsearch.MISSING_ID] >= 19990).all()

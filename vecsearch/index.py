@@ -16,6 +16,7 @@ from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.persist import from_sections as attributes_from_sections
 from vecsearch.attributes.persist import to_sections as attributes_to_sections
 from vecsearch.errors import EmptyIndexError, FormatError, _StaleFilterError
+from vecsearch.filters.cfunc import compiled_predicate_address
 from vecsearch.filters.expr import Expr
 from vecsearch.filters.planner import PLANS, CostModel, QueryPlan, choose_plan
 
@@ -281,9 +282,11 @@ class Index:
             k: neighbours per query.
             ef: beam width (default ``max(k, ef_search)``); higher is slower and more accurate.
             num_threads: native threads across queries (default: all cores).
-            filter: restricts the answer: an expression over attributes (``F("year") >= 2018``)
-                or an array of allowed ids, shared by every query, or a list with one of them
-                per query. Ids not in the index are ignored.
+            filter: restricts the answer, shared by every query or as a list with one per query:
+                an expression over attributes (``F("year") >= 2018``); an array of allowed ids
+                (ids not in the index are ignored); a numba ``@cfunc("uint8(uint64)")`` of the id,
+                called from native code without the GIL; or a plain Python callable
+                ``f(id) -> bool`` (slow: one Python call per vector).
             plan: how filtered queries are answered: ``"auto"`` (per query, from the exact
                 match count and measured costs; see :meth:`explain`), ``"scan"`` (exact),
                 ``"acorn"`` (ACORN-1 walk over matching nodes) or ``"post"`` (walk, then filter).
@@ -342,12 +345,12 @@ class Index:
     def _filter_bitmaps(self, filter: Any, nq: int):
         """(bitmaps [filters, words], match counts, filter index per query, epoch)."""
         per_query = isinstance(filter, (list, tuple)) and len(filter) > 0 and all(
-            isinstance(f, Expr) or np.ndim(f) >= 1 for f in filter
+            isinstance(f, Expr) or callable(f) or np.ndim(f) >= 1 for f in filter
         )
         filters = list(filter) if per_query else [filter]
         if per_query and len(filters) != nq:
             raise ValueError(f"got {len(filters)} filters for {nq} queries; pass one per query or one shared")
-        built = [self._core.ids_to_bitmap(self._allowed_ids(f)) for f in filters]
+        built = [self._bitmap_of(f) for f in filters]
         epochs = {epoch for _, epoch in built}
         if len(epochs) != 1:
             raise _StaleFilterError("the index changed while the filters were built")
@@ -359,15 +362,25 @@ class Index:
         filter_of = np.arange(nq, dtype=np.uint32) if per_query else np.zeros(nq, dtype=np.uint32)
         return bitmaps, matches, filter_of, epochs.pop()
 
-    def _allowed_ids(self, filter: Any) -> np.ndarray:
-        """The ids one filter admits: an expression evaluated on the attributes, or an id list."""
-        if not isinstance(filter, Expr):
-            return as_ids(filter, "filter ids")
-        store = self._attributes
-        with store.lock:
-            rows = filter.evaluate(store)
-            rows = rows[store.alive[rows]]  # a deleted row must not admit a re-added id
-            return store.ids[rows]
+    def _bitmap_of(self, filter: Any) -> Tuple[np.ndarray, int]:
+        """(slot bitmap words, epoch) of one filter: an expression over the attributes, a numba
+        cfunc or Python callable over ids, or an array of allowed ids."""
+        if isinstance(filter, Expr):
+            store = self._attributes
+            with store.lock:
+                rows = filter.evaluate(store)
+                rows = rows[store.alive[rows]]  # a deleted row must not admit a re-added id
+                allowed = store.ids[rows]
+            return self._core.ids_to_bitmap(allowed)
+        address = compiled_predicate_address(filter)
+        if address is not None:
+            return self._core.predicate_to_bitmap(address)
+        if callable(filter):  # the slow path: one Python call per live id
+            with self._attributes.lock:
+                live = self._attributes.ids[self._attributes.alive]
+            keep = np.fromiter((bool(filter(i)) for i in live.tolist()), dtype=bool, count=live.shape[0])
+            return self._core.ids_to_bitmap(np.ascontiguousarray(live[keep]))
+        return self._core.ids_to_bitmap(as_ids(filter, "filter ids"))
 
     def _search_filtered(self, data: np.ndarray, k: int, ef: int, threads: int, filter: Any, plan: str):
         if plan != "auto" and plan not in PLANS:

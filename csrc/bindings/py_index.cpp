@@ -98,10 +98,11 @@ public:
         return py::make_tuple(ids, dists);
     }
 
-    // (bitmap words over slots, epoch) for a list of allowed ids.
-    py::tuple ids_to_bitmap(py::handle ids_obj) const {
-        carray<uint64_t> ids = require_ids(ids_obj, "ids");
-        for (;;) {  // concurrent adds may outgrow the size read first: size again and refill
+    // (bitmap words over slots, epoch) from fill(words, n_words, &epoch), which runs without the
+    // GIL and returns false when concurrent adds outgrew the size read first: size again, refill.
+    template <class Fill>
+    py::tuple make_bitmap(Fill&& fill) const {
+        for (;;) {
             size_t n_words;
             {
                 py::gil_scoped_release release;
@@ -113,10 +114,27 @@ public:
             bool filled;
             {
                 py::gil_scoped_release release;
-                filled = h_->ids_to_bitmap(ids.data(), ids.shape(0), w, n_words, &epoch);
+                filled = fill(w, n_words, &epoch);
             }
             if (filled) return py::make_tuple(words, epoch);
         }
+    }
+
+    py::tuple ids_to_bitmap(py::handle ids_obj) const {
+        carray<uint64_t> ids = require_ids(ids_obj, "ids");
+        return make_bitmap([&](uint64_t* w, size_t n_words, uint64_t* epoch) {
+            return h_->ids_to_bitmap(ids.data(), ids.shape(0), w, n_words, epoch);
+        });
+    }
+
+    // `address` is the entry point of a compiled uint8(uint64) function; the Python layer checks
+    // its signature before passing it.
+    py::tuple predicate_to_bitmap(uintptr_t address) const {
+        if (address == 0) throw InvalidArgument("predicate address is null");
+        id_predicate predicate = reinterpret_cast<id_predicate>(address);
+        return make_bitmap([&](uint64_t* w, size_t n_words, uint64_t* epoch) {
+            return h_->predicate_to_bitmap(predicate, w, n_words, epoch);
+        });
     }
 
     uint64_t epoch() const {
@@ -297,6 +315,7 @@ void init_index(py::module_& m) {
         .def("search", &PyHnsw::search, py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("threads"))
         .def("get_vectors", &PyHnsw::get_vectors, py::arg("ids"))
         .def("ids_to_bitmap", &PyHnsw::ids_to_bitmap, py::arg("ids"))
+        .def("predicate_to_bitmap", &PyHnsw::predicate_to_bitmap, py::arg("address"))
         .def("epoch", &PyHnsw::epoch)
         .def("search_filtered", &PyHnsw::search_filtered, py::arg("queries"), py::arg("k"), py::arg("ef"),
              py::arg("threads"), py::arg("bitmaps"), py::arg("matches"), py::arg("filter_of"), py::arg("plans"),

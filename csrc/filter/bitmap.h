@@ -30,6 +30,10 @@ struct SlotBitmap {
     }
 };
 
+// A compiled predicate over external ids (e.g. a numba @cfunc("uint8(uint64)")), called from
+// native threads without the GIL: nonzero admits the id.
+using id_predicate = uint8_t (*)(uint64_t id);
+
 // How a filtered query is answered (chosen per query by the Python planner).
 enum class FilterPlan : uint8_t {
     scan = 0,   // exact distances to every matching slot

@@ -421,6 +421,16 @@ void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef) cons
     }
 }
 
+bool Hnsw::predicate_to_bitmap(id_predicate predicate, uint64_t* words, size_t n_words, uint64_t* epoch) const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    if (n_words * 64 < count_) return false;
+    std::fill(words, words + n_words, 0);
+    for (size_t s = 0; s < count_; ++s)
+        if (!deleted_[s] && predicate(ids_[s])) words[s >> 6] |= uint64_t{1} << (s & 63);
+    *epoch = epoch_;
+    return true;
+}
+
 // A walk whose route goes through every node but whose answer (sc.top) holds only accepted ones.
 template <class Accept>
 void Hnsw::walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, size_t k, const Accept& accept) const {

@@ -84,6 +84,8 @@ public:
     // for; false when n_words no longer covers every slot. Ids not in the index are ignored
     // (a filter may name ids that were deleted).
     bool ids_to_bitmap(const external_id* ids, size_t n, uint64_t* words, size_t n_words, uint64_t* epoch) const;
+    // The same for a compiled predicate, called once per live vector.
+    bool predicate_to_bitmap(id_predicate predicate, uint64_t* words, size_t n_words, uint64_t* epoch) const;
     uint64_t epoch() const;
 
     // Persistence. `fn` receives a state view that stays valid while it runs (shared lock held).
