@@ -392,35 +392,6 @@ slot_t Hnsw::greedy_query(const float* q, float& dist) const {
     return ep;
 }
 
-// One level-0 walk with a beam of `ef`; the beam's first k entries are the answer.
-void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef) const {
-    Scratch& sc = scratch();
-    BeamPool& pool = sc.pool;
-    VisitedList& visited = sc.visited;
-    pool.reset(ef);
-    visited.reset(count_);
-    visited.test_and_set(ep);
-    pool.insert(ep_dist, ep);
-    sc.fresh.resize(row0_);
-    slot_t* fresh = sc.fresh.data();
-    while (pool.has_next()) {
-        slot_t u = pool.pop_next();
-        const slot_t* row = &links0_[size_t(u) * row0_];
-        size_t cnt = row[0], m = 0;
-        for (size_t j = 1; j <= cnt; ++j) {
-            slot_t v = row[j];
-            if (visited.test_and_set(v)) continue;
-            prefetch_row(store_.row(v), params_.dim);
-            fresh[m++] = v;
-        }
-        for (size_t j = 0; j < m; ++j) {
-            slot_t v = fresh[j];
-            // A node that enters the beam is likely expanded soon: start loading its links.
-            if (pool.insert(store_.distance(q, v), v)) __builtin_prefetch(&links0_[size_t(v) * row0_], 0, 3);
-        }
-    }
-}
-
 bool Hnsw::predicate_to_bitmap(id_predicate predicate, uint64_t* words, size_t n_words, uint64_t* epoch) const {
     std::shared_lock<std::shared_mutex> lock(rw_);
     if (n_words * 64 < count_) return false;
@@ -431,18 +402,19 @@ bool Hnsw::predicate_to_bitmap(id_predicate predicate, uint64_t* words, size_t n
     return true;
 }
 
-// A walk whose route goes through every node but whose answer (sc.top) holds only accepted ones.
-template <class Accept>
-void Hnsw::walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, size_t k, const Accept& accept) const {
+// One level-0 walk with a beam of `ef`: the beam's first k entries are the unfiltered answer, and
+// seen(dist, slot) is told of every node scored, so a caller can collect a different answer
+// (live or matching nodes only) from the same route.
+template <class Seen>
+void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, const Seen& seen) const {
     Scratch& sc = scratch();
     BeamPool& pool = sc.pool;
     VisitedList& visited = sc.visited;
     pool.reset(ef);
     visited.reset(count_);
-    sc.top.reset(k);
     visited.test_and_set(ep);
     pool.insert(ep_dist, ep);
-    if (accept(ep)) sc.top.push(ep_dist, ep);
+    seen(ep_dist, ep);
     sc.fresh.resize(row0_);
     slot_t* fresh = sc.fresh.data();
     while (pool.has_next()) {
@@ -458,10 +430,21 @@ void Hnsw::walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, siz
         for (size_t j = 0; j < m; ++j) {
             slot_t v = fresh[j];
             float d = store_.distance(q, v);
-            if (accept(v)) sc.top.push(d, v);
+            seen(d, v);
+            // A node that enters the beam is likely expanded soon: start loading its links.
             if (pool.insert(d, v)) __builtin_prefetch(&links0_[size_t(v) * row0_], 0, 3);
         }
     }
+}
+
+// A walk that routes through every node and answers (in sc.top) with accepted ones only.
+template <class Accept>
+void Hnsw::walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, size_t k, const Accept& accept) const {
+    TopK& top = scratch().top;
+    top.reset(k);
+    walk_level0(q, ep, ep_dist, ef, [&](float d, slot_t v) {
+        if (accept(v)) top.push(d, v);
+    });
 }
 
 // Exact k nearest live vectors by a full scan; returns how many were found.
@@ -489,7 +472,7 @@ void Hnsw::search_one(const float* query, size_t k, size_t ef, external_id* out_
     slot_t ep = greedy_query(q, ep_dist);
     size_t found = 0;
     if (n_deleted_ == 0) {
-        walk_level0(q, ep, ep_dist, ef);
+        walk_level0(q, ep, ep_dist, ef, [](float, slot_t) {});
         found = std::min(k, sc.pool.size());
         for (size_t i = 0; i < found; ++i) {
             out_ids[i] = ids_[sc.pool.slot_at(i)];

@@ -123,7 +123,8 @@ private:
 
     // Query helpers (no locks: writers are excluded by rw_).
     slot_t greedy_query(const float* q, float& dist) const;
-    void walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef) const;
+    template <class Seen>
+    void walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, const Seen& seen) const;
     template <class Accept>
     void walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, size_t k, const Accept& accept) const;
     size_t walk_acorn(const float* q, slot_t ep, size_t ef, const SlotBitmap& bitmap) const;
