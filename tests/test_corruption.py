@@ -54,4 +54,5 @@ def test_random_corruptions_are_detected(tmp_path):
         ids, dists = _answers(loaded, queries)
         assert np.array_equal(ids, want_ids) and np.array_equal(dists, want_dists), f"copy {i} loaded but answers differ"
         loaded_same += 1
+    print(f"{COPIES} corrupted copies: {detected} refused with FormatError, {loaded_same} loaded with identical answers")
     assert detected > COPIES * 0.9
