@@ -224,6 +224,16 @@ class IndexFile:
                 if _crc(view[offset:offset + length]) != crc:
                     raise self._fail(f"section {name!r} checksum mismatch (the file is corrupt)")
                 self.sections[name] = (offset, length)
+            # The alignment padding lies outside every CRC: it must be zero, so that no byte of
+            # the file can change unnoticed.
+            spans = sorted(self.sections.values())
+            gaps = [(table_end, spans[0][0])] + [(a + n, b) for (a, n), (b, _) in zip(spans, spans[1:])]
+            gaps.append((spans[-1][0] + spans[-1][1], size))
+            for start, stop in gaps:
+                if start > stop:
+                    raise self._fail("sections overlap (the file is corrupt)")
+                if start < stop and any(view[start:stop]):
+                    raise self._fail(f"padding bytes {start}..{stop} are not zero (the file is corrupt)")
         finally:
             view.release()
 
