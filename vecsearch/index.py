@@ -15,7 +15,7 @@ from vecsearch._validate import MISSING_ID, as_ids, as_vectors, normalized, posi
 from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.persist import from_sections as attributes_from_sections
 from vecsearch.attributes.persist import to_sections as attributes_to_sections
-from vecsearch.errors import EmptyIndexError, FormatError, _StaleFilterError
+from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, _StaleFilterError
 from vecsearch.filters.cfunc import compiled_predicate_address
 from vecsearch.filters.expr import Expr
 from vecsearch.filters.planner import PLANS, CostModel, QueryPlan, choose_plan
@@ -194,8 +194,6 @@ class Index:
             ids = as_ids(ids, "ids", count=n)
             uniq, counts = np.unique(ids, return_counts=True)
             if uniq.shape[0] != n:
-                from vecsearch.errors import DuplicateIdError
-
                 raise DuplicateIdError(f"id {int(uniq[counts > 1][0])} appears more than once in this add")
             self._check_absent(ids)
         prepared = self._attributes.prepare(attributes, n)
@@ -215,8 +213,6 @@ class Index:
         return out
 
     def _check_absent(self, ids: np.ndarray) -> None:
-        from vecsearch.errors import DuplicateIdError
-
         # A cheap membership pass so a duplicate fails before the first chunk is inserted.
         for i in ids.tolist() if ids.shape[0] <= 1_000_000 else ids:
             if self._core.contains(int(i)):
