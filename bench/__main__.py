@@ -3,6 +3,7 @@
 Suites (subcommands):
     quick       (default when no suite is given) small unfiltered run, ~1-2 min on 2 cores
     unfiltered  full recall/QPS sweep, 200k x 384 synthetic or your own files
+    filtered    filtered search: vecsearch plans vs hnswlib, faiss, brute force per filter
 
 Run ``python -m bench SUITE --help`` for the options.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .engines import ENGINES
+from .filtered_cli import FILTERED_HELP, FILTERED_PRESET, add_filtered_options, run_filtered
 
 # Presets per suite: same options, different defaults.
 _PRESETS: dict[str, dict[str, Any]] = {
@@ -136,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
         _add_unfiltered_options(
             sub.add_parser(name, help=helps[name], description=helps[name]), preset
         )
+    # The unfiltered options, then the filtered ones replacing --threads/--methods/--reps.
+    filtered = sub.add_parser(
+        "filtered", help=FILTERED_HELP, description=FILTERED_HELP, conflict_handler="resolve"
+    )
+    _add_unfiltered_options(filtered, FILTERED_PRESET)
+    add_filtered_options(filtered)
     return parser
 
 
@@ -145,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = [_DEFAULT_SUITE, *argv]  # bare `python -m bench [options]` runs the default suite
     args = parser.parse_args(argv)
+    if args.suite == "filtered":
+        return run_filtered(args, parser)
 
     from .unfiltered import UnfilteredConfig, run  # after parsing: --help stays fast
 

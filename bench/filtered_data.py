@@ -92,10 +92,6 @@ class FilterCase:
     mask: np.ndarray | None = None
     allowed: np.ndarray | None = None
 
-    @property
-    def name(self) -> str:
-        return f"{self.workload} s={label(self.selectivity)}"
-
     def query_mask(self, i: int, n: int) -> np.ndarray:
         """bool [n]: the items query ``i`` may return."""
         if self.mask is not None:
@@ -145,7 +141,8 @@ def make_attributes(
         for s in selectivities:
             rng = _rng(seed, "equality", s)
             mask = _random_mask(rng, n, match_count(s, n))
-            fillers = np.array([f"other_{i}" for i in range(_FILLERS)])[rng.integers(0, _FILLERS, n)]
+            names = np.array([f"other_{i}" for i in range(_FILLERS)])
+            fillers = names[rng.integers(0, _FILLERS, n)]
             name, value = f"cat_{label(s)}", f"eq_{label(s)}"
             attrs.columns[name] = np.where(mask, value, fillers)
             attrs.masks["equality", s] = mask

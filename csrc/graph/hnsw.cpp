@@ -49,6 +49,7 @@ struct Scratch {
     std::vector<Neighbor> cands, kept, shrink;
     std::vector<slot_t> fresh, row_copy;
     std::vector<float> query;  // 64-byte aligned copy of the current query
+    std::vector<Neighbor> frontier;
 };
 Scratch& scratch() {
     static thread_local Scratch s;
@@ -437,14 +438,48 @@ void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, cons
     }
 }
 
-// A walk that routes through every node and answers (in sc.top) with accepted ones only.
+// A walk that routes through every node and answers (in sc.top, the ef best) with accepted ones
+// only, as hnswlib's filtered search does: it keeps expanding while a candidate is closer than
+// the ef-th accepted node found, so it follows the matches outward however far they lie
+// (anti-correlated filters) instead of stopping at the ef nearest nodes of any kind.
 template <class Accept>
-void Hnsw::walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, size_t k, const Accept& accept) const {
-    TopK& top = scratch().top;
-    top.reset(k);
-    walk_level0(q, ep, ep_dist, ef, [&](float d, slot_t v) {
-        if (accept(v)) top.push(d, v);
-    });
+void Hnsw::walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, const Accept& accept) const {
+    Scratch& sc = scratch();
+    TopK& top = sc.top;
+    VisitedList& visited = sc.visited;
+    std::vector<Neighbor>& frontier = sc.frontier;  // min-heap by distance
+    auto farther = [](const Neighbor& a, const Neighbor& b) { return a.dist > b.dist; };
+    top.reset(ef);
+    visited.reset(count_);
+    frontier.clear();
+    visited.test_and_set(ep);
+    frontier.push_back({ep_dist, ep});
+    if (accept(ep)) top.push(ep_dist, ep);
+    sc.fresh.resize(row0_);
+    slot_t* fresh = sc.fresh.data();
+    while (!frontier.empty()) {
+        std::pop_heap(frontier.begin(), frontier.end(), farther);
+        Neighbor c = frontier.back();
+        frontier.pop_back();
+        if (top.full() && c.dist > top.worst()) break;
+        const slot_t* row = &links0_[size_t(c.slot) * row0_];
+        size_t cnt = row[0], m = 0;
+        for (size_t j = 1; j <= cnt; ++j) {
+            slot_t v = row[j];
+            if (visited.test_and_set(v)) continue;
+            prefetch_row(store_.row(v), params_.dim);
+            fresh[m++] = v;
+        }
+        for (size_t j = 0; j < m; ++j) {
+            slot_t v = fresh[j];
+            float d = store_.distance(q, v);
+            if (top.full() && d >= top.worst()) continue;
+            frontier.push_back({d, v});
+            std::push_heap(frontier.begin(), frontier.end(), farther);
+            __builtin_prefetch(&links0_[size_t(v) * row0_], 0, 3);
+            if (accept(v)) top.push(d, v);
+        }
+    }
 }
 
 // Exact k nearest live vectors by a full scan; returns how many were found.
@@ -479,16 +514,10 @@ void Hnsw::search_one(const float* query, size_t k, size_t ef, external_id* out_
             out_dists[i] = sc.pool.dist_at(i);
         }
     } else {
-        // Too few live nodes met: walk again with a wider beam, up to the whole index.
-        const size_t want = std::min(k, count_ - n_deleted_);
         auto live = [&](slot_t s) { return !deleted_[s]; };
-        for (;;) {
-            walk_collect(q, ep, ep_dist, ef, k, live);
-            if (sc.top.size() >= want || ef >= count_) break;
-            ef = std::min(count_, ef * 2);
-        }
+        walk_collect(q, ep, ep_dist, ef, live);
         const std::vector<Neighbor>& best = sc.top.sorted();
-        found = best.size();
+        found = std::min(k, best.size());
         for (size_t i = 0; i < found; ++i) {
             out_ids[i] = ids_[best[i].slot];
             out_dists[i] = best[i].dist;
@@ -610,6 +639,29 @@ size_t Hnsw::scan_filtered(const float* q, size_t k, const SlotBitmap& bitmap, e
     return best.size();
 }
 
+// Draws up to kMissProbes random matching vectors (seeded by the query, so answers stay
+// deterministic) and reports whether any is closer than `kth`, the worst distance a walk
+// returned: then the walk missed a region of matches, as happens when the filter holds far from
+// the query (anti-correlated) and the walk settled on the wrong ones.
+bool Hnsw::walk_missed_matches(const float* q, const SlotBitmap& bitmap, const external_id* found_ids,
+                               const float* found_dists, size_t found) const {
+    const float kth = found_dists[found - 1];
+    constexpr size_t kMissProbes = 32, kMaxDraws = 512;
+    uint64_t state = 0x9E3779B97F4A7C15ull;
+    std::memcpy(&state, q, std::min(sizeof(state), params_.dim * sizeof(float)));
+    size_t probes = 0;
+    for (size_t draw = 0; draw < kMaxDraws && probes < kMissProbes; ++draw) {
+        state = splitmix64(state);
+        slot_t s = slot_t(state % count_);
+        if (!bitmap.test(s) || deleted_[s]) continue;
+        ++probes;
+        // A probe among the answer is no miss; one outside it and closer than the worst is.
+        if (std::find(found_ids, found_ids + found, ids_[s]) != found_ids + found) continue;
+        if (store_.distance(q, s) < kth) return true;
+    }
+    return false;
+}
+
 void Hnsw::search_one_filtered(const float* query, size_t k, size_t ef, const SlotBitmap& bitmap, size_t matches,
                                FilterPlan plan, external_id* out_ids, float* out_dists) const {
     Scratch& sc = scratch();
@@ -631,21 +683,19 @@ void Hnsw::search_one_filtered(const float* query, size_t k, size_t ef, const Sl
             }
         } else {
             auto pass = [&](slot_t s) { return bitmap.test(s) && !deleted_[s]; };
-            for (;;) {
-                walk_collect(q, ep, ep_dist, ef, k, pass);
-                if (sc.top.size() >= want || ef >= count_) break;
-                ef = std::min(count_, ef * 2);
-            }
+            walk_collect(q, ep, ep_dist, ef, pass);
             const std::vector<Neighbor>& best = sc.top.sorted();
-            found = best.size();
+            found = std::min(k, best.size());
             for (size_t i = 0; i < found; ++i) {
                 out_ids[i] = ids_[best[i].slot];
                 out_dists[i] = best[i].dist;
             }
         }
     }
-    // The scan plan, and the exact answer whenever a walk met fewer matches than exist.
-    if (found < want) found = scan_filtered(q, k, bitmap, out_ids, out_dists);
+    // The scan plan, and the exact answer whenever a walk met fewer matches than exist or
+    // provably missed closer ones.
+    if (found < want || (found > 0 && walk_missed_matches(q, bitmap, out_ids, out_dists, found)))
+        found = scan_filtered(q, k, bitmap, out_ids, out_dists);
     for (size_t i = found; i < k; ++i) {
         out_ids[i] = kMissingId;
         out_dists[i] = std::numeric_limits<float>::infinity();

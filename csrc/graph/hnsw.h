@@ -126,8 +126,10 @@ private:
     template <class Seen>
     void walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, const Seen& seen) const;
     template <class Accept>
-    void walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, size_t k, const Accept& accept) const;
+    void walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, const Accept& accept) const;
     size_t walk_acorn(const float* q, slot_t ep, size_t ef, const SlotBitmap& bitmap) const;
+    bool walk_missed_matches(const float* q, const SlotBitmap& bitmap, const external_id* found_ids,
+                             const float* found_dists, size_t found) const;
     size_t scan_filtered(const float* q, size_t k, const SlotBitmap& bitmap, external_id* out_ids,
                          float* out_dists) const;
     void search_one_filtered(const float* q, size_t k, size_t ef, const SlotBitmap& bitmap, size_t matches,

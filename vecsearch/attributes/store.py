@@ -90,7 +90,8 @@ class AttributeStore:
             for name, (_, values, null) in prepared.items():
                 column = self.columns.get(name)
                 if column is None:
-                    raise FilterError(f"unknown column {name!r}; columns are {', '.join(sorted(self.columns))}")
+                    known = ", ".join(sorted(self.columns)) or "none (columns are created by add(..., attributes=...))"
+                    raise FilterError(f"unknown column {name!r}; the index has columns: {known}")
                 if isinstance(column, NumericColumn):
                     column.set(rows, values, null)
                 else:

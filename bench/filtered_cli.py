@@ -1,0 +1,135 @@
+"""Command line of ``python -m bench filtered``: options on top of the unfiltered ones.
+
+The subcommand's parser gets the unfiltered suite's options first (data, index,
+sweep, output; see ``bench/__main__.py``) and then this module's, with
+``conflict_handler="resolve"`` so ``--threads``, ``--methods`` and ``--reps``
+take their filtered meaning. Only argparse is imported here: ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+#: Defaults of the unfiltered options for this suite (same keys as bench.__main__._PRESETS).
+FILTERED_PRESET = {
+    "n": 200_000,
+    "nq": 200,
+    "efs": "10,20,40,80,160,320",
+    "out": "bench-results/filtered",
+}
+FILTERED_HELP = "filtered search: vecsearch plans vs hnswlib, faiss, brute force, per filter"
+
+_METHODS = "vecsearch,hnswlib,faiss,bruteforce"
+_WORKLOADS = "equality,range,tags,anti"
+_PLANS = "auto,scan,acorn,post"
+_SELECTIVITIES = "0.001,0.01,0.1,0.5,1.0"
+
+
+def _names(text: str) -> tuple[str, ...]:
+    # unknown names are reported by FilteredConfig.validate, which knows the registries
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
+def add_filtered_options(p: argparse.ArgumentParser) -> None:
+    """Add the filtered suite's options; call after the unfiltered ones (``p`` resolves
+    conflicts, so these replace ``--threads``, ``--methods`` and ``--reps``)."""
+    cores = os.cpu_count() or 1
+    idx = p.add_argument_group("methods and sweep")
+    idx.add_argument(
+        "--threads",
+        type=int,
+        default=cores,
+        help=f"build threads (default: all {cores} cores); search always runs on 1 thread",
+    )
+    idx.add_argument(
+        "--methods",
+        type=_names,
+        default=_names(_METHODS),
+        help=f"methods to run (default {_METHODS})",
+    )
+    idx.add_argument(
+        "--plans",
+        type=_names,
+        default=_names(_PLANS),
+        help=f"vecsearch plans, one curve each (default {_PLANS})",
+    )
+    idx.add_argument(
+        "--reps", type=int, default=1, help="timed calls per point after the warm-up (default 1)"
+    )
+    idx.add_argument(
+        "--stop-recall",
+        type=float,
+        default=0.99,
+        help="stop a curve's ef sweep once its recall reaches this (default 0.99)",
+    )
+    idx.add_argument(
+        "--min-qps",
+        type=float,
+        default=20.0,
+        help="stop a curve's ef sweep once its QPS falls under this (default 20)",
+    )
+    flt = p.add_argument_group("filters")
+    flt.add_argument(
+        "--selectivities",
+        type=_float_list,
+        default=_float_list(_SELECTIVITIES),
+        help=f"fractions of the items each filter matches (default {_SELECTIVITIES})",
+    )
+    flt.add_argument(
+        "--workloads",
+        type=_names,
+        default=_names(_WORKLOADS),
+        help=f"filter kinds (default {_WORKLOADS}; see bench/README.md)",
+    )
+
+
+def run_filtered(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run the suite from parsed arguments (errors exit 2, like the unfiltered suites)."""
+    from .filtered import FilteredConfig, run  # after parsing: --help stays fast
+
+    synthetic = args.base is None
+    cfg = FilteredConfig(
+        n=args.n if args.n is not None or not synthetic else FILTERED_PRESET["n"],
+        nq=args.nq if args.nq is not None or not synthetic else FILTERED_PRESET["nq"],
+        dim=args.dim,
+        base=args.base,
+        queries=args.queries,
+        seed=args.seed,
+        M=args.M,
+        ef_construction=args.ef_construction,
+        k=args.k,
+        efs=tuple(sorted(set(args.efs))),
+        selectivities=tuple(sorted(set(args.selectivities))),
+        workloads=args.workloads,
+        methods=args.methods,
+        plans=args.plans,
+        build_threads=args.threads,
+        out=args.out,
+        reps=args.reps,
+        target_recall=args.target_recall,
+        stop_recall=args.stop_recall,
+        min_qps=args.min_qps,
+        progress=args.progress and sys.stderr.isatty(),  # bars in a log file are noise
+    )
+    try:
+        return run(cfg, suite="filtered")
+    except ValueError as e:
+        parser.exit(2, f"python -m bench filtered: error: {e}\n")
+    except KeyboardInterrupt:  # before any method ran (data / ground truth): nothing to report
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
