@@ -224,3 +224,34 @@ def test_attributes_survive_save_load_and_deletes(data, tmp_path, mmap):
     assert loaded.get_attributes([1, 2, 5]) == copy.get_attributes([1, 2, 5])
     loaded.add(vectors[:2], attributes={"year": [1, 2]})  # the loaded store keeps working
     assert len(_matching(loaded, vectors, F("year") == 1)) == 1
+
+
+def test_loaded_index_without_attributes_gives_old_ids_null_rows(tmp_path):
+    """Ids loaded from a file without attribute columns still have rows, so columns added later
+    hold nulls for them and is_null() matches them."""
+    x = np.random.default_rng(3).normal(size=(50, 4)).astype(np.float32)
+    index = vecsearch.Index(4, M=4, ef_construction=16)
+    index.add(x[:30])
+    index.save(tmp_path / "plain.vs")
+    loaded = vecsearch.Index.load(tmp_path / "plain.vs")
+    loaded.add(x[30:], attributes={"n": np.arange(30, 50)})
+    assert np.array_equal(_matching(loaded, x, F("n").is_null()), np.arange(30))
+    assert np.array_equal(_matching(loaded, x, F("n") >= 40), np.arange(40, 50))
+
+
+@pytest.mark.parametrize("ops, rows, message", [
+    ([2], [], "lacks operands"),
+    ([0], [], "too few row lists"),
+    ([0, 0], [[1], [2]], "exactly one result"),
+    ([1], [[1]], "unused row lists"),
+    ([0], [[10**9]], "names row"),
+    ([0], [[-1]], "names row"),
+    ([9], [], "unknown op"),
+])
+def test_native_filter_programs_are_checked(data, ops, rows, message):
+    """The compiled evaluator is callable directly (fuzzers do): a malformed program is an
+    exception naming the problem, never a bad read."""
+    index = data[0]
+    program = (np.array(ops, dtype=np.uint8), [np.array(r, dtype=np.int64) for r in rows])
+    with pytest.raises(ValueError, match=message):
+        index._core.evaluate_filters([program], index._attributes.row_slots, 1)

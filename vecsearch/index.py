@@ -18,7 +18,8 @@ from vecsearch.attributes.persist import to_sections as attributes_to_sections
 from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, _StaleFilterError
 from vecsearch.filters.cfunc import compiled_predicate_address
 from vecsearch.filters.expr import Expr
-from vecsearch.filters.planner import PLANS, CostModel, QueryPlan, choose_plan
+from vecsearch.filters.program import compile_filter
+from vecsearch.filters.planner import CALIBRATION_QUERIES, PLANS, CostModel, QueryPlan, choose_plan
 
 METRICS = ("l2", "ip", "cosine")
 MAX_DIM = 1 << 16
@@ -208,7 +209,7 @@ class Index:
                     self._attributes.append(out[start:stop], {
                         name: (kind, values[start:stop], null[start:stop])
                         for name, (kind, values, null) in prepared.items()
-                    })
+                    }, self._core.slots_of(out[start:stop]))
                 bar.update(stop - start)
         return out
 
@@ -335,10 +336,14 @@ class Index:
     def _costs(self) -> CostModel:
         size = len(self)
         if self._cost_model is None or self._cost_model.stale(size):
-            self._cost_model = CostModel.measure(self._core, self.dim, size)
+            with self._attributes.lock:
+                live = self._attributes.ids[self._attributes.alive]
+            sample = np.random.default_rng(0).choice(live, min(CALIBRATION_QUERIES, live.shape[0]), replace=False)
+            queries = self._core.get_vectors(np.ascontiguousarray(sample))
+            self._cost_model = CostModel.measure(self._core, queries, size)
         return self._cost_model
 
-    def _filter_bitmaps(self, filter: Any, nq: int):
+    def _filter_bitmaps(self, filter: Any, nq: int, threads: int = 0):
         """(bitmaps [filters, words], match counts, filter index per query, epoch)."""
         per_query = isinstance(filter, (list, tuple)) and len(filter) > 0 and all(
             isinstance(f, Expr) or callable(f) or np.ndim(f) >= 1 for f in filter
@@ -346,28 +351,34 @@ class Index:
         filters = list(filter) if per_query else [filter]
         if per_query and len(filters) != nq:
             raise ValueError(f"got {len(filters)} filters for {nq} queries; pass one per query or one shared")
-        built = [self._bitmap_of(f) for f in filters]
-        epochs = {epoch for _, epoch in built}
+        filter_of = np.arange(nq, dtype=np.uint32) if per_query else np.zeros(nq, dtype=np.uint32)
+        exprs = [i for i, f in enumerate(filters) if isinstance(f, Expr)]
+        if len(exprs) == len(filters):  # the common case: one native call for every filter
+            bitmaps, matches, epoch = self._evaluate_expressions(filters, threads)
+            return bitmaps, matches, filter_of, epoch
+        built = {i: self._bitmap_of(f) for i, f in enumerate(filters) if i not in set(exprs)}
+        if exprs:
+            words, _, epoch = self._evaluate_expressions([filters[i] for i in exprs], threads)
+            built.update((i, (words[row], epoch)) for row, i in enumerate(exprs))
+        epochs = {epoch for _, epoch in built.values()}
         if len(epochs) != 1:
             raise _StaleFilterError("the index changed while the filters were built")
-        width = max(words.shape[0] for words, _ in built)
+        width = max(words.shape[0] for words, _ in built.values())
         bitmaps = np.zeros((len(built), width), dtype=np.uint64)
-        for row, (words, _) in enumerate(built):
+        for row, (words, _) in built.items():
             bitmaps[row, : words.shape[0]] = words
-        matches = _popcount_rows(bitmaps)
-        filter_of = np.arange(nq, dtype=np.uint32) if per_query else np.zeros(nq, dtype=np.uint32)
-        return bitmaps, matches, filter_of, epochs.pop()
+        return bitmaps, _popcount_rows(bitmaps), filter_of, epochs.pop()
+
+    def _evaluate_expressions(self, exprs: list, threads: int) -> Tuple[np.ndarray, np.ndarray, int]:
+        """(bitmaps, match counts, epoch) of filter expressions, evaluated natively in parallel."""
+        store = self._attributes
+        with store.lock:  # columns and row slots stay as compiled until the native call returns
+            programs = [compile_filter(e, store) for e in exprs]
+            return self._core.evaluate_filters(programs, store.row_slots, threads)
 
     def _bitmap_of(self, filter: Any) -> Tuple[np.ndarray, int]:
-        """(slot bitmap words, epoch) of one filter: an expression over the attributes, a numba
-        cfunc or Python callable over ids, or an array of allowed ids."""
-        if isinstance(filter, Expr):
-            store = self._attributes
-            with store.lock:
-                rows = filter.evaluate(store)
-                rows = rows[store.alive[rows]]  # a deleted row must not admit a re-added id
-                allowed = store.ids[rows]
-            return self._core.ids_to_bitmap(allowed)
+        """(slot bitmap words, epoch) of one filter that is not an expression: a numba cfunc or
+        Python callable over ids, or an array of allowed ids."""
         address = compiled_predicate_address(filter)
         if address is not None:
             return self._core.predicate_to_bitmap(address)
@@ -391,7 +402,7 @@ class Index:
 
     def _search_filtered_once(self, data: np.ndarray, k: int, ef: int, threads: int, filter: Any, plan: str):
         nq = data.shape[0]
-        bitmaps, matches, filter_of, epoch = self._filter_bitmaps(filter, nq)
+        bitmaps, matches, filter_of, epoch = self._filter_bitmaps(filter, nq, threads)
         if plan == "auto":
             live, model = len(self), self._costs()
             by_filter = [PLANS[choose_plan(int(m), live, k, ef, model).plan] for m in matches]
@@ -476,10 +487,12 @@ class Index:
         )
         index = cls.__new__(cls)
         index._init(core, fields["ef_search"], keepalive=f if mmap else None)
+        ids = f.array("ids", np.uint64)
+        live = np.ascontiguousarray(ids[f.array("deleted", np.uint8) == 0])
         if f.has("attrs"):
-            ids = f.array("ids", np.uint64)
-            live = ids[f.array("deleted", np.uint8) == 0]
-            index._attributes = attributes_from_sections(f, live)
+            index._attributes = attributes_from_sections(f, live, core.slots_of)
+        else:  # rows without columns, so attributes added later leave these ids null
+            index._attributes.append(live, {}, core.slots_of(live))
         return index
 
 

@@ -137,6 +137,65 @@ public:
         });
     }
 
+    // Evaluates filter programs, each an (ops uint8 array, list of int64 row arrays) pair from
+    // vecsearch/filters/program.py, into (bitmaps [n, words], match counts, epoch). Attribute
+    // row r lives in slot row_slots[r] (uint32, 2**32-1 for a deleted row).
+    py::tuple evaluate_filters(py::list programs_obj, py::handle row_slots_obj, size_t threads) const {
+        carray<uint32_t> row_slots = require_array<uint32_t>(row_slots_obj, "row_slots");
+        if (row_slots.ndim() != 1) throw InvalidArgument("row_slots must be 1-d");
+        size_t n = programs_obj.size();
+        std::vector<carray<uint8_t>> ops(n);
+        std::vector<std::vector<carray<int64_t>>> lists(n);
+        std::vector<std::vector<RowList>> views(n);
+        std::vector<FilterProgram> programs(n);
+        for (size_t i = 0; i < n; ++i) {
+            py::tuple pair = py::reinterpret_borrow<py::tuple>(programs_obj[i]);
+            if (pair.size() != 2) throw InvalidArgument("a filter program is an (ops, row lists) pair");
+            ops[i] = require_array<uint8_t>(pair[0], "filter ops");
+            py::list rows = py::reinterpret_borrow<py::list>(pair[1]);
+            for (py::handle r : rows) {
+                lists[i].push_back(require_array<int64_t>(r, "filter rows"));
+                views[i].push_back(RowList{lists[i].back().data(), size_t(lists[i].back().size())});
+            }
+            programs[i] = FilterProgram{ops[i].data(), size_t(ops[i].size()), views[i].data(), views[i].size()};
+        }
+        static_assert(sizeof(slot_t) == sizeof(uint32_t), "row slots are passed as uint32");
+        for (;;) {
+            size_t n_words;
+            {
+                py::gil_scoped_release release;
+                n_words = (h_->slot_count() + 63) / 64 + 1;
+            }
+            py::array_t<uint64_t> words({py::ssize_t(n), py::ssize_t(n_words)});
+            py::array_t<uint64_t> matches(py::ssize_t{py::ssize_t(n)});
+            uint64_t* w = words.mutable_data();
+            uint64_t* m = matches.mutable_data();
+            uint64_t epoch = 0;
+            bool filled;
+            {
+                py::gil_scoped_release release;
+                filled = h_->evaluate_filters(programs.data(), n, row_slots.data(), size_t(row_slots.size()),
+                                              clamp_threads(threads), w, n_words, reinterpret_cast<size_t*>(m),
+                                              &epoch);
+            }
+            if (filled) return py::make_tuple(words, matches, epoch);
+        }
+    }
+
+    py::array_t<uint32_t> slots_of(py::handle ids_obj) const {
+        carray<uint64_t> ids = require_ids(ids_obj, "ids");
+        size_t n = ids.shape(0);
+        py::array_t<uint32_t> out(py::ssize_t{py::ssize_t(n)});
+        uint32_t* o = out.mutable_data();
+        bool found;
+        {
+            py::gil_scoped_release release;
+            found = h_->slots_of(ids.data(), n, o);
+        }
+        if (!found) throw UnknownIdError("slots_of: an id is not in the index");
+        return out;
+    }
+
     uint64_t epoch() const {
         py::gil_scoped_release release;
         return h_->epoch();
@@ -316,6 +375,9 @@ void init_index(py::module_& m) {
         .def("get_vectors", &PyHnsw::get_vectors, py::arg("ids"))
         .def("ids_to_bitmap", &PyHnsw::ids_to_bitmap, py::arg("ids"))
         .def("predicate_to_bitmap", &PyHnsw::predicate_to_bitmap, py::arg("address"))
+        .def("evaluate_filters", &PyHnsw::evaluate_filters, py::arg("programs"), py::arg("row_slots"),
+             py::arg("threads"))
+        .def("slots_of", &PyHnsw::slots_of, py::arg("ids"))
         .def("epoch", &PyHnsw::epoch)
         .def("search_filtered", &PyHnsw::search_filtered, py::arg("queries"), py::arg("k"), py::arg("ef"),
              py::arg("threads"), py::arg("bitmaps"), py::arg("matches"), py::arg("filter_of"), py::arg("plans"),

@@ -17,7 +17,12 @@ namespace vecsearch {
 
 namespace {
 
-constexpr int kMaxLevel = 24;  // P(level > 24) is M^-24: never drawn in practice
+constexpr int kMaxLevel = 24;
+constexpr size_t kAcornUpperSeeds = 8;  // matching upper-level nodes that seed an ACORN walk
+// An ACORN query whose neighbourhood matches less than this share of the overall selectivity is
+// anti-correlated with its filter and scanned instead. Uncorrelated filters at 1% selectivity
+// leave about ten matches among the ~1000 two-hop slots sampled, so they pass.
+constexpr double kAntiCorrelated = 0.1;  // P(level > 24) is M^-24: never drawn in practice
 // Cache lines of each neighbour vector requested before its distance is computed; the hardware
 // prefetcher streams the rest of a long vector.
 constexpr size_t kPrefetchLines = 12;
@@ -371,9 +376,11 @@ void Hnsw::insert(slot_t slot, size_t visited_size) {
 // ---------------------------------------------------------------------------------------------
 // Queries
 
-slot_t Hnsw::greedy_query(const float* q, float& dist) const {
+template <class Visit>
+slot_t Hnsw::greedy_query(const float* q, float& dist, const Visit& visit) const {
     slot_t ep = entry_point_;
     dist = store_.distance(q, ep);
+    visit(ep, dist);
     for (int level = max_level_; level > 0; --level) {
         bool moved = true;
         while (moved) {
@@ -382,6 +389,7 @@ slot_t Hnsw::greedy_query(const float* q, float& dist) const {
             size_t cnt = row[0];
             for (size_t j = 1; j <= cnt; ++j) {
                 float d = store_.distance(q, row[j]);
+                visit(row[j], d);
                 if (d < dist) {
                     dist = d;
                     ep = row[j];
@@ -393,15 +401,10 @@ slot_t Hnsw::greedy_query(const float* q, float& dist) const {
     return ep;
 }
 
-bool Hnsw::predicate_to_bitmap(id_predicate predicate, uint64_t* words, size_t n_words, uint64_t* epoch) const {
-    std::shared_lock<std::shared_mutex> lock(rw_);
-    if (n_words * 64 < count_) return false;
-    std::fill(words, words + n_words, 0);
-    for (size_t s = 0; s < count_; ++s)
-        if (!deleted_[s] && predicate(ids_[s])) words[s >> 6] |= uint64_t{1} << (s & 63);
-    *epoch = epoch_;
-    return true;
+slot_t Hnsw::greedy_query(const float* q, float& dist) const {
+    return greedy_query(q, dist, [](slot_t, float) {});
 }
+
 
 // One level-0 walk with a beam of `ef`: the beam's first k entries are the unfiltered answer, and
 // seen(dist, slot) is told of every node scored, so a caller can collect a different answer
@@ -555,16 +558,19 @@ uint64_t Hnsw::epoch() const {
     return epoch_;
 }
 
-bool Hnsw::ids_to_bitmap(const external_id* ids, size_t n, uint64_t* words, size_t n_words, uint64_t* epoch) const {
-    std::shared_lock<std::shared_mutex> lock(rw_);
-    if (n_words * 64 < count_) return false;  // the index grew since the caller sized it
-    std::fill(words, words + n_words, 0);
-    for (size_t i = 0; i < n; ++i) {
-        auto it = id_to_slot_.find(ids[i]);
-        if (it != id_to_slot_.end()) words[it->second >> 6] |= uint64_t{1} << (it->second & 63);
+
+// Share of the level-0 two-hop neighbourhood of `u` (with repeats) that passes the filter.
+double Hnsw::local_selectivity(slot_t u, const SlotBitmap& bitmap) const {
+    size_t seen = 0, passed = 0;
+    auto pass = [&](slot_t s) { return bitmap.test(s) && !deleted_[s]; };
+    const slot_t* row = &links0_[size_t(u) * row0_];
+    for (size_t j = 1; j <= row[0]; ++j) {
+        const slot_t* row2 = &links0_[size_t(row[j]) * row0_];
+        seen += 1 + row2[0];
+        passed += pass(row[j]);
+        for (size_t i = 1; i <= row2[0]; ++i) passed += pass(row2[i]);
     }
-    *epoch = epoch_;
-    return true;
+    return seen == 0 ? 1.0 : double(passed) / double(seen);
 }
 
 // ACORN-1 (Patel et al. 2024) on the level-0 graph: the beam holds matching nodes only. A node's
@@ -572,7 +578,8 @@ bool Hnsw::ids_to_bitmap(const external_id* ids, size_t n, uint64_t* words, size
 // matching neighbours of its non-matching neighbours (two hops, conditional as in Weaviate), so
 // the walk crosses regions where the filter fails without paying two hops where it mostly holds.
 // Returns how many matching nodes the beam holds.
-size_t Hnsw::walk_acorn(const float* q, slot_t ep, size_t ef, const SlotBitmap& bitmap) const {
+size_t Hnsw::walk_acorn(const float* q, slot_t ep, const std::vector<Neighbor>& seeds, size_t ef,
+                        const SlotBitmap& bitmap) const {
     Scratch& sc = scratch();
     BeamPool& pool = sc.pool;
     VisitedList& visited = sc.visited;
@@ -607,7 +614,11 @@ size_t Hnsw::walk_acorn(const float* q, slot_t ep, size_t ef, const SlotBitmap& 
             }
         }
     };
-    // Seeds: the entry point if it matches, and the matching nodes within its two hops.
+    // Seeds: matching nodes met on the upper levels (spread over the data, so a filter that
+    // fails near the query still has starts on the closest matching side), the entry point if
+    // it matches, and the matching nodes within its two hops.
+    for (const Neighbor& s : seeds)
+        if (!visited.test_and_set(s.slot)) pool.insert(s.dist, s.slot);
     size_t m = 0;
     if (pass(ep) && !visited.test_and_set(ep)) fresh[m++] = ep;
     expand(ep, m);
@@ -673,15 +684,33 @@ void Hnsw::search_one_filtered(const float* query, size_t k, size_t ef, const Sl
     size_t found = 0;
     if (plan != FilterPlan::scan && want > 0) {
         float ep_dist;
-        slot_t ep = greedy_query(q, ep_dist);
+        std::vector<Neighbor>& seeds = sc.cands;
+        slot_t ep_acorn = kNoSlot;
         if (plan == FilterPlan::acorn) {
-            size_t held = walk_acorn(q, ep, ef, bitmap);
+            seeds.clear();
+            ep_acorn = greedy_query(q, ep_dist, [&](slot_t s, float d) {
+                if (bitmap.test(s) && !deleted_[s]) seeds.push_back(Neighbor{d, s});
+            });
+            if (seeds.size() > kAcornUpperSeeds) {
+                std::partial_sort(seeds.begin(), seeds.begin() + kAcornUpperSeeds, seeds.end(),
+                                  [](const Neighbor& a, const Neighbor& b) { return a.dist < b.dist; });
+                seeds.resize(kAcornUpperSeeds);
+            }
+            // A filter that holds far less often around the query than overall (matches far
+            // from it) leaves the walk stranded on whatever matching region it reaches first;
+            // such queries are answered exactly instead.
+            double selectivity = double(matches) / double(std::max<size_t>(1, count_ - n_deleted_));
+            if (local_selectivity(ep_acorn, bitmap) < kAntiCorrelated * selectivity) plan = FilterPlan::scan;
+        }
+        if (plan == FilterPlan::acorn) {
+            size_t held = walk_acorn(q, ep_acorn, seeds, ef, bitmap);
             found = std::min(k, held);
             for (size_t i = 0; i < found; ++i) {
                 out_ids[i] = ids_[sc.pool.slot_at(i)];
                 out_dists[i] = sc.pool.dist_at(i);
             }
-        } else {
+        } else if (plan == FilterPlan::post) {
+            slot_t ep = greedy_query(q, ep_dist);
             auto pass = [&](slot_t s) { return bitmap.test(s) && !deleted_[s]; };
             walk_collect(q, ep, ep_dist, ef, pass);
             const std::vector<Neighbor>& best = sc.top.sorted();

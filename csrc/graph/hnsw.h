@@ -21,6 +21,7 @@
 
 #include "common/types.h"
 #include "filter/bitmap.h"
+#include "filter/program.h"
 #include "graph/beam.h"
 #include "graph/visited.h"
 #include "storage/flat_store.h"
@@ -86,6 +87,13 @@ public:
     bool ids_to_bitmap(const external_id* ids, size_t n, uint64_t* words, size_t n_words, uint64_t* epoch) const;
     // The same for a compiled predicate, called once per live vector.
     bool predicate_to_bitmap(id_predicate predicate, uint64_t* words, size_t n_words, uint64_t* epoch) const;
+    // Bitmaps of n filter programs (one row of n_words words each, match counts in `matches`),
+    // evaluated on up to `threads` threads; attribute row r lives in slot row_slots[r]. False
+    // when n_words no longer covers every slot.
+    bool evaluate_filters(const FilterProgram* programs, size_t n, const slot_t* row_slots, size_t n_rows,
+                          size_t threads, uint64_t* words, size_t n_words, size_t* matches, uint64_t* epoch) const;
+    // The slot of each id (kNoSlot where absent); false when some id is absent.
+    bool slots_of(const external_id* ids, size_t n, slot_t* out) const;
     uint64_t epoch() const;
 
     // Persistence. `fn` receives a state view that stays valid while it runs (shared lock held).
@@ -123,11 +131,16 @@ private:
 
     // Query helpers (no locks: writers are excluded by rw_).
     slot_t greedy_query(const float* q, float& dist) const;
+    // The same, calling visit(slot, dist) for every node whose distance it computes.
+    template <class Visit>
+    slot_t greedy_query(const float* q, float& dist, const Visit& visit) const;
     template <class Seen>
     void walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, const Seen& seen) const;
     template <class Accept>
     void walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, const Accept& accept) const;
-    size_t walk_acorn(const float* q, slot_t ep, size_t ef, const SlotBitmap& bitmap) const;
+    size_t walk_acorn(const float* q, slot_t ep, const std::vector<Neighbor>& seeds, size_t ef,
+                      const SlotBitmap& bitmap) const;
+    double local_selectivity(slot_t u, const SlotBitmap& bitmap) const;
     bool walk_missed_matches(const float* q, const SlotBitmap& bitmap, const external_id* found_ids,
                              const float* found_dists, size_t found) const;
     size_t scan_filtered(const float* q, size_t k, const SlotBitmap& bitmap, external_id* out_ids,

@@ -1,9 +1,11 @@
 """Typed attribute columns, one value per row (rows are positions in insertion order).
 
-Each column answers its filter operators with the sorted row numbers that match, through an
-index built on first use and rebuilt after appends: the value order for numeric and date
-columns (a range is two binary searches and a slice), posting lists for categories and tags
-(an equality is one list). The work therefore follows the number of matches, not of rows.
+Each column answers its filter operators with the row numbers that match (in no particular
+order), through an index built on first use and rebuilt after appends: the value order for
+numeric and date columns (a range is two binary searches and a slice), posting lists for
+categories and tags (an equality is one list). The work therefore follows the number of
+matches, not of rows; vecsearch/filters/program.py turns these row lists into slot bitmaps and
+combines them natively.
 
 Kinds: ``int`` (int64), ``float`` (float64), ``date`` (datetime64[ns], compared with dates,
 datetimes or numpy datetime64), ``bool``, ``category`` (strings, dictionary-encoded) and ``tags``
@@ -19,8 +21,8 @@ KINDS = ("int", "float", "date", "bool", "category", "tags")
 EMPTY = np.zeros(0, dtype=np.int64)
 
 
-def _sorted_unique(rows: np.ndarray) -> np.ndarray:
-    return np.unique(rows).astype(np.int64, copy=False)
+def _concat(lists: List[np.ndarray]) -> np.ndarray:
+    return np.concatenate(lists) if lists else EMPTY
 
 
 class Column:
@@ -32,15 +34,19 @@ class Column:
         self.name = name
         self.null = np.zeros(0, dtype=bool)
         self._index: Any = None
+        self._null_rows: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return self.null.shape[0]
 
     def is_null(self) -> np.ndarray:
-        return np.flatnonzero(self.null).astype(np.int64)
+        if self._null_rows is None:
+            self._null_rows = np.flatnonzero(self.null).astype(np.int64)
+        return self._null_rows
 
     def _invalidate(self) -> None:
         self._index = None
+        self._null_rows: Optional[np.ndarray] = None
 
 
 class NumericColumn(Column):
@@ -75,7 +81,7 @@ class NumericColumn(Column):
         keys, rows = self._order()
         start = 0 if lo is None else np.searchsorted(keys, lo, side="right" if lo_open else "left")
         stop = len(keys) if hi is None else np.searchsorted(keys, hi, side="left" if hi_open else "right")
-        return np.sort(rows[start:max(start, stop)])
+        return rows[start:max(start, stop)]
 
     def equal(self, value: Any) -> np.ndarray:
         return self.range(value, value, False, False)
@@ -85,9 +91,7 @@ class NumericColumn(Column):
         values = np.unique(values)
         starts = np.searchsorted(keys, values, side="left")
         stops = np.searchsorted(keys, values, side="right")
-        if not len(values):
-            return EMPTY
-        return np.sort(np.concatenate([rows[a:b] for a, b in zip(starts, stops)]))
+        return _concat([rows[a:b] for a, b in zip(starts, stops)])
 
 
 class CategoryColumn(Column):
@@ -136,13 +140,11 @@ class CategoryColumn(Column):
 
     def _rows_of_code(self, code: int) -> np.ndarray:
         order, bounds = self._postings()
-        return order[bounds[code + 1]:bounds[code + 2]]  # already sorted (stable argsort)
+        return order[bounds[code + 1]:bounds[code + 2]]
 
     def isin(self, values: Sequence[str]) -> np.ndarray:
         codes = sorted({self._code_of[v] for v in values if v in self._code_of})
-        if not codes:
-            return EMPTY
-        return np.sort(np.concatenate([self._rows_of_code(c) for c in codes]))
+        return _concat([self._rows_of_code(c) for c in codes])
 
     def equal(self, value: str) -> np.ndarray:
         return self.isin([value])
@@ -222,21 +224,13 @@ class TagsColumn(Column):
         if code is None:
             return None
         rows, bounds = self._postings()
-        return rows[bounds[code]:bounds[code + 1]]  # sorted: stable order of row-major CSR
+        return rows[bounds[code]:bounds[code + 1]]
 
     def contains_any(self, tags: Sequence[str]) -> np.ndarray:
-        lists = [r for r in (self._rows_with(t) for t in set(tags)) if r is not None]
-        return _sorted_unique(np.concatenate(lists)) if lists else EMPTY
+        """Rows holding at least one of `tags` (a row may appear once per tag it holds)."""
+        return _concat([r for r in (self._rows_with(t) for t in set(tags)) if r is not None])
 
-    def contains_all(self, tags: Sequence[str]) -> np.ndarray:
-        tags = set(tags)
-        if not tags:  # every non-null row contains the empty set
-            return np.flatnonzero(~self.null).astype(np.int64)
-        lists = [self._rows_with(t) for t in tags]
-        if any(r is None for r in lists):
-            return EMPTY
-        lists.sort(key=len)
-        out = lists[0]
-        for rows in lists[1:]:
-            out = np.intersect1d(out, rows, assume_unique=True)
-        return out.astype(np.int64)
+    def postings(self, tags: Sequence[str]) -> List[np.ndarray]:
+        """One row list per distinct tag, shortest first (an unknown tag gives an empty list);
+        contains_all is their intersection."""
+        return sorted((self._rows_with(t) if t in self._code_of else EMPTY for t in set(tags)), key=len)

@@ -14,7 +14,7 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 from vecsearch.attributes.columns import CategoryColumn, NumericColumn, TagsColumn
-from vecsearch.attributes.store import AttributeStore, _new_column
+from vecsearch.attributes.store import NO_SLOT, AttributeStore, _new_column
 from vecsearch.errors import FormatError
 
 _VALUE_DTYPES = {"int": np.int64, "float": np.float64, "date": np.int64, "bool": np.uint8}
@@ -45,9 +45,9 @@ def to_sections(store: AttributeStore) -> Tuple[Dict[str, Any], Dict[str, np.nda
     return {"columns": columns}, arrays
 
 
-def from_sections(f: Any, live_ids: np.ndarray) -> AttributeStore:
+def from_sections(f: Any, live_ids: np.ndarray, slots_of: Any) -> AttributeStore:
     """Rebuilds a store from a validated IndexFile; `live_ids` are the index's live ids, which
-    must be exactly the store's alive rows."""
+    must be exactly the store's alive rows, and `slots_of(ids)` gives their graph slots."""
 
     def fail(what: str) -> FormatError:
         return FormatError(f"{f.path}: attributes: {what}")
@@ -109,5 +109,7 @@ def from_sections(f: Any, live_ids: np.ndarray) -> AttributeStore:
         store.columns[entry["name"]] = col
     store.ids = ids
     store.alive = alive
+    store.row_slots = np.full(rows, NO_SLOT, dtype=np.uint32)
+    store.row_slots[alive] = slots_of(live)
     store._row_of = {int(i): int(r) for r, i in zip(np.flatnonzero(alive).tolist(), live.tolist())}
     return store

@@ -1,5 +1,6 @@
 """AttributeStore: the typed columns of an index, aligned to rows in insertion order, with the
-map from external id to row. Deleted ids leave dead rows behind (never matched again)."""
+map from external id to row and from row to graph slot (what native filter evaluation reads).
+Deleted ids leave dead rows behind (no slot, never matched again)."""
 from __future__ import annotations
 
 import threading
@@ -12,6 +13,7 @@ from vecsearch.attributes.ingest import convert, infer_kind, to_columns
 from vecsearch.errors import FilterError, UnknownIdError
 
 Prepared = Dict[str, Tuple[str, Any, np.ndarray]]  # name -> (kind, values, null)
+NO_SLOT = np.uint32(2**32 - 1)
 
 
 def _new_column(name: str, kind: str) -> Column:
@@ -29,6 +31,7 @@ class AttributeStore:
         self.columns: Dict[str, Column] = {}
         self.ids = np.zeros(0, dtype=np.uint64)
         self.alive = np.zeros(0, dtype=bool)
+        self.row_slots = np.zeros(0, dtype=np.uint32)  # NO_SLOT for dead rows
         self._row_of: Dict[int, int] = {}
         self.lock = threading.RLock()
 
@@ -62,8 +65,9 @@ class AttributeStore:
                 prepared[name] = (kind, converted, null)
         return prepared
 
-    def append(self, ids: np.ndarray, prepared: Prepared) -> None:
-        """Adds one row per id; columns absent from `prepared` get nulls."""
+    def append(self, ids: np.ndarray, prepared: Prepared, slots: np.ndarray) -> None:
+        """Adds one row per id, living in the given graph slots; columns absent from `prepared`
+        get nulls."""
         n = ids.shape[0]
         with self.lock:
             for name, (kind, _, _) in prepared.items():
@@ -80,6 +84,7 @@ class AttributeStore:
             start = len(self)
             self.ids = np.concatenate([self.ids, ids.astype(np.uint64)])
             self.alive = np.concatenate([self.alive, np.ones(n, dtype=bool)])
+            self.row_slots = np.concatenate([self.row_slots, slots.astype(np.uint32)])
             for offset, i in enumerate(ids.tolist()):
                 self._row_of[i] = start + offset
 
@@ -103,6 +108,7 @@ class AttributeStore:
                 row = self._row_of.pop(i, None)
                 if row is not None:
                     self.alive[row] = False
+                    self.row_slots[row] = NO_SLOT
 
     def rows_of(self, ids: np.ndarray) -> np.ndarray:
         with self.lock:

@@ -18,6 +18,7 @@ from typing import Any, Sequence, Tuple
 import numpy as np
 
 from vecsearch.errors import FilterError
+from vecsearch.filters.program import AND, NOT, OR, Program
 
 _NUMERIC = ("int", "float", "date", "bool")
 
@@ -37,7 +38,8 @@ class Expr:
     def __bool__(self) -> bool:
         raise TypeError("a filter expression has no truth value: combine with &, |, ~ (not and/or/not)")
 
-    def evaluate(self, store: Any) -> np.ndarray:  # pragma: no cover - every subclass overrides
+    def emit(self, store: Any, program: Program) -> None:  # pragma: no cover - every subclass overrides
+        """Appends this expression's ops over `store` to `program`."""
         raise NotImplementedError
 
 
@@ -53,7 +55,7 @@ class Compare(Expr):
     op: str  # == != < <= > >=
     value: Any
 
-    def evaluate(self, store: Any) -> np.ndarray:
+    def emit(self, store: Any, program: Program) -> None:
         column = store.column(self.field)
         if column.kind == "tags":
             raise FilterError(f"field {self.field!r} holds tags: use contains_any / contains_all, not {self.op}")
@@ -61,20 +63,23 @@ class Compare(Expr):
             if self.op not in ("==", "!="):
                 raise FilterError(f"field {self.field!r} is a category: only ==, != and isin apply, not {self.op}")
             value = _category_value(self.field, self.value)
-            rows = column.equal(value)
-            return rows if self.op == "==" else _not_null_except(column, rows)
-        value = _numeric_value(self.field, column.kind, self.value)
-        if column.kind == "bool" and self.op not in ("==", "!="):
-            raise FilterError(f"field {self.field!r} is bool: only == and != apply")
+        else:
+            value = _numeric_value(self.field, column.kind, self.value)
+            if column.kind == "bool" and self.op not in ("==", "!="):
+                raise FilterError(f"field {self.field!r} is bool: only == and != apply")
         if self.op == "==":
-            return column.equal(value)
-        if self.op == "!=":
-            return _not_null_except(column, column.equal(value))
-        lo, hi, lo_open, hi_open = {
-            "<": (None, value, False, True), "<=": (None, value, False, False),
-            ">": (value, None, True, False), ">=": (value, None, False, False),
-        }[self.op]
-        return column.range(lo, hi, lo_open, hi_open)
+            program.rows(column.equal(value))
+        elif self.op == "!=":  # neither equal nor null
+            program.rows(column.equal(value))
+            program.rows(column.is_null())
+            program.op(OR)
+            program.op(NOT)
+        else:
+            lo, hi, lo_open, hi_open = {
+                "<": (None, value, False, True), "<=": (None, value, False, False),
+                ">": (value, None, True, False), ">=": (value, None, False, False),
+            }[self.op]
+            program.rows(column.range(lo, hi, lo_open, hi_open))
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,13 +88,13 @@ class Between(Expr):
     lo: Any
     hi: Any
 
-    def evaluate(self, store: Any) -> np.ndarray:
+    def emit(self, store: Any, program: Program) -> None:
         column = store.column(self.field)
         if column.kind not in ("int", "float", "date"):
             raise FilterError(f"field {self.field!r} is {column.kind}: between needs an int, float or date column")
         lo = _numeric_value(self.field, column.kind, self.lo)
         hi = _numeric_value(self.field, column.kind, self.hi)
-        return column.range(lo, hi, False, False)
+        program.rows(column.range(lo, hi, False, False))
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,17 +102,17 @@ class IsIn(Expr):
     field: str
     values: Tuple[Any, ...]
 
-    def evaluate(self, store: Any) -> np.ndarray:
+    def emit(self, store: Any, program: Program) -> None:
         column = store.column(self.field)
         if column.kind == "category":
-            return column.isin([_category_value(self.field, v) for v in self.values])
+            program.rows(column.isin([_category_value(self.field, v) for v in self.values]))
+            return
         if column.kind == "tags":
             raise FilterError(f"field {self.field!r} holds tags: use contains_any / contains_all, not isin")
         values = [_numeric_value(self.field, column.kind, v) for v in self.values]
         if column.kind == "int":  # 2.5 is in no int column (a cast would make it 2)
             values = [v for v in values if float(v).is_integer()]
-        values = np.array(values, dtype=column.values.dtype)
-        return column.isin(values)
+        program.rows(column.isin(np.array(values, dtype=column.values.dtype)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,7 +121,7 @@ class Contains(Expr):
     tags: Tuple[str, ...]
     all: bool
 
-    def evaluate(self, store: Any) -> np.ndarray:
+    def emit(self, store: Any, program: Program) -> None:
         column = store.column(self.field)
         if column.kind != "tags":
             what = "contains_all" if self.all else "contains_any"
@@ -124,15 +129,24 @@ class Contains(Expr):
         for t in self.tags:
             if not isinstance(t, str):
                 raise FilterError(f"field {self.field!r}: tags are strings, got {type(t).__name__}")
-        return column.contains_all(self.tags) if self.all else column.contains_any(self.tags)
+        if not self.all:
+            program.rows(column.contains_any(self.tags))
+        elif not self.tags:  # every non-null row contains the empty set
+            program.rows(column.is_null())
+            program.op(NOT)
+        else:
+            for i, rows in enumerate(column.postings(self.tags)):
+                program.rows(rows)
+                if i:
+                    program.op(AND)
 
 
 @dataclass(frozen=True, eq=False)
 class IsNull(Expr):
     field: str
 
-    def evaluate(self, store: Any) -> np.ndarray:
-        return store.column(self.field).is_null()
+    def emit(self, store: Any, program: Program) -> None:
+        program.rows(store.column(self.field).is_null())
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,8 +154,10 @@ class And(Expr):
     left: Expr
     right: Expr
 
-    def evaluate(self, store: Any) -> np.ndarray:
-        return np.intersect1d(self.left.evaluate(store), self.right.evaluate(store), assume_unique=True)
+    def emit(self, store: Any, program: Program) -> None:
+        self.left.emit(store, program)
+        self.right.emit(store, program)
+        program.op(AND)
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,17 +165,19 @@ class Or(Expr):
     left: Expr
     right: Expr
 
-    def evaluate(self, store: Any) -> np.ndarray:
-        return np.union1d(self.left.evaluate(store), self.right.evaluate(store))
+    def emit(self, store: Any, program: Program) -> None:
+        self.left.emit(store, program)
+        self.right.emit(store, program)
+        program.op(OR)
 
 
 @dataclass(frozen=True, eq=False)
 class Not(Expr):
     inner: Expr
 
-    def evaluate(self, store: Any) -> np.ndarray:
-        every = np.arange(len(store), dtype=np.int64)
-        return np.setdiff1d(every, self.inner.evaluate(store), assume_unique=True)
+    def emit(self, store: Any, program: Program) -> None:
+        self.inner.emit(store, program)
+        program.op(NOT)
 
 
 class F:
@@ -210,11 +228,6 @@ class F:
 
     def __repr__(self) -> str:
         return f"F({self.name!r})"
-
-
-def _not_null_except(column: Any, rows: np.ndarray) -> np.ndarray:
-    not_null = np.flatnonzero(~column.null).astype(np.int64)
-    return np.setdiff1d(not_null, rows, assume_unique=True)
 
 
 def _category_value(field: str, value: Any) -> str:

@@ -1,0 +1,84 @@
+#include "filter/program.h"
+
+#include <algorithm>
+#include <string>
+
+#include "common/errors.h"
+
+namespace vecsearch {
+
+namespace {
+
+size_t popcount_words(const uint64_t* w, size_t n) {
+    size_t bits = 0;
+    for (size_t i = 0; i < n; ++i) bits += size_t(__builtin_popcountll(w[i]));
+    return bits;
+}
+
+void set_rows(const RowList& list, const RowSlotMap& map, uint64_t* out, size_t n_words) {
+    std::fill(out, out + n_words, 0);
+    for (size_t i = 0; i < list.count; ++i) {
+        int64_t r = list.rows[i];
+        if (r < 0 || size_t(r) >= map.n_rows)
+            throw InvalidArgument("filter program names row " + std::to_string(r) + " of " +
+                                  std::to_string(map.n_rows));
+        slot_t s = map.row_slots[r];
+        if (s == kNoSlot) continue;  // a deleted row
+        if (s >= map.n_slots) throw InvalidArgument("attribute row maps to a slot outside the index");
+        out[s >> 6] |= uint64_t{1} << (s & 63);
+    }
+}
+
+}  // namespace
+
+size_t evaluate_program(const FilterProgram& program, const RowSlotMap& map, uint64_t* out, size_t n_words) {
+    // Operand stack of bitmaps; buffers are kept and reused as it grows and shrinks.
+    std::vector<std::vector<uint64_t>> stack;
+    size_t depth = 0, next_list = 0;
+    auto push = [&]() -> uint64_t* {
+        if (depth == stack.size()) stack.emplace_back(n_words);
+        return stack[depth++].data();
+    };
+    auto need = [&](size_t n, const char* op) {
+        if (depth < n) throw InvalidArgument(std::string("filter program: '") + op + "' lacks operands");
+    };
+    for (size_t i = 0; i < program.n_ops; ++i) {
+        switch (FilterOp(program.ops[i])) {
+            case FilterOp::rows:
+                if (next_list >= program.n_lists) throw InvalidArgument("filter program: too few row lists");
+                set_rows(program.lists[next_list++], map, push(), n_words);
+                break;
+            case FilterOp::all:
+                std::copy(map.live, map.live + n_words, push());
+                break;
+            case FilterOp::and_:
+            case FilterOp::or_: {
+                need(2, "and/or");
+                uint64_t* a = stack[depth - 2].data();
+                const uint64_t* b = stack[depth - 1].data();
+                if (FilterOp(program.ops[i]) == FilterOp::and_)
+                    for (size_t w = 0; w < n_words; ++w) a[w] &= b[w];
+                else
+                    for (size_t w = 0; w < n_words; ++w) a[w] |= b[w];
+                --depth;
+                break;
+            }
+            case FilterOp::not_: {
+                need(1, "not");
+                uint64_t* a = stack[depth - 1].data();
+                for (size_t w = 0; w < n_words; ++w) a[w] = map.live[w] & ~a[w];
+                break;
+            }
+            default:
+                throw InvalidArgument("filter program: unknown op " + std::to_string(program.ops[i]));
+        }
+    }
+    if (depth != 1) throw InvalidArgument("filter program must leave exactly one result");
+    if (next_list != program.n_lists) throw InvalidArgument("filter program: unused row lists");
+    // Deleted slots never pass, whatever the rows said.
+    const uint64_t* top = stack[0].data();
+    for (size_t w = 0; w < n_words; ++w) out[w] = top[w] & map.live[w];
+    return popcount_words(out, n_words);
+}
+
+}  // namespace vecsearch
