@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import vecsearch
-from vecsearch._format import FORMAT_VERSION
+from vecsearch._format import FORMAT_VERSION, IndexFile
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 FILES = sorted(glob.glob(os.path.join(GOLDEN, "v*", "*.vs")))
@@ -27,6 +27,7 @@ def test_current_version_has_golden_files():
 def test_golden_file_answers(path, mmap):
     recorded = np.load(path.replace(".vs", ".answers.npz"))
     index = vecsearch.Index.load(path, mmap=mmap)
+    assert IndexFile(path).version == int(os.path.basename(os.path.dirname(path))[1:])
     ids, dists = index.search(recorded["queries"], k=recorded["ids"].shape[1], ef=60, num_threads=1)
     np.testing.assert_array_equal(ids, recorded["ids"])
     np.testing.assert_allclose(dists, recorded["dists"], rtol=1e-5, atol=1e-6)
@@ -46,5 +47,5 @@ def test_future_version_is_refused_naming_both(tmp_path):
     struct.pack_into("<I", data, 8, FORMAT_VERSION + 1)
     path = tmp_path / "future.vs"
     path.write_bytes(bytes(data))
-    with pytest.raises(vecsearch.FormatVersionError, match=f"version {FORMAT_VERSION + 1}.*versions 1, {FORMAT_VERSION}"):
+    with pytest.raises(vecsearch.FormatVersionError, match=f"version {FORMAT_VERSION + 1}.*versions 1, 2, {FORMAT_VERSION}"):
         vecsearch.Index.load(path)

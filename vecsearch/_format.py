@@ -18,6 +18,9 @@ Sections of an HNSW index (version 1): ``meta`` (UTF-8 JSON: parameters and coun
 ``vectors`` float32 [count, dim], ``ids`` uint64 [count], ``levels`` int32 [count],
 ``deleted`` uint8 [count], ``links0`` uint32 [count, 1 + 2M], ``upper`` uint32 [...]; from
 version 2, when the index has attribute columns, the sections of vecsearch/attributes/persist.py.
+Version 3 is written only for ACORN-gamma graphs: their ``links0`` rows are
+``1 + level0_degree`` wide (meta ``acorn_gamma``, ``acorn_m_beta``), so older readers must refuse
+them; every other index is still written as version 2.
 
 Reading checks, in order: magic, version (an unknown one raises FormatVersionError naming both
 versions), header CRC, that every section lies inside the file, then each section's CRC, before
@@ -44,9 +47,10 @@ from vecsearch.errors import FormatError, FormatVersionError
 
 MAGIC = b"VECSRCH\x00"
 # Version 2 added the attribute sections (vecsearch/attributes/persist.py); version 1 files,
-# which have none, still load.
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# which have none, still load. Version 3 marks ACORN-gamma level-0 rows; a file is written with
+# the lowest version that can hold it, so plain indexes stay readable by older releases.
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 HEADER = struct.Struct("<8sIIQ28sI8s")  # 64 bytes
 ENTRY = struct.Struct("<16sQQI12s")  # 48 bytes
 ALIGN = 64
@@ -70,7 +74,7 @@ def _aligned(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
-def encode(meta: Mapping, arrays: Mapping[str, np.ndarray]) -> Tuple[bytes, Iterable]:
+def encode(meta: Mapping, arrays: Mapping[str, np.ndarray], version: int = 2) -> Tuple[bytes, Iterable]:
     """Returns (header + table, iterator of payload chunks with padding) for one index file."""
     sections = [Section("meta", memoryview(json.dumps(dict(meta), sort_keys=True).encode()))]
     for name, arr in arrays.items():
@@ -84,9 +88,9 @@ def encode(meta: Mapping, arrays: Mapping[str, np.ndarray]) -> Tuple[bytes, Iter
         layout.append(offset)
         offset = _aligned(offset + s.payload.nbytes)
     file_size = offset
-    head = HEADER.pack(MAGIC, FORMAT_VERSION, len(sections), file_size, b"", 0, b"")
+    head = HEADER.pack(MAGIC, version, len(sections), file_size, b"", 0, b"")
     header_crc = _crc(head[:52] + table)
-    head = HEADER.pack(MAGIC, FORMAT_VERSION, len(sections), file_size, b"", header_crc, b"")
+    head = HEADER.pack(MAGIC, version, len(sections), file_size, b"", header_crc, b"")
     prefix = head + table
     prefix += b"\0" * (layout[0] - len(prefix)) if layout else b""
 
@@ -103,14 +107,14 @@ def encode(meta: Mapping, arrays: Mapping[str, np.ndarray]) -> Tuple[bytes, Iter
     return prefix, chunks()
 
 
-def write_atomic(path: str, meta: Mapping, arrays: Mapping[str, np.ndarray]) -> None:
+def write_atomic(path: str, meta: Mapping, arrays: Mapping[str, np.ndarray], version: int = 2) -> None:
     """Writes an index file at `path` so that readers only ever see a complete file."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     _remove_stale_temporaries(directory, base)
     tmp = os.path.join(directory, f".{base}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    prefix, chunks = encode(meta, arrays)
+    prefix, chunks = encode(meta, arrays, version)
     try:
         with open(tmp, "wb") as f:
             f.write(prefix)

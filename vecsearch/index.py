@@ -24,6 +24,7 @@ from vecsearch.filters.planner import CALIBRATION_QUERIES, PLANS, CostModel, Que
 METRICS = ("l2", "ip", "cosine")
 MAX_DIM = 1 << 16
 MAX_M = 2048
+MAX_ACORN_GAMMA = 64
 # Results are k wide whatever the index size, so k is bounded to keep a typo from asking for
 # gigabytes of padding.
 MAX_K = 1 << 20
@@ -49,6 +50,14 @@ class Index:
         ef_construction: beam width while building; higher builds slower and better graphs.
         seed: seeds the level draw, so single-threaded builds are reproducible.
         ef_search: default beam width of :meth:`search` when ``ef`` is not given.
+        acorn_gamma: 1 (default) builds a plain HNSW graph, searched with ACORN-1 under filters.
+            Above 1, an ACORN-gamma graph (Patel et al., SIGMOD 2024): level 0 keeps about
+            ``M * acorn_gamma`` nearest neighbours, found without looking at any predicate, so the
+            part of the graph that any filter leaves stays navigable down to selectivities near
+            ``1 / acorn_gamma``. Builds several times slower and holds longer link rows.
+        acorn_m_beta: with ``acorn_gamma > 1``, how many nearest level-0 neighbours are kept
+            uncompressed (default ``2 * M``); past them a neighbour already linked from a kept
+            one is dropped and recovered at search time in two hops.
 
     Capacity grows by itself. All methods may be called from several threads at once:
     searches run concurrently; ``add`` and ``delete`` wait for running searches and make later
@@ -72,6 +81,8 @@ class Index:
         ef_construction: int = 200,
         seed: int = 0,
         ef_search: int = 64,
+        acorn_gamma: int = 1,
+        acorn_m_beta: Optional[int] = None,
     ) -> None:
         dim = positive_int(dim, "dim", maximum=MAX_DIM)
         if metric not in METRICS:
@@ -82,7 +93,11 @@ class Index:
         ef_construction = positive_int(ef_construction, "ef_construction", maximum=1 << 20)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**64:
             raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
-        self._init(_core.HnswIndex(dim, metric, M, ef_construction, int(seed)), ef_search)
+        acorn_gamma = positive_int(acorn_gamma, "acorn_gamma", maximum=MAX_ACORN_GAMMA)
+        if acorn_m_beta is None:
+            acorn_m_beta = min(2 * M, M * acorn_gamma)
+        acorn_m_beta = positive_int(acorn_m_beta, "acorn_m_beta", maximum=M * acorn_gamma)
+        self._init(_core.HnswIndex(dim, metric, M, ef_construction, int(seed), acorn_gamma, acorn_m_beta), ef_search)
 
     def _init(self, core: Any, ef_search: int, keepalive: Any = None) -> None:
         self._core = core
@@ -92,6 +107,8 @@ class Index:
         self._M: int = params["M"]
         self._ef_construction: int = params["ef_construction"]
         self._seed: int = params["seed"]
+        self._acorn_gamma: int = params["acorn_gamma"]
+        self._acorn_m_beta: int = params["acorn_m_beta"]
         self.ef_search = ef_search
         self._keepalive = keepalive  # the mmap behind borrowed vectors
         self._cost_model: Optional[CostModel] = None
@@ -128,6 +145,16 @@ class Index:
         return self._seed
 
     @property
+    def acorn_gamma(self) -> int:
+        """ACORN-gamma graph density (1: plain HNSW)."""
+        return self._acorn_gamma
+
+    @property
+    def acorn_m_beta(self) -> int:
+        """Level-0 neighbours kept uncompressed in an ACORN-gamma graph."""
+        return self._acorn_m_beta
+
+    @property
     def ef_search(self) -> int:
         """Default beam width of :meth:`search`."""
         return self._ef_search
@@ -147,7 +174,9 @@ class Index:
     def __repr__(self) -> str:
         return (
             f"vecsearch.Index(dim={self.dim}, metric={self.metric!r}, M={self.M}, "
-            f"ef_construction={self.ef_construction}, len={len(self)})"
+            f"ef_construction={self.ef_construction}"
+            + (f", acorn_gamma={self.acorn_gamma}, acorn_m_beta={self.acorn_m_beta}" if self.acorn_gamma > 1 else "")
+            + f", len={len(self)})"
         )
 
     # -- mutation ---------------------------------------------------------------------------
@@ -439,13 +468,16 @@ class Index:
             "entry_point": state["entry_point"],
             "max_level": state["max_level"],
             "next_auto_id": state["next_auto_id"],
+            "acorn_gamma": self.acorn_gamma,
+            "acorn_m_beta": self.acorn_m_beta,
         }
         arrays = {name: state[name] for name in ("vectors", "ids", "levels", "deleted", "links0", "upper")}
         if self._attributes.columns:
             spec, attr_arrays = attributes_to_sections(self._attributes)
             arrays["attrs"] = np.frombuffer(json.dumps(spec).encode("utf-8"), dtype=np.uint8)
             arrays.update(attr_arrays)
-        write_atomic(os.fspath(path), meta, arrays)
+        # ACORN-gamma rows are wider than older releases expect: only those files need version 3.
+        write_atomic(os.fspath(path), meta, arrays, version=3 if self.acorn_gamma > 1 else 2)
 
     @classmethod
     def load(cls, path: PathLike, *, mmap: bool = False) -> "Index":
@@ -469,6 +501,13 @@ class Index:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise FormatError(f"{f.path}: meta field {key!r} is missing or not an integer")
             fields[key] = value
+        # Optional since version 3: absent means a plain HNSW graph.
+        gamma, m_beta = meta.get("acorn_gamma", 1), meta.get("acorn_m_beta", 2 * fields["M"])
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in (gamma, m_beta)) or not (
+                1 <= gamma <= MAX_ACORN_GAMMA and 1 <= m_beta <= fields["M"] * max(gamma, 2)):
+            raise FormatError(f"{f.path}: ACORN parameters in meta are out of range")
+        if gamma > 1 and f.version < 3:
+            raise FormatError(f"{f.path}: an ACORN-gamma graph in a version {f.version} file")
         if meta.get("kind") != "hnsw" or meta.get("metric") not in METRICS:
             raise FormatError(f"{f.path}: unknown index kind or metric in meta")
         if not (1 <= fields["dim"] <= MAX_DIM and 2 <= fields["M"] <= MAX_M and fields["ef_construction"] >= 1
@@ -483,7 +522,7 @@ class Index:
             fields["count"], fields["entry_point"], fields["max_level"], fields["next_auto_id"],
             vectors, f.array("ids", np.uint64), f.array("levels", np.int32),
             f.array("deleted", np.uint8), f.array("links0", np.uint32), f.array("upper", np.uint32),
-            bool(mmap),
+            bool(mmap), gamma, m_beta,
         )
         index = cls.__new__(cls)
         index._init(core, fields["ef_search"], keepalive=f if mmap else None)

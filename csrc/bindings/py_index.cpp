@@ -28,8 +28,11 @@ const char* metric_name(Metric m) {
     }
 }
 
-HnswParams make_params(size_t dim, const std::string& metric, size_t M, size_t ef_construction, uint64_t seed) {
+HnswParams make_params(size_t dim, const std::string& metric, size_t M, size_t ef_construction, uint64_t seed,
+                       size_t acorn_gamma, size_t acorn_m_beta) {
     HnswParams p;
+    p.acorn_gamma = acorn_gamma;
+    p.acorn_m_beta = acorn_m_beta;
     p.dim = dim;
     p.metric = parse_metric(metric);
     p.M = M;
@@ -49,8 +52,9 @@ carray<uint64_t> require_ids(py::handle obj, const char* what) {
 class PyHnsw {
 public:
     explicit PyHnsw(std::unique_ptr<Hnsw> h) : h_(std::move(h)) {}
-    PyHnsw(size_t dim, const std::string& metric, size_t M, size_t ef_construction, uint64_t seed)
-        : h_(std::make_unique<Hnsw>(make_params(dim, metric, M, ef_construction, seed))) {}
+    PyHnsw(size_t dim, const std::string& metric, size_t M, size_t ef_construction, uint64_t seed,
+           size_t acorn_gamma, size_t acorn_m_beta)
+        : h_(std::make_unique<Hnsw>(make_params(dim, metric, M, ef_construction, seed, acorn_gamma, acorn_m_beta))) {}
 
     py::array_t<uint64_t> add(py::handle vectors_obj, py::handle ids_obj, size_t threads) {
         carray<float> vectors = require_matrix(vectors_obj, h_->params().dim, "vectors");
@@ -273,6 +277,8 @@ public:
         d["M"] = p.M;
         d["ef_construction"] = p.ef_construction;
         d["seed"] = p.seed;
+        d["acorn_gamma"] = p.acorn_gamma;
+        d["acorn_m_beta"] = p.m_beta();
         return d;
     }
 
@@ -286,7 +292,7 @@ public:
             std::vector<uint8_t> deleted;
             std::vector<uint32_t> links0, upper;
         } c;
-        size_t dim = h_->params().dim, row0 = 1 + 2 * h_->params().M;
+        size_t dim = h_->params().dim, row0 = 1 + h_->params().level0_degree();
         {
             py::gil_scoped_release release;
             h_->with_state([&](const HnswState& st) {
@@ -319,8 +325,11 @@ public:
     static PyHnsw restore(size_t dim, const std::string& metric, size_t M, size_t ef_construction, uint64_t seed,
                           size_t count, int64_t entry_point, int64_t max_level, uint64_t next_auto_id,
                           py::handle vectors_obj, py::handle ids_obj, py::handle levels_obj, py::handle deleted_obj,
-                          py::handle links0_obj, py::handle upper_obj, bool borrow_vectors) {
-        HnswParams p = make_params(dim, metric, M, ef_construction, seed);
+                          py::handle links0_obj, py::handle upper_obj, bool borrow_vectors, size_t acorn_gamma,
+                          size_t acorn_m_beta) {
+        HnswParams p = make_params(dim, metric, M, ef_construction, seed, acorn_gamma, acorn_m_beta);
+        if (acorn_gamma == 0 || acorn_gamma > 64 || (acorn_gamma > 1 && p.m_beta() > M * acorn_gamma))
+            throw FormatError("corrupt index: bad ACORN parameters");
         auto vectors = require_array<float>(vectors_obj, "vectors");
         auto ids = require_array<uint64_t>(ids_obj, "ids");
         auto levels = require_array<int32_t>(levels_obj, "levels");
@@ -337,7 +346,7 @@ public:
         expect(ids, count, "ids");
         expect(levels, count, "levels");
         expect(deleted, count, "deleted");
-        expect(links0, count * (1 + 2 * M), "links0");
+        expect(links0, count * (1 + p.level0_degree()), "links0");
         if (entry_point < -1 || entry_point >= int64_t(kNoSlot)) throw FormatError("corrupt index: bad entry point");
         if (max_level < -1 || max_level > 64) throw FormatError("corrupt index: bad max level");
         HnswState st;
@@ -366,8 +375,9 @@ void init_index(py::module_& m) {
     m.attr("MISSING_ID") = py::int_(kMissingId);
     m.def("hardware_threads", &ThreadPool::hardware_threads);
     py::class_<PyHnsw>(m, "HnswIndex")
-        .def(py::init<size_t, const std::string&, size_t, size_t, uint64_t>(), py::arg("dim"), py::arg("metric"),
-             py::arg("M"), py::arg("ef_construction"), py::arg("seed"))
+        .def(py::init<size_t, const std::string&, size_t, size_t, uint64_t, size_t, size_t>(), py::arg("dim"),
+             py::arg("metric"), py::arg("M"), py::arg("ef_construction"), py::arg("seed"), py::arg("acorn_gamma") = 1,
+             py::arg("acorn_m_beta") = 0)
         .def("add", &PyHnsw::add, py::arg("vectors"), py::arg("ids"), py::arg("threads"))
         .def("remove", &PyHnsw::remove, py::arg("ids"))
         .def("reserve_more", &PyHnsw::reserve_more, py::arg("n"))
@@ -392,7 +402,7 @@ void init_index(py::module_& m) {
                     py::arg("ef_construction"), py::arg("seed"), py::arg("count"), py::arg("entry_point"),
                     py::arg("max_level"), py::arg("next_auto_id"), py::arg("vectors"), py::arg("ids"),
                     py::arg("levels"), py::arg("deleted"), py::arg("links0"), py::arg("upper"),
-                    py::arg("borrow_vectors"));
+                    py::arg("borrow_vectors"), py::arg("acorn_gamma") = 1, py::arg("acorn_m_beta") = 0);
 }
 
 }  // namespace vecsearch

@@ -65,13 +65,16 @@ Scratch& scratch() {
 
 Hnsw::Hnsw(const HnswParams& params)
     : params_(params),
-      row0_(1 + 2 * params.M),
+      row0_(1 + params.level0_degree()),
       level_mult_(1.0 / std::log(double(std::max<size_t>(params.M, 2)))),
       store_(params.dim, params.metric, active_kernels()),
       link_locks_(new std::mutex[kLockStripes]) {
     if (params.dim == 0) throw InvalidArgument("dim must be positive");
     if (params.M < 2) throw InvalidArgument("M must be at least 2");
     if (params.ef_construction == 0) throw InvalidArgument("ef_construction must be positive");
+    if (params.acorn_gamma == 0 || params.acorn_gamma > 64) throw InvalidArgument("acorn_gamma must be in [1, 64]");
+    if (params.m_beta() > params.M * params.acorn_gamma && params.acorn_gamma > 1)
+        throw InvalidArgument("acorn_m_beta must be at most M * acorn_gamma");
 }
 
 size_t Hnsw::size() const {
@@ -252,14 +255,14 @@ slot_t Hnsw::greedy_build(const float* q, slot_t ep, float& ep_dist, int from_le
     return ep;
 }
 
-void Hnsw::search_layer_build(const float* q, slot_t ep, float ep_dist, int level, BeamPool& pool,
+void Hnsw::search_layer_build(const float* q, slot_t ep, float ep_dist, int level, size_t ef, BeamPool& pool,
                               VisitedList& visited) const {
     Scratch& sc = scratch();
     sc.row_copy.resize(max_links(level));
     sc.fresh.resize(max_links(level));
     slot_t* buf = sc.row_copy.data();
     slot_t* fresh = sc.fresh.data();
-    pool.reset(params_.ef_construction);
+    pool.reset(ef);
     visited.test_and_set(ep);
     pool.insert(ep_dist, ep);
     while (pool.has_next()) {
@@ -304,6 +307,31 @@ void Hnsw::select_neighbors(std::vector<Neighbor>& cands, size_t m) const {
     cands.swap(kept);
 }
 
+// ACORN-gamma compression of a level-0 candidate list sorted by distance: the first M_beta stay;
+// past them a candidate is dropped when a kept tail neighbour already links to it (a search
+// reaches it in two hops through that neighbour), and the list is cut to the row capacity.
+void Hnsw::compress_acorn(std::vector<Neighbor>& cands, VisitedList& linked) const {
+    const size_t m_beta = params_.m_beta(), cap = row0_ - 1;
+    if (cands.size() <= m_beta) return;
+    std::vector<Neighbor>& kept = scratch().kept;
+    std::vector<slot_t>& row = scratch().row_copy;
+    kept.assign(cands.begin(), cands.begin() + m_beta);
+    for (size_t i = m_beta; i < cands.size() && kept.size() < cap; ++i) {
+        const Neighbor& c = cands[i];
+        if (linked.test_and_set(c.slot)) continue;  // in a kept tail neighbour's list
+        kept.push_back(c);
+        size_t cnt;
+        {
+            std::lock_guard<std::mutex> g(link_lock(c.slot));
+            const slot_t* r = links(c.slot, 0);
+            cnt = r[0];
+            row.assign(r + 1, r + 1 + cnt);
+        }
+        for (slot_t v : row) linked.test_and_set(v);
+    }
+    cands.swap(kept);
+}
+
 void Hnsw::connect(slot_t slot, int level, const std::vector<Neighbor>& selected) {
     size_t cap = max_links(level);
     {
@@ -329,7 +357,17 @@ void Hnsw::connect(slot_t slot, int level, const std::vector<Neighbor>& selected
         cands.push_back({nb.dist, slot});
         for (size_t j = 0; j < cnt; ++j) cands.push_back({store_.distance(other, row[1 + j]), row[1 + j]});
         std::sort(cands.begin(), cands.end(), [](const Neighbor& a, const Neighbor& b) { return a.dist < b.dist; });
-        select_neighbors(cands, cap);
+        if (level == 0 && params_.acorn_gamma > 1) {
+            // ACORN-gamma: the M_beta nearest stay; the rest of the row is refilled by the HNSW
+            // rule, whose diversity keeps distant nodes reachable through back-links.
+            size_t head = std::min(params_.m_beta(), cap);
+            std::vector<Neighbor> tail(cands.begin() + head, cands.end());
+            select_neighbors(tail, cap - head);
+            cands.resize(head);
+            cands.insert(cands.end(), tail.begin(), tail.end());
+        } else {
+            select_neighbors(cands, cap);
+        }
         for (size_t j = 0; j < cands.size(); ++j) row[1 + j] = cands[j].slot;
         row[0] = slot_t(cands.size());
     }
@@ -353,9 +391,13 @@ void Hnsw::insert(slot_t slot, size_t visited_size) {
     if (level < top) ep = greedy_build(q, ep, ep_dist, top, level);
 
     Scratch& sc = scratch();
+    const bool acorn = params_.acorn_gamma > 1;
     for (int l = std::min(level, top); l >= 0; --l) {
         sc.visited.reset(visited_size);
-        search_layer_build(q, ep, ep_dist, l, sc.pool, sc.visited);
+        // ACORN-gamma's level 0 wants M * gamma candidates, so its beam is at least that wide.
+        size_t ef = (acorn && l == 0) ? std::max(params_.ef_construction, params_.M * params_.acorn_gamma)
+                                      : params_.ef_construction;
+        search_layer_build(q, ep, ep_dist, l, ef, sc.pool, sc.visited);
         std::vector<Neighbor>& cands = sc.cands;
         cands.clear();
         for (size_t i = 0; i < sc.pool.size(); ++i)
@@ -364,7 +406,13 @@ void Hnsw::insert(slot_t slot, size_t visited_size) {
             ep = cands[0].slot;
             ep_dist = cands[0].dist;
         }
-        select_neighbors(cands, params_.M);
+        if (acorn && l == 0) {
+            if (cands.size() > params_.M * params_.acorn_gamma) cands.resize(params_.M * params_.acorn_gamma);
+            sc.visited.reset(visited_size);
+            compress_acorn(cands, sc.visited);
+        } else {
+            select_neighbors(cands, params_.M);
+        }
         connect(slot, l, cands);
     }
     if (level > top) {
@@ -586,7 +634,12 @@ size_t Hnsw::walk_acorn(const float* q, slot_t ep, const std::vector<Neighbor>& 
     pool.reset(ef);
     visited.reset(count_);
     auto pass = [&](slot_t s) { return bitmap.test(s) && !deleted_[s]; };
-    const size_t cap = row0_ - 1;  // the filtered list is truncated to the level-0 degree, as in ACORN
+    // The filtered list is truncated to 2M, the HNSW level-0 degree, as ACORN does. Two-hop
+    // expansion (only while fewer than M neighbours match) goes through non-matching neighbours
+    // on an HNSW graph (ACORN-1) and through the compressed tail of an ACORN-gamma row.
+    const size_t cap = 2 * params_.M;
+    const bool gamma = params_.acorn_gamma > 1;
+    const size_t two_hop_from = gamma ? params_.m_beta() + 1 : 1;
     sc.fresh.resize(cap);
     slot_t* fresh = sc.fresh.data();
     auto expand = [&](slot_t u, size_t& m) {
@@ -600,9 +653,9 @@ size_t Hnsw::walk_acorn(const float* q, slot_t ep, const std::vector<Neighbor>& 
             }
         }
         if (m >= params_.M) return;
-        for (size_t j = 1; j <= cnt && m < cap; ++j) {
+        for (size_t j = two_hop_from; j <= cnt && m < cap; ++j) {
             slot_t v = row[j];
-            if (pass(v)) continue;  // a matching neighbour is expanded through the beam itself
+            if (!gamma && pass(v)) continue;  // a matching neighbour is expanded through the beam itself
             const slot_t* row2 = &links0_[size_t(v) * row0_];
             size_t cnt2 = row2[0];
             for (size_t i = 1; i <= cnt2 && m < cap; ++i) {
@@ -827,7 +880,7 @@ std::unique_ptr<Hnsw> Hnsw::restore(const HnswParams& params, const HnswState& s
     size_t off = 0;
     for (size_t s = 0; s < n; ++s) {
         const uint32_t* row0 = st.links0 + s * h.row0_;
-        check_row(row0, 2 * params.M, s, 0);
+        check_row(row0, h.row0_ - 1, s, 0);
         std::copy(row0, row0 + h.row0_, &h.links0_[s * h.row0_]);
         h.levels_[s] = st.levels[s];
         size_t up = size_t(st.levels[s]) * (params.M + 1);

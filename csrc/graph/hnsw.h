@@ -11,6 +11,7 @@
 // guard each link row with a striped mutex, as hnswlib does.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -34,6 +35,20 @@ struct HnswParams {
     size_t M = 16;
     size_t ef_construction = 200;
     uint64_t seed = 0;
+    // ACORN-gamma (Patel et al. 2024): level 0 keeps about M * gamma neighbours found without
+    // any predicate, the nearest acorn_m_beta as they are and the rest compressed (a candidate
+    // already linked from a kept tail neighbour is dropped; searches recover it in two hops).
+    // gamma = 1 is a plain HNSW graph (ACORN-1 at search time).
+    size_t acorn_gamma = 1;
+    size_t acorn_m_beta = 0;  // 0: 2 * M
+
+    size_t m_beta() const { return acorn_m_beta ? acorn_m_beta : 2 * M; }
+    // Capacity of a level-0 link row: 2M for HNSW; for ACORN-gamma, M * gamma bounded by the
+    // compressed size M_beta + 2M.
+    size_t level0_degree() const {
+        if (acorn_gamma <= 1) return 2 * M;
+        return std::max(2 * M, std::min(M * acorn_gamma, m_beta() + 2 * M));
+    }
 };
 
 // Plain views of the whole graph state, used by save (export) and load (restore).
@@ -110,7 +125,7 @@ public:
     size_t memory_bytes() const;
 
 private:
-    size_t max_links(int level) const { return level == 0 ? 2 * params_.M : params_.M; }
+    size_t max_links(int level) const { return level == 0 ? row0_ - 1 : params_.M; }
     const slot_t* links(slot_t s, int level) const {
         return level == 0 ? &links0_[size_t(s) * row0_] : &upper_[s][size_t(level - 1) * (params_.M + 1)];
     }
@@ -124,9 +139,10 @@ private:
 
     // Insertion helpers (lock link rows while reading them).
     slot_t greedy_build(const float* q, slot_t ep, float& ep_dist, int from_level, int to_level) const;
-    void search_layer_build(const float* q, slot_t ep, float ep_dist, int level, BeamPool& pool,
+    void search_layer_build(const float* q, slot_t ep, float ep_dist, int level, size_t ef, BeamPool& pool,
                             VisitedList& visited) const;
     void select_neighbors(std::vector<Neighbor>& cands, size_t m) const;
+    void compress_acorn(std::vector<Neighbor>& cands, VisitedList& linked) const;
     void connect(slot_t slot, int level, const std::vector<Neighbor>& selected);
 
     // Query helpers (no locks: writers are excluded by rw_).

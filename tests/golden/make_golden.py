@@ -3,7 +3,9 @@ they gave when saved. Run once per new format version and commit the result:
 
     python tests/golden/make_golden.py
 
-Existing versions are never rewritten: their files are what older releases wrote.
+Existing versions are never rewritten: their files are what older releases wrote. A version's
+folder holds the cases that are saved in that version (a file is written with the lowest
+version that can hold it).
 """
 from __future__ import annotations
 
@@ -13,13 +15,14 @@ import sys
 import numpy as np
 
 import vecsearch
-from vecsearch._format import FORMAT_VERSION
+from vecsearch._format import FORMAT_VERSION, IndexFile
 
 CASES = {
     "l2_deleted": dict(metric="l2", dim=16, n=300, delete_every=7),
     "cosine_ids": dict(metric="cosine", dim=12, n=200, delete_every=0),
     "ip_small": dict(metric="ip", dim=8, n=40, delete_every=5),
     "l2_attributes": dict(metric="l2", dim=8, n=250, delete_every=11, attributes=True),
+    "l2_acorn_gamma": dict(metric="l2", dim=8, n=300, delete_every=13, attributes=True, acorn_gamma=4),
 }
 # The filter recorded with files that have attributes (format version 2 on).
 GOLDEN_FILTER = (vecsearch.F("year") >= 2010) & vecsearch.F("section").isin(["libs", "doc"]) | vecsearch.F(
@@ -38,9 +41,10 @@ def attributes_for(rng: np.random.Generator, n: int) -> dict:
     }
 
 
-def build(name: str, metric: str, dim: int, n: int, delete_every: int, attributes: bool = False):
+def build(name: str, metric: str, dim: int, n: int, delete_every: int, attributes: bool = False,
+          acorn_gamma: int = 1):
     rng = np.random.default_rng(sum(map(ord, name)))
-    index = vecsearch.Index(dim, metric, M=6, ef_construction=40, seed=1)
+    index = vecsearch.Index(dim, metric, M=6, ef_construction=40, seed=1, acorn_gamma=acorn_gamma)
     ids = None if metric != "cosine" else np.arange(n, dtype=np.uint64) * np.uint64(1_000_003) + np.uint64(2**63)
     attrs = attributes_for(rng, n) if attributes else None
     index.add(rng.normal(size=(n, dim)).astype(np.float32), ids, attributes=attrs, num_threads=1)
@@ -62,7 +66,11 @@ def main() -> None:
         if index.attribute_schema:
             answers["filtered_ids"], answers["filtered_dists"] = index.search(
                 queries, k=5, filter=GOLDEN_FILTER, plan="scan", num_threads=1)
-        index.save(os.path.join(folder, f"{name}.vs"))
+        path = os.path.join(folder, f"{name}.vs")
+        index.save(path)
+        if IndexFile(path).version != FORMAT_VERSION:  # written in an older version's folder already
+            os.unlink(path)
+            continue
         np.savez(os.path.join(folder, f"{name}.answers.npz"), **answers)
         print("wrote", name)
 
