@@ -43,8 +43,8 @@ def tolerance(metric, x, y):
     return 2.0 * (d + 2) * EPS32 * scale + 1e-30
 
 
-def check(level, metric, x, y):
-    got = _core.kernel_distances(level, metric, x, y)
+def check(level, metric, x, y, block=False):
+    got = _core.kernel_distances(level, metric, x, y, block)
     got = np.asarray(got)
     assert got.shape == (x.shape[0], y.shape[0])
     assert got.dtype == np.float32
@@ -81,6 +81,19 @@ def test_kernel_matches_numpy(level, metric, dim):
         self_d = np.asarray(_core.kernel_distances(level, metric, x, x))
         np.testing.assert_array_equal(np.diag(self_d), np.zeros(5, dtype=np.float32))
     assert np.all(np.isfinite(got))
+
+
+@pytest.mark.parametrize("level", SUPPORTED)
+@pytest.mark.parametrize("metric", ["l2", "ip"])
+@pytest.mark.parametrize("dim", DIMS)
+@pytest.mark.parametrize("nq", [1, 5, 16, 21])
+def test_block_kernel_matches_numpy(level, metric, dim, nq):
+    """The kernel that scores one row against a block of queries (blocked scans), including
+    partly filled blocks."""
+    rng = np.random.default_rng(dim * 11 + nq)
+    x = rng.normal(size=(nq, dim)).astype(np.float32)
+    y = rng.normal(size=(6, dim)).astype(np.float32)
+    check(level, metric, x, y, block=True)
 
 
 @pytest.mark.parametrize("level", SUPPORTED)

@@ -434,7 +434,8 @@ class Index:
         bitmaps, matches, filter_of, epoch = self._filter_bitmaps(filter, nq, threads)
         if plan == "auto":
             live, model = len(self), self._costs()
-            by_filter = [PLANS[choose_plan(int(m), live, k, ef, model).plan] for m in matches]
+            sharing = np.bincount(filter_of, minlength=len(matches))
+            by_filter = [PLANS[choose_plan(int(m), live, k, ef, model, int(n)).plan] for m, n in zip(matches, sharing)]
             plans = np.asarray(by_filter, dtype=np.uint8)[filter_of]
         else:
             plans = np.full(nq, PLANS[plan], dtype=np.uint8)

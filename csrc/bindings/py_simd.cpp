@@ -1,6 +1,9 @@
 // SIMD introspection, and a private hook that runs one kernel level so tests reach every path.
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "bindings/numpy_utils.h"
 #include "simd/cpu.h"
 
@@ -20,7 +23,7 @@ py::dict simd_info() {
 }
 
 py::array_t<float> kernel_distances(const std::string& level_name_, const std::string& metric, py::handle x_obj,
-                                    py::handle y_obj) {
+                                    py::handle y_obj, bool block) {
     SimdLevel level;
     if (!parse_level(level_name_, &level)) throw InvalidArgument("unknown SIMD level " + level_name_);
     const KernelTable& k = kernels_for(level);
@@ -35,10 +38,24 @@ py::array_t<float> kernel_distances(const std::string& level_name_, const std::s
     float* o = out.mutable_data();
     const float* xp = x.data();
     const float* yp = y.data();
-    {
-        py::gil_scoped_release release;
+    py::gil_scoped_release release;
+    if (!block) {
         for (size_t i = 0; i < n; ++i)
             for (size_t j = 0; j < m; ++j) o[i * m + j] = fn(xp + i * dim, yp + j * dim, dim);
+        return out;
+    }
+    // The block kernel: x in groups of kBlockQueries (transposed, zero-padded) against each y row.
+    block_fn bfn = metric == "l2" ? k.l2sq_block : k.dot_block;
+    std::vector<float> qt(dim * kBlockQueries), raw(kBlockQueries);
+    for (size_t start = 0; start < n; start += kBlockQueries) {
+        size_t nb = std::min(kBlockQueries, n - start);
+        std::fill(qt.begin(), qt.end(), 0.0f);
+        for (size_t b = 0; b < nb; ++b)
+            for (size_t i = 0; i < dim; ++i) qt[i * kBlockQueries + b] = xp[(start + b) * dim + i];
+        for (size_t j = 0; j < m; ++j) {
+            bfn(qt.data(), yp + j * dim, dim, raw.data());
+            for (size_t b = 0; b < nb; ++b) o[(start + b) * m + j] = raw[b];
+        }
     }
     return out;
 }
@@ -48,7 +65,9 @@ py::array_t<float> kernel_distances(const std::string& level_name_, const std::s
 void init_simd(py::module_& m) {
     m.def("simd_info", &simd_info, "The SIMD level in use and the levels this CPU supports.");
     m.def("kernel_distances", &kernel_distances, py::arg("level"), py::arg("metric"), py::arg("x"), py::arg("y"),
-          "Testing hook: all pairwise raw kernel values (l2 = squared distance, ip = dot) at one SIMD level.");
+          py::arg("block") = false,
+          "Testing hook: all pairwise raw kernel values (l2 = squared distance, ip = dot) at one SIMD level; "
+          "block=True computes them with the many-queries-one-row kernel.");
 }
 
 }  // namespace vecsearch

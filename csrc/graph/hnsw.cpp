@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <unistd.h>
@@ -22,7 +23,10 @@ constexpr size_t kAcornUpperSeeds = 8;  // matching upper-level nodes that seed 
 // An ACORN query whose neighbourhood matches less than this share of the overall selectivity is
 // anti-correlated with its filter and scanned instead. Uncorrelated filters at 1% selectivity
 // leave about ten matches among the ~1000 two-hop slots sampled, so they pass.
-constexpr double kAntiCorrelated = 0.1;  // P(level > 24) is M^-24: never drawn in practice
+constexpr double kAntiCorrelated = 0.1;
+// Scan-plan queries sharing a filter are scored in blocks of this many (when at least
+// kScanBlockMin share it): a block's queries stay in L1 while the matching vectors stream by.
+constexpr size_t kScanBlock = kBlockQueries, kScanBlockMin = 4;  // P(level > 24) is M^-24: never drawn in practice
 // Cache lines of each neighbour vector requested before its distance is computed; the hardware
 // prefetcher streams the rest of a long vector.
 constexpr size_t kPrefetchLines = 12;
@@ -55,6 +59,8 @@ struct Scratch {
     std::vector<slot_t> fresh, row_copy;
     std::vector<float> query;  // 64-byte aligned copy of the current query
     std::vector<Neighbor> frontier;
+    std::vector<TopK> block_tops;       // one per query of a blocked scan
+    std::vector<float> block_queries;   // the blocked scan's queries, transposed
 };
 Scratch& scratch() {
     static thread_local Scratch s;
@@ -784,6 +790,38 @@ void Hnsw::search_one_filtered(const float* query, size_t k, size_t ef, const Sl
     }
 }
 
+// Exact answers of up to kBlockQueries queries that share one filter, over its matching slots:
+// each matching vector is read once for the whole block rather than once per query.
+void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, size_t k, const slot_t* slots,
+                      size_t n_slots, external_id* out_ids, float* out_dists) const {
+    Scratch& sc = scratch();
+    const size_t dim = params_.dim;
+    // The block's queries transposed (coordinate-major, unused lanes zero), so one kernel call
+    // scores a matching row against all of them while the row is read once.
+    sc.block_queries.assign(dim * kBlockQueries, 0.0f);
+    for (size_t b = 0; b < nb; ++b) {
+        const float* q = queries + size_t(block[b]) * dim;
+        for (size_t i = 0; i < dim; ++i) sc.block_queries[i * kBlockQueries + b] = q[i];
+    }
+    sc.block_tops.resize(nb);
+    for (size_t b = 0; b < nb; ++b) sc.block_tops[b].reset(k);
+    alignas(64) float dists[kBlockQueries];
+    for (size_t j = 0; j < n_slots; ++j) {
+        if (j + 2 < n_slots) prefetch_row(store_.row(slots[j + 2]), dim);
+        store_.distance_block(sc.block_queries.data(), slots[j], dists);
+        for (size_t b = 0; b < nb; ++b) sc.block_tops[b].push(dists[b], slots[j]);
+    }
+    for (size_t b = 0; b < nb; ++b) {
+        const std::vector<Neighbor>& best = sc.block_tops[b].sorted();
+        external_id* ids = out_ids + size_t(block[b]) * k;
+        float* out = out_dists + size_t(block[b]) * k;
+        for (size_t i = 0; i < k; ++i) {
+            ids[i] = i < best.size() ? ids_[best[i].slot] : kMissingId;
+            out[i] = i < best.size() ? best[i].dist : std::numeric_limits<float>::infinity();
+        }
+    }
+}
+
 void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t threads,
                            const SlotBitmap* bitmaps, const size_t* matches, const uint32_t* filter_of,
                            const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists) const {
@@ -795,7 +833,40 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
         return;
     }
     ef = std::max<size_t>(1, std::min(std::max(ef, k), count_));
-    ThreadPool::global().parallel_for(nq, threads, 1, [&](size_t i) {
+    // Scan-plan queries sharing a filter are answered in blocks; the rest one by one.
+    std::unordered_map<uint32_t, std::vector<uint32_t>> scans;
+    for (size_t i = 0; i < nq; ++i)
+        if (plans[i] == FilterPlan::scan) scans[filter_of[i]].push_back(uint32_t(i));
+    struct Task {
+        uint32_t filter;     // blocked scan of this filter's matching slots ...
+        const uint32_t* block;  // ... for these queries
+        size_t nb;
+    };
+    std::vector<Task> tasks;
+    std::unordered_map<uint32_t, std::vector<slot_t>> slots;
+    std::vector<uint8_t> blocked(nq, 0);
+    for (auto& [f, group] : scans) {
+        if (group.size() < kScanBlockMin) continue;
+        std::vector<slot_t>& list = slots[f];
+        list.reserve(matches[f]);
+        bitmaps[f].for_each([&](slot_t s) {
+            if (s < count_ && !deleted_[s]) list.push_back(s);
+        });
+        for (size_t b = 0; b < group.size(); b += kScanBlock)
+            tasks.push_back(Task{f, group.data() + b, std::min(kScanBlock, group.size() - b)});
+        for (uint32_t i : group) blocked[i] = 1;
+    }
+    std::vector<uint32_t> singles;
+    for (size_t i = 0; i < nq; ++i)
+        if (!blocked[i]) singles.push_back(uint32_t(i));
+    ThreadPool::global().parallel_for(tasks.size() + singles.size(), threads, 1, [&](size_t t) {
+        if (t < tasks.size()) {
+            const Task& task = tasks[t];
+            const std::vector<slot_t>& list = slots.at(task.filter);
+            scan_block(queries, task.block, task.nb, k, list.data(), list.size(), out_ids, out_dists);
+            return;
+        }
+        size_t i = singles[t - tasks.size()];
         uint32_t f = filter_of[i];
         search_one_filtered(queries + i * params_.dim, k, ef, bitmaps[f], matches[f], plans[i], out_ids + i * k,
                             out_dists + i * k);

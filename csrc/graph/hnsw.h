@@ -159,6 +159,8 @@ private:
     double local_selectivity(slot_t u, const SlotBitmap& bitmap) const;
     bool walk_missed_matches(const float* q, const SlotBitmap& bitmap, const external_id* found_ids,
                              const float* found_dists, size_t found) const;
+    void scan_block(const float* queries, const uint32_t* block, size_t nb, size_t k, const slot_t* slots,
+                    size_t n_slots, external_id* out_ids, float* out_dists) const;
     size_t scan_filtered(const float* q, size_t k, const SlotBitmap& bitmap, external_id* out_ids,
                          float* out_dists) const;
     void search_one_filtered(const float* q, size_t k, size_t ef, const SlotBitmap& bitmap, size_t matches,

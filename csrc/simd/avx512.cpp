@@ -62,8 +62,44 @@ VS_AVX512 float dot_avx512(const float* a, const float* b, size_t dim) {
 
 }  // namespace
 
+// The block's 16 queries fill one register per coordinate; four accumulators over consecutive
+// coordinates keep four FMA chains in flight.
+template <bool L2>
+VS_AVX512 inline void block_avx512(const float* qt, const float* row, size_t dim, float* out) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    auto step = [&](__m512& s, size_t i) VS_AVX512 {
+        __m512 q = _mm512_loadu_ps(qt + i * 16);
+        __m512 r = _mm512_set1_ps(row[i]);
+        if (L2) {
+            __m512 d = _mm512_sub_ps(r, q);
+            s = _mm512_fmadd_ps(d, d, s);
+        } else {
+            s = _mm512_fmadd_ps(r, q, s);
+        }
+    };
+    size_t i = 0;
+    for (; i + 4 <= dim; i += 4) {
+        step(s0, i);
+        step(s1, i + 1);
+        step(s2, i + 2);
+        step(s3, i + 3);
+    }
+    for (; i < dim; ++i) step(s0, i);
+    _mm512_storeu_ps(out, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+VS_AVX512 void l2sq_block_avx512(const float* qt, const float* row, size_t dim, float* out) {
+    block_avx512<true>(qt, row, dim, out);
+}
+
+VS_AVX512 void dot_block_avx512(const float* qt, const float* row, size_t dim, float* out) {
+    block_avx512<false>(qt, row, dim, out);
+}
+
 const KernelTable& avx512_kernels() {
-    static const KernelTable table{SimdLevel::avx512, "avx512", l2sq_avx512, dot_avx512};
+    static const KernelTable table{SimdLevel::avx512, "avx512", l2sq_avx512, dot_avx512, l2sq_block_avx512,
+                                   dot_block_avx512};
     return table;
 }
 

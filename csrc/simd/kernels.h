@@ -10,6 +10,10 @@
 namespace vecsearch {
 
 using dist_fn = float (*)(const float* a, const float* b, size_t dim);
+// One row against a block of kBlockQueries queries stored transposed, qt[i * kBlockQueries + j]
+// = query j's coordinate i; writes one raw value per query (as l2sq / dot would).
+constexpr size_t kBlockQueries = 16;
+using block_fn = void (*)(const float* qt, const float* row, size_t dim, float* out);
 
 enum class SimdLevel { scalar = 0, avx2 = 1, avx512 = 2 };
 
@@ -18,6 +22,8 @@ struct KernelTable {
     const char* name;
     dist_fn l2sq;  // sum of squared differences
     dist_fn dot;   // inner product
+    block_fn l2sq_block;
+    block_fn dot_block;
 };
 
 const KernelTable& scalar_kernels();

@@ -31,8 +31,26 @@ float dot_scalar(const float* a, const float* b, size_t dim) {
 
 }  // namespace
 
+void l2sq_block_scalar(const float* qt, const float* row, size_t dim, float* out) {
+    float acc[kBlockQueries] = {};
+    for (size_t i = 0; i < dim; ++i)
+        for (size_t j = 0; j < kBlockQueries; ++j) {
+            float d = row[i] - qt[i * kBlockQueries + j];
+            acc[j] += d * d;
+        }
+    for (size_t j = 0; j < kBlockQueries; ++j) out[j] = acc[j];
+}
+
+void dot_block_scalar(const float* qt, const float* row, size_t dim, float* out) {
+    float acc[kBlockQueries] = {};
+    for (size_t i = 0; i < dim; ++i)
+        for (size_t j = 0; j < kBlockQueries; ++j) acc[j] += row[i] * qt[i * kBlockQueries + j];
+    for (size_t j = 0; j < kBlockQueries; ++j) out[j] = acc[j];
+}
+
 const KernelTable& scalar_kernels() {
-    static const KernelTable table{SimdLevel::scalar, "scalar", l2sq_scalar, dot_scalar};
+    static const KernelTable table{SimdLevel::scalar, "scalar", l2sq_scalar, dot_scalar, l2sq_block_scalar,
+                                   dot_block_scalar};
     return table;
 }
 

@@ -20,7 +20,10 @@ namespace vecsearch {
 class FlatStore {
 public:
     FlatStore(size_t dim, Metric metric, const KernelTable& kernels)
-        : dim_(dim), one_minus_(metric != Metric::l2), fn_(metric == Metric::l2 ? kernels.l2sq : kernels.dot) {}
+        : dim_(dim),
+          one_minus_(metric != Metric::l2),
+          fn_(metric == Metric::l2 ? kernels.l2sq : kernels.dot),
+          block_fn_(metric == Metric::l2 ? kernels.l2sq_block : kernels.dot_block) {}
 
     size_t dim() const { return dim_; }
     size_t capacity() const { return capacity_; }
@@ -53,6 +56,11 @@ public:
     float distance(const float* query, slot_t slot) const { return finish(fn_(query, row(slot), dim_)); }
     float distance(slot_t a, slot_t b) const { return finish(fn_(row(a), row(b), dim_)); }
     float distance(const float* a, const float* b) const { return finish(fn_(a, b, dim_)); }
+    // Distances from kBlockQueries queries, transposed into qt [dim][kBlockQueries], to one row.
+    void distance_block(const float* qt, slot_t slot, float* out) const {
+        block_fn_(qt, row(slot), dim_, out);
+        for (size_t j = 0; j < kBlockQueries; ++j) out[j] = finish(out[j]);
+    }
 
 private:
     float* row_mut(slot_t slot) { return data_ + size_t(slot) * dim_; }
@@ -64,6 +72,7 @@ private:
     size_t dim_;
     bool one_minus_;
     dist_fn fn_;
+    block_fn block_fn_;
     std::unique_ptr<float, Free> owned_data_;
     float* data_ = nullptr;
     bool owned_ = false;

@@ -3,7 +3,9 @@ walk, from the exact match count and costs measured on the index itself.
 
 Cost model (microseconds per query, measured by :meth:`CostModel.measure` on the index itself):
 
-- scan:  ``matches * scan_per_match``: one exact distance per matching vector.
+- scan:  ``matches * scan_per_match``: one exact distance per matching vector; when at least
+  ``SCAN_BLOCK_MIN`` queries of a batch share the filter, the native scan scores them in blocks
+  (each vector read once per block) and the cheaper ``scan_per_match_block`` applies.
 - acorn: ``ef * acorn_per_ef(selectivity)``: measured at a few selectivities on random filters
   and interpolated in log-selectivity. An ACORN hop reads two-hop neighbour lists while few
   neighbours match, so a hop costs several unfiltered hops at 10% and about one at 50%.
@@ -30,7 +32,8 @@ PLANS = {"scan": 0, "acorn": 1, "post": 2}
 POST_MIN_SELECTIVITY = 0.5
 CALIBRATION_SELECTIVITIES = (0.01, 0.1, 0.5)  # where ACORN's cost is measured
 CALIBRATION_EF = 64
-CALIBRATION_QUERIES = 8
+CALIBRATION_QUERIES = 16
+SCAN_BLOCK_MIN = 4  # queries sharing a filter that the native scan answers as a block
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class CostModel:
     """Measured costs of one index, in microseconds."""
 
     scan_per_match: float
+    scan_per_match_block: float
     walk_per_ef: float
     acorn_per_ef: Tuple[Tuple[float, float], ...]  # (selectivity, cost per unit of ef), ascending
     measured_at_size: int
@@ -53,26 +57,30 @@ class CostModel:
         nq = queries.shape[0]
         filter_of = np.zeros(nq, dtype=np.uint32)
 
-        def timed(plan: str, bitmap: np.ndarray, nq: int) -> float:
-            plans = np.full(nq, PLANS[plan], dtype=np.uint8)
+        def timed(plan: str, bitmap: np.ndarray, nq: int, per_call: int = 1) -> float:
+            """Microseconds per query, for nq queries sent per_call at a time."""
+            plans = np.full(per_call, PLANS[plan], dtype=np.uint8)
             matches = np.array([_popcount(bitmap)], dtype=np.uint64)
             best = float("inf")
             for _ in range(3):
                 start = time.perf_counter()
-                core.search_filtered(queries[:nq], 10, CALIBRATION_EF, 1, bitmap[np.newaxis, :], matches,
-                                     filter_of[:nq], plans, epoch)
+                for i in range(0, nq - per_call + 1, per_call):
+                    core.search_filtered(queries[i:i + per_call], 10, CALIBRATION_EF, 1, bitmap[np.newaxis, :],
+                                         matches, filter_of[:per_call], plans, epoch)
                 best = min(best, time.perf_counter() - start)
-            return best * 1e6 / nq
+            return best * 1e6 / (nq - nq % per_call)
 
         every = np.full_like(words, np.uint64(2**64 - 1))
         scan_q = max(1, min(nq, 200_000 // max(slots, 1)))
+        block_q = nq if slots <= 1_000_000 else SCAN_BLOCK_MIN
         acorn = tuple(
-            (s, timed("acorn", _random_bitmap(rng, words.shape[0], s), nq) / CALIBRATION_EF)
+            (s, timed("acorn", _random_bitmap(rng, words.shape[0], s), nq, per_call=nq) / CALIBRATION_EF)
             for s in CALIBRATION_SELECTIVITIES
         )
         return cls(
             scan_per_match=timed("scan", every, scan_q) / max(slots, 1),
-            walk_per_ef=timed("post", every, nq) / CALIBRATION_EF,
+            scan_per_match_block=timed("scan", every, block_q, per_call=block_q) / max(slots, 1),
+            walk_per_ef=timed("post", every, nq, per_call=nq) / CALIBRATION_EF,
             acorn_per_ef=acorn,
             measured_at_size=size,
         )
@@ -109,12 +117,12 @@ class QueryPlan:
     eligible: tuple = ()
 
 
-def choose_plan(matches: int, live: int, k: int, ef: int, model: CostModel) -> QueryPlan:
-    """The cheapest eligible plan for one query."""
+def choose_plan(matches: int, live: int, k: int, ef: int, model: CostModel, shared_by: int = 1) -> QueryPlan:
+    """The cheapest eligible plan for one query whose filter `shared_by` queries of the batch use."""
     selectivity = matches / live if live else 0.0
     ef = max(ef, k)
     costs = {
-        "scan": matches * model.scan_per_match,
+        "scan": matches * (model.scan_per_match_block if shared_by >= SCAN_BLOCK_MIN else model.scan_per_match),
         "acorn": model.acorn_us(selectivity, ef),
         "post": model.walk_per_ef * ef / max(selectivity, 1e-12),
     }
