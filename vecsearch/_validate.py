@@ -13,6 +13,10 @@ import numpy as np
 from vecsearch.errors import DimensionError, DTypeError, NonFiniteError
 
 MISSING_ID = np.uint64(2**64 - 1)
+METRICS = ("l2", "ip", "cosine")
+MAX_DIM = 1 << 16
+MAX_M = 2048
+MAX_ACORN_GAMMA = 64
 
 
 def as_vectors(data: Any, dim: int, what: str) -> np.ndarray:

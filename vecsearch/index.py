@@ -1,7 +1,6 @@
 """The user-facing :class:`Index`: an HNSW graph over float32 vectors with uint64 ids."""
 from __future__ import annotations
 
-import json
 import os
 import threading
 from typing import Any, Optional, Tuple, Union
@@ -9,22 +8,16 @@ from typing import Any, Optional, Tuple, Union
 import numpy as np
 
 from vecsearch import _core
-from vecsearch._format import IndexFile, write_atomic
+from vecsearch._persist import load_index, save_index
 from vecsearch._progress import progress as _progress_bar
-from vecsearch._validate import MISSING_ID, as_ids, as_vectors, normalized, positive_int
+from vecsearch._validate import (MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS, MISSING_ID, as_ids, as_vectors,
+                                 normalized, positive_int)
 from vecsearch.attributes import AttributeStore
-from vecsearch.attributes.persist import from_sections as attributes_from_sections
-from vecsearch.attributes.persist import to_sections as attributes_to_sections
-from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, _StaleFilterError
-from vecsearch.filters.cfunc import compiled_predicate_address
-from vecsearch.filters.expr import Expr
-from vecsearch.filters.program import compile_filter
+from vecsearch.attributes.store import NO_SLOT
+from vecsearch.errors import DuplicateIdError, EmptyIndexError, _StaleFilterError
+from vecsearch.filters.bitmaps import filter_bitmaps
 from vecsearch.filters.planner import CALIBRATION_QUERIES, PLANS, CostModel, QueryPlan, choose_plan
 
-METRICS = ("l2", "ip", "cosine")
-MAX_DIM = 1 << 16
-MAX_M = 2048
-MAX_ACORN_GAMMA = 64
 # Results are k wide whatever the index size, so k is bounded to keep a typo from asking for
 # gigabytes of padding.
 MAX_K = 1 << 20
@@ -243,10 +236,10 @@ class Index:
         return out
 
     def _check_absent(self, ids: np.ndarray) -> None:
-        # A cheap membership pass so a duplicate fails before the first chunk is inserted.
-        for i in ids.tolist() if ids.shape[0] <= 1_000_000 else ids:
-            if self._core.contains(int(i)):
-                raise DuplicateIdError(f"id {int(i)} is already in the index")
+        # A native membership pass so a duplicate fails before the first chunk is inserted.
+        present = np.flatnonzero(self._core.slots_of(ids, missing_ok=True) != NO_SLOT)
+        if present.size:
+            raise DuplicateIdError(f"id {int(ids[present[0]])} is already in the index")
 
     def delete(self, ids: Any) -> None:
         """Removes ids; they are never returned again and their space is reused by later adds.
@@ -359,7 +352,7 @@ class Index:
         as_vectors(query, self.dim, "query")
         if len(self) == 0:
             raise EmptyIndexError("the index is empty: add vectors before searching")
-        _, matches, _, _ = self._filter_bitmaps(filter, 1)
+        _, matches, _, _ = filter_bitmaps(self._core, self._attributes, filter, 1)
         return choose_plan(int(matches[0]), len(self), k, ef, self._costs())
 
     def _costs(self) -> CostModel:
@@ -371,52 +364,6 @@ class Index:
             queries = self._core.get_vectors(np.ascontiguousarray(sample))
             self._cost_model = CostModel.measure(self._core, queries, size)
         return self._cost_model
-
-    def _filter_bitmaps(self, filter: Any, nq: int, threads: int = 0):
-        """(bitmaps [filters, words], match counts, filter index per query, epoch)."""
-        per_query = isinstance(filter, (list, tuple)) and len(filter) > 0 and all(
-            isinstance(f, Expr) or callable(f) or np.ndim(f) >= 1 for f in filter
-        )
-        filters = list(filter) if per_query else [filter]
-        if per_query and len(filters) != nq:
-            raise ValueError(f"got {len(filters)} filters for {nq} queries; pass one per query or one shared")
-        filter_of = np.arange(nq, dtype=np.uint32) if per_query else np.zeros(nq, dtype=np.uint32)
-        exprs = [i for i, f in enumerate(filters) if isinstance(f, Expr)]
-        if len(exprs) == len(filters):  # the common case: one native call for every filter
-            bitmaps, matches, epoch = self._evaluate_expressions(filters, threads)
-            return bitmaps, matches, filter_of, epoch
-        built = {i: self._bitmap_of(f) for i, f in enumerate(filters) if i not in set(exprs)}
-        if exprs:
-            words, _, epoch = self._evaluate_expressions([filters[i] for i in exprs], threads)
-            built.update((i, (words[row], epoch)) for row, i in enumerate(exprs))
-        epochs = {epoch for _, epoch in built.values()}
-        if len(epochs) != 1:
-            raise _StaleFilterError("the index changed while the filters were built")
-        width = max(words.shape[0] for words, _ in built.values())
-        bitmaps = np.zeros((len(built), width), dtype=np.uint64)
-        for row, (words, _) in built.items():
-            bitmaps[row, : words.shape[0]] = words
-        return bitmaps, _popcount_rows(bitmaps), filter_of, epochs.pop()
-
-    def _evaluate_expressions(self, exprs: list, threads: int) -> Tuple[np.ndarray, np.ndarray, int]:
-        """(bitmaps, match counts, epoch) of filter expressions, evaluated natively in parallel."""
-        store = self._attributes
-        with store.lock:  # columns and row slots stay as compiled until the native call returns
-            programs = [compile_filter(e, store) for e in exprs]
-            return self._core.evaluate_filters(programs, store.row_slots, threads)
-
-    def _bitmap_of(self, filter: Any) -> Tuple[np.ndarray, int]:
-        """(slot bitmap words, epoch) of one filter that is not an expression: a numba cfunc or
-        Python callable over ids, or an array of allowed ids."""
-        address = compiled_predicate_address(filter)
-        if address is not None:
-            return self._core.predicate_to_bitmap(address)
-        if callable(filter):  # the slow path: one Python call per live id
-            with self._attributes.lock:
-                live = self._attributes.ids[self._attributes.alive]
-            keep = np.fromiter((bool(filter(i)) for i in live.tolist()), dtype=bool, count=live.shape[0])
-            return self._core.ids_to_bitmap(np.ascontiguousarray(live[keep]))
-        return self._core.ids_to_bitmap(as_ids(filter, "filter ids"))
 
     def _search_filtered(self, data: np.ndarray, k: int, ef: int, threads: int, filter: Any, plan: str):
         if plan != "auto" and plan not in PLANS:
@@ -431,7 +378,7 @@ class Index:
 
     def _search_filtered_once(self, data: np.ndarray, k: int, ef: int, threads: int, filter: Any, plan: str):
         nq = data.shape[0]
-        bitmaps, matches, filter_of, epoch = self._filter_bitmaps(filter, nq, threads)
+        bitmaps, matches, filter_of, epoch = filter_bitmaps(self._core, self._attributes, filter, nq, threads)
         if plan == "auto":
             live, model = len(self), self._costs()
             sharing = np.bincount(filter_of, minlength=len(matches))
@@ -456,29 +403,7 @@ class Index:
 
         The file format is documented in ``vecsearch/_format.py``.
         """
-        state = self._core.export_state()
-        meta = {
-            "kind": "hnsw",
-            "dim": self.dim,
-            "metric": self.metric,
-            "M": self.M,
-            "ef_construction": self.ef_construction,
-            "seed": self.seed,
-            "ef_search": self.ef_search,
-            "count": state["count"],
-            "entry_point": state["entry_point"],
-            "max_level": state["max_level"],
-            "next_auto_id": state["next_auto_id"],
-            "acorn_gamma": self.acorn_gamma,
-            "acorn_m_beta": self.acorn_m_beta,
-        }
-        arrays = {name: state[name] for name in ("vectors", "ids", "levels", "deleted", "links0", "upper")}
-        if self._attributes.columns:
-            spec, attr_arrays = attributes_to_sections(self._attributes)
-            arrays["attrs"] = np.frombuffer(json.dumps(spec).encode("utf-8"), dtype=np.uint8)
-            arrays.update(attr_arrays)
-        # ACORN-gamma rows are wider than older releases expect: only those files need version 3.
-        write_atomic(os.fspath(path), meta, arrays, version=3 if self.acorn_gamma > 1 else 2)
+        save_index(self, path)
 
     @classmethod
     def load(cls, path: PathLike, *, mmap: bool = False) -> "Index":
@@ -493,54 +418,11 @@ class Index:
             FormatError: not a vecsearch file, truncated, corrupt (checksums) or inconsistent.
             FormatVersionError: written by a format version this vecsearch cannot read.
         """
-        f = IndexFile(os.fspath(path))
-        meta = f.meta
-        fields = {}
-        for key in ("dim", "M", "ef_construction", "seed", "ef_search", "count", "entry_point",
-                    "max_level", "next_auto_id"):
-            value = meta.get(key)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise FormatError(f"{f.path}: meta field {key!r} is missing or not an integer")
-            fields[key] = value
-        # Optional since version 3: absent means a plain HNSW graph.
-        gamma, m_beta = meta.get("acorn_gamma", 1), meta.get("acorn_m_beta", 2 * fields["M"])
-        if any(isinstance(v, bool) or not isinstance(v, int) for v in (gamma, m_beta)) or not (
-                1 <= gamma <= MAX_ACORN_GAMMA and 1 <= m_beta <= fields["M"] * max(gamma, 2)):
-            raise FormatError(f"{f.path}: ACORN parameters in meta are out of range")
-        if gamma > 1 and f.version < 3:
-            raise FormatError(f"{f.path}: an ACORN-gamma graph in a version {f.version} file")
-        if meta.get("kind") != "hnsw" or meta.get("metric") not in METRICS:
-            raise FormatError(f"{f.path}: unknown index kind or metric in meta")
-        if not (1 <= fields["dim"] <= MAX_DIM and 2 <= fields["M"] <= MAX_M and fields["ef_construction"] >= 1
-                and fields["ef_search"] >= 1 and 0 <= fields["seed"] < 2**64 and fields["count"] >= 0
-                and 0 <= fields["next_auto_id"] < 2**64):
-            raise FormatError(f"{f.path}: parameters in meta are out of range")
-        vectors = f.array("vectors", np.float32)
-        if not np.isfinite(vectors).all():
-            raise FormatError(f"{f.path}: stored vectors contain NaN or inf")
-        core = _core.HnswIndex.restore(
-            fields["dim"], meta["metric"], fields["M"], fields["ef_construction"], fields["seed"],
-            fields["count"], fields["entry_point"], fields["max_level"], fields["next_auto_id"],
-            vectors, f.array("ids", np.uint64), f.array("levels", np.int32),
-            f.array("deleted", np.uint8), f.array("links0", np.uint32), f.array("upper", np.uint32),
-            bool(mmap), gamma, m_beta,
-        )
+        core, ef_search, f, attributes = load_index(path, mmap)
         index = cls.__new__(cls)
-        index._init(core, fields["ef_search"], keepalive=f if mmap else None)
-        ids = f.array("ids", np.uint64)
-        live = np.ascontiguousarray(ids[f.array("deleted", np.uint8) == 0])
-        if f.has("attrs"):
-            index._attributes = attributes_from_sections(f, live, core.slots_of)
-        else:  # rows without columns, so attributes added later leave these ids null
-            index._attributes.append(live, {}, core.slots_of(live))
+        index._init(core, ef_search, keepalive=f if mmap else None)
+        index._attributes = attributes
         return index
-
-
-def _popcount_rows(words: np.ndarray) -> np.ndarray:
-    """Set bits per row of a uint64 matrix."""
-    if hasattr(np, "bitwise_count"):
-        return np.bitwise_count(words).sum(axis=1, dtype=np.uint64)
-    return np.unpackbits(words.view(np.uint8), axis=1).sum(axis=1, dtype=np.uint64)
 
 
 __all__ = ["Index", "MISSING_ID"]

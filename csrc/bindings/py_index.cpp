@@ -186,7 +186,8 @@ public:
         }
     }
 
-    py::array_t<uint32_t> slots_of(py::handle ids_obj) const {
+    // Slot of each id; an absent id raises UnknownIdError, or maps to 2**32-1 with missing_ok.
+    py::array_t<uint32_t> slots_of(py::handle ids_obj, bool missing_ok) const {
         carray<uint64_t> ids = require_ids(ids_obj, "ids");
         size_t n = ids.shape(0);
         py::array_t<uint32_t> out(py::ssize_t{py::ssize_t(n)});
@@ -196,7 +197,7 @@ public:
             py::gil_scoped_release release;
             found = h_->slots_of(ids.data(), n, o);
         }
-        if (!found) throw UnknownIdError("slots_of: an id is not in the index");
+        if (!found && !missing_ok) throw UnknownIdError("slots_of: an id is not in the index");
         return out;
     }
 
@@ -387,7 +388,7 @@ void init_index(py::module_& m) {
         .def("predicate_to_bitmap", &PyHnsw::predicate_to_bitmap, py::arg("address"))
         .def("evaluate_filters", &PyHnsw::evaluate_filters, py::arg("programs"), py::arg("row_slots"),
              py::arg("threads"))
-        .def("slots_of", &PyHnsw::slots_of, py::arg("ids"))
+        .def("slots_of", &PyHnsw::slots_of, py::arg("ids"), py::arg("missing_ok") = false)
         .def("epoch", &PyHnsw::epoch)
         .def("search_filtered", &PyHnsw::search_filtered, py::arg("queries"), py::arg("k"), py::arg("ef"),
              py::arg("threads"), py::arg("bitmaps"), py::arg("matches"), py::arg("filter_of"), py::arg("plans"),

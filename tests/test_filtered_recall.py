@@ -1,0 +1,71 @@
+"""Auto mode keeps recall@10 >= 0.95 at every selectivity from 0.1% to 100%, for each filter
+type, on 50k clustered vectors: equality on a category, an integer range, tag containment, a
+compound expression, and anti-correlated id sets (each query may only match the items farthest
+from it). Ground truth is brute force over the matching subset."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vecsearch
+from vecsearch import F
+
+N, NQ, DIM = 50_000, 40, 24
+SELECTIVITIES = (0.001, 0.01, 0.1, 0.5, 1.0)
+
+
+def _subset(rng, s):
+    """Exactly round(s * N) (at least 1) random rows."""
+    return np.sort(rng.choice(N, max(1, round(s * N)), replace=False))
+
+
+@pytest.fixture(scope="module")
+def corpus(make_data_queries):
+    x, q = make_data_queries(N, NQ, DIM, seed=31)
+    rng = np.random.default_rng(31)
+    subsets = {s: _subset(rng, s) for s in SELECTIVITIES}
+    attrs = {"rank": rng.permutation(N)}  # range filters: rank < m matches exactly m rows
+    tags = [["common"] for _ in range(N)]
+    for s, rows in subsets.items():
+        label = np.full(N, "other", dtype=object)
+        label[rows] = "hit"
+        attrs[f"cat_{s:g}"] = label.tolist()
+        for r in rows.tolist():
+            tags[r].append(f"t_{s:g}")
+    attrs["tags"] = tags
+    index = vecsearch.Index(DIM, M=16, ef_construction=100, seed=1)
+    index.add(x, attributes=attrs)
+    return index, x, q, subsets
+
+
+def _filters(kind, s, subsets, x, q, exact_dists):
+    """(filter for search, allowed ids per query)."""
+    m = max(1, round(s * N))
+    if kind == "equality":
+        return F(f"cat_{s:g}") == "hit", [subsets[s]] * NQ
+    if kind == "range":
+        return F("rank") < m, None
+    if kind == "tags":
+        return F("tags").contains_any([f"t_{s:g}"]), [subsets[s]] * NQ
+    if kind == "compound":  # the equality rows, through an expression that must be simplified
+        return (F(f"cat_{s:g}") == "hit") & ~F("tags").contains_all(["nope"]), [subsets[s]] * NQ
+    far = np.argsort(-exact_dists("l2", q, x), axis=1)[:, :m]
+    per_query = [np.sort(row) for row in far]
+    return per_query, per_query
+
+
+@pytest.mark.parametrize("s", SELECTIVITIES)
+@pytest.mark.parametrize("kind", ["equality", "range", "tags", "compound", "anti"])
+def test_auto_recall_by_filter_type_and_selectivity(corpus, oracle, recall, exact_dists, kind, s):
+    index, x, q, subsets = corpus
+    flt, allowed = _filters(kind, s, subsets, x, q, exact_dists)
+    if allowed is None:  # range: the rows whose rank is below m
+        ranks = np.asarray(index.get_attributes(np.arange(N))["rank"])
+        allowed = [np.flatnonzero(ranks < max(1, round(s * N)))] * NQ
+    ids, _ = index.search(q, k=10, ef=64, filter=flt)
+    hits = []
+    for i in range(NQ):
+        assert np.isin(ids[i][ids[i] != vecsearch.MISSING_ID], allowed[i]).all()
+        truth, _ = oracle(x[allowed[i]], q[i], 10, "l2", ids=allowed[i])
+        hits.append(recall(ids[i:i + 1], truth))
+    assert np.mean(hits) >= 0.95, f"{kind} at {s:g}: recall {np.mean(hits):.3f}"

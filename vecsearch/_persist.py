@@ -1,0 +1,91 @@
+"""Saving and loading an :class:`~vecsearch.Index`: the graph state and attribute columns as
+sections of one checksummed file (vecsearch/_format.py), and every field checked on the way in."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Tuple
+
+import numpy as np
+
+from vecsearch import _core
+from vecsearch._format import IndexFile, write_atomic
+from vecsearch._validate import MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS
+from vecsearch.attributes import AttributeStore
+from vecsearch.attributes.persist import from_sections as attributes_from_sections
+from vecsearch.attributes.persist import to_sections as attributes_to_sections
+from vecsearch.errors import FormatError
+
+_INT_FIELDS = ("dim", "M", "ef_construction", "seed", "ef_search", "count", "entry_point", "max_level",
+               "next_auto_id")
+
+
+def save_index(index: Any, path: Any) -> None:
+    """Writes `index` to `path` atomically."""
+    state = index._core.export_state()
+    meta = {
+        "kind": "hnsw",
+        "dim": index.dim,
+        "metric": index.metric,
+        "M": index.M,
+        "ef_construction": index.ef_construction,
+        "seed": index.seed,
+        "ef_search": index.ef_search,
+        "count": state["count"],
+        "entry_point": state["entry_point"],
+        "max_level": state["max_level"],
+        "next_auto_id": state["next_auto_id"],
+        "acorn_gamma": index.acorn_gamma,
+        "acorn_m_beta": index.acorn_m_beta,
+    }
+    arrays = {name: state[name] for name in ("vectors", "ids", "levels", "deleted", "links0", "upper")}
+    store = index._attributes
+    if store.columns:
+        spec, attr_arrays = attributes_to_sections(store)
+        arrays["attrs"] = np.frombuffer(json.dumps(spec).encode("utf-8"), dtype=np.uint8)
+        arrays.update(attr_arrays)
+    # ACORN-gamma rows are wider than older releases expect: only those files need version 3.
+    write_atomic(os.fspath(path), meta, arrays, version=3 if index.acorn_gamma > 1 else 2)
+
+
+def load_index(path: Any, mmap: bool) -> Tuple[Any, int, IndexFile, AttributeStore]:
+    """(native core, ef_search, the open file, attribute store) of a saved index."""
+    f = IndexFile(os.fspath(path))
+    meta = f.meta
+    fields = {}
+    for key in _INT_FIELDS:
+        value = meta.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FormatError(f"{f.path}: meta field {key!r} is missing or not an integer")
+        fields[key] = value
+    # Optional since version 3: absent means a plain HNSW graph.
+    gamma, m_beta = meta.get("acorn_gamma", 1), meta.get("acorn_m_beta", 2 * fields["M"])
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in (gamma, m_beta)) or not (
+            1 <= gamma <= MAX_ACORN_GAMMA and 1 <= m_beta <= fields["M"] * max(gamma, 2)):
+        raise FormatError(f"{f.path}: ACORN parameters in meta are out of range")
+    if gamma > 1 and f.version < 3:
+        raise FormatError(f"{f.path}: an ACORN-gamma graph in a version {f.version} file")
+    if meta.get("kind") != "hnsw" or meta.get("metric") not in METRICS:
+        raise FormatError(f"{f.path}: unknown index kind or metric in meta")
+    if not (1 <= fields["dim"] <= MAX_DIM and 2 <= fields["M"] <= MAX_M and fields["ef_construction"] >= 1
+            and fields["ef_search"] >= 1 and 0 <= fields["seed"] < 2**64 and fields["count"] >= 0
+            and 0 <= fields["next_auto_id"] < 2**64):
+        raise FormatError(f"{f.path}: parameters in meta are out of range")
+    vectors = f.array("vectors", np.float32)
+    if not np.isfinite(vectors).all():
+        raise FormatError(f"{f.path}: stored vectors contain NaN or inf")
+    ids = f.array("ids", np.uint64)
+    deleted = f.array("deleted", np.uint8)
+    core = _core.HnswIndex.restore(
+        fields["dim"], meta["metric"], fields["M"], fields["ef_construction"], fields["seed"],
+        fields["count"], fields["entry_point"], fields["max_level"], fields["next_auto_id"],
+        vectors, ids, f.array("levels", np.int32), deleted, f.array("links0", np.uint32),
+        f.array("upper", np.uint32), bool(mmap), gamma, m_beta,
+    )
+    live = np.ascontiguousarray(ids[deleted == 0])
+    if f.has("attrs"):
+        store = attributes_from_sections(f, live, core.slots_of)
+    else:  # rows without columns, so attributes added later leave these ids null
+        store = AttributeStore()
+        store.append(live, {}, core.slots_of(live))
+    return core, fields["ef_search"], f, store

@@ -1,0 +1,74 @@
+"""Slot bitmaps of the filters of one search call, with their match counts and the mutation
+epoch they are valid for.
+
+Expressions are compiled (vecsearch/filters/program.py) and evaluated natively in one call, in
+parallel, with the GIL released; numba cfuncs are called natively over live ids; Python
+callables (the slow path) are called once per live id; arrays of ids are mapped to slots.
+"""
+from __future__ import annotations
+
+from typing import Any, Tuple
+
+import numpy as np
+
+from vecsearch._validate import as_ids
+from vecsearch.errors import _StaleFilterError
+from vecsearch.filters.cfunc import compiled_predicate_address
+from vecsearch.filters.expr import Expr
+from vecsearch.filters.program import compile_filter
+
+
+def filter_bitmaps(core: Any, store: Any, filter: Any, nq: int, threads: int = 0):
+    """(bitmaps [filters, words], match counts, filter index per query, epoch) of a shared
+    filter or of a list with one filter per query."""
+    per_query = isinstance(filter, (list, tuple)) and len(filter) > 0 and all(
+        isinstance(f, Expr) or callable(f) or np.ndim(f) >= 1 for f in filter
+    )
+    filters = list(filter) if per_query else [filter]
+    if per_query and len(filters) != nq:
+        raise ValueError(f"got {len(filters)} filters for {nq} queries; pass one per query or one shared")
+    filter_of = np.arange(nq, dtype=np.uint32) if per_query else np.zeros(nq, dtype=np.uint32)
+    exprs = [i for i, f in enumerate(filters) if isinstance(f, Expr)]
+    if len(exprs) == len(filters):  # the common case: one native call for every filter
+        bitmaps, matches, epoch = evaluate_expressions(core, store, filters, threads)
+        return bitmaps, matches, filter_of, epoch
+    built = {i: _bitmap_of(core, store, f) for i, f in enumerate(filters) if i not in set(exprs)}
+    if exprs:
+        words, _, epoch = evaluate_expressions(core, store, [filters[i] for i in exprs], threads)
+        built.update((i, (words[row], epoch)) for row, i in enumerate(exprs))
+    epochs = {epoch for _, epoch in built.values()}
+    if len(epochs) != 1:
+        raise _StaleFilterError("the index changed while the filters were built")
+    width = max(words.shape[0] for words, _ in built.values())
+    bitmaps = np.zeros((len(built), width), dtype=np.uint64)
+    for row, (words, _) in built.items():
+        bitmaps[row, : words.shape[0]] = words
+    return bitmaps, _popcount_rows(bitmaps), filter_of, epochs.pop()
+
+
+def evaluate_expressions(core: Any, store: Any, exprs: list, threads: int) -> Tuple[np.ndarray, np.ndarray, int]:
+    """(bitmaps, match counts, epoch) of filter expressions, evaluated natively in parallel."""
+    with store.lock:  # columns and row slots stay as compiled until the native call returns
+        programs = [compile_filter(e, store) for e in exprs]
+        return core.evaluate_filters(programs, store.row_slots, threads)
+
+
+def _bitmap_of(core: Any, store: Any, filter: Any) -> Tuple[np.ndarray, int]:
+    """(slot bitmap words, epoch) of one filter that is not an expression: a numba cfunc or
+    Python callable over ids, or an array of allowed ids."""
+    address = compiled_predicate_address(filter)
+    if address is not None:
+        return core.predicate_to_bitmap(address)
+    if callable(filter):  # the slow path: one Python call per live id
+        with store.lock:
+            live = store.ids[store.alive]
+        keep = np.fromiter((bool(filter(i)) for i in live.tolist()), dtype=bool, count=live.shape[0])
+        return core.ids_to_bitmap(np.ascontiguousarray(live[keep]))
+    return core.ids_to_bitmap(as_ids(filter, "filter ids"))
+
+
+def _popcount_rows(words: np.ndarray) -> np.ndarray:
+    """Set bits per row of a uint64 matrix."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(words).sum(axis=1, dtype=np.uint64)
+    return np.unpackbits(words.view(np.uint8), axis=1).sum(axis=1, dtype=np.uint64)
