@@ -463,6 +463,20 @@ slot_t Hnsw::greedy_query(const float* q, float& dist) const {
 // One level-0 walk with a beam of `ef`: the beam's first k entries are the unfiltered answer, and
 // seen(dist, slot) is told of every node scored, so a caller can collect a different answer
 // (live or matching nodes only) from the same route.
+// Writes u's level-0 neighbours not visited yet to `fresh` (marking them visited and starting
+// to load their vectors) and returns how many.
+size_t Hnsw::gather_unvisited(slot_t u, VisitedList& visited, slot_t* fresh) const {
+    const slot_t* row = &links0_[size_t(u) * row0_];
+    size_t cnt = row[0], m = 0;
+    for (size_t j = 1; j <= cnt; ++j) {
+        slot_t v = row[j];
+        if (visited.test_and_set(v)) continue;
+        prefetch_row(store_.row(v), params_.dim);
+        fresh[m++] = v;
+    }
+    return m;
+}
+
 template <class Seen>
 void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, const Seen& seen) const {
     Scratch& sc = scratch();
@@ -476,15 +490,7 @@ void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, cons
     sc.fresh.resize(row0_);
     slot_t* fresh = sc.fresh.data();
     while (pool.has_next()) {
-        slot_t u = pool.pop_next();
-        const slot_t* row = &links0_[size_t(u) * row0_];
-        size_t cnt = row[0], m = 0;
-        for (size_t j = 1; j <= cnt; ++j) {
-            slot_t v = row[j];
-            if (visited.test_and_set(v)) continue;
-            prefetch_row(store_.row(v), params_.dim);
-            fresh[m++] = v;
-        }
+        size_t m = gather_unvisited(pool.pop_next(), visited, fresh);
         for (size_t j = 0; j < m; ++j) {
             slot_t v = fresh[j];
             float d = store_.distance(q, v);
@@ -519,14 +525,7 @@ void Hnsw::walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, con
         Neighbor c = frontier.back();
         frontier.pop_back();
         if (top.full() && c.dist > top.worst()) break;
-        const slot_t* row = &links0_[size_t(c.slot) * row0_];
-        size_t cnt = row[0], m = 0;
-        for (size_t j = 1; j <= cnt; ++j) {
-            slot_t v = row[j];
-            if (visited.test_and_set(v)) continue;
-            prefetch_row(store_.row(v), params_.dim);
-            fresh[m++] = v;
-        }
+        size_t m = gather_unvisited(c.slot, visited, fresh);
         for (size_t j = 0; j < m; ++j) {
             slot_t v = fresh[j];
             float d = store_.distance(q, v);

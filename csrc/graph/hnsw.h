@@ -150,6 +150,7 @@ private:
     // The same, calling visit(slot, dist) for every node whose distance it computes.
     template <class Visit>
     slot_t greedy_query(const float* q, float& dist, const Visit& visit) const;
+    size_t gather_unvisited(slot_t u, VisitedList& visited, slot_t* fresh) const;
     template <class Seen>
     void walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, const Seen& seen) const;
     template <class Accept>
