@@ -116,10 +116,21 @@ def filtered_search(fdp: atheris.FuzzedDataProvider, index: vecsearch.Index) -> 
         assert np.isin(found, allowed).all(), "a result outside its filter"
 
 
+def raw_filter_program(fdp: atheris.FuzzedDataProvider, index: vecsearch.Index) -> None:
+    """The native filter-program evaluator called directly: any ops (valid or not) over any rows
+    (in range or not) must raise or give bitmaps of live slots whose counts match."""
+    ops = np.frombuffer(fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 12)), dtype=np.uint8).copy()
+    rows = [np.array([fdp.ConsumeIntInRange(-3, len(index._attributes) + 3) for _ in range(fdp.ConsumeIntInRange(0, 8))],
+                     dtype=np.int64) for _ in range(fdp.ConsumeIntInRange(0, 4))]
+    words, matches, _ = index._core.evaluate_filters([(ops, rows)], index._attributes.row_slots, 1)
+    assert int(np.unpackbits(words.view(np.uint8)).sum()) == int(matches[0]), "match count differs from bitmap"
+    assert int(matches[0]) <= len(index), "more matches than live vectors"
+
+
 def TestOneInput(raw: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(raw)
     index = get_index(fdp)
-    op = fdp.ConsumeIntInRange(0, 6)
+    op = fdp.ConsumeIntInRange(0, 7)
     try:
         if op == 0:
             vecs = array(fdp, index.dim)
@@ -139,9 +150,12 @@ def TestOneInput(raw: bytes) -> None:
             _ = edge_int(fdp) in index
         elif op == 6:
             filtered_search(fdp, index)
+        elif op == 7:
+            raw_filter_program(fdp, index)
         else:
             vecsearch.Index(edge_int(fdp), ["l2", "ip", "cosine", "hamming", 3][fdp.ConsumeIntInRange(0, 4)],
-                            M=edge_int(fdp), ef_construction=edge_int(fdp), seed=edge_int(fdp))
+                            M=edge_int(fdp), ef_construction=edge_int(fdp), seed=edge_int(fdp),
+                            acorn_gamma=edge_int(fdp), acorn_m_beta=edge_int(fdp) if fdp.ConsumeBool() else None)
     except ALLOWED:
         pass
 
