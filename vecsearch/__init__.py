@@ -19,6 +19,7 @@ from vecsearch.errors import (
 )
 from vecsearch.filters.expr import F
 from vecsearch.index import Index
+from vecsearch.quant import SQ8, NotTrainedError, Quantizer
 
 __version__ = "0.1.0"
 
@@ -36,6 +37,9 @@ if _core.simd_info()["warning"]:
 
 __all__ = [
     "Index",
+    "Quantizer",
+    "SQ8",
+    "NotTrainedError",
     "F",
     "FilterError",
     "MISSING_ID",

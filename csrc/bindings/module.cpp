@@ -10,6 +10,7 @@ namespace py = pybind11;
 namespace vecsearch {
 void init_simd(py::module_& m);
 void init_index(py::module_& m);
+void init_quant(py::module_& m);
 }  // namespace vecsearch
 
 namespace {
@@ -44,4 +45,5 @@ PYBIND11_MODULE(_core, m) {
     });
     vecsearch::init_simd(m);
     vecsearch::init_index(m);
+    vecsearch::init_quant(m);
 }

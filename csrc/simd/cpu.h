@@ -20,5 +20,7 @@ const KernelTable& active_kernels();
 const KernelTable& kernels_for(SimdLevel level);  // throws InvalidArgument when unsupported
 bool simd_forced();
 const std::string& simd_warning();
+// AVX-512 VPOPCNTDQ (vector popcount), used by the Hamming kernels at the avx512 level.
+bool cpu_has_vpopcntdq();
 
 }  // namespace vecsearch

@@ -1,0 +1,267 @@
+// Binding of the quantizers (private class _core.Codec) and testing hooks for the quant kernels.
+// Training takes the codec's lock exclusively; everything else shares it, with the GIL released.
+#include <pybind11/stl.h>
+
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "bindings/numpy_utils.h"
+#include "common/thread_pool.h"
+#include "quant/codec.h"
+#include "quant/kernels.h"
+#include "quant/search.h"
+#include "simd/cpu.h"
+
+namespace vecsearch {
+
+namespace {
+
+Metric parse_quant_metric(const std::string& name) {
+    if (name == "l2") return Metric::l2;
+    if (name == "ip") return Metric::ip;
+    if (name == "cosine") return Metric::cosine;
+    throw InvalidArgument("unknown metric '" + name + "'; expected 'l2', 'ip' or 'cosine'");
+}
+
+const char* quant_metric_name(Metric m) {
+    switch (m) {
+        case Metric::l2: return "l2";
+        case Metric::ip: return "ip";
+        default: return "cosine";
+    }
+}
+
+size_t threads_or_all(size_t threads) { return threads == 0 ? ThreadPool::hardware_threads() : threads; }
+
+// float32 [n, dim]
+carray<float> require_rows(py::handle obj, size_t dim, const char* what) {
+    carray<float> arr = require_array<float>(obj, what);
+    if (arr.ndim() != 2) throw DimensionError(std::string(what) + " must be 2-d");
+    if (size_t(arr.shape(1)) != dim)
+        throw DimensionError(std::string(what) + " have dim " + std::to_string(arr.shape(1)) +
+                             ", the quantizer has dim " + std::to_string(dim));
+    return arr;
+}
+
+// uint8 [n, code_size]
+carray<uint8_t> require_codes(py::handle obj, size_t code_size) {
+    carray<uint8_t> arr = require_array<uint8_t>(obj, "codes");
+    if (arr.ndim() != 2) throw DimensionError("codes must be 2-d [n, code_size]");
+    if (size_t(arr.shape(1)) != code_size)
+        throw DimensionError("codes have " + std::to_string(arr.shape(1)) + " bytes per vector, the quantizer uses " +
+                             std::to_string(code_size));
+    return arr;
+}
+
+class PyCodec {
+public:
+    explicit PyCodec(std::unique_ptr<Codec> c) : c_(std::move(c)) {}
+    PyCodec(const std::string& kind, size_t dim, const std::string& metric, size_t m, size_t nbits, bool opq,
+            int threshold, uint64_t seed) {
+        CodecOptions o;
+        o.m = m;
+        o.nbits = nbits;
+        o.opq = opq;
+        o.threshold = threshold;
+        o.seed = seed;
+        c_ = make_codec(kind, dim, parse_quant_metric(metric), o);
+    }
+
+    void train(py::handle x_obj, size_t threads) {
+        carray<float> x = require_rows(x_obj, c_->dim(), "training vectors");
+        size_t n = x.shape(0);
+        const float* p = x.data();
+        py::gil_scoped_release release;
+        std::unique_lock<std::shared_mutex> lock(mu_);
+        c_->train(p, n, threads_or_all(threads));
+    }
+
+    py::array_t<uint8_t> encode(py::handle x_obj, size_t threads) const {
+        carray<float> x = require_rows(x_obj, c_->dim(), "vectors");
+        size_t n = x.shape(0), cs = c_->code_size();
+        py::array_t<uint8_t> out({py::ssize_t(n), py::ssize_t(cs)});
+        uint8_t* o = out.mutable_data();
+        const float* p = x.data();
+        py::gil_scoped_release release;
+        std::shared_lock<std::shared_mutex> lock(mu_);
+        c_->encode(p, n, o, threads_or_all(threads));
+        return out;
+    }
+
+    py::array_t<float> decode(py::handle codes_obj) const {
+        carray<uint8_t> codes = require_codes(codes_obj, c_->code_size());
+        size_t n = codes.shape(0), dim = c_->dim();
+        py::array_t<float> out({py::ssize_t(n), py::ssize_t(dim)});
+        float* o = out.mutable_data();
+        const uint8_t* p = codes.data();
+        py::gil_scoped_release release;
+        std::shared_lock<std::shared_mutex> lock(mu_);
+        c_->decode(p, n, o);
+        return out;
+    }
+
+    py::tuple search(py::handle codes_obj, py::handle queries_obj, size_t k, size_t threads) const {
+        carray<uint8_t> codes = require_codes(codes_obj, c_->code_size());
+        carray<float> queries = require_rows(queries_obj, c_->dim(), "queries");
+        if (k == 0) throw InvalidArgument("k must be at least 1");
+        size_t n = codes.shape(0), nq = queries.shape(0);
+        py::array_t<int64_t> idx({py::ssize_t(nq), py::ssize_t(k)});
+        py::array_t<float> dist({py::ssize_t(nq), py::ssize_t(k)});
+        int64_t* ip = idx.mutable_data();
+        float* dp = dist.mutable_data();
+        const uint8_t* cp = codes.data();
+        const float* qp = queries.data();
+        {
+            py::gil_scoped_release release;
+            std::shared_lock<std::shared_mutex> lock(mu_);
+            if (!c_->trained()) throw InvalidArgument(c_->kind() + ": search before train");
+            search_codes(*c_, cp, n, qp, nq, k, threads_or_all(threads), ip, dp);
+        }
+        return py::make_tuple(idx, dist);
+    }
+
+    // Testing/re-ranking helper: the full [nq, n] distance matrix.
+    py::array_t<float> distances(py::handle codes_obj, py::handle queries_obj, bool single) const {
+        carray<uint8_t> codes = require_codes(codes_obj, c_->code_size());
+        carray<float> queries = require_rows(queries_obj, c_->dim(), "queries");
+        size_t n = codes.shape(0), nq = queries.shape(0);
+        py::array_t<float> out({py::ssize_t(nq), py::ssize_t(n)});
+        float* o = out.mutable_data();
+        const uint8_t* cp = codes.data();
+        const float* qp = queries.data();
+        py::gil_scoped_release release;
+        std::shared_lock<std::shared_mutex> lock(mu_);
+        if (!c_->trained()) throw InvalidArgument(c_->kind() + ": search before train");
+        all_distances(*c_, cp, n, qp, nq, single, o);
+        return out;
+    }
+
+    py::bytes serialize() const {
+        std::vector<uint8_t> b;
+        {
+            py::gil_scoped_release release;
+            std::shared_lock<std::shared_mutex> lock(mu_);
+            b = c_->serialize();
+        }
+        return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
+    }
+
+    static std::unique_ptr<PyCodec> restore(py::bytes blob) {
+        std::string_view v = blob;
+        return std::make_unique<PyCodec>(restore_codec(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+    }
+
+    std::string kind() const { return c_->kind(); }
+    size_t dim() const { return c_->dim(); }
+    std::string metric() const { return quant_metric_name(c_->metric()); }
+    size_t code_size() const { return c_->code_size(); }
+    size_t prepared_size() const { return c_->prepared_size(); }
+    bool trained() const {
+        std::shared_lock<std::shared_mutex> lock(mu_);
+        return c_->trained();
+    }
+
+private:
+    std::unique_ptr<Codec> c_;
+    mutable std::shared_mutex mu_;
+};
+
+const QuantKernels& hook_table(const std::string& level) {
+    SimdLevel l;
+    if (!parse_level(level, &l)) throw InvalidArgument("unknown SIMD level " + level);
+    return quant_kernels_for(l);
+}
+
+// Testing hook: one quant kernel at one SIMD level, over rows of `codes`.
+//   sq8_l2: a = shifted query [dim], b = scale [dim];  sq8_dot: a = weights [dim]
+//   pq8: a = table [m, 256];  hamming / hamming_scan: q = query code [words * 8]
+py::array_t<float> quant_kernel(const std::string& level, const std::string& name, py::handle codes_obj,
+                                py::handle a_obj, py::handle b_obj) {
+    const QuantKernels& k = hook_table(level);
+    carray<uint8_t> codes = require_array<uint8_t>(codes_obj, "codes");
+    if (codes.ndim() != 2) throw DimensionError("codes must be 2-d");
+    size_t n = codes.shape(0), w = codes.shape(1);
+    py::array_t<float> out(py::ssize_t{static_cast<py::ssize_t>(n)});
+    float* o = out.mutable_data();
+    const uint8_t* c = codes.data();
+    if (name == "sq8_l2" || name == "sq8_dot") {
+        carray<float> a = require_array<float>(a_obj, "a");
+        if (a.ndim() != 1 || size_t(a.shape(0)) != w) throw DimensionError("a must be 1-d of the code width");
+        const float* s = nullptr;
+        carray<float> b;
+        if (name == "sq8_l2") {
+            b = require_array<float>(b_obj, "b");
+            if (b.ndim() != 1 || size_t(b.shape(0)) != w) throw DimensionError("b must be 1-d of the code width");
+            s = b.data();
+        }
+        for (size_t i = 0; i < n; ++i)
+            o[i] = s ? k.sq8_l2(a.data(), s, c + i * w, w) : k.sq8_dot(a.data(), c + i * w, w);
+    } else if (name == "pq8") {
+        carray<float> a = require_array<float>(a_obj, "a");
+        if (a.ndim() != 2 || size_t(a.shape(0)) != w || a.shape(1) != 256)
+            throw DimensionError("a must be [m, 256] with m the code width");
+        k.pq8_scan(a.data(), c, w, n, o);
+    } else if (name == "hamming" || name == "hamming_scan") {
+        carray<uint8_t> q = require_array<uint8_t>(a_obj, "q");
+        if (w % 8 != 0 || q.ndim() != 1 || size_t(q.shape(0)) != w)
+            throw DimensionError("binary codes must be whole 64-bit words and q one code");
+        if (name == "hamming")
+            for (size_t i = 0; i < n; ++i) o[i] = float(k.hamming(q.data(), c + i * w, w / 8));
+        else
+            k.hamming_scan(q.data(), c, w / 8, n, o);
+    } else {
+        throw InvalidArgument("unknown quant kernel " + name);
+    }
+    return out;
+}
+
+// Testing hook: nearest centroid of each row of x at one SIMD level.
+py::tuple quant_nearest(const std::string& level, py::handle x_obj, py::handle c_obj) {
+    const QuantKernels& k = hook_table(level);
+    carray<float> x = require_array<float>(x_obj, "x");
+    carray<float> c = require_array<float>(c_obj, "centroids");
+    if (x.ndim() != 2 || c.ndim() != 2 || x.shape(1) != c.shape(1) || c.shape(0) == 0)
+        throw DimensionError("x and centroids must be 2-d with the same number of columns");
+    size_t n = x.shape(0), nc = c.shape(0), d = x.shape(1);
+    std::vector<float> ct(d * nc), cn(nc, 0.0f);
+    for (size_t j = 0; j < nc; ++j)
+        for (size_t i = 0; i < d; ++i) {
+            float v = c.data()[j * d + i];
+            ct[i * nc + j] = v;
+            cn[j] += v * v;
+        }
+    py::array_t<int64_t> idx(py::ssize_t{static_cast<py::ssize_t>(n)});
+    py::array_t<float> dist(py::ssize_t{static_cast<py::ssize_t>(n)});
+    for (size_t r = 0; r < n; ++r)
+        idx.mutable_data()[r] = k.nearest(x.data() + r * d, ct.data(), cn.data(), d, nc, dist.mutable_data() + r);
+    return py::make_tuple(idx, dist);
+}
+
+}  // namespace
+
+void init_quant(py::module_& m) {
+    py::class_<PyCodec>(m, "Codec")
+        .def(py::init<const std::string&, size_t, const std::string&, size_t, size_t, bool, int, uint64_t>(),
+             py::arg("kind"), py::arg("dim"), py::arg("metric"), py::arg("m") = 0, py::arg("nbits") = 8,
+             py::arg("opq") = false, py::arg("threshold") = 0, py::arg("seed") = 0)
+        .def("train", &PyCodec::train, py::arg("x"), py::arg("threads") = 0)
+        .def("encode", &PyCodec::encode, py::arg("x"), py::arg("threads") = 0)
+        .def("decode", &PyCodec::decode, py::arg("codes"))
+        .def("search", &PyCodec::search, py::arg("codes"), py::arg("queries"), py::arg("k"), py::arg("threads") = 0)
+        .def("distances", &PyCodec::distances, py::arg("codes"), py::arg("queries"), py::arg("single") = false)
+        .def("serialize", &PyCodec::serialize)
+        .def_static("restore", &PyCodec::restore, py::arg("blob"))
+        .def_property_readonly("kind", &PyCodec::kind)
+        .def_property_readonly("dim", &PyCodec::dim)
+        .def_property_readonly("metric", &PyCodec::metric)
+        .def_property_readonly("code_size", &PyCodec::code_size)
+        .def_property_readonly("prepared_size", &PyCodec::prepared_size)
+        .def_property_readonly("trained", &PyCodec::trained);
+    m.def("quant_kernel", &quant_kernel, py::arg("level"), py::arg("name"), py::arg("codes"), py::arg("a"),
+          py::arg("b") = py::none(), "Testing hook: one quant kernel at one SIMD level over rows of codes.");
+    m.def("quant_nearest", &quant_nearest, py::arg("level"), py::arg("x"), py::arg("centroids"),
+          "Testing hook: nearest centroid of each row at one SIMD level.");
+}
+
+}  // namespace vecsearch

@@ -1,0 +1,41 @@
+// Kernels over quantized codes, one table per SIMD level (the pattern of simd/kernels.h).
+//
+// Every kernel reads exactly the bytes it is given (tails are handled without over-reads) and
+// needs no alignment. quant/kernels_scalar.cpp is the reference the SIMD levels are tested
+// against through the private _core.quant_kernel hook (tests/test_quant_kernels.py).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "simd/kernels.h"
+
+namespace vecsearch {
+
+struct QuantKernels {
+    SimdLevel level;
+    const char* name;
+    // SQ8, l2: sum_i (q_i - scale_i * c_i)^2, with q already shifted by the per-dim minimum.
+    float (*sq8_l2)(const float* q, const float* scale, const uint8_t* code, size_t dim);
+    // SQ8, inner product part: sum_i w_i * c_i (w = query * scale).
+    float (*sq8_dot)(const float* w, const uint8_t* code, size_t dim);
+    // Hamming distance between two codes of `words` 64-bit words (given as bytes).
+    uint32_t (*hamming)(const uint8_t* a, const uint8_t* b, size_t words);
+    // Hamming distances from one query code to n consecutive codes.
+    void (*hamming_scan)(const uint8_t* q, const uint8_t* codes, size_t words, size_t n, float* out);
+    // PQ with 8-bit codes: out[i] = sum_j table[j * 256 + codes[i * m + j]].
+    void (*pq8_scan)(const float* table, const uint8_t* codes, size_t m, size_t n, float* out);
+    // Nearest of k centroids (stored transposed, ct[d * k + j]; cnorm[j] = |c_j|^2) to x[0..dsub).
+    // Returns the index and writes |x - c|^2 to *dist.
+    uint32_t (*nearest)(const float* x, const float* ct, const float* cnorm, size_t dsub, size_t k, float* dist);
+};
+
+const QuantKernels& scalar_quant_kernels();
+const QuantKernels& avx2_quant_kernels();
+const QuantKernels& avx512_quant_kernels();
+
+// The table of the level simd/cpu.h chose (VECSEARCH_SIMD applies here too).
+const QuantKernels& active_quant_kernels();
+const QuantKernels& quant_kernels_for(SimdLevel level);  // throws InvalidArgument when unsupported
+
+}  // namespace vecsearch

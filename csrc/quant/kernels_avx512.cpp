@@ -1,0 +1,145 @@
+// AVX-512 level of the quant kernels (F/BW/VL/DQ; VPOPCNTDQ for Hamming when the CPU has it).
+// Tails use masked loads, which never touch the masked-out bytes.
+#include <immintrin.h>
+
+#include "quant/kernels.h"
+#include "quant/kernels_generic.h"
+#include "simd/cpu.h"
+
+#define VS_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt")))
+#define VS_AVX512_POPCNT __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vpopcntdq,popcnt")))
+
+namespace vecsearch {
+
+namespace {
+
+namespace g = quant_generic;
+
+VS_AVX512 inline __m512 load16_u8(const uint8_t* p) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+
+VS_AVX512 inline __m512 load_tail_u8(const uint8_t* p, __mmask16 k) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, p)));
+}
+
+VS_AVX512 inline __mmask16 tail_mask16(size_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
+
+VS_AVX512 float sq8_l2_avx512(const float* q, const float* s, const uint8_t* c, size_t dim) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= dim; i += 32) {
+        __m512 d0 = _mm512_fnmadd_ps(_mm512_loadu_ps(s + i), load16_u8(c + i), _mm512_loadu_ps(q + i));
+        __m512 d1 = _mm512_fnmadd_ps(_mm512_loadu_ps(s + i + 16), load16_u8(c + i + 16), _mm512_loadu_ps(q + i + 16));
+        a0 = _mm512_fmadd_ps(d0, d0, a0);
+        a1 = _mm512_fmadd_ps(d1, d1, a1);
+    }
+    for (; i + 16 <= dim; i += 16) {
+        __m512 d = _mm512_fnmadd_ps(_mm512_loadu_ps(s + i), load16_u8(c + i), _mm512_loadu_ps(q + i));
+        a0 = _mm512_fmadd_ps(d, d, a0);
+    }
+    if (i < dim) {
+        __mmask16 k = tail_mask16(dim - i);
+        __m512 d = _mm512_fnmadd_ps(_mm512_maskz_loadu_ps(k, s + i), load_tail_u8(c + i, k),
+                                    _mm512_maskz_loadu_ps(k, q + i));
+        a1 = _mm512_fmadd_ps(d, d, a1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+}
+
+VS_AVX512 float sq8_dot_avx512(const float* w, const uint8_t* c, size_t dim) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= dim; i += 32) {
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), load16_u8(c + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16), load16_u8(c + i + 16), a1);
+    }
+    for (; i + 16 <= dim; i += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), load16_u8(c + i), a0);
+    if (i < dim) {
+        __mmask16 k = tail_mask16(dim - i);
+        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, w + i), load_tail_u8(c + i, k), a1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+}
+
+// 64-bit POPCNT; VPOPCNTDQ pays off only once a code fills whole 512-bit registers.
+VS_AVX512 uint32_t hamming_popcnt(const uint8_t* a, const uint8_t* b, size_t words) { return g::hamming(a, b, words); }
+
+VS_AVX512_POPCNT uint32_t hamming_vpopcnt(const uint8_t* a, const uint8_t* b, size_t words) {
+    __m512i acc = _mm512_setzero_si512();
+    size_t w = 0;
+    for (; w + 8 <= words; w += 8) {
+        __m512i x = _mm512_xor_si512(_mm512_loadu_si512(a + 8 * w), _mm512_loadu_si512(b + 8 * w));
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+    }
+    if (w < words) {
+        __mmask8 k = static_cast<__mmask8>((1u << (words - w)) - 1u);
+        __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi64(k, a + 8 * w), _mm512_maskz_loadu_epi64(k, b + 8 * w));
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+    }
+    return uint32_t(_mm512_reduce_add_epi64(acc));
+}
+
+VS_AVX512 void hamming_scan_popcnt(const uint8_t* q, const uint8_t* codes, size_t words, size_t n, float* out) {
+    for (size_t i = 0; i < n; ++i) out[i] = float(g::hamming(q, codes + i * words * 8, words));
+}
+
+VS_AVX512_POPCNT void hamming_scan_vpopcnt(const uint8_t* q, const uint8_t* codes, size_t words, size_t n,
+                                           float* out) {
+    if (words < 8) {  // short codes: scalar POPCNT beats a vector reduction per code
+        for (size_t i = 0; i < n; ++i) out[i] = float(g::hamming(q, codes + i * words * 8, words));
+        return;
+    }
+    for (size_t i = 0; i < n; ++i) out[i] = float(hamming_vpopcnt(q, codes + i * words * 8, words));
+}
+
+VS_AVX512 inline float pq8_one_avx512(const float* table, const uint8_t* c, size_t m) {
+    const __m512i lane = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(256));
+    __m512 a0 = _mm512_setzero_ps();
+    size_t j = 0;
+    for (; j + 16 <= m; j += 16) {
+        __m512i idx = _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + j))),
+                                       lane);
+        a0 = _mm512_add_ps(a0, _mm512_i32gather_ps(idx, table + j * 256, 4));
+    }
+    if (j < m) {
+        __mmask16 k = tail_mask16(m - j);
+        __m512i idx = _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, c + j)), lane);
+        a0 = _mm512_add_ps(a0, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, idx, table + j * 256, 4));
+    }
+    return _mm512_reduce_add_ps(a0);
+}
+
+VS_AVX512 void pq8_scan_gather_avx512(const float* t, const uint8_t* codes, size_t m, size_t n, float* out) {
+    for (size_t i = 0; i < n; ++i) out[i] = pq8_one_avx512(t, codes + i * m, m);
+}
+
+VS_AVX512 void pq8_scan_avx512(const float* t, const uint8_t* codes, size_t m, size_t n, float* out) {
+    g::pq8_scan(t, codes, m, n, out);
+}
+
+VS_AVX512 uint32_t nearest_avx512(const float* x, const float* ct, const float* cn, size_t dsub, size_t k,
+                                  float* dist) {
+    return g::nearest(x, ct, cn, dsub, k, dist);
+}
+
+QuantKernels make_table() {
+    QuantKernels t{SimdLevel::avx512, "avx512",      sq8_l2_avx512,   sq8_dot_avx512,
+                   hamming_popcnt,    hamming_scan_popcnt, pq8_scan_avx512, nearest_avx512};
+    if (cpu_has_vpopcntdq()) {
+        t.hamming = hamming_vpopcnt;
+        t.hamming_scan = hamming_scan_vpopcnt;
+    }
+    (void)pq8_scan_gather_avx512;
+    return t;
+}
+
+}  // namespace
+
+const QuantKernels& avx512_quant_kernels() {
+    static const QuantKernels table = make_table();
+    return table;
+}
+
+}  // namespace vecsearch

@@ -1,0 +1,101 @@
+// Plain C++ bodies shared by every kernel level. Each level's file calls them from a function
+// carrying its target attribute; GCC inlines them there and vectorises for that level.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+namespace vecsearch {
+namespace quant_generic {
+
+inline uint64_t load64(const uint8_t* p) {
+    uint64_t v;
+    std::memcpy(&v, p, sizeof v);  // codes need not be 8-byte aligned
+    return v;
+}
+
+__attribute__((always_inline)) inline float sq8_l2(const float* q, const float* scale, const uint8_t* code,
+                                                   size_t dim) {
+    float s = 0.0f;
+    for (size_t i = 0; i < dim; ++i) {
+        float d = q[i] - scale[i] * float(code[i]);
+        s += d * d;
+    }
+    return s;
+}
+
+__attribute__((always_inline)) inline float sq8_dot(const float* w, const uint8_t* code, size_t dim) {
+    float s = 0.0f;
+    for (size_t i = 0; i < dim; ++i) s += w[i] * float(code[i]);
+    return s;
+}
+
+__attribute__((always_inline)) inline uint32_t hamming(const uint8_t* a, const uint8_t* b, size_t words) {
+    uint32_t s = 0;
+    for (size_t w = 0; w < words; ++w) s += uint32_t(__builtin_popcountll(load64(a + 8 * w) ^ load64(b + 8 * w)));
+    return s;
+}
+
+// Four codes per step: independent load chains keep more lookups in flight.
+__attribute__((always_inline)) inline void pq8_scan(const float* table, const uint8_t* codes, size_t m, size_t n,
+                                                    float* out) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const uint8_t* c0 = codes + i * m;
+        const uint8_t* c1 = c0 + m;
+        const uint8_t* c2 = c1 + m;
+        const uint8_t* c3 = c2 + m;
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        const float* t = table;
+        for (size_t j = 0; j < m; ++j, t += 256) {
+            s0 += t[c0[j]];
+            s1 += t[c1[j]];
+            s2 += t[c2[j]];
+            s3 += t[c3[j]];
+        }
+        out[i] = s0;
+        out[i + 1] = s1;
+        out[i + 2] = s2;
+        out[i + 3] = s3;
+    }
+    for (; i < n; ++i) {
+        const uint8_t* c = codes + i * m;
+        float s = 0;
+        for (size_t j = 0; j < m; ++j) s += table[j * 256 + c[j]];
+        out[i] = s;
+    }
+}
+
+// Dot products with centroids in chunks of 256 (vectorised across centroids), then the argmin.
+__attribute__((always_inline)) inline uint32_t nearest(const float* x, const float* ct, const float* cnorm,
+                                                       size_t dsub, size_t k, float* dist) {
+    float xn = 0.0f;
+    for (size_t d = 0; d < dsub; ++d) xn += x[d] * x[d];
+    float best = std::numeric_limits<float>::infinity();
+    uint32_t arg = 0;
+    constexpr size_t kChunk = 256;
+    alignas(64) float acc[kChunk];
+    for (size_t j0 = 0; j0 < k; j0 += kChunk) {
+        size_t nk = k - j0 < kChunk ? k - j0 : kChunk;
+        for (size_t j = 0; j < nk; ++j) acc[j] = cnorm[j0 + j];
+        for (size_t d = 0; d < dsub; ++d) {
+            const float xd = -2.0f * x[d];
+            const float* row = ct + d * k + j0;
+            for (size_t j = 0; j < nk; ++j) acc[j] += xd * row[j];
+        }
+        for (size_t j = 0; j < nk; ++j) {
+            if (acc[j] < best) {
+                best = acc[j];
+                arg = uint32_t(j0 + j);
+            }
+        }
+    }
+    float d2 = best + xn;
+    *dist = d2 > 0.0f ? d2 : 0.0f;
+    return arg;
+}
+
+}  // namespace quant_generic
+}  // namespace vecsearch

@@ -1,0 +1,35 @@
+// Reference level: the generic bodies compiled for baseline x86-64.
+#include "quant/kernels.h"
+#include "quant/kernels_generic.h"
+
+namespace vecsearch {
+
+namespace {
+
+namespace g = quant_generic;
+
+float sq8_l2_scalar(const float* q, const float* s, const uint8_t* c, size_t dim) { return g::sq8_l2(q, s, c, dim); }
+float sq8_dot_scalar(const float* w, const uint8_t* c, size_t dim) { return g::sq8_dot(w, c, dim); }
+uint32_t hamming_scalar(const uint8_t* a, const uint8_t* b, size_t words) { return g::hamming(a, b, words); }
+
+void hamming_scan_scalar(const uint8_t* q, const uint8_t* codes, size_t words, size_t n, float* out) {
+    for (size_t i = 0; i < n; ++i) out[i] = float(g::hamming(q, codes + i * words * 8, words));
+}
+
+void pq8_scan_scalar(const float* t, const uint8_t* codes, size_t m, size_t n, float* out) {
+    g::pq8_scan(t, codes, m, n, out);
+}
+
+uint32_t nearest_scalar(const float* x, const float* ct, const float* cn, size_t dsub, size_t k, float* dist) {
+    return g::nearest(x, ct, cn, dsub, k, dist);
+}
+
+}  // namespace
+
+const QuantKernels& scalar_quant_kernels() {
+    static const QuantKernels table{SimdLevel::scalar, "scalar",  sq8_l2_scalar,  sq8_dot_scalar,
+                                    hamming_scalar,    hamming_scan_scalar, pq8_scan_scalar, nearest_scalar};
+    return table;
+}
+
+}  // namespace vecsearch

@@ -1,0 +1,49 @@
+// SQ8: each dimension quantized to 8 bits on a per-dimension [min, max] range learnt in training.
+//
+// code_i = round((x_i - min_i) / scale_i), decoded as min_i + scale_i * code_i, so the error
+// of a value inside the training range is at most scale_i / 2. Distances run on the codes:
+//   l2:        sum_i (q_i - min_i - scale_i * c_i)^2       (prepared: q - min)
+//   ip/cosine: 1 - (sum_i q_i * min_i + sum_i (q_i * scale_i) * c_i)   (prepared: constant, q * scale)
+#pragma once
+
+#include <vector>
+
+#include "quant/codec.h"
+#include "quant/kernels.h"
+
+namespace vecsearch {
+
+class ByteReader;
+
+class SQ8Codec : public Codec {
+public:
+    SQ8Codec(size_t dim, Metric metric);
+
+    std::string kind() const override { return "sq8"; }
+    size_t dim() const override { return dim_; }
+    Metric metric() const override { return metric_; }
+    size_t code_size() const override { return dim_; }
+    bool trained() const override { return trained_; }
+
+    void train(const float* x, size_t n, size_t threads) override;
+    void encode(const float* x, size_t n, uint8_t* codes, size_t threads) const override;
+    void decode(const uint8_t* codes, size_t n, float* out) const override;
+
+    size_t prepared_size() const override;
+    void prepare(const float* q, uint8_t* prepared) const override;
+    float distance(const uint8_t* prepared, const uint8_t* code) const override;
+    void scan(const uint8_t* prepared, const uint8_t* codes, size_t n, float* out) const override;
+
+    std::vector<uint8_t> serialize() const override;
+    static std::unique_ptr<Codec> restore(ByteReader& r, size_t dim, Metric metric, bool trained);
+
+private:
+    static constexpr size_t kHeader = 16;  // floats before the rescaled query (ip/cosine constant)
+    size_t dim_;
+    Metric metric_;
+    bool trained_ = false;
+    std::vector<float> vmin_, scale_, inv_scale_;
+    const QuantKernels* k_;
+};
+
+}  // namespace vecsearch

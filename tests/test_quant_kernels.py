@@ -1,0 +1,78 @@
+"""Quant kernels: every SIMD level this CPU supports equals a numpy reference (and so the scalar
+level), on widths that exercise every tail. `_core.quant_kernel(level, name, codes, a, b)` runs
+one kernel of one level; `_core.quant_nearest` the k-means assignment kernel."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vecsearch
+from vecsearch import _core
+
+SUPPORTED = list(vecsearch.simd_info()["supported"])
+WIDTHS = (1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 100, 384, 385)
+
+
+@pytest.mark.parametrize("level", SUPPORTED)
+@pytest.mark.parametrize("dim", WIDTHS)
+def test_sq8_kernels_match_reference(level, dim):
+    rng = np.random.default_rng(dim)
+    codes = rng.integers(0, 256, size=(20, dim), dtype=np.uint8)
+    q = rng.standard_normal(dim).astype(np.float32)
+    s = rng.uniform(0.001, 0.05, dim).astype(np.float32)
+    c64 = codes.astype(np.float64)
+    ref_l2 = ((q.astype(np.float64) - s.astype(np.float64) * c64) ** 2).sum(1)
+    ref_dot = c64 @ q.astype(np.float64)
+    got_l2 = _core.quant_kernel(level, "sq8_l2", codes, q, s)
+    got_dot = _core.quant_kernel(level, "sq8_dot", codes, q)
+    np.testing.assert_allclose(got_l2, ref_l2, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(got_dot, ref_dot, rtol=1e-5, atol=1e-3 * np.sqrt(dim))
+    scalar = _core.quant_kernel("scalar", "sq8_l2", codes, q, s)
+    np.testing.assert_allclose(got_l2, scalar, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("level", SUPPORTED)
+@pytest.mark.parametrize("words", (1, 2, 3, 5, 6, 7, 8, 9, 12, 16, 17))
+@pytest.mark.parametrize("name", ("hamming", "hamming_scan"))
+def test_hamming_equals_numpy_popcount(level, words, name):
+    rng = np.random.default_rng(words)
+    codes = rng.integers(0, 256, size=(33, words * 8), dtype=np.uint8)
+    q = rng.integers(0, 256, size=words * 8, dtype=np.uint8)
+    ref = np.unpackbits(codes ^ q[None, :], axis=1).sum(1)
+    got = _core.quant_kernel(level, name, codes, q)
+    np.testing.assert_array_equal(got, ref.astype(np.float32))
+
+
+@pytest.mark.parametrize("level", SUPPORTED)
+@pytest.mark.parametrize("m", (1, 3, 4, 7, 8, 15, 16, 17, 24, 32, 48, 96, 97))
+def test_pq8_scan_matches_reference(level, m):
+    rng = np.random.default_rng(m)
+    table = rng.standard_normal((m, 256)).astype(np.float32)
+    codes = rng.integers(0, 256, size=(23, m), dtype=np.uint8)  # odd count: the 4-code step's tail
+    ref = table.astype(np.float64)[np.arange(m)[None, :], codes].sum(1)
+    got = _core.quant_kernel(level, "pq8", codes, table)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4 * np.sqrt(m))
+
+
+@pytest.mark.parametrize("level", SUPPORTED)
+@pytest.mark.parametrize("dsub,k", [(1, 3), (2, 16), (8, 256), (12, 300), (5, 17)])
+def test_nearest_centroid_matches_reference(level, dsub, k):
+    rng = np.random.default_rng(dsub * 1000 + k)
+    x = rng.standard_normal((50, dsub)).astype(np.float32)
+    c = rng.standard_normal((k, dsub)).astype(np.float32)
+    idx, dist = _core.quant_nearest(level, x, c)
+    d = ((x[:, None, :].astype(np.float64) - c[None, :, :]) ** 2).sum(-1)
+    best = d.min(1)
+    # The chosen centroid is optimal up to float32 rounding of the expanded form.
+    np.testing.assert_allclose(d[np.arange(50), idx], best, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(dist, best, rtol=1e-3, atol=1e-3)
+
+
+def test_unknown_kernel_and_level_are_errors():
+    codes = np.zeros((2, 8), np.uint8)
+    with pytest.raises(ValueError, match="unknown quant kernel"):
+        _core.quant_kernel("scalar", "nope", codes, np.zeros(8, np.float32))
+    with pytest.raises(ValueError, match="unknown SIMD level"):
+        _core.quant_kernel("sse9", "sq8_dot", codes, np.zeros(8, np.float32))
+    with pytest.raises(vecsearch.DimensionError):
+        _core.quant_kernel("scalar", "hamming", np.zeros((2, 7), np.uint8), np.zeros(7, np.uint8))
