@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import vecsearch
-from vecsearch import SQ8, NotTrainedError, Quantizer
+from vecsearch import SQ8, BinaryQuantizer, NotTrainedError, Quantizer
 from vecsearch.errors import DimensionError, DTypeError, FormatError, NonFiniteError
 
-QUANTIZERS = [lambda: SQ8()]
+QUANTIZERS = [lambda: SQ8(), lambda: BinaryQuantizer("mean")]
 
 
 def _x(n=300, dim=16, seed=0):

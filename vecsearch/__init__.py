@@ -19,7 +19,7 @@ from vecsearch.errors import (
 )
 from vecsearch.filters.expr import F
 from vecsearch.index import Index
-from vecsearch.quant import SQ8, NotTrainedError, Quantizer
+from vecsearch.quant import BinaryQuantizer, NotTrainedError, Quantizer, SQ8
 
 __version__ = "0.1.0"
 
@@ -39,6 +39,7 @@ __all__ = [
     "Index",
     "Quantizer",
     "SQ8",
+    "BinaryQuantizer",
     "NotTrainedError",
     "F",
     "FilterError",

@@ -2,6 +2,7 @@
 #include "quant/codec.h"
 
 #include "common/errors.h"
+#include "quant/binary.h"
 #include "quant/serial.h"
 #include "quant/sq8.h"
 
@@ -37,6 +38,7 @@ void write_codec_header(ByteWriter& w, const std::string& kind, size_t dim, Metr
 std::unique_ptr<Codec> make_codec(const std::string& kind, size_t dim, Metric metric, const CodecOptions& options) {
     check_dim(dim);
     if (kind == "sq8") return std::make_unique<SQ8Codec>(dim, metric);
+    if (kind == "binary") return std::make_unique<BinaryCodec>(dim, metric, options.threshold);
     throw InvalidArgument("unknown codec kind '" + kind + "' (expected sq8, pq or binary)");
 }
 
@@ -58,6 +60,7 @@ std::unique_ptr<Codec> restore_codec(const uint8_t* data, size_t size) {
     uint8_t trained = r.get<uint8_t>();
     if (trained > 1) throw FormatError("codec blob: bad trained flag");
     if (kind == "sq8") return SQ8Codec::restore(r, dim, metric, trained == 1);
+    if (kind == "binary") return BinaryCodec::restore(r, dim, metric, trained == 1);
     throw FormatError("codec blob: unknown codec kind");  // not echoed: the bytes may not be text
 }
 

@@ -55,7 +55,7 @@ VS_AVX2 float sq8_dot_avx2(const float* w, const uint8_t* c, size_t dim) {
 VS_AVX2 uint32_t hamming_avx2(const uint8_t* a, const uint8_t* b, size_t words) { return g::hamming(a, b, words); }
 
 VS_AVX2 void hamming_scan_avx2(const uint8_t* q, const uint8_t* codes, size_t words, size_t n, float* out) {
-    for (size_t i = 0; i < n; ++i) out[i] = float(g::hamming(q, codes + i * words * 8, words));
+    g::hamming_scan(q, codes, words, n, out);
 }
 
 // One code: eight subquantizers per gather, two accumulators.

@@ -81,13 +81,13 @@ VS_AVX512_POPCNT uint32_t hamming_vpopcnt(const uint8_t* a, const uint8_t* b, si
 }
 
 VS_AVX512 void hamming_scan_popcnt(const uint8_t* q, const uint8_t* codes, size_t words, size_t n, float* out) {
-    for (size_t i = 0; i < n; ++i) out[i] = float(g::hamming(q, codes + i * words * 8, words));
+    g::hamming_scan(q, codes, words, n, out);
 }
 
 VS_AVX512_POPCNT void hamming_scan_vpopcnt(const uint8_t* q, const uint8_t* codes, size_t words, size_t n,
                                            float* out) {
     if (words < 8) {  // short codes: scalar POPCNT beats a vector reduction per code
-        for (size_t i = 0; i < n; ++i) out[i] = float(g::hamming(q, codes + i * words * 8, words));
+        g::hamming_scan(q, codes, words, n, out);
         return;
     }
     for (size_t i = 0; i < n; ++i) out[i] = float(hamming_vpopcnt(q, codes + i * words * 8, words));

@@ -38,6 +38,36 @@ __attribute__((always_inline)) inline uint32_t hamming(const uint8_t* a, const u
     return s;
 }
 
+// Hamming scan with the word count known at compile time (fully unrolled) when it is a common
+// one; any other count takes the loop.
+template <size_t W>
+__attribute__((always_inline)) inline void hamming_scan_fixed(const uint8_t* q, const uint8_t* codes, size_t n,
+                                                             float* out) {
+    uint64_t qw[W];
+    for (size_t w = 0; w < W; ++w) qw[w] = load64(q + 8 * w);
+    for (size_t i = 0; i < n; ++i) {
+        const uint8_t* c = codes + i * W * 8;
+        uint32_t s = 0;
+        for (size_t w = 0; w < W; ++w) s += uint32_t(__builtin_popcountll(qw[w] ^ load64(c + 8 * w)));
+        out[i] = float(s);
+    }
+}
+
+__attribute__((always_inline)) inline void hamming_scan(const uint8_t* q, const uint8_t* codes, size_t words,
+                                                        size_t n, float* out) {
+    switch (words) {
+        case 1: return hamming_scan_fixed<1>(q, codes, n, out);
+        case 2: return hamming_scan_fixed<2>(q, codes, n, out);
+        case 4: return hamming_scan_fixed<4>(q, codes, n, out);
+        case 6: return hamming_scan_fixed<6>(q, codes, n, out);
+        case 8: return hamming_scan_fixed<8>(q, codes, n, out);
+        case 12: return hamming_scan_fixed<12>(q, codes, n, out);
+        case 16: return hamming_scan_fixed<16>(q, codes, n, out);
+        default:
+            for (size_t i = 0; i < n; ++i) out[i] = float(hamming(q, codes + i * words * 8, words));
+    }
+}
+
 // Four codes per step: independent load chains keep more lookups in flight.
 __attribute__((always_inline)) inline void pq8_scan(const float* table, const uint8_t* codes, size_t m, size_t n,
                                                     float* out) {

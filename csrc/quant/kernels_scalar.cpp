@@ -13,7 +13,7 @@ float sq8_dot_scalar(const float* w, const uint8_t* c, size_t dim) { return g::s
 uint32_t hamming_scalar(const uint8_t* a, const uint8_t* b, size_t words) { return g::hamming(a, b, words); }
 
 void hamming_scan_scalar(const uint8_t* q, const uint8_t* codes, size_t words, size_t n, float* out) {
-    for (size_t i = 0; i < n; ++i) out[i] = float(g::hamming(q, codes + i * words * 8, words));
+    g::hamming_scan(q, codes, words, n, out);
 }
 
 void pq8_scan_scalar(const float* t, const uint8_t* codes, size_t m, size_t n, float* out) {
