@@ -47,5 +47,5 @@ def test_future_version_is_refused_naming_both(tmp_path):
     struct.pack_into("<I", data, 8, FORMAT_VERSION + 1)
     path = tmp_path / "future.vs"
     path.write_bytes(bytes(data))
-    with pytest.raises(vecsearch.FormatVersionError, match=f"version {FORMAT_VERSION + 1}.*versions 1, 2, {FORMAT_VERSION}"):
+    with pytest.raises(vecsearch.FormatVersionError, match=f"version {FORMAT_VERSION + 1}.*versions 1, 2, 3, {FORMAT_VERSION}"):
         vecsearch.Index.load(path)

@@ -264,7 +264,7 @@ def test_recomputed_crc_helper_is_faithful(saved, tmp_path):
     Index.load(p)
 
 
-@pytest.mark.parametrize("version", [0, 4, 7, 2**32 - 1])
+@pytest.mark.parametrize("version", [0, 5, 7, 2**32 - 1])
 def test_unknown_version(saved, tmp_path, version):
     *_, data = saved
     assert version not in _format.READABLE_VERSIONS

@@ -20,7 +20,9 @@ Sections of an HNSW index (version 1): ``meta`` (UTF-8 JSON: parameters and coun
 version 2, when the index has attribute columns, the sections of vecsearch/attributes/persist.py.
 Version 3 is written only for ACORN-gamma graphs: their ``links0`` rows are
 ``1 + level0_degree`` wide (meta ``acorn_gamma``, ``acorn_m_beta``), so older readers must refuse
-them; every other index is still written as version 2.
+them; every other index is still written as version 2. Version 4 is written only for indexes
+with quantized storage: sections ``codec`` (uint8, the quantizer's serialised parameters,
+vecsearch/quant) and ``codes`` (uint8 [count, code_size]), meta ``storage`` and ``rerank``.
 
 Reading checks, in order: magic, version (an unknown one raises FormatVersionError naming both
 versions), header CRC, that every section lies inside the file, then each section's CRC, before
@@ -49,8 +51,8 @@ MAGIC = b"VECSRCH\x00"
 # Version 2 added the attribute sections (vecsearch/attributes/persist.py); version 1 files,
 # which have none, still load. Version 3 marks ACORN-gamma level-0 rows; a file is written with
 # the lowest version that can hold it, so plain indexes stay readable by older releases.
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 HEADER = struct.Struct("<8sIIQ28sI8s")  # 64 bytes
 ENTRY = struct.Struct("<16sQQI12s")  # 48 bytes
 ALIGN = 64

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -37,6 +37,8 @@ def save_index(index: Any, path: Any) -> None:
         "next_auto_id": state["next_auto_id"],
         "acorn_gamma": index.acorn_gamma,
         "acorn_m_beta": index.acorn_m_beta,
+        "storage": index.storage,
+        "rerank": index.rerank,
     }
     arrays = {name: state[name] for name in ("vectors", "ids", "levels", "deleted", "links0", "upper")}
     store = index._attributes
@@ -44,12 +46,20 @@ def save_index(index: Any, path: Any) -> None:
         spec, attr_arrays = attributes_to_sections(store)
         arrays["attrs"] = np.frombuffer(json.dumps(spec).encode("utf-8"), dtype=np.uint8)
         arrays.update(attr_arrays)
-    # ACORN-gamma rows are wider than older releases expect: only those files need version 3.
-    write_atomic(os.fspath(path), meta, arrays, version=3 if index.acorn_gamma > 1 else 2)
+    coded = index._core.export_codes()
+    if coded is not None:
+        blob, codes = coded
+        arrays["codec"] = np.frombuffer(blob, dtype=np.uint8)
+        arrays["codes"] = codes
+    # A file takes the lowest version that holds it: codes need 4, ACORN-gamma rows (wider than
+    # older releases expect) 3, anything else 2.
+    version = 4 if coded is not None else 3 if index.acorn_gamma > 1 else 2
+    write_atomic(os.fspath(path), meta, arrays, version=version)
 
 
-def load_index(path: Any, mmap: bool) -> Tuple[Any, int, IndexFile, AttributeStore]:
-    """(native core, ef_search, the open file, attribute store) of a saved index."""
+def load_index(path: Any, mmap: bool) -> Tuple[Any, int, IndexFile, AttributeStore, Any, Optional[int]]:
+    """(native core, ef_search, the open file, attribute store, quantizer or None, rerank) of a
+    saved index."""
     f = IndexFile(os.fspath(path))
     meta = f.meta
     fields = {}
@@ -82,10 +92,36 @@ def load_index(path: Any, mmap: bool) -> Tuple[Any, int, IndexFile, AttributeSto
         vectors, ids, f.array("levels", np.int32), deleted, f.array("links0", np.uint32),
         f.array("upper", np.uint32), bool(mmap), gamma, m_beta,
     )
+    quantizer, rerank = _load_storage(f, core, fields["dim"])
     live = np.ascontiguousarray(ids[deleted == 0])
     if f.has("attrs"):
         store = attributes_from_sections(f, live, core.slots_of)
     else:  # rows without columns, so attributes added later leave these ids null
         store = AttributeStore()
         store.append(live, {}, core.slots_of(live))
-    return core, fields["ef_search"], f, store
+    return core, fields["ef_search"], f, store, quantizer, rerank
+
+
+def _load_storage(f: IndexFile, core: Any, dim: int) -> Tuple[Any, Optional[int]]:
+    """Attaches the saved quantizer and codes (version 4 files with quantized storage)."""
+    meta = f.meta
+    storage, rerank = meta.get("storage", "float32"), meta.get("rerank")
+    if rerank is not None and (isinstance(rerank, bool) or not isinstance(rerank, int) or rerank < 0):
+        raise FormatError(f"{f.path}: meta field 'rerank' is not a non-negative integer")
+    has_codes = f.has("codec") or f.has("codes")
+    if storage == "float32" and not has_codes:
+        return None, rerank
+    if storage not in ("sq8", "pq", "binary") or not (f.has("codec") and f.has("codes")) or f.version < 4:
+        raise FormatError(f"{f.path}: quantized storage {storage!r} without its codec and codes sections")
+    from vecsearch.quant import Quantizer
+
+    blob = f.array("codec", np.uint8).tobytes()
+    quantizer = Quantizer.from_bytes(blob)
+    if quantizer.kind != storage or quantizer.dim != dim:
+        raise FormatError(f"{f.path}: the saved quantizer does not match the index (kind or dim)")
+    codes = f.array("codes", np.uint8)
+    size = quantizer.code_size
+    if codes.size % size:
+        raise FormatError(f"{f.path}: codes section is not a whole number of {size}-byte codes")
+    core.attach_codec(blob, codes.reshape(-1, size), 0)
+    return quantizer, rerank

@@ -10,6 +10,7 @@ import numpy as np
 from vecsearch import _core
 from vecsearch._persist import load_index, save_index
 from vecsearch._progress import progress as _progress_bar
+from vecsearch._storage import resolve_storage, training_sample
 from vecsearch._validate import (MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS, MISSING_ID, as_ids, as_vectors,
                                  normalized, positive_int)
 from vecsearch.attributes import AttributeStore
@@ -51,6 +52,14 @@ class Index:
         acorn_m_beta: with ``acorn_gamma > 1``, how many nearest level-0 neighbours are kept
             uncompressed (default ``2 * M``); past them a neighbour already linked from a kept
             one is dropped and recovered at search time in two hops.
+        storage: ``"float32"`` (default: walks use exact distances), or compact codes that the
+            graph walks with: ``"sq8"`` (one byte per dimension), ``"pq"`` (``dim / 8`` bytes),
+            ``"binary"`` (one bit per dimension), or a :class:`vecsearch.quant.Quantizer`. An
+            untrained quantizer is trained on (a sample of up to 65,536 of) the first add's
+            vectors. The graph is built from the float vectors, which stay in RAM to re-rank.
+        rerank: with codes, how many of a walk's best candidates are re-scored exactly by
+            default (None: the whole beam, ``max(ef, k)``; 0: none, code distances are the
+            answer). The beam is widened to ``rerank`` when that is larger than ``ef``.
 
     Capacity grows by itself. All methods may be called from several threads at once:
     searches run concurrently; ``add`` and ``delete`` wait for running searches and make later
@@ -76,6 +85,8 @@ class Index:
         ef_search: int = 64,
         acorn_gamma: int = 1,
         acorn_m_beta: Optional[int] = None,
+        storage: Any = "float32",
+        rerank: Optional[int] = None,
     ) -> None:
         dim = positive_int(dim, "dim", maximum=MAX_DIM)
         if metric not in METRICS:
@@ -90,7 +101,12 @@ class Index:
         if acorn_m_beta is None:
             acorn_m_beta = min(2 * M, M * acorn_gamma)
         acorn_m_beta = positive_int(acorn_m_beta, "acorn_m_beta", maximum=M * acorn_gamma)
+        quantizer = resolve_storage(storage, dim, metric)
         self._init(_core.HnswIndex(dim, metric, M, ef_construction, int(seed), acorn_gamma, acorn_m_beta), ef_search)
+        self.rerank = rerank
+        self._quantizer = quantizer
+        if quantizer is not None and quantizer.is_trained:
+            self._core.attach_codec(quantizer.to_bytes(), None, 0)
 
     def _init(self, core: Any, ef_search: int, keepalive: Any = None) -> None:
         self._core = core
@@ -104,6 +120,8 @@ class Index:
         self._acorn_m_beta: int = params["acorn_m_beta"]
         self.ef_search = ef_search
         self._keepalive = keepalive  # the mmap behind borrowed vectors
+        self._quantizer: Any = None  # None: float32 storage
+        self._rerank: Optional[int] = None
         self._cost_model: Optional[CostModel] = None
         self._attributes = AttributeStore()
         # Held by adds and deletes around their native call, and by a filtered search that keeps
@@ -156,6 +174,25 @@ class Index:
     def ef_search(self, value: int) -> None:
         self._ef_search = positive_int(value, "ef_search")
 
+    @property
+    def storage(self) -> str:
+        """``"float32"``, or the kind of the codes walks use (``"sq8"``, ``"pq"``, ``"binary"``)."""
+        return "float32" if self._quantizer is None else self._quantizer.kind
+
+    @property
+    def quantizer(self) -> Any:
+        """The :class:`vecsearch.quant.Quantizer` of quantized storage, or None."""
+        return self._quantizer
+
+    @property
+    def rerank(self) -> Optional[int]:
+        """Default number of candidates re-scored exactly with quantized storage (None: the beam)."""
+        return self._rerank
+
+    @rerank.setter
+    def rerank(self, value: Optional[int]) -> None:
+        self._rerank = None if value is None else _non_negative_int(value, "rerank")
+
     def __len__(self) -> int:
         return self._core.size()
 
@@ -169,6 +206,7 @@ class Index:
             f"vecsearch.Index(dim={self.dim}, metric={self.metric!r}, M={self.M}, "
             f"ef_construction={self.ef_construction}"
             + (f", acorn_gamma={self.acorn_gamma}, acorn_m_beta={self.acorn_m_beta}" if self.acorn_gamma > 1 else "")
+            + (f", storage={self.storage!r}" if self._quantizer is not None else "")
             + f", len={len(self)})"
         )
 
@@ -220,6 +258,7 @@ class Index:
                 raise DuplicateIdError(f"id {int(uniq[counts > 1][0])} appears more than once in this add")
             self._check_absent(ids)
         prepared = self._attributes.prepare(attributes, n)
+        self._train_quantizer(data)
         out = np.empty(n, dtype=np.uint64)
         self._core.reserve_more(n)  # a MemoryError here leaves the index untouched
         with _progress_bar(n, "vecsearch add", progress) as bar:
@@ -234,6 +273,14 @@ class Index:
                     }, self._core.slots_of(out[start:stop]))
                 bar.update(stop - start)
         return out
+
+    def _train_quantizer(self, data: np.ndarray) -> None:
+        # The first add trains an untrained quantizer; the codec then encodes every add natively.
+        q = self._quantizer
+        if q is None or q.is_trained:
+            return
+        q.train(training_sample(data, self.seed))
+        self._core.attach_codec(q.to_bytes(), None, 0)
 
     def _check_absent(self, ids: np.ndarray) -> None:
         # A native membership pass so a duplicate fails before the first chunk is inserted.
@@ -293,6 +340,7 @@ class Index:
         num_threads: Optional[int] = None,
         filter: Any = None,
         plan: str = "auto",
+        rerank: Optional[int] = None,
     ) -> Tuple[np.ndarray, np.ndarray]:
         """The k nearest neighbours of each query.
 
@@ -309,6 +357,9 @@ class Index:
             plan: how filtered queries are answered: ``"auto"`` (per query, from the exact
                 match count and measured costs; see :meth:`explain`), ``"scan"`` (exact),
                 ``"acorn"`` (ACORN-1 walk over matching nodes) or ``"post"`` (walk, then filter).
+            rerank: with quantized storage, how many of the walk's best candidates are re-scored
+                exactly (default: the index's ``rerank``; 0 returns code distances). The exact
+                scan plan always uses the float vectors.
 
         Returns:
             (ids, distances): uint64 [nq, k] and float32 [nq, k], each row sorted by distance.
@@ -326,23 +377,29 @@ class Index:
         if self.metric == "cosine":
             data = normalized(data, "queries")
         threads = self._threads(num_threads)
+        rerank = self._rerank_for(ef, k, rerank)
         if len(self) == 0:
             raise EmptyIndexError("the index is empty: add vectors before searching")
         nq = data.shape[0]
         if filter is not None:
-            return self._search_filtered(data, k, ef, threads, filter, plan)
+            return self._search_filtered(data, k, ef, rerank, threads, filter, plan)
         if nq <= SEARCH_CHUNK:
-            return self._core.search(data, k, ef, threads)
+            return self._core.search(data, k, ef, rerank, threads)
         ids = np.empty((nq, k), dtype=np.uint64)
         dists = np.empty((nq, k), dtype=np.float32)
         with _progress_bar(nq, "vecsearch search", None, unit="q") as bar:
             for start in range(0, nq, SEARCH_CHUNK):
                 stop = min(nq, start + SEARCH_CHUNK)
-                ids[start:stop], dists[start:stop] = self._core.search(data[start:stop], k, ef, threads)
+                ids[start:stop], dists[start:stop] = self._core.search(data[start:stop], k, ef, rerank, threads)
                 bar.update(stop - start)
         return ids, dists
 
     knn_query = search
+
+    def _rerank_for(self, ef: int, k: int, rerank: Optional[int]) -> int:
+        if rerank is not None:
+            return _non_negative_int(rerank, "rerank")
+        return max(ef, k) if self._rerank is None else self._rerank
 
     def explain(self, query: Any, filter: Any, *, k: int = 10, ef: Optional[int] = None) -> QueryPlan:
         """The plan :meth:`search` would choose for one query and filter, with the match count,
@@ -365,18 +422,20 @@ class Index:
             self._cost_model = CostModel.measure(self._core, queries, size)
         return self._cost_model
 
-    def _search_filtered(self, data: np.ndarray, k: int, ef: int, threads: int, filter: Any, plan: str):
+    def _search_filtered(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
+                         plan: str):
         if plan != "auto" and plan not in PLANS:
             raise ValueError(f"unknown plan {plan!r}; expected 'auto', 'scan', 'acorn' or 'post'")
         for _ in range(FILTER_RETRIES):
             try:
-                return self._search_filtered_once(data, k, ef, threads, filter, plan)
+                return self._search_filtered_once(data, k, ef, rerank, threads, filter, plan)
             except _StaleFilterError:
                 pass
         with self._write_gate:  # no add or delete can make this attempt stale
-            return self._search_filtered_once(data, k, ef, threads, filter, plan)
+            return self._search_filtered_once(data, k, ef, rerank, threads, filter, plan)
 
-    def _search_filtered_once(self, data: np.ndarray, k: int, ef: int, threads: int, filter: Any, plan: str):
+    def _search_filtered_once(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
+                              plan: str):
         nq = data.shape[0]
         bitmaps, matches, filter_of, epoch = filter_bitmaps(self._core, self._attributes, filter, nq, threads)
         if plan == "auto":
@@ -386,7 +445,7 @@ class Index:
             plans = np.asarray(by_filter, dtype=np.uint8)[filter_of]
         else:
             plans = np.full(nq, PLANS[plan], dtype=np.uint8)
-        return self._core.search_filtered(data, k, ef, threads, bitmaps, matches, filter_of, plans, epoch)
+        return self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of, plans, epoch)
 
     @staticmethod
     def _threads(num_threads: Optional[int]) -> int:
@@ -394,9 +453,15 @@ class Index:
 
     # -- persistence ------------------------------------------------------------------------
 
-    def memory_usage(self) -> int:
-        """Approximate bytes of RAM held by the index."""
-        return self._core.memory_bytes()
+    def memory_usage(self) -> dict:
+        """Approximate bytes of RAM held by the index, by component: ``graph`` (links, levels),
+        ``codes`` (quantized storage and its quantizer), ``vectors`` (float32 rows: the
+        re-rank vectors with quantized storage; file pages when loaded with ``mmap=True``),
+        ``ids`` (id maps), ``attributes`` (columns and their indexes) and their ``total``."""
+        parts = dict(self._core.memory_parts())
+        parts["attributes"] = self._attributes.nbytes()
+        parts["total"] = sum(parts.values())
+        return parts
 
     def save(self, path: PathLike) -> None:
         """Writes the index to `path` atomically (temporary file, fsync, rename).
@@ -418,11 +483,19 @@ class Index:
             FormatError: not a vecsearch file, truncated, corrupt (checksums) or inconsistent.
             FormatVersionError: written by a format version this vecsearch cannot read.
         """
-        core, ef_search, f, attributes = load_index(path, mmap)
+        core, ef_search, f, attributes, quantizer, rerank = load_index(path, mmap)
         index = cls.__new__(cls)
         index._init(core, ef_search, keepalive=f if mmap else None)
         index._attributes = attributes
+        index._quantizer = quantizer
+        index._rerank = rerank
         return index
+
+
+def _non_negative_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= int(value) <= MAX_K:
+        raise ValueError(f"{name} must be an integer in [0, {MAX_K}], got {value!r}")
+    return int(value)
 
 
 __all__ = ["Index", "MISSING_ID"]

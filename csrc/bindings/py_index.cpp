@@ -86,7 +86,7 @@ public:
         h_->remove(ids.data(), ids.shape(0));
     }
 
-    py::tuple search(py::handle queries_obj, size_t k, size_t ef, size_t threads) const {
+    py::tuple search(py::handle queries_obj, size_t k, size_t ef, size_t rerank, size_t threads) const {
         carray<float> queries = require_matrix(queries_obj, h_->params().dim, "queries");
         if (k == 0) throw InvalidArgument("k must be positive");
         size_t nq = queries.shape(0);
@@ -97,7 +97,7 @@ public:
         const float* q = queries.data();
         {
             py::gil_scoped_release release;
-            h_->search(q, nq, k, ef, clamp_threads(threads), ip, dp);
+            h_->search(q, nq, k, ef, rerank, clamp_threads(threads), ip, dp);
         }
         return py::make_tuple(ids, dists);
     }
@@ -206,7 +206,8 @@ public:
         return h_->epoch();
     }
 
-    py::tuple search_filtered(py::handle queries_obj, size_t k, size_t ef, size_t threads, py::handle bitmaps_obj,
+    py::tuple search_filtered(py::handle queries_obj, size_t k, size_t ef, size_t rerank, size_t threads,
+                              py::handle bitmaps_obj,
                               py::handle matches_obj, py::handle filter_of_obj, py::handle plans_obj,
                               uint64_t epoch) const {
         carray<float> queries = require_matrix(queries_obj, h_->params().dim, "queries");
@@ -234,7 +235,7 @@ public:
         float* dp = dists.mutable_data();
         {
             py::gil_scoped_release release;
-            h_->search_filtered(queries.data(), nq, k, ef, clamp_threads(threads), views.data(),
+            h_->search_filtered(queries.data(), nq, k, ef, rerank, clamp_threads(threads), views.data(),
                                 reinterpret_cast<const size_t*>(matches.data()), filter_of.data(),
                                 reinterpret_cast<const FilterPlan*>(plans.data()), epoch, ip, dp);
         }
@@ -268,6 +269,54 @@ public:
     size_t memory_bytes() const {
         py::gil_scoped_release release;
         return h_->memory_bytes();
+    }
+    py::dict memory_parts() const {
+        Hnsw::MemoryParts p;
+        {
+            py::gil_scoped_release release;
+            p = h_->memory_parts();
+        }
+        py::dict d;
+        d["vectors"] = p.vectors;
+        d["graph"] = p.graph;
+        d["codes"] = p.codes;
+        d["ids"] = p.ids;
+        return d;
+    }
+
+    // Quantized storage: the codec travels as its serialised bytes (vecsearch.quant's
+    // Quantizer.to_bytes()), the codes as uint8 [slot_count, code_size] or None to encode.
+    void attach_codec(py::bytes blob, py::handle codes_obj, size_t threads) {
+        std::string raw = blob;
+        std::unique_ptr<Codec> codec = restore_codec(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
+        carray<uint8_t> codes;
+        const uint8_t* codes_ptr = nullptr;
+        size_t n_codes = 0;
+        if (!codes_obj.is_none()) {
+            codes = require_array<uint8_t>(codes_obj, "codes");
+            if (codes.ndim() != 2 || size_t(codes.shape(1)) != codec->code_size())
+                throw FormatError("corrupt index: codes section does not match the quantizer's code size");
+            codes_ptr = codes.data();
+            n_codes = codes.shape(0);
+        }
+        py::gil_scoped_release release;
+        h_->attach_codec(std::move(codec), codes_ptr, n_codes, clamp_threads(threads));
+    }
+    // (codec bytes, codes uint8 [slot_count, code_size]) or None without a codec.
+    py::object export_codes() const {
+        std::vector<uint8_t> codes, blob;
+        size_t code_size = 0;
+        {
+            py::gil_scoped_release release;
+            const Codec* c = h_->codec();
+            if (!c) return py::none();
+            code_size = c->code_size();
+            blob = c->serialize();
+            codes = h_->export_codes();
+        }
+        py::ssize_t n = py::ssize_t(codes.size() / code_size);
+        return py::make_tuple(py::bytes(reinterpret_cast<const char*>(blob.data()), blob.size()),
+                              to_numpy(std::move(codes), {n, py::ssize_t(code_size)}));
     }
 
     py::dict params() const {
@@ -382,7 +431,8 @@ void init_index(py::module_& m) {
         .def("add", &PyHnsw::add, py::arg("vectors"), py::arg("ids"), py::arg("threads"))
         .def("remove", &PyHnsw::remove, py::arg("ids"))
         .def("reserve_more", &PyHnsw::reserve_more, py::arg("n"))
-        .def("search", &PyHnsw::search, py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("threads"))
+        .def("search", &PyHnsw::search, py::arg("queries"), py::arg("k"), py::arg("ef"), py::arg("rerank"),
+             py::arg("threads"))
         .def("get_vectors", &PyHnsw::get_vectors, py::arg("ids"))
         .def("ids_to_bitmap", &PyHnsw::ids_to_bitmap, py::arg("ids"))
         .def("predicate_to_bitmap", &PyHnsw::predicate_to_bitmap, py::arg("address"))
@@ -391,12 +441,15 @@ void init_index(py::module_& m) {
         .def("slots_of", &PyHnsw::slots_of, py::arg("ids"), py::arg("missing_ok") = false)
         .def("epoch", &PyHnsw::epoch)
         .def("search_filtered", &PyHnsw::search_filtered, py::arg("queries"), py::arg("k"), py::arg("ef"),
-             py::arg("threads"), py::arg("bitmaps"), py::arg("matches"), py::arg("filter_of"), py::arg("plans"),
+             py::arg("rerank"), py::arg("threads"), py::arg("bitmaps"), py::arg("matches"), py::arg("filter_of"), py::arg("plans"),
              py::arg("epoch"))
         .def("size", &PyHnsw::size)
         .def("slot_count", &PyHnsw::slot_count)
         .def("contains", &PyHnsw::contains, py::arg("id"))
         .def("memory_bytes", &PyHnsw::memory_bytes)
+        .def("memory_parts", &PyHnsw::memory_parts)
+        .def("attach_codec", &PyHnsw::attach_codec, py::arg("codec"), py::arg("codes"), py::arg("threads"))
+        .def("export_codes", &PyHnsw::export_codes)
         .def("params", &PyHnsw::params)
         .def("export_state", &PyHnsw::export_state)
         .def_static("restore", &PyHnsw::restore, py::arg("dim"), py::arg("metric"), py::arg("M"),

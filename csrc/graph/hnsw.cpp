@@ -27,9 +27,6 @@ constexpr double kAntiCorrelated = 0.1;
 // Scan-plan queries sharing a filter are scored in blocks of this many (when at least
 // kScanBlockMin share it): a block's queries stay in L1 while the matching vectors stream by.
 constexpr size_t kScanBlock = kBlockQueries, kScanBlockMin = 4;  // P(level > 24) is M^-24: never drawn in practice
-// Cache lines of each neighbour vector requested before its distance is computed; the hardware
-// prefetcher streams the rest of a long vector.
-constexpr size_t kPrefetchLines = 12;
 
 uint64_t splitmix64(uint64_t x) {
     x += 0x9E3779B97F4A7C15ull;
@@ -38,12 +35,7 @@ uint64_t splitmix64(uint64_t x) {
     return x ^ (x >> 31);
 }
 
-// Touches the first cache lines of a vector so the load overlaps other work.
-inline void prefetch_row(const float* row, size_t dim) {
-    const char* p = reinterpret_cast<const char*>(row);
-    size_t lines = std::min<size_t>((dim * sizeof(float) + 63) / 64, kPrefetchLines);
-    for (size_t i = 0; i < lines; ++i) __builtin_prefetch(p + 64 * i, 0, 3);
-}
+inline void prefetch_row(const float* row, size_t dim) { prefetch_lines(row, dim * sizeof(float)); }
 
 size_t physical_memory_bytes() {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
@@ -58,6 +50,8 @@ struct Scratch {
     std::vector<Neighbor> cands, kept, shrink;
     std::vector<slot_t> fresh, row_copy;
     std::vector<float> query;  // 64-byte aligned copy of the current query
+    std::vector<uint8_t> prepared;  // the codec's form of the current query (64-byte aligned)
+    std::vector<Neighbor> reranked;
     std::vector<Neighbor> frontier;
     std::vector<TopK> block_tops;       // one per query of a blocked scan
     std::vector<float> block_queries;   // the blocked scan's queries, transposed
@@ -65,6 +59,15 @@ struct Scratch {
 Scratch& scratch() {
     static thread_local Scratch s;
     return s;
+}
+
+// A 64-byte aligned copy of a query in buf, so every SIMD load of it stays in one cache line.
+const float* aligned_query(std::vector<float>& buf, const float* query, size_t dim) {
+    buf.resize(dim + 16);
+    float* q = buf.data();
+    q += (16 - (reinterpret_cast<uintptr_t>(q) / sizeof(float)) % 16) % 16;
+    std::memcpy(q, query, dim * sizeof(float));
+    return q;
 }
 
 }  // namespace
@@ -99,11 +102,20 @@ bool Hnsw::contains(external_id id) const {
 }
 
 size_t Hnsw::memory_bytes() const {
+    MemoryParts p = memory_parts();
+    return p.vectors + p.graph + p.codes + p.ids;
+}
+
+Hnsw::MemoryParts Hnsw::memory_parts() const {
     std::shared_lock<std::shared_mutex> lock(rw_);
-    size_t bytes = capacity_ * (params_.dim * sizeof(float) + row0_ * sizeof(slot_t) + sizeof(external_id) +
-                                sizeof(int32_t) + 1 + sizeof(void*));
-    for (size_t s = 0; s < count_; ++s) bytes += size_t(levels_[s]) * (params_.M + 1) * sizeof(slot_t);
-    return bytes + id_to_slot_.size() * (sizeof(external_id) + sizeof(slot_t) + 2 * sizeof(void*));
+    MemoryParts p;
+    // A borrowed (memory-mapped) store is file pages, not allocated RAM, but still resident once read.
+    p.vectors = capacity_ * params_.dim * sizeof(float);
+    p.graph = capacity_ * (row0_ * sizeof(slot_t) + sizeof(int32_t) + 1 + sizeof(void*));
+    for (size_t s = 0; s < count_; ++s) p.graph += size_t(levels_[s]) * (params_.M + 1) * sizeof(slot_t);
+    p.codes = codes_.capacity() + (codec_ ? codec_->serialize().size() : 0);
+    p.ids = capacity_ * sizeof(external_id) + id_to_slot_.size() * (sizeof(external_id) + sizeof(slot_t) + 2 * sizeof(void*));
+    return p;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,7 +128,7 @@ void Hnsw::reserve(size_t capacity) {
     // Refuse what RAM cannot hold: with overcommit a larger request would "succeed" and the
     // process would be killed later, when the pages are touched.
     size_t per_slot = params_.dim * sizeof(float) + row0_ * sizeof(slot_t) + sizeof(external_id) + sizeof(int32_t) +
-                      1 + sizeof(void*);
+                      1 + sizeof(void*) + (codec_ ? codec_->code_size() : 0);
     if (capacity > physical_memory_bytes() / per_slot) throw std::bad_alloc();
     store_.reserve(capacity, count_);
     links0_.resize(capacity * row0_, 0);
@@ -124,6 +136,7 @@ void Hnsw::reserve(size_t capacity) {
     levels_.resize(capacity, 0);
     ids_.resize(capacity, kMissingId);
     deleted_.resize(capacity, 0);
+    if (codec_) codes_.resize(capacity * codec_->code_size());
     capacity_ = capacity;
 }
 
@@ -193,7 +206,46 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
         out_ids[i] = id;
     }
     size_t visited_size = count_;
-    ThreadPool::global().parallel_for(n, threads, 1, [&](size_t i) { insert(slots[i], visited_size); });
+    ThreadPool::global().parallel_for(n, threads, 1, [&](size_t i) {
+        // Only this insertion writes the slot's code, and builds link with float distances.
+        if (codec_) codec_->encode(store_.row(slots[i]), 1, &codes_[size_t(slots[i]) * codec_->code_size()], 1);
+        insert(slots[i], visited_size);
+    });
+}
+
+void Hnsw::attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size_t n_codes, size_t threads) {
+    std::unique_lock<std::shared_mutex> lock(rw_);
+    if (!codec || !codec->trained()) throw InvalidArgument("the quantizer must be trained before it is attached");
+    if (codec->dim() != params_.dim)
+        throw DimensionError("the quantizer has dim " + std::to_string(codec->dim()) + ", the index " +
+                             std::to_string(params_.dim));
+    bool cosine_pair = (codec->metric() == Metric::cosine || codec->metric() == Metric::ip) &&
+                       (params_.metric == Metric::cosine || params_.metric == Metric::ip);
+    if (codec->metric() != params_.metric && !cosine_pair)
+        throw InvalidArgument("the quantizer's metric differs from the index's");
+    size_t cs = codec->code_size();
+    if (codes && n_codes != count_)
+        throw FormatError("corrupt index: " + std::to_string(n_codes) + " codes for " + std::to_string(count_) + " slots");
+    std::vector<uint8_t> fresh(capacity_ * cs);
+    if (codes) {
+        std::memcpy(fresh.data(), codes, count_ * cs);
+    } else {
+        constexpr size_t kChunk = 1024;
+        size_t chunks = (count_ + kChunk - 1) / kChunk;
+        ThreadPool::global().parallel_for(chunks, threads, 1, [&](size_t c) {
+            size_t lo = c * kChunk, hi = std::min(count_, lo + kChunk);
+            codec->encode(store_.row(slot_t(lo)), hi - lo, &fresh[lo * cs], 1);
+        });
+    }
+    ++epoch_;
+    codes_.swap(fresh);
+    codec_ = std::move(codec);
+}
+
+std::vector<uint8_t> Hnsw::export_codes() const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    if (!codec_) return {};
+    return std::vector<uint8_t>(codes_.begin(), codes_.begin() + count_ * codec_->code_size());
 }
 
 void Hnsw::reserve_more(size_t n) {
@@ -430,10 +482,25 @@ void Hnsw::insert(slot_t slot, size_t visited_size) {
 // ---------------------------------------------------------------------------------------------
 // Queries
 
-template <class Visit>
-slot_t Hnsw::greedy_query(const float* q, float& dist, const Visit& visit) const {
+template <class Fn>
+void Hnsw::with_scorer(const float* query, const Fn& fn) const {
+    Scratch& sc = scratch();
+    const float* q = aligned_query(sc.query, query, params_.dim);
+    if (!codec_) {
+        fn(ExactScorer(store_, q));
+        return;
+    }
+    sc.prepared.resize(codec_->prepared_size() + 64);
+    uint8_t* prepared = sc.prepared.data();
+    prepared += (64 - reinterpret_cast<uintptr_t>(prepared) % 64) % 64;
+    codec_->prepare(q, prepared);
+    fn(CodeScorer(store_, q, *codec_, codes_.data(), prepared));
+}
+
+template <class Scorer, class Visit>
+slot_t Hnsw::greedy_query(const Scorer& score, float& dist, const Visit& visit) const {
     slot_t ep = entry_point_;
-    dist = store_.distance(q, ep);
+    dist = score(ep);
     visit(ep, dist);
     for (int level = max_level_; level > 0; --level) {
         bool moved = true;
@@ -442,7 +509,7 @@ slot_t Hnsw::greedy_query(const float* q, float& dist, const Visit& visit) const
             const slot_t* row = links(ep, level);
             size_t cnt = row[0];
             for (size_t j = 1; j <= cnt; ++j) {
-                float d = store_.distance(q, row[j]);
+                float d = score(row[j]);
                 visit(row[j], d);
                 if (d < dist) {
                     dist = d;
@@ -455,8 +522,9 @@ slot_t Hnsw::greedy_query(const float* q, float& dist, const Visit& visit) const
     return ep;
 }
 
-slot_t Hnsw::greedy_query(const float* q, float& dist) const {
-    return greedy_query(q, dist, [](slot_t, float) {});
+template <class Scorer>
+slot_t Hnsw::greedy_query(const Scorer& score, float& dist) const {
+    return greedy_query(score, dist, [](slot_t, float) {});
 }
 
 
@@ -465,20 +533,21 @@ slot_t Hnsw::greedy_query(const float* q, float& dist) const {
 // (live or matching nodes only) from the same route.
 // Writes u's level-0 neighbours not visited yet to `fresh` (marking them visited and starting
 // to load their vectors) and returns how many.
-size_t Hnsw::gather_unvisited(slot_t u, VisitedList& visited, slot_t* fresh) const {
+template <class Scorer>
+size_t Hnsw::gather_unvisited(const Scorer& score, slot_t u, VisitedList& visited, slot_t* fresh) const {
     const slot_t* row = &links0_[size_t(u) * row0_];
     size_t cnt = row[0], m = 0;
     for (size_t j = 1; j <= cnt; ++j) {
         slot_t v = row[j];
         if (visited.test_and_set(v)) continue;
-        prefetch_row(store_.row(v), params_.dim);
+        score.prefetch(v);
         fresh[m++] = v;
     }
     return m;
 }
 
-template <class Seen>
-void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, const Seen& seen) const {
+template <class Scorer, class Seen>
+void Hnsw::walk_level0(const Scorer& score, slot_t ep, float ep_dist, size_t ef, const Seen& seen) const {
     Scratch& sc = scratch();
     BeamPool& pool = sc.pool;
     VisitedList& visited = sc.visited;
@@ -490,10 +559,10 @@ void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, cons
     sc.fresh.resize(row0_);
     slot_t* fresh = sc.fresh.data();
     while (pool.has_next()) {
-        size_t m = gather_unvisited(pool.pop_next(), visited, fresh);
+        size_t m = gather_unvisited(score, pool.pop_next(), visited, fresh);
         for (size_t j = 0; j < m; ++j) {
             slot_t v = fresh[j];
-            float d = store_.distance(q, v);
+            float d = score(v);
             seen(d, v);
             // A node that enters the beam is likely expanded soon: start loading its links.
             if (pool.insert(d, v)) __builtin_prefetch(&links0_[size_t(v) * row0_], 0, 3);
@@ -505,8 +574,8 @@ void Hnsw::walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, cons
 // only, as hnswlib's filtered search does: it keeps expanding while a candidate is closer than
 // the ef-th accepted node found, so it follows the matches outward however far they lie
 // (anti-correlated filters) instead of stopping at the ef nearest nodes of any kind.
-template <class Accept>
-void Hnsw::walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, const Accept& accept) const {
+template <class Scorer, class Accept>
+void Hnsw::walk_collect(const Scorer& score, slot_t ep, float ep_dist, size_t ef, const Accept& accept) const {
     Scratch& sc = scratch();
     TopK& top = sc.top;
     VisitedList& visited = sc.visited;
@@ -525,10 +594,10 @@ void Hnsw::walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, con
         Neighbor c = frontier.back();
         frontier.pop_back();
         if (top.full() && c.dist > top.worst()) break;
-        size_t m = gather_unvisited(c.slot, visited, fresh);
+        size_t m = gather_unvisited(score, c.slot, visited, fresh);
         for (size_t j = 0; j < m; ++j) {
             slot_t v = fresh[j];
-            float d = store_.distance(q, v);
+            float d = score(v);
             if (top.full() && d >= top.worst()) continue;
             frontier.push_back({d, v});
             std::push_heap(frontier.begin(), frontier.end(), farther);
@@ -552,33 +621,50 @@ size_t Hnsw::scan_exact(const float* q, size_t k, external_id* out_ids, float* o
     return best.size();
 }
 
-void Hnsw::search_one(const float* query, size_t k, size_t ef, external_id* out_ids, float* out_dists) const {
+// Writes the best k of the walk's candidates; an approximate walk's first `rerank` candidates
+// are re-scored from the float vectors first (BiDR / DiskANN-style refinement).
+template <class Scorer>
+size_t Hnsw::finish_candidates(const Scorer& score, const Neighbor* cands, size_t n, size_t k, size_t rerank,
+                               external_id* out_ids, float* out_dists) const {
+    if (Scorer::kApproximate && rerank > 0) {
+        std::vector<Neighbor>& exact = scratch().reranked;
+        exact.resize(std::min(n, std::max(rerank, k)));
+        for (size_t i = 0; i < exact.size(); ++i) {
+            if (i + 2 < exact.size()) prefetch_row(store_.row(cands[i + 2].slot), params_.dim);
+            exact[i] = Neighbor{score.exact(cands[i].slot), cands[i].slot};
+        }
+        auto closer = [](const Neighbor& a, const Neighbor& b) { return a.dist < b.dist; };
+        size_t keep = std::min(k, exact.size());
+        std::partial_sort(exact.begin(), exact.begin() + keep, exact.end(), closer);
+        cands = exact.data();
+        n = keep;
+    }
+    size_t found = std::min(k, n);
+    for (size_t i = 0; i < found; ++i) {
+        out_ids[i] = ids_[cands[i].slot];
+        out_dists[i] = cands[i].dist;
+    }
+    return found;
+}
+
+template <class Scorer>
+void Hnsw::search_one(const Scorer& score, size_t k, size_t ef, size_t rerank, external_id* out_ids,
+                      float* out_dists) const {
     Scratch& sc = scratch();
-    // Aligned rows keep every SIMD load of the query within one cache line.
-    sc.query.resize(params_.dim + 16);
-    float* q = sc.query.data();
-    q += (16 - (reinterpret_cast<uintptr_t>(q) / sizeof(float)) % 16) % 16;
-    std::memcpy(q, query, params_.dim * sizeof(float));
+    const float* q = score.query();
     float ep_dist;
-    slot_t ep = greedy_query(q, ep_dist);
+    slot_t ep = greedy_query(score, ep_dist);
     size_t found = 0;
     if (n_deleted_ == 0) {
-        walk_level0(q, ep, ep_dist, ef, [](float, slot_t) {});
-        found = std::min(k, sc.pool.size());
-        for (size_t i = 0; i < found; ++i) {
-            out_ids[i] = ids_[sc.pool.slot_at(i)];
-            out_dists[i] = sc.pool.dist_at(i);
-        }
+        walk_level0(score, ep, ep_dist, ef, [](float, slot_t) {});
+        sc.cands.resize(sc.pool.size());
+        for (size_t i = 0; i < sc.pool.size(); ++i) sc.cands[i] = Neighbor{sc.pool.dist_at(i), sc.pool.slot_at(i)};
     } else {
         auto live = [&](slot_t s) { return !deleted_[s]; };
-        walk_collect(q, ep, ep_dist, ef, live);
-        const std::vector<Neighbor>& best = sc.top.sorted();
-        found = std::min(k, best.size());
-        for (size_t i = 0; i < found; ++i) {
-            out_ids[i] = ids_[best[i].slot];
-            out_dists[i] = best[i].dist;
-        }
+        walk_collect(score, ep, ep_dist, ef, live);
+        sc.cands = sc.top.sorted();
     }
+    found = finish_candidates(score, sc.cands.data(), sc.cands.size(), k, rerank, out_ids, out_dists);
     // A graph can leave a few nodes without incoming links; when the walk met fewer live nodes
     // than it should return, answer exactly instead of padding.
     if (found < std::min(k, count_ - n_deleted_)) found = scan_exact(q, k, out_ids, out_dists);
@@ -588,18 +674,19 @@ void Hnsw::search_one(const float* query, size_t k, size_t ef, external_id* out_
     }
 }
 
-void Hnsw::search(const float* queries, size_t nq, size_t k, size_t ef, size_t threads, external_id* out_ids,
-                  float* out_dists) const {
+void Hnsw::search(const float* queries, size_t nq, size_t k, size_t ef, size_t rerank, size_t threads,
+                  external_id* out_ids, float* out_dists) const {
     std::shared_lock<std::shared_mutex> lock(rw_);
     if (count_ == n_deleted_) {
         std::fill(out_ids, out_ids + nq * k, kMissingId);
         std::fill(out_dists, out_dists + nq * k, std::numeric_limits<float>::infinity());
         return;
     }
-    // The answer never needs a beam wider than the index.
-    ef = std::max<size_t>(1, std::min(std::max(ef, k), count_));
+    // The answer never needs a beam wider than the index; re-ranking reads the whole beam.
+    ef = std::max<size_t>(1, std::min(std::max({ef, k, codec_ ? rerank : 0}), count_));
     ThreadPool::global().parallel_for(nq, threads, 1, [&](size_t i) {
-        search_one(queries + i * params_.dim, k, ef, out_ids + i * k, out_dists + i * k);
+        with_scorer(queries + i * params_.dim,
+                    [&](const auto& score) { search_one(score, k, ef, rerank, out_ids + i * k, out_dists + i * k); });
     });
 }
 
@@ -631,7 +718,8 @@ double Hnsw::local_selectivity(slot_t u, const SlotBitmap& bitmap) const {
 // matching neighbours of its non-matching neighbours (two hops, conditional as in Weaviate), so
 // the walk crosses regions where the filter fails without paying two hops where it mostly holds.
 // Returns how many matching nodes the beam holds.
-size_t Hnsw::walk_acorn(const float* q, slot_t ep, const std::vector<Neighbor>& seeds, size_t ef,
+template <class Scorer>
+size_t Hnsw::walk_acorn(const Scorer& score, slot_t ep, const std::vector<Neighbor>& seeds, size_t ef,
                         const SlotBitmap& bitmap) const {
     Scratch& sc = scratch();
     BeamPool& pool = sc.pool;
@@ -653,7 +741,7 @@ size_t Hnsw::walk_acorn(const float* q, slot_t ep, const std::vector<Neighbor>& 
         for (size_t j = 1; j <= cnt && m < cap; ++j) {
             slot_t v = row[j];
             if (pass(v) && !visited.test_and_set(v)) {
-                prefetch_row(store_.row(v), params_.dim);
+                score.prefetch(v);
                 fresh[m++] = v;
             }
         }
@@ -666,7 +754,7 @@ size_t Hnsw::walk_acorn(const float* q, slot_t ep, const std::vector<Neighbor>& 
             for (size_t i = 1; i <= cnt2 && m < cap; ++i) {
                 slot_t w = row2[i];
                 if (pass(w) && !visited.test_and_set(w)) {
-                    prefetch_row(store_.row(w), params_.dim);
+                    score.prefetch(w);
                     fresh[m++] = w;
                 }
             }
@@ -680,14 +768,14 @@ size_t Hnsw::walk_acorn(const float* q, slot_t ep, const std::vector<Neighbor>& 
     size_t m = 0;
     if (pass(ep) && !visited.test_and_set(ep)) fresh[m++] = ep;
     expand(ep, m);
-    for (size_t j = 0; j < m; ++j) pool.insert(store_.distance(q, fresh[j]), fresh[j]);
+    for (size_t j = 0; j < m; ++j) pool.insert(score(fresh[j]), fresh[j]);
     while (pool.has_next()) {
         slot_t u = pool.pop_next();
         m = 0;
         expand(u, m);
         for (size_t j = 0; j < m; ++j) {
             slot_t v = fresh[j];
-            if (pool.insert(store_.distance(q, v), v)) __builtin_prefetch(&links0_[size_t(v) * row0_], 0, 3);
+            if (pool.insert(score(v), v)) __builtin_prefetch(&links0_[size_t(v) * row0_], 0, 3);
         }
     }
     return pool.size();
@@ -712,8 +800,11 @@ size_t Hnsw::scan_filtered(const float* q, size_t k, const SlotBitmap& bitmap, e
 // deterministic) and reports whether any is closer than `kth`, the worst distance a walk
 // returned: then the walk missed a region of matches, as happens when the filter holds far from
 // the query (anti-correlated) and the walk settled on the wrong ones.
-bool Hnsw::walk_missed_matches(const float* q, const SlotBitmap& bitmap, const external_id* found_ids,
-                               const float* found_dists, size_t found) const {
+// `exact` tells whether found_dists are exact distances or the scorer's estimates.
+template <class Scorer>
+bool Hnsw::walk_missed_matches(const Scorer& score, bool exact, const SlotBitmap& bitmap,
+                               const external_id* found_ids, const float* found_dists, size_t found) const {
+    const float* q = score.query();
     const float kth = found_dists[found - 1];
     constexpr size_t kMissProbes = 32, kMaxDraws = 512;
     uint64_t state = 0x9E3779B97F4A7C15ull;
@@ -726,18 +817,16 @@ bool Hnsw::walk_missed_matches(const float* q, const SlotBitmap& bitmap, const e
         ++probes;
         // A probe among the answer is no miss; one outside it and closer than the worst is.
         if (std::find(found_ids, found_ids + found, ids_[s]) != found_ids + found) continue;
-        if (store_.distance(q, s) < kth) return true;
+        if ((exact ? score.exact(s) : score(s)) < kth) return true;
     }
     return false;
 }
 
-void Hnsw::search_one_filtered(const float* query, size_t k, size_t ef, const SlotBitmap& bitmap, size_t matches,
-                               FilterPlan plan, external_id* out_ids, float* out_dists) const {
+template <class Scorer>
+void Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
+                               size_t matches, FilterPlan plan, external_id* out_ids, float* out_dists) const {
     Scratch& sc = scratch();
-    sc.query.resize(params_.dim + 16);
-    float* q = sc.query.data();
-    q += (16 - (reinterpret_cast<uintptr_t>(q) / sizeof(float)) % 16) % 16;
-    std::memcpy(q, query, params_.dim * sizeof(float));
+    const float* q = score.query();
     const size_t want = std::min(k, matches);
     size_t found = 0;
     if (plan != FilterPlan::scan && want > 0) {
@@ -746,7 +835,7 @@ void Hnsw::search_one_filtered(const float* query, size_t k, size_t ef, const Sl
         slot_t ep_acorn = kNoSlot;
         if (plan == FilterPlan::acorn) {
             seeds.clear();
-            ep_acorn = greedy_query(q, ep_dist, [&](slot_t s, float d) {
+            ep_acorn = greedy_query(score, ep_dist, [&](slot_t s, float d) {
                 if (bitmap.test(s) && !deleted_[s]) seeds.push_back(Neighbor{d, s});
             });
             if (seeds.size() > kAcornUpperSeeds) {
@@ -761,27 +850,22 @@ void Hnsw::search_one_filtered(const float* query, size_t k, size_t ef, const Sl
             if (local_selectivity(ep_acorn, bitmap) < kAntiCorrelated * selectivity) plan = FilterPlan::scan;
         }
         if (plan == FilterPlan::acorn) {
-            size_t held = walk_acorn(q, ep_acorn, seeds, ef, bitmap);
-            found = std::min(k, held);
-            for (size_t i = 0; i < found; ++i) {
-                out_ids[i] = ids_[sc.pool.slot_at(i)];
-                out_dists[i] = sc.pool.dist_at(i);
-            }
+            size_t held = walk_acorn(score, ep_acorn, seeds, ef, bitmap);
+            sc.kept.resize(held);
+            for (size_t i = 0; i < held; ++i) sc.kept[i] = Neighbor{sc.pool.dist_at(i), sc.pool.slot_at(i)};
+            found = finish_candidates(score, sc.kept.data(), held, k, rerank, out_ids, out_dists);
         } else if (plan == FilterPlan::post) {
-            slot_t ep = greedy_query(q, ep_dist);
+            slot_t ep = greedy_query(score, ep_dist);
             auto pass = [&](slot_t s) { return bitmap.test(s) && !deleted_[s]; };
-            walk_collect(q, ep, ep_dist, ef, pass);
+            walk_collect(score, ep, ep_dist, ef, pass);
             const std::vector<Neighbor>& best = sc.top.sorted();
-            found = std::min(k, best.size());
-            for (size_t i = 0; i < found; ++i) {
-                out_ids[i] = ids_[best[i].slot];
-                out_dists[i] = best[i].dist;
-            }
+            found = finish_candidates(score, best.data(), best.size(), k, rerank, out_ids, out_dists);
         }
     }
     // The scan plan, and the exact answer whenever a walk met fewer matches than exist or
     // provably missed closer ones.
-    if (found < want || (found > 0 && walk_missed_matches(q, bitmap, out_ids, out_dists, found)))
+    const bool exact = !Scorer::kApproximate || rerank > 0;
+    if (found < want || (found > 0 && walk_missed_matches(score, exact, bitmap, out_ids, out_dists, found)))
         found = scan_filtered(q, k, bitmap, out_ids, out_dists);
     for (size_t i = found; i < k; ++i) {
         out_ids[i] = kMissingId;
@@ -821,7 +905,7 @@ void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, si
     }
 }
 
-void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t threads,
+void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t rerank, size_t threads,
                            const SlotBitmap* bitmaps, const size_t* matches, const uint32_t* filter_of,
                            const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists) const {
     std::shared_lock<std::shared_mutex> lock(rw_);
@@ -831,7 +915,7 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
         std::fill(out_dists, out_dists + nq * k, std::numeric_limits<float>::infinity());
         return;
     }
-    ef = std::max<size_t>(1, std::min(std::max(ef, k), count_));
+    ef = std::max<size_t>(1, std::min(std::max({ef, k, codec_ ? rerank : 0}), count_));
     // Scan-plan queries sharing a filter are answered in blocks; the rest one by one.
     std::unordered_map<uint32_t, std::vector<uint32_t>> scans;
     for (size_t i = 0; i < nq; ++i)
@@ -867,8 +951,10 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
         }
         size_t i = singles[t - tasks.size()];
         uint32_t f = filter_of[i];
-        search_one_filtered(queries + i * params_.dim, k, ef, bitmaps[f], matches[f], plans[i], out_ids + i * k,
-                            out_dists + i * k);
+        with_scorer(queries + i * params_.dim, [&](const auto& score) {
+            search_one_filtered(score, k, ef, rerank, bitmaps[f], matches[f], plans[i], out_ids + i * k,
+                                out_dists + i * k);
+        });
     });
 }
 

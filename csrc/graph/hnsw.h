@@ -5,6 +5,8 @@
 //   upper_[s] level(s) * (1 + M) uint32: the same rows for levels 1..level(s), or null
 //   ids_[s], levels_[s], deleted_[s]; id_to_slot_ maps live external ids to slots.
 // Deleted slots stay in the graph as routing nodes (never returned) until an add reuses them.
+// With a codec attached (quantized storage), codes_ holds every slot's compact code: walks score
+// with the codec and their best candidates are re-scored exactly from the float vectors.
 //
 // Thread safety: searches hold rw_ shared, add/remove hold it exclusively, so every public
 // method may be called concurrently. Within one add, worker threads insert in parallel and
@@ -24,7 +26,9 @@
 #include "filter/bitmap.h"
 #include "filter/program.h"
 #include "graph/beam.h"
+#include "graph/scorer.h"
 #include "graph/visited.h"
+#include "quant/codec.h"
 #include "storage/flat_store.h"
 
 namespace vecsearch {
@@ -84,16 +88,18 @@ public:
     void reserve_more(size_t n);
     // Marks ids deleted. Throws UnknownIdError / DuplicateIdError before changing anything.
     void remove(const external_id* ids, size_t n);
-    // k nearest live vectors per query; short rows padded with kMissingId / +inf.
-    void search(const float* queries, size_t nq, size_t k, size_t ef, size_t threads, external_id* out_ids,
-                float* out_dists) const;
+    // k nearest live vectors per query; short rows padded with kMissingId / +inf. With a codec,
+    // the walk's beam is max(ef, rerank) wide and its best `rerank` candidates are re-scored
+    // exactly (rerank = 0: code distances are the answer).
+    void search(const float* queries, size_t nq, size_t k, size_t ef, size_t rerank, size_t threads,
+                external_id* out_ids, float* out_dists) const;
     void get_vectors(const external_id* ids, size_t n, float* out) const;
 
     // Filtered k-NN. Query i answers only from live slots set in bitmaps[filter_of[i]] (which
     // has matches[filter_of[i]] set bits), by plans[i]. The bitmaps must have been built at
     // mutation epoch `epoch`; after any add or delete since, this throws StaleFilterError and
     // the caller rebuilds them (a reused slot would otherwise let a stale bit through).
-    void search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t threads,
+    void search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t rerank, size_t threads,
                          const SlotBitmap* bitmaps, const size_t* matches, const uint32_t* filter_of,
                          const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists) const;
     // Fills a bitmap (over slots, n_words words) of the given ids and the epoch it is valid
@@ -110,6 +116,19 @@ public:
     // The slot of each id (kNoSlot where absent); false when some id is absent.
     bool slots_of(const external_id* ids, size_t n, slot_t* out) const;
     uint64_t epoch() const;
+
+    // Quantized storage. attach_codec takes a trained codec of this index's dim and metric and
+    // the codes of slots 0..slot_count()-1 (nullptr: encode the stored vectors); later adds
+    // encode their vectors. Throws InvalidArgument / FormatError before changing anything.
+    void attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size_t n_codes, size_t threads);
+    const Codec* codec() const { return codec_.get(); }
+    // The codes of every slot, for save; empty without a codec.
+    std::vector<uint8_t> export_codes() const;
+
+    struct MemoryParts {
+        size_t vectors = 0, graph = 0, codes = 0, ids = 0;
+    };
+    MemoryParts memory_parts() const;
 
     // Persistence. `fn` receives a state view that stays valid while it runs (shared lock held).
     template <class Fn>
@@ -146,28 +165,44 @@ private:
     void connect(slot_t slot, int level, const std::vector<Neighbor>& selected);
 
     // Query helpers (no locks: writers are excluded by rw_).
-    slot_t greedy_query(const float* q, float& dist) const;
+    // Runs fn(scorer) with this query's scorer: exact, or the codec's (query prepared in scratch).
+    template <class Fn>
+    void with_scorer(const float* q, const Fn& fn) const;
+    // Walks, templates over ExactScorer / CodeScorer (graph/scorer.h).
+    template <class Scorer>
+    slot_t greedy_query(const Scorer& score, float& dist) const;
     // The same, calling visit(slot, dist) for every node whose distance it computes.
-    template <class Visit>
-    slot_t greedy_query(const float* q, float& dist, const Visit& visit) const;
-    size_t gather_unvisited(slot_t u, VisitedList& visited, slot_t* fresh) const;
-    template <class Seen>
-    void walk_level0(const float* q, slot_t ep, float ep_dist, size_t ef, const Seen& seen) const;
-    template <class Accept>
-    void walk_collect(const float* q, slot_t ep, float ep_dist, size_t ef, const Accept& accept) const;
-    size_t walk_acorn(const float* q, slot_t ep, const std::vector<Neighbor>& seeds, size_t ef,
+    template <class Scorer, class Visit>
+    slot_t greedy_query(const Scorer& score, float& dist, const Visit& visit) const;
+    template <class Scorer>
+    size_t gather_unvisited(const Scorer& score, slot_t u, VisitedList& visited, slot_t* fresh) const;
+    template <class Scorer, class Seen>
+    void walk_level0(const Scorer& score, slot_t ep, float ep_dist, size_t ef, const Seen& seen) const;
+    template <class Scorer, class Accept>
+    void walk_collect(const Scorer& score, slot_t ep, float ep_dist, size_t ef, const Accept& accept) const;
+    template <class Scorer>
+    size_t walk_acorn(const Scorer& score, slot_t ep, const std::vector<Neighbor>& seeds, size_t ef,
                       const SlotBitmap& bitmap) const;
+    // Writes the best k of n walk candidates (ascending by the walk's distance): with an
+    // approximate scorer, the first `rerank` are re-scored exactly first. Returns how many.
+    template <class Scorer>
+    size_t finish_candidates(const Scorer& score, const Neighbor* cands, size_t n, size_t k, size_t rerank,
+                             external_id* out_ids, float* out_dists) const;
     double local_selectivity(slot_t u, const SlotBitmap& bitmap) const;
-    bool walk_missed_matches(const float* q, const SlotBitmap& bitmap, const external_id* found_ids,
-                             const float* found_dists, size_t found) const;
+    template <class Scorer>
+    bool walk_missed_matches(const Scorer& score, bool exact, const SlotBitmap& bitmap,
+                             const external_id* found_ids, const float* found_dists, size_t found) const;
     void scan_block(const float* queries, const uint32_t* block, size_t nb, size_t k, const slot_t* slots,
                     size_t n_slots, external_id* out_ids, float* out_dists) const;
     size_t scan_filtered(const float* q, size_t k, const SlotBitmap& bitmap, external_id* out_ids,
                          float* out_dists) const;
-    void search_one_filtered(const float* q, size_t k, size_t ef, const SlotBitmap& bitmap, size_t matches,
-                             FilterPlan plan, external_id* out_ids, float* out_dists) const;
+    template <class Scorer>
+    void search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
+                             size_t matches, FilterPlan plan, external_id* out_ids, float* out_dists) const;
     size_t scan_exact(const float* q, size_t k, external_id* out_ids, float* out_dists) const;
-    void search_one(const float* q, size_t k, size_t ef, external_id* out_ids, float* out_dists) const;
+    template <class Scorer>
+    void search_one(const Scorer& score, size_t k, size_t ef, size_t rerank, external_id* out_ids,
+                    float* out_dists) const;
 
     std::vector<uint32_t> flatten_upper() const;
     HnswState state_view(const std::vector<uint32_t>& upper) const;
@@ -179,6 +214,8 @@ private:
     size_t row0_;  // 1 + 2M
     double level_mult_;
     FlatStore store_;
+    std::unique_ptr<Codec> codec_;  // null: float32 storage only
+    std::vector<uint8_t> codes_;    // [capacity, codec_->code_size()]
     std::vector<slot_t> links0_;
     std::vector<std::unique_ptr<slot_t[]>> upper_;
     std::vector<int32_t> levels_;

@@ -23,6 +23,9 @@ CASES = {
     "ip_small": dict(metric="ip", dim=8, n=40, delete_every=5),
     "l2_attributes": dict(metric="l2", dim=8, n=250, delete_every=11, attributes=True),
     "l2_acorn_gamma": dict(metric="l2", dim=8, n=300, delete_every=13, attributes=True, acorn_gamma=4),
+    # Format version 4: quantized storage (codec and codes sections).
+    "l2_sq8": dict(metric="l2", dim=16, n=300, delete_every=9, attributes=True, storage="sq8"),
+    "ip_binary": dict(metric="ip", dim=70, n=250, delete_every=0, storage="binary"),
 }
 # The filter recorded with files that have attributes (format version 2 on).
 GOLDEN_FILTER = (vecsearch.F("year") >= 2010) & vecsearch.F("section").isin(["libs", "doc"]) | vecsearch.F(
@@ -42,9 +45,10 @@ def attributes_for(rng: np.random.Generator, n: int) -> dict:
 
 
 def build(name: str, metric: str, dim: int, n: int, delete_every: int, attributes: bool = False,
-          acorn_gamma: int = 1):
+          acorn_gamma: int = 1, storage: str = "float32"):
     rng = np.random.default_rng(sum(map(ord, name)))
-    index = vecsearch.Index(dim, metric, M=6, ef_construction=40, seed=1, acorn_gamma=acorn_gamma)
+    index = vecsearch.Index(dim, metric, M=6, ef_construction=40, seed=1, acorn_gamma=acorn_gamma,
+                            storage=storage)
     ids = None if metric != "cosine" else np.arange(n, dtype=np.uint64) * np.uint64(1_000_003) + np.uint64(2**63)
     attrs = attributes_for(rng, n) if attributes else None
     index.add(rng.normal(size=(n, dim)).astype(np.float32), ids, attributes=attrs, num_threads=1)

@@ -43,6 +43,22 @@ class AttributeStore:
     def __len__(self) -> int:
         return self.ids.shape[0]
 
+    def nbytes(self) -> int:
+        """Approximate bytes held: every column's arrays and indexes, the row arrays, and the
+        id -> row map (about 100 bytes an entry in CPython)."""
+        def arrays(obj: Any) -> int:
+            if isinstance(obj, np.ndarray):
+                return obj.nbytes
+            if isinstance(obj, (tuple, list)):
+                return sum(arrays(o) for o in obj)
+            return 0
+
+        with self.lock:
+            total = self.ids.nbytes + self.alive.nbytes + self.row_slots.nbytes + 100 * len(self._row_of)
+            for column in self.columns.values():
+                total += sum(arrays(v) for v in vars(column).values())
+            return total
+
     # -- writes: prepare (validate, no change) then commit ------------------------------------
 
     def prepare(self, attributes: Any, n: int) -> Prepared:

@@ -65,7 +65,8 @@ class CostModel:
             for _ in range(3):
                 start = time.perf_counter()
                 for i in range(0, nq - per_call + 1, per_call):
-                    core.search_filtered(queries[i:i + per_call], 10, CALIBRATION_EF, 1, bitmap[np.newaxis, :],
+                    core.search_filtered(queries[i:i + per_call], 10, CALIBRATION_EF, CALIBRATION_EF, 1,
+                                         bitmap[np.newaxis, :],
                                          matches, filter_of[:per_call], plans, epoch)
                 best = min(best, time.perf_counter() - start)
             return best * 1e6 / (nq - nq % per_call)

@@ -1,0 +1,64 @@
+// How one query scores slots during a graph walk: exactly, from the float vectors, or by a
+// codec's estimate from compact codes (an index with quantized storage), in which case the best
+// candidates of the walk are re-scored exactly afterwards (see Hnsw::finish_candidates). The
+// walks are templates over the scorer, so the float path pays no per-distance dispatch.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "common/types.h"
+#include "quant/codec.h"
+#include "storage/flat_store.h"
+
+namespace vecsearch {
+
+// Starts loading the first cache lines of `bytes` bytes at p, so the load overlaps other work;
+// the hardware prefetcher streams the rest of a long row.
+inline void prefetch_lines(const void* p, size_t bytes) {
+    constexpr size_t kPrefetchLines = 12;
+    const char* c = static_cast<const char*>(p);
+    size_t lines = std::min<size_t>((bytes + 63) / 64, kPrefetchLines);
+    for (size_t i = 0; i < lines; ++i) __builtin_prefetch(c + 64 * i, 0, 3);
+}
+
+// Exact distances to the float vectors.
+class ExactScorer {
+public:
+    static constexpr bool kApproximate = false;
+
+    ExactScorer(const FlatStore& store, const float* q) : store_(&store), q_(q) {}
+    const float* query() const { return q_; }
+    float operator()(slot_t s) const { return store_->distance(q_, s); }
+    float exact(slot_t s) const { return store_->distance(q_, s); }
+    void prefetch(slot_t s) const { prefetch_lines(store_->row(s), store_->dim() * sizeof(float)); }
+
+private:
+    const FlatStore* store_;
+    const float* q_;
+};
+
+// A codec's estimate from compact codes; exact() still reads the float vectors (re-ranking).
+class CodeScorer {
+public:
+    static constexpr bool kApproximate = true;
+
+    CodeScorer(const FlatStore& store, const float* q, const Codec& codec, const uint8_t* codes,
+               const uint8_t* prepared)
+        : store_(&store), q_(q), codec_(&codec), codes_(codes), prepared_(prepared), code_size_(codec.code_size()) {}
+    const float* query() const { return q_; }
+    float operator()(slot_t s) const { return codec_->distance(prepared_, codes_ + size_t(s) * code_size_); }
+    float exact(slot_t s) const { return store_->distance(q_, s); }
+    void prefetch(slot_t s) const { prefetch_lines(codes_ + size_t(s) * code_size_, code_size_); }
+
+private:
+    const FlatStore* store_;
+    const float* q_;
+    const Codec* codec_;
+    const uint8_t* codes_;
+    const uint8_t* prepared_;
+    size_t code_size_;
+};
+
+}  // namespace vecsearch

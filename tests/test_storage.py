@@ -1,0 +1,182 @@
+"""Quantized storage: the graph walks with codes (SQ8, PQ, binary) and re-ranks with the float
+vectors. Checked against exact brute force, the quantizer's own decoding, and save/load."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vecsearch
+from vecsearch import F, Index
+
+N, NQ, DIM, K = 20_000, 200, 64, 10
+STORAGES = ("sq8", "binary")
+
+
+@pytest.fixture(scope="module")
+def data(make_data_queries):
+    return make_data_queries(N, NQ, DIM, seed=77, n_clusters=40)
+
+
+@pytest.fixture(scope="module")
+def truth(data, oracle):
+    x, q = data
+    return oracle(x, q, K, "l2")
+
+
+@pytest.fixture(scope="module")
+def built(data):
+    """One index per storage kind, built once for the module."""
+    x, _ = data
+    out = {}
+    for storage in STORAGES:
+        idx = Index(DIM, "l2", M=16, ef_construction=100, seed=3, storage=storage)
+        idx.add(x, num_threads=2)
+        out[storage] = idx
+    return out
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_reranked_recall_floor(built, data, truth, recall, check_rows, storage):
+    _, q = data
+    idx = built[storage]
+    assert idx.storage == storage and idx.quantizer.is_trained
+    # Binary codes rank coarsely: they get a deeper re-rank, as a user would give them.
+    rerank = 400 if storage == "binary" else 100
+    ids, d = idx.search(q, k=K, ef=100, rerank=rerank, num_threads=2)
+    check_rows(ids, d)
+    r = recall(ids, truth[0])
+    assert r >= 0.95, f"{storage}: re-ranked recall@{K} {r:.4f} < 0.95"
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_reranked_distances_are_exact(built, data, exact_dists, storage):
+    x, q = data
+    ids, d = built[storage].search(q[:20], k=K, ef=64, num_threads=1)
+    ref = exact_dists("l2", q[:20], x)
+    expect = np.take_along_axis(ref, ids.astype(np.int64), axis=1)
+    np.testing.assert_allclose(d, expect, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("storage", ["sq8"])
+def test_without_rerank_distances_are_code_distances(built, data, storage):
+    """rerank=0 returns the codec's distances: squared distances to the decoded vectors."""
+    x, q = data
+    idx = built[storage]
+    ids, d = idx.search(q[:20], k=K, ef=64, rerank=0, num_threads=1)
+    decoded = idx.quantizer.decode(idx.quantizer.encode(x[ids.astype(np.int64).ravel()]))
+    diff = decoded.reshape(20, K, DIM).astype(np.float64) - q[:20, None, :]
+    np.testing.assert_allclose(d, (diff**2).sum(-1), rtol=1e-3, atol=1e-2)
+    assert (np.diff(d, axis=1) >= 0).all()
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_filtered_search_with_codes(data, oracle, recall, storage):
+    x, q = data
+    n = 5000
+    rng = np.random.default_rng(5)
+    color = rng.choice(["red", "green", "blue", "grey"], n, p=[0.05, 0.15, 0.3, 0.5])
+    idx = Index(DIM, "l2", M=16, ef_construction=100, storage=storage)
+    idx.add(x[:n], attributes={"color": color.tolist()}, num_threads=2)
+    for value in ("red", "blue"):
+        allowed = np.flatnonzero(color == value)
+        ref, _ = oracle(x[allowed], q[:50], K, "l2", ids=allowed)
+        # The scan plan is exact with any storage (it reads the float vectors).
+        got, _ = idx.search(q[:50], k=K, filter=F("color") == value, plan="scan")
+        assert recall(got, ref) == 1.0
+        for plan in ("auto", "acorn", "post"):
+            got, _ = idx.search(q[:50], k=K, ef=128, rerank=300, filter=F("color") == value, plan=plan)
+            assert np.isin(got, allowed.astype(np.uint64)).all()
+            assert recall(got, ref) >= 0.9, (storage, value, plan)
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_save_load_round_trip(built, data, index_path, storage):
+    _, q = data
+    idx = built[storage]
+    idx.save(index_path)
+    for mmap in (False, True):
+        loaded = Index.load(index_path, mmap=mmap)
+        assert loaded.storage == storage and loaded.rerank == idx.rerank
+        assert loaded.quantizer.to_bytes() == idx.quantizer.to_bytes()
+        a = idx.search(q[:30], k=K, ef=48, rerank=0)
+        b = loaded.search(q[:30], k=K, ef=48, rerank=0)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_codes_file_is_version_4_and_refused_when_damaged(built, index_path):
+    from vecsearch._format import IndexFile
+
+    built["sq8"].save(index_path)
+    f = IndexFile(str(index_path))
+    assert f.version == 4 and f.has("codec") and f.has("codes")
+    offset, _ = f.sections["codes"]
+    raw = bytearray(index_path.read_bytes())
+    raw[offset + 3] ^= 0xFF
+    index_path.write_bytes(bytes(raw))
+    with pytest.raises(vecsearch.FormatError, match="codes"):
+        Index.load(index_path)
+
+
+def _rewrite(src, dst, **changes):
+    """A copy of index file `src` at `dst` with sections replaced (valid checksums)."""
+    from vecsearch._format import IndexFile, write_atomic
+
+    f = IndexFile(str(src))
+    arrays = {name: np.array(f.raw(name)) for name in f.sections if name != "meta"}
+    arrays.update(changes)
+    write_atomic(str(dst), f.meta, arrays, version=f.version)
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_inconsistent_codes_or_codec_refused(built, tmp_path, storage):
+    src = tmp_path / "ok.vsi"
+    built[storage].save(src)
+    from vecsearch._format import IndexFile
+
+    f = IndexFile(str(src))
+    codec = np.array(f.raw("codec"))
+    codes = np.array(f.raw("codes"))
+    size = built[storage].quantizer.code_size
+    bad = {
+        "truncated codec": {"codec": codec[: len(codec) // 2]},
+        "empty codec": {"codec": codec[:0]},
+        "codes of one slot short": {"codes": codes[:-size]},
+        "codes not whole": {"codes": codes[:-1]},
+    }
+    for what, change in bad.items():
+        dst = tmp_path / "bad.vsi"
+        _rewrite(src, dst, **change)
+        with pytest.raises(vecsearch.FormatError):
+            Index.load(dst)
+
+
+def test_adds_after_training_are_encoded_and_deletes_hide(data, oracle, recall):
+    x, q = data
+    idx = Index(DIM, "l2", storage="sq8")
+    idx.add(x[:3000])
+    idx.add(x[3000:6000])  # encoded with the codec trained on the first add
+    idx.delete(np.arange(0, 6000, 2))
+    ids, _ = idx.search(q[:50], k=K, ef=100)
+    assert not np.isin(ids, np.arange(0, 6000, 2, dtype=np.uint64)).any()
+    keep = np.arange(1, 6000, 2)
+    ref, _ = oracle(x[keep], q[:50], K, "l2", ids=keep)
+    assert recall(ids, ref) >= 0.95
+
+
+def test_storage_errors(data):
+    x, _ = data
+    with pytest.raises(ValueError, match="unknown storage"):
+        Index(DIM, storage="int4")
+    with pytest.raises(TypeError, match="storage"):
+        Index(DIM, storage=3)
+    trained = vecsearch.SQ8()
+    trained.train(x[:500, :32])
+    with pytest.raises(vecsearch.DimensionError):
+        Index(DIM, storage=trained)
+    idx = Index(DIM, storage="sq8")
+    with pytest.raises(ValueError, match="rerank"):
+        idx.rerank = -1
+    idx.add(x[:100])
+    with pytest.raises(ValueError, match="rerank"):
+        idx.search(x[:1], k=5, rerank=-2)
