@@ -726,7 +726,9 @@ size_t Hnsw::walk_acorn(const Scorer& score, slot_t ep, const std::vector<Neighb
     VisitedList& visited = sc.visited;
     pool.reset(ef);
     visited.reset(count_);
-    auto pass = [&](slot_t s) { return bitmap.test(s) && !deleted_[s]; };
+    // Filter bitmaps never hold deleted slots (rows of deleted ids have no slot, and a bitmap
+    // older than the last add or delete is refused by its epoch), so one test suffices.
+    auto pass = [&](slot_t s) { return bitmap.test(s); };
     // The filtered list is truncated to 2M, the HNSW level-0 degree, as ACORN does. Two-hop
     // expansion (only while fewer than M neighbours match) goes through non-matching neighbours
     // on an HNSW graph (ACORN-1) and through the compressed tail of an ACORN-gamma row.
@@ -746,6 +748,12 @@ size_t Hnsw::walk_acorn(const Scorer& score, slot_t ep, const std::vector<Neighb
             }
         }
         if (m >= params_.M) return;
+        // The two-hop rows are independent loads: request them all before reading the first.
+        for (size_t j = two_hop_from; j <= cnt; ++j) {
+            const char* row2 = reinterpret_cast<const char*>(&links0_[size_t(row[j]) * row0_]);
+            __builtin_prefetch(row2, 0, 3);
+            __builtin_prefetch(row2 + 64, 0, 3);
+        }
         for (size_t j = two_hop_from; j <= cnt && m < cap; ++j) {
             slot_t v = row[j];
             if (!gamma && pass(v)) continue;  // a matching neighbour is expanded through the beam itself
