@@ -4,6 +4,7 @@ Suites (subcommands):
     quick       (default when no suite is given) small unfiltered run, ~1-2 min on 2 cores
     unfiltered  full recall/QPS sweep, 200k x 384 synthetic or your own files
     filtered    filtered search: vecsearch plans vs hnswlib, faiss, brute force per filter
+    quantization  PQ / SQ8 / binary codes: size, recall, scan speed vs faiss
 
 Run ``python -m bench SUITE --help`` for the options.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 from .engines import ENGINES
 from .filtered_cli import FILTERED_HELP, FILTERED_PRESET, add_filtered_options, run_filtered
+from .quantization import QUANT_HELP, add_quantization_options
 
 # Presets per suite: same options, different defaults.
 _PRESETS: dict[str, dict[str, Any]] = {
@@ -144,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_unfiltered_options(filtered, FILTERED_PRESET)
     add_filtered_options(filtered)
+    add_quantization_options(sub.add_parser("quantization", help=QUANT_HELP, description=QUANT_HELP))
     return parser
 
 
@@ -155,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.suite == "filtered":
         return run_filtered(args, parser)
+    if args.suite == "quantization":
+        from .quantization import run_quantization
+
+        return run_quantization(args)
 
     from .unfiltered import UnfilteredConfig, run  # after parsing: --help stays fast
 

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import vecsearch
-from vecsearch import SQ8, BinaryQuantizer, NotTrainedError, Quantizer
+from vecsearch import PQ, SQ8, BinaryQuantizer, NotTrainedError, Quantizer
 from vecsearch.errors import DimensionError, DTypeError, FormatError, NonFiniteError
 
-QUANTIZERS = [lambda: SQ8(), lambda: BinaryQuantizer("mean")]
+QUANTIZERS = [lambda: SQ8(), lambda: BinaryQuantizer("mean"), lambda: PQ(4, nbits=4), lambda: PQ(2, nbits=3, opq=True)]
 
 
 def _x(n=300, dim=16, seed=0):

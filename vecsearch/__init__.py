@@ -19,7 +19,7 @@ from vecsearch.errors import (
 )
 from vecsearch.filters.expr import F
 from vecsearch.index import Index
-from vecsearch.quant import BinaryQuantizer, NotTrainedError, Quantizer, SQ8
+from vecsearch.quant import PQ, SQ8, BinaryQuantizer, NotTrainedError, Quantizer
 
 __version__ = "0.1.0"
 
@@ -38,6 +38,7 @@ if _core.simd_info()["warning"]:
 __all__ = [
     "Index",
     "Quantizer",
+    "PQ",
     "SQ8",
     "BinaryQuantizer",
     "NotTrainedError",

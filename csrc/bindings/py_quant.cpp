@@ -10,6 +10,7 @@
 #include "common/thread_pool.h"
 #include "quant/codec.h"
 #include "quant/kernels.h"
+#include "quant/pq.h"
 #include "quant/search.h"
 #include "simd/cpu.h"
 
@@ -152,6 +153,38 @@ public:
         return std::make_unique<PyCodec>(restore_codec(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
     }
 
+    // PQ only: the OPQ rotation [dim, dim] (x -> x R), or None.
+    void set_rotation(py::handle r_obj) {
+        PQCodec& pq = as_pq();
+        carray<float> r = require_array<float>(r_obj, "rotation");
+        size_t d = pq.dim();
+        if (r.ndim() != 2 || size_t(r.shape(0)) != d || size_t(r.shape(1)) != d)
+            throw DimensionError("rotation must be [dim, dim] = [" + std::to_string(d) + ", " + std::to_string(d) + "]");
+        const float* p = r.data();
+        py::gil_scoped_release release;
+        std::unique_lock<std::shared_mutex> lock(mu_);
+        pq.set_rotation(p);
+    }
+
+    py::object rotation() {
+        PQCodec& pq = as_pq();
+        std::shared_lock<std::shared_mutex> lock(mu_);
+        if (pq.rotation().empty()) return py::none();
+        std::vector<float> copy = pq.rotation();
+        return to_numpy(std::move(copy), {py::ssize_t(pq.dim()), py::ssize_t(pq.dim())});
+    }
+
+    py::dict options() const {
+        py::dict d;
+        if (auto* pq = dynamic_cast<const PQCodec*>(c_.get())) {
+            d["m"] = pq->m();
+            d["nbits"] = pq->nbits();
+            d["opq"] = pq->opq();
+            d["seed"] = pq->seed();
+        }
+        return d;
+    }
+
     std::string kind() const { return c_->kind(); }
     size_t dim() const { return c_->dim(); }
     std::string metric() const { return quant_metric_name(c_->metric()); }
@@ -163,6 +196,12 @@ public:
     }
 
 private:
+    PQCodec& as_pq() {
+        auto* pq = dynamic_cast<PQCodec*>(c_.get());
+        if (pq == nullptr) throw InvalidArgument("only pq codecs have a rotation");
+        return *pq;
+    }
+
     std::unique_ptr<Codec> c_;
     mutable std::shared_mutex mu_;
 };
@@ -252,6 +291,9 @@ void init_quant(py::module_& m) {
         .def("distances", &PyCodec::distances, py::arg("codes"), py::arg("queries"), py::arg("single") = false)
         .def("serialize", &PyCodec::serialize)
         .def_static("restore", &PyCodec::restore, py::arg("blob"))
+        .def("set_rotation", &PyCodec::set_rotation, py::arg("rotation"))
+        .def("rotation", &PyCodec::rotation)
+        .def("options", &PyCodec::options)
         .def_property_readonly("kind", &PyCodec::kind)
         .def_property_readonly("dim", &PyCodec::dim)
         .def_property_readonly("metric", &PyCodec::metric)

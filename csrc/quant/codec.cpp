@@ -3,6 +3,7 @@
 
 #include "common/errors.h"
 #include "quant/binary.h"
+#include "quant/pq.h"
 #include "quant/serial.h"
 #include "quant/sq8.h"
 
@@ -39,6 +40,7 @@ std::unique_ptr<Codec> make_codec(const std::string& kind, size_t dim, Metric me
     check_dim(dim);
     if (kind == "sq8") return std::make_unique<SQ8Codec>(dim, metric);
     if (kind == "binary") return std::make_unique<BinaryCodec>(dim, metric, options.threshold);
+    if (kind == "pq") return std::make_unique<PQCodec>(dim, metric, options.m, options.nbits, options.opq, options.seed);
     throw InvalidArgument("unknown codec kind '" + kind + "' (expected sq8, pq or binary)");
 }
 
@@ -61,6 +63,7 @@ std::unique_ptr<Codec> restore_codec(const uint8_t* data, size_t size) {
     if (trained > 1) throw FormatError("codec blob: bad trained flag");
     if (kind == "sq8") return SQ8Codec::restore(r, dim, metric, trained == 1);
     if (kind == "binary") return BinaryCodec::restore(r, dim, metric, trained == 1);
+    if (kind == "pq") return PQCodec::restore(r, dim, metric, trained == 1);
     throw FormatError("codec blob: unknown codec kind");  // not echoed: the bytes may not be text
 }
 

@@ -1,6 +1,8 @@
 // AVX2 + FMA (+ POPCNT) level of the quant kernels, through function-level target attributes.
 #include <immintrin.h>
 
+#include <limits>
+
 #include "quant/kernels.h"
 #include "quant/kernels_generic.h"
 
@@ -58,47 +60,54 @@ VS_AVX2 void hamming_scan_avx2(const uint8_t* q, const uint8_t* codes, size_t wo
     g::hamming_scan(q, codes, words, n, out);
 }
 
-// One code: eight subquantizers per gather, two accumulators.
-VS_AVX2 inline float pq8_one_avx2(const float* table, const uint8_t* c, size_t m) {
-    const __m256i lane = _mm256_setr_epi32(0, 256, 512, 768, 1024, 1280, 1536, 1792);
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    size_t j = 0;
-    for (; j + 16 <= m; j += 16) {
-        __m256i i0 = _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(c + j))),
-                                      lane);
-        __m256i i1 = _mm256_add_epi32(
-            _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(c + j + 8))), lane);
-        a0 = _mm256_add_ps(a0, _mm256_i32gather_ps(table + j * 256, i0, 4));
-        a1 = _mm256_add_ps(a1, _mm256_i32gather_ps(table + (j + 8) * 256, i1, 4));
-    }
-    for (; j + 8 <= m; j += 8) {
-        __m256i i0 = _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(c + j))),
-                                      lane);
-        a0 = _mm256_add_ps(a0, _mm256_i32gather_ps(table + j * 256, i0, 4));
-    }
-    float s = hsum256(_mm256_add_ps(a0, a1));
-    for (; j < m; ++j) s += table[j * 256 + c[j]];
-    return s;
-}
-
-VS_AVX2 void pq8_scan_gather_avx2(const float* t, const uint8_t* codes, size_t m, size_t n, float* out) {
-    for (size_t i = 0; i < n; ++i) out[i] = pq8_one_avx2(t, codes + i * m, m);
-}
-
-VS_AVX2 void pq8_scan_avx2(const float* t, const uint8_t* codes, size_t m, size_t n, float* out) {
-    g::pq8_scan(t, codes, m, n, out);
-}
-
+// Eight centroids per register; each lane keeps its running minimum and the index that gave
+// it (strict < keeps the earliest), then the lanes are merged.
 VS_AVX2 uint32_t nearest_avx2(const float* x, const float* ct, const float* cn, size_t dsub, size_t k, float* dist) {
-    return g::nearest(x, ct, cn, dsub, k, dist);
+    const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+    const __m256i step = _mm256_set1_epi32(8);
+    __m256 bestv = inf;
+    __m256i besti = _mm256_setzero_si256();
+    __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (size_t j = 0; j < k; j += 8, idx = _mm256_add_epi32(idx, step)) {
+        __m256 acc;
+        if (j + 8 <= k) {
+            acc = _mm256_loadu_ps(cn + j);
+            for (size_t d = 0; d < dsub; ++d)
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(-2.0f * x[d]), _mm256_loadu_ps(ct + d * k + j), acc);
+        } else {
+            __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(k - j)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            acc = _mm256_maskload_ps(cn + j, m);
+            for (size_t d = 0; d < dsub; ++d)
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(-2.0f * x[d]), _mm256_maskload_ps(ct + d * k + j, m), acc);
+            acc = _mm256_blendv_ps(inf, acc, _mm256_castsi256_ps(m));
+        }
+        __m256 lt = _mm256_cmp_ps(acc, bestv, _CMP_LT_OQ);
+        bestv = _mm256_blendv_ps(bestv, acc, lt);
+        besti = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(besti), _mm256_castsi256_ps(idx), lt));
+    }
+    alignas(32) float bv[8];
+    alignas(32) int32_t bi[8];
+    _mm256_store_ps(bv, bestv);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bi), besti);
+    float best = bv[0];
+    int32_t arg = bi[0];
+    for (int l = 1; l < 8; ++l)
+        if (bv[l] < best || (bv[l] == best && bi[l] < arg)) {
+            best = bv[l];
+            arg = bi[l];
+        }
+    float xn = 0.0f;
+    for (size_t d = 0; d < dsub; ++d) xn += x[d] * x[d];
+    float d2 = best + xn;
+    *dist = d2 > 0.0f ? d2 : 0.0f;
+    return uint32_t(arg);
 }
 
 }  // namespace
 
 const QuantKernels& avx2_quant_kernels() {
     static const QuantKernels table{SimdLevel::avx2,   "avx2",           sq8_l2_avx2,   sq8_dot_avx2,
-                                    hamming_avx2,      hamming_scan_avx2, pq8_scan_avx2, nearest_avx2};
-    (void)pq8_scan_gather_avx2;
+                                    hamming_avx2,      hamming_scan_avx2, scalar_quant_kernels().pq8_scan, nearest_avx2};
     return table;
 }
 

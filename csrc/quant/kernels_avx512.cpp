@@ -2,6 +2,8 @@
 // Tails use masked loads, which never touch the masked-out bytes.
 #include <immintrin.h>
 
+#include <limits>
+
 #include "quant/kernels.h"
 #include "quant/kernels_generic.h"
 #include "simd/cpu.h"
@@ -93,45 +95,61 @@ VS_AVX512_POPCNT void hamming_scan_vpopcnt(const uint8_t* q, const uint8_t* code
     for (size_t i = 0; i < n; ++i) out[i] = float(hamming_vpopcnt(q, codes + i * words * 8, words));
 }
 
-VS_AVX512 inline float pq8_one_avx512(const float* table, const uint8_t* c, size_t m) {
-    const __m512i lane = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(256));
-    __m512 a0 = _mm512_setzero_ps();
-    size_t j = 0;
-    for (; j + 16 <= m; j += 16) {
-        __m512i idx = _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + j))),
-                                       lane);
-        a0 = _mm512_add_ps(a0, _mm512_i32gather_ps(idx, table + j * 256, 4));
-    }
-    if (j < m) {
-        __mmask16 k = tail_mask16(m - j);
-        __m512i idx = _mm512_add_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, c + j)), lane);
-        a0 = _mm512_add_ps(a0, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, idx, table + j * 256, 4));
-    }
-    return _mm512_reduce_add_ps(a0);
-}
-
-VS_AVX512 void pq8_scan_gather_avx512(const float* t, const uint8_t* codes, size_t m, size_t n, float* out) {
-    for (size_t i = 0; i < n; ++i) out[i] = pq8_one_avx512(t, codes + i * m, m);
-}
-
-VS_AVX512 void pq8_scan_avx512(const float* t, const uint8_t* codes, size_t m, size_t n, float* out) {
-    g::pq8_scan(t, codes, m, n, out);
-}
-
+// Sixteen centroids per register, two registers per step; per-lane running argmin, then merged.
 VS_AVX512 uint32_t nearest_avx512(const float* x, const float* ct, const float* cn, size_t dsub, size_t k,
                                   float* dist) {
-    return g::nearest(x, ct, cn, dsub, k, dist);
+    const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512 bestv = inf;
+    __m512i besti = _mm512_setzero_si512();
+    auto consider = [&](__m512 acc, size_t j) VS_AVX512 {
+        __mmask16 lt = _mm512_cmp_ps_mask(acc, bestv, _CMP_LT_OQ);
+        bestv = _mm512_mask_mov_ps(bestv, lt, acc);
+        besti = _mm512_mask_mov_epi32(besti, lt, _mm512_add_epi32(lane, _mm512_set1_epi32(int(j))));
+    };
+    size_t j = 0;
+    for (; j + 32 <= k; j += 32) {
+        __m512 a0 = _mm512_loadu_ps(cn + j), a1 = _mm512_loadu_ps(cn + j + 16);
+        for (size_t d = 0; d < dsub; ++d) {
+            __m512 xd = _mm512_set1_ps(-2.0f * x[d]);
+            a0 = _mm512_fmadd_ps(xd, _mm512_loadu_ps(ct + d * k + j), a0);
+            a1 = _mm512_fmadd_ps(xd, _mm512_loadu_ps(ct + d * k + j + 16), a1);
+        }
+        consider(a0, j);
+        consider(a1, j + 16);
+    }
+    for (; j < k; j += 16) {
+        __mmask16 m = k - j >= 16 ? __mmask16(0xFFFF) : tail_mask16(k - j);
+        __m512 a = _mm512_maskz_loadu_ps(m, cn + j);
+        for (size_t d = 0; d < dsub; ++d)
+            a = _mm512_fmadd_ps(_mm512_set1_ps(-2.0f * x[d]), _mm512_maskz_loadu_ps(m, ct + d * k + j), a);
+        consider(_mm512_mask_mov_ps(inf, m, a), j);
+    }
+    alignas(64) float bv[16];
+    alignas(64) int32_t bi[16];
+    _mm512_store_ps(bv, bestv);
+    _mm512_store_si512(bi, besti);
+    float best = bv[0];
+    int32_t arg = bi[0];
+    for (int l = 1; l < 16; ++l)
+        if (bv[l] < best || (bv[l] == best && bi[l] < arg)) {
+            best = bv[l];
+            arg = bi[l];
+        }
+    float xn = 0.0f;
+    for (size_t d = 0; d < dsub; ++d) xn += x[d] * x[d];
+    float d2 = best + xn;
+    *dist = d2 > 0.0f ? d2 : 0.0f;
+    return uint32_t(arg);
 }
 
 QuantKernels make_table() {
     QuantKernels t{SimdLevel::avx512, "avx512",      sq8_l2_avx512,   sq8_dot_avx512,
-                   hamming_popcnt,    hamming_scan_popcnt, pq8_scan_avx512, nearest_avx512};
+                   hamming_popcnt,    hamming_scan_popcnt, scalar_quant_kernels().pq8_scan, nearest_avx512};
     if (cpu_has_vpopcntdq()) {
         t.hamming = hamming_vpopcnt;
         t.hamming_scan = hamming_scan_vpopcnt;
     }
-    (void)pq8_scan_gather_avx512;
     return t;
 }
 

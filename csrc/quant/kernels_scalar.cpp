@@ -16,7 +16,8 @@ void hamming_scan_scalar(const uint8_t* q, const uint8_t* codes, size_t words, s
     g::hamming_scan(q, codes, words, n, out);
 }
 
-void pq8_scan_scalar(const float* t, const uint8_t* codes, size_t m, size_t n, float* out) {
+// Shared by every level (see quant_generic::pq8_scan): kept free of auto-vectorised gathers.
+__attribute__((optimize("no-tree-vectorize"))) void pq8_scan_scalar(const float* t, const uint8_t* codes, size_t m, size_t n, float* out) {
     g::pq8_scan(t, codes, m, n, out);
 }
 

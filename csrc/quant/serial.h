@@ -74,10 +74,16 @@ public:
         if (n != expected)
             throw FormatError(std::string("codec blob: ") + what + " has " + std::to_string(n) + " values, expected " +
                               std::to_string(expected));
+        return get_raw_floats(n);
+    }
+    // n floats, checked against the bytes left before anything is allocated.
+    std::vector<float> get_raw_floats(uint64_t n) {
+        if (n > remaining() / sizeof(float)) throw FormatError("codec blob is truncated");
         std::vector<float> v(n);
         get_bytes(v.data(), n * sizeof(float));
         return v;
     }
+    size_t remaining() const { return size_t(end_ - p_); }
     void expect_end() const {
         if (p_ != end_) throw FormatError("codec blob has trailing bytes");
     }

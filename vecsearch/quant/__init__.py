@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from vecsearch.quant.base import NotTrainedError, Quantizer
 from vecsearch.quant.binary import BinaryQuantizer
+from vecsearch.quant.pq import PQ
 from vecsearch.quant.sq8 import SQ8
 
-__all__ = ["Quantizer", "NotTrainedError", "SQ8", "BinaryQuantizer"]
+__all__ = ["Quantizer", "NotTrainedError", "PQ", "SQ8", "BinaryQuantizer"]
