@@ -9,7 +9,7 @@ import vecsearch
 from vecsearch import F, Index
 
 N, NQ, DIM, K = 20_000, 200, 64, 10
-STORAGES = ("sq8", "binary")
+STORAGES = ("sq8", "pq", "binary")
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,8 @@ def test_reranked_recall_floor(built, data, truth, recall, check_rows, storage):
     _, q = data
     idx = built[storage]
     assert idx.storage == storage and idx.quantizer.is_trained
-    # Binary codes rank coarsely: they get a deeper re-rank, as a user would give them.
-    rerank = 400 if storage == "binary" else 100
+    # Coarser codes get a deeper re-rank (the beam widens to it), as a user would give them.
+    rerank = {"sq8": 100, "pq": 200, "binary": 400}[storage]
     ids, d = idx.search(q, k=K, ef=100, rerank=rerank, num_threads=2)
     check_rows(ids, d)
     r = recall(ids, truth[0])
@@ -57,7 +57,7 @@ def test_reranked_distances_are_exact(built, data, exact_dists, storage):
     np.testing.assert_allclose(d, expect, rtol=1e-4, atol=1e-3)
 
 
-@pytest.mark.parametrize("storage", ["sq8"])
+@pytest.mark.parametrize("storage", ["sq8", "pq"])
 def test_without_rerank_distances_are_code_distances(built, data, storage):
     """rerank=0 returns the codec's distances: squared distances to the decoded vectors."""
     x, q = data
@@ -67,6 +67,36 @@ def test_without_rerank_distances_are_code_distances(built, data, storage):
     diff = decoded.reshape(20, K, DIM).astype(np.float64) - q[:20, None, :]
     np.testing.assert_allclose(d, (diff**2).sum(-1), rtol=1e-3, atol=1e-2)
     assert (np.diff(d, axis=1) >= 0).all()
+
+
+def test_rerank_helps_and_zero_is_worse(built, data, truth, recall):
+    _, q = data
+    idx = built["pq"]
+    plain, _ = idx.search(q, k=K, ef=64, rerank=0)
+    refined, _ = idx.search(q, k=K, ef=64, rerank=64)
+    assert recall(refined, truth[0]) > recall(plain, truth[0])
+
+
+def test_trained_quantizer_and_cosine(data, oracle, recall):
+    x, q = data
+    xn = x / np.linalg.norm(x, axis=1, keepdims=True)
+    pq = vecsearch.PQ(16, metric="cosine")
+    pq.train(xn[:5000])
+    idx = Index(DIM, "cosine", storage=pq)
+    assert idx.quantizer is pq
+    idx.add(x[:5000])
+    ref, _ = oracle(x[:5000], q[:50], K, "cosine")
+    ids, _ = idx.search(q[:50], k=K, ef=100, rerank=200)
+    assert recall(ids, ref) >= 0.95
+
+
+def test_memory_usage_by_component(built):
+    plain = Index(DIM, "l2")
+    parts = built["pq"].memory_usage()
+    assert set(parts) == {"graph", "codes", "vectors", "ids", "attributes", "total"}
+    assert parts["total"] == sum(v for key, v in parts.items() if key != "total")
+    assert parts["codes"] >= N * built["pq"].quantizer.code_size
+    assert plain.memory_usage()["codes"] == 0
 
 
 @pytest.mark.parametrize("storage", STORAGES)

@@ -53,7 +53,7 @@ class Index:
             uncompressed (default ``2 * M``); past them a neighbour already linked from a kept
             one is dropped and recovered at search time in two hops.
         storage: ``"float32"`` (default: walks use exact distances), or compact codes that the
-            graph walks with: ``"sq8"`` (one byte per dimension), ``"pq"`` (``dim / 8`` bytes),
+            graph walks with: ``"sq8"`` (one byte per dimension), ``"pq"`` (``dim / 4`` bytes),
             ``"binary"`` (one bit per dimension), or a :class:`vecsearch.quant.Quantizer`. An
             untrained quantizer is trained on (a sample of up to 65,536 of) the first add's
             vectors. The graph is built from the float vectors, which stay in RAM to re-rank.

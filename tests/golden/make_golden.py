@@ -26,6 +26,7 @@ CASES = {
     # Format version 4: quantized storage (codec and codes sections).
     "l2_sq8": dict(metric="l2", dim=16, n=300, delete_every=9, attributes=True, storage="sq8"),
     "ip_binary": dict(metric="ip", dim=70, n=250, delete_every=0, storage="binary"),
+    "cosine_pq": dict(metric="cosine", dim=16, n=400, delete_every=0, storage="pq"),
 }
 # The filter recorded with files that have attributes (format version 2 on).
 GOLDEN_FILTER = (vecsearch.F("year") >= 2010) & vecsearch.F("section").isin(["libs", "doc"]) | vecsearch.F(
