@@ -210,3 +210,23 @@ def test_storage_errors(data):
     idx.add(x[:100])
     with pytest.raises(ValueError, match="rerank"):
         idx.search(x[:1], k=5, rerank=-2)
+
+
+def test_set_storage_round_trip(data, truth, recall):
+    x, q = data
+    idx = Index(DIM, "l2", M=16, ef_construction=100, seed=3)
+    idx.add(x[:8000])
+    before = idx.search(q, k=K, ef=64)
+    idx.set_storage("sq8")
+    assert idx.storage == "sq8" and idx.quantizer.is_trained
+    assert idx.memory_usage()["codes"] >= 8000 * DIM
+    ids, _ = idx.search(q, k=K, ef=64, rerank=64)
+    assert recall(ids, before[0]) >= 0.95
+    idx.set_storage("float32")
+    assert idx.storage == "float32" and idx.memory_usage()["codes"] == 0
+    after = idx.search(q, k=K, ef=64)
+    np.testing.assert_array_equal(after[0], before[0])
+    empty = Index(DIM, "l2")
+    empty.set_storage("pq")  # trained later, by the first add
+    empty.add(x[:3000])
+    assert empty.storage == "pq" and empty.quantizer.is_trained

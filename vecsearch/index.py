@@ -274,6 +274,30 @@ class Index:
                 bar.update(stop - start)
         return out
 
+    def set_storage(self, storage: Any, *, num_threads: Optional[int] = None) -> None:
+        """Switches how walks score: ``"float32"`` drops the codes; ``"sq8"``, ``"pq"``,
+        ``"binary"`` or a :class:`vecsearch.quant.Quantizer` encodes every stored vector (an
+        untrained quantizer is first trained on a sample of up to 65,536 of them). The graph is
+        kept as it is: it was built from the float vectors, whatever the storage.
+        """
+        quantizer = resolve_storage(storage, self.dim, self.metric)
+        threads = self._threads(num_threads)
+        with self._write_gate:
+            if quantizer is None:
+                self._core.detach_codec()
+            else:
+                if not quantizer.is_trained:
+                    if len(self) == 0:
+                        self._quantizer = quantizer  # trained by the first add
+                        self._core.detach_codec()
+                        return
+                    with self._attributes.lock:
+                        live = self._attributes.ids[self._attributes.alive]
+                    quantizer.train(self._core.get_vectors(np.ascontiguousarray(training_sample(live, self.seed))))
+                self._core.attach_codec(quantizer.to_bytes(), None, threads)
+            self._quantizer = quantizer
+            self._cost_model = None  # plan costs change with the storage
+
     def _train_quantizer(self, data: np.ndarray) -> None:
         # The first add trains an untrained quantizer; the codec then encodes every add natively.
         q = self._quantizer
@@ -281,6 +305,7 @@ class Index:
             return
         q.train(training_sample(data, self.seed))
         self._core.attach_codec(q.to_bytes(), None, 0)
+        self._cost_model = None
 
     def _check_absent(self, ids: np.ndarray) -> None:
         # A native membership pass so a duplicate fails before the first chunk is inserted.

@@ -302,6 +302,10 @@ public:
         py::gil_scoped_release release;
         h_->attach_codec(std::move(codec), codes_ptr, n_codes, clamp_threads(threads));
     }
+    void detach_codec() {
+        py::gil_scoped_release release;
+        h_->detach_codec();
+    }
     // (codec bytes, codes uint8 [slot_count, code_size]) or None without a codec.
     py::object export_codes() const {
         std::vector<uint8_t> codes, blob;
@@ -450,6 +454,7 @@ void init_index(py::module_& m) {
         .def("memory_parts", &PyHnsw::memory_parts)
         .def("attach_codec", &PyHnsw::attach_codec, py::arg("codec"), py::arg("codes"), py::arg("threads"))
         .def("export_codes", &PyHnsw::export_codes)
+        .def("detach_codec", &PyHnsw::detach_codec)
         .def("params", &PyHnsw::params)
         .def("export_state", &PyHnsw::export_state)
         .def_static("restore", &PyHnsw::restore, py::arg("dim"), py::arg("metric"), py::arg("M"),

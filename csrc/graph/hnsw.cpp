@@ -242,6 +242,13 @@ void Hnsw::attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size
     codec_ = std::move(codec);
 }
 
+void Hnsw::detach_codec() {
+    std::unique_lock<std::shared_mutex> lock(rw_);
+    ++epoch_;
+    codec_.reset();
+    std::vector<uint8_t>().swap(codes_);
+}
+
 std::vector<uint8_t> Hnsw::export_codes() const {
     std::shared_lock<std::shared_mutex> lock(rw_);
     if (!codec_) return {};

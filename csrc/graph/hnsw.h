@@ -121,6 +121,8 @@ public:
     // the codes of slots 0..slot_count()-1 (nullptr: encode the stored vectors); later adds
     // encode their vectors. Throws InvalidArgument / FormatError before changing anything.
     void attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size_t n_codes, size_t threads);
+    // Drops the codec and codes: walks use the float vectors again.
+    void detach_codec();
     const Codec* codec() const { return codec_.get(); }
     // The codes of every slot, for save; empty without a codec.
     std::vector<uint8_t> export_codes() const;
