@@ -5,6 +5,7 @@ Suites (subcommands):
     unfiltered  full recall/QPS sweep, 200k x 384 synthetic or your own files
     filtered    filtered search: vecsearch plans vs hnswlib, faiss, brute force per filter
     quantization  PQ / SQ8 / binary codes: size, recall, scan speed vs faiss
+    storage     one HNSW graph walked with float32 vs SQ8 / PQ / binary codes + re-rank: recall, QPS, RAM
 
 Run ``python -m bench SUITE --help`` for the options.
 """
@@ -20,6 +21,7 @@ from typing import Any
 from .engines import ENGINES
 from .filtered_cli import FILTERED_HELP, FILTERED_PRESET, add_filtered_options, run_filtered
 from .quantization import QUANT_HELP, add_quantization_options
+from .storage import STORAGE_HELP, add_storage_options
 
 # Presets per suite: same options, different defaults.
 _PRESETS: dict[str, dict[str, Any]] = {
@@ -147,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_unfiltered_options(filtered, FILTERED_PRESET)
     add_filtered_options(filtered)
     add_quantization_options(sub.add_parser("quantization", help=QUANT_HELP, description=QUANT_HELP))
+    add_storage_options(sub.add_parser("storage", help=STORAGE_HELP, description=STORAGE_HELP))
     return parser
 
 
@@ -162,6 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .quantization import run_quantization
 
         return run_quantization(args)
+    if args.suite == "storage":
+        from .storage import run_storage
+
+        return run_storage(args)
 
     from .unfiltered import UnfilteredConfig, run  # after parsing: --help stays fast
 
