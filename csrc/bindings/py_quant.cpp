@@ -8,6 +8,7 @@
 
 #include "bindings/numpy_utils.h"
 #include "common/thread_pool.h"
+#include "quant/binary.h"
 #include "quant/codec.h"
 #include "quant/kernels.h"
 #include "quant/pq.h"
@@ -181,6 +182,8 @@ public:
             d["nbits"] = pq->nbits();
             d["opq"] = pq->opq();
             d["seed"] = pq->seed();
+        } else if (auto* bin = dynamic_cast<const BinaryCodec*>(c_.get())) {
+            d["threshold"] = bin->threshold();
         }
         return d;
     }

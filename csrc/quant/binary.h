@@ -38,6 +38,8 @@ public:
     std::vector<uint8_t> serialize() const override;
     static std::unique_ptr<Codec> restore(ByteReader& r, size_t dim, Metric metric, bool trained);
 
+    int threshold() const { return threshold_; }  // 0 = sign, 1 = training mean
+
 private:
     void encode_one(const float* x, uint8_t* code) const;
 

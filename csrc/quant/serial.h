@@ -65,6 +65,7 @@ public:
     }
     void get_bytes(void* out, size_t n) {
         if (size_t(end_ - p_) < n) throw FormatError("codec blob is truncated");
+        if (n == 0) return;  // `out` may be null (an empty vector's data())
         std::memcpy(out, p_, n);
         p_ += n;
     }

@@ -40,12 +40,4 @@ class BinaryQuantizer(Quantizer):
         return _core.Codec("binary", dim, self._metric, threshold=_THRESHOLDS[self._threshold])
 
     def _options_from_codec(self) -> None:
-        # The blob stores the threshold values, not the choice; recover the choice from them.
-        blob = self._codec.serialize()
-        self._threshold = "mean" if _threshold_code(blob) == 1 else "sign"
-
-
-def _threshold_code(blob: bytes) -> int:
-    """The threshold kind byte that follows the common header (see csrc/quant/binary.cpp)."""
-    kind_len = blob[8]
-    return blob[8 + 1 + kind_len + 8 + 1 + 1]
+        self._threshold = "mean" if int(self._codec.options()["threshold"]) == 1 else "sign"
