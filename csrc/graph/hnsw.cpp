@@ -24,9 +24,11 @@ constexpr size_t kAcornUpperSeeds = 8;  // matching upper-level nodes that seed 
 // anti-correlated with its filter and scanned instead. Uncorrelated filters at 1% selectivity
 // leave about ten matches among the ~1000 two-hop slots sampled, so they pass.
 constexpr double kAntiCorrelated = 0.1;
-// Scan-plan queries sharing a filter are scored in blocks of this many (when at least
-// kScanBlockMin share it): a block's queries stay in L1 while the matching vectors stream by.
-constexpr size_t kScanBlock = kBlockQueries, kScanBlockMin = 4;  // P(level > 24) is M^-24: never drawn in practice
+// Scan-plan queries sharing a filter are scored in blocks of up to this many (when at least
+// kScanBlockMin share it): each matching vector is read from memory once per block and scored
+// against the block's queries kBlockQueries at a time while it sits in L1, so a scan of many
+// matches costs memory bandwidth once per 64 queries rather than once per query.
+constexpr size_t kScanBlock = 4 * kBlockQueries, kScanBlockMin = 4;
 
 uint64_t splitmix64(uint64_t x) {
     x += 0x9E3779B97F4A7C15ull;
@@ -894,20 +896,25 @@ void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, si
                       size_t n_slots, external_id* out_ids, float* out_dists) const {
     Scratch& sc = scratch();
     const size_t dim = params_.dim;
-    // The block's queries transposed (coordinate-major, unused lanes zero), so one kernel call
-    // scores a matching row against all of them while the row is read once.
-    sc.block_queries.assign(dim * kBlockQueries, 0.0f);
+    // The block's queries in groups of kBlockQueries, each group transposed (coordinate-major,
+    // unused lanes zero), so one kernel call scores a matching row against a whole group.
+    const size_t groups = (nb + kBlockQueries - 1) / kBlockQueries, group_floats = dim * kBlockQueries;
+    sc.block_queries.assign(groups * group_floats, 0.0f);
     for (size_t b = 0; b < nb; ++b) {
         const float* q = queries + size_t(block[b]) * dim;
-        for (size_t i = 0; i < dim; ++i) sc.block_queries[i * kBlockQueries + b] = q[i];
+        float* group = sc.block_queries.data() + (b / kBlockQueries) * group_floats;
+        for (size_t i = 0; i < dim; ++i) group[i * kBlockQueries + b % kBlockQueries] = q[i];
     }
     sc.block_tops.resize(nb);
     for (size_t b = 0; b < nb; ++b) sc.block_tops[b].reset(k);
     alignas(64) float dists[kBlockQueries];
     for (size_t j = 0; j < n_slots; ++j) {
         if (j + 2 < n_slots) prefetch_row(store_.row(slots[j + 2]), dim);
-        store_.distance_block(sc.block_queries.data(), slots[j], dists);
-        for (size_t b = 0; b < nb; ++b) sc.block_tops[b].push(dists[b], slots[j]);
+        for (size_t g = 0; g < groups; ++g) {
+            store_.distance_block(sc.block_queries.data() + g * group_floats, slots[j], dists);
+            size_t first = g * kBlockQueries, count = std::min(kBlockQueries, nb - first);
+            for (size_t b = 0; b < count; ++b) sc.block_tops[first + b].push(dists[b], slots[j]);
+        }
     }
     for (size_t b = 0; b < nb; ++b) {
         const std::vector<Neighbor>& best = sc.block_tops[b].sorted();
