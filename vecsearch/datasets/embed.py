@@ -107,3 +107,27 @@ def embed_parquet(
     vectors = embed_texts(texts, batch_size=batch_size, model=model, progress=progress)
     write_parquet(out, vectors, arrow_columns(table, skip=tuple(text_columns)))
     return Path(out)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m vecsearch.datasets.embed SOURCE.parquet OUT.parquet [--text-columns a,b]``."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m vecsearch.datasets.embed",
+                                description="Embed a parquet of texts with the offline MiniLM.")  # fmt: skip
+    p.add_argument("source")
+    p.add_argument("out")
+    p.add_argument("--text-columns", default="title,abstract")
+    p.add_argument("--batch-size", type=int, default=64)
+    args = p.parse_args(argv)
+    cols = tuple(c.strip() for c in args.text_columns.split(",") if c.strip())
+    try:
+        path = embed_parquet(args.source, args.out, text_columns=cols, batch_size=args.batch_size)
+    except (ImportError, ValueError, FileNotFoundError) as e:
+        p.exit(2, f"error: {e}\n")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
