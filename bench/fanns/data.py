@@ -83,9 +83,10 @@ class FannsData:
 class FannsCase(FilterCase):
     """One (query set, bucket): a :class:`FilterCase` whose filter differs per query.
 
-    ``allowed`` holds each query's passing ids (for brute force), ``masks`` the same as
-    bool rows (hnswlib, faiss), ``exprs`` the vecsearch expressions; ``expr``/``mask`` of
-    the base class stay None except for the unfiltered case (an all-true mask).
+    ``masks`` holds each query's passing items as a bool row (hnswlib, faiss; brute force
+    turns them into id lists per case when it prepares), ``exprs`` the vecsearch
+    expressions; ``expr``/``mask``/``allowed`` of the base class stay None except for the
+    unfiltered case (an all-true ``mask``).
     """
 
     bucket: str = ""
@@ -286,7 +287,6 @@ def build_cases(
                 workload=qs.name, selectivity=float(sel[rows].mean()),
                 matches=int(qs.masks[rows].sum(axis=1).mean()), truth=ids[rows],
                 mask=np.ones(data.n, dtype=bool) if unfiltered else None,
-                allowed=None if unfiltered else [np.flatnonzero(m) for m in sub_masks],
                 bucket=b, level=qs.level, rows=rows, queries=np.ascontiguousarray(data.queries[rows]),
                 masks=sub_masks, exprs=[] if unfiltered else [qs.exprs[i] for i in rows],
                 truth_dists=dists[rows], selectivities=sel[rows],

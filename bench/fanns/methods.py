@@ -43,6 +43,16 @@ class FannsVecsearch(VecsearchMethod):
         return super().prepare(case)
 
 
+class FannsBruteForce(BruteForce):
+    """Brute force; a case's per-query id lists are made when it is prepared (untimed) and
+    dropped with it, rather than held for every case at once."""
+
+    def prepare(self, case: Any) -> Any:
+        if case.masks is not None:
+            return [np.flatnonzero(m) for m in case.masks]
+        return super().prepare(case)
+
+
 class UsearchMethod(_IndexMethod):
     """usearch, unfiltered only (no predicate in its Python search API)."""
 
@@ -64,7 +74,7 @@ def load_method(name: str, params: HNSWParams, plans: tuple[str, ...] = PLANS) -
     if name == "vecsearch":
         return FannsVecsearch(params, plans)
     classes: dict[str, type[FilteredMethod]] = {
-        "hnswlib": HnswlibMethod, "faiss": FaissMethod, "bruteforce": BruteForce,
+        "hnswlib": HnswlibMethod, "faiss": FaissMethod, "bruteforce": FannsBruteForce,
         "usearch": UsearchMethod,
     }  # fmt: skip
     if name not in classes:

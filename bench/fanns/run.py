@@ -146,6 +146,7 @@ def run(cfg: FannsConfig) -> int:
     sets = query_sets(data, cfg.workloads, cfg.controlled, cfg.levels, cfg.seed)
     cases, notes = build_cases(data, sets, cfg.k, cfg.out / "gt", min_queries=cfg.min_queries,
                                progress=cfg.progress)  # fmt: skip
+    del sets  # the cases hold their own rows of the masks
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
     dataset = {"name": data.name, "synthetic": data.synthetic, "n": data.n, "dim": data.dim,
                "nq": data.nq, "filter_columns": sorted(data.columns),
