@@ -144,7 +144,7 @@ def format_markdown(fr: FannsRun) -> str:
     failed = [p for p in fr.points if p.failures]
     if failed:
         worst = max(failed, key=lambda p: p.failures)
-        lines += ["", f"hnswlib-style failures: {len(failed)} points had queries the library raised "
+        lines += ["", f"Library failures: {len(failed)} points had queries the library raised "
                   f"on (scored 0), up to {worst.failures} ({worst.method}, {worst.workload} "
                   f"{worst.bucket})."]  # fmt: skip
     lines += ["", f"{DASH} (r): never reached, r = best recall measured. ours = vecsearch-auto "
