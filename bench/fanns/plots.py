@@ -65,7 +65,11 @@ def plot_recall_qps(fr: FannsRun, path: Path) -> Path:
         title += "  [SYNTHETIC generated arXiv-like data]"
     fig.suptitle(title, fontsize=13)
     order = sorted(handles, key=lambda m: list(_STYLE).index(m) if m in _STYLE else len(_STYLE))
-    fig.legend([handles[m] for m in order], order, loc="lower center", ncol=min(9, len(handles)),
+    from matplotlib.lines import Line2D
+
+    proxies = [Line2D([], [], color=handles[m].get_color(), marker=handles[m].get_marker(),
+                      lw=1.6, ms=6) for m in order]  # a line even when a panel had one point
+    fig.legend(proxies, order, loc="lower center", ncol=min(9, len(handles)),
                fontsize=9, frameon=False)  # fmt: skip
     fig.tight_layout(rect=(0, 0.5 / (3.4 * nrows + 0.9) + 0.02, 1, 0.97))
     fig.savefig(path, dpi=110)
