@@ -1,11 +1,15 @@
 """``python -m bench [SUITE] [options]``: benchmark vecsearch against its peers.
 
 Suites (subcommands):
-    quick       (default when no suite is given) small unfiltered run, ~1-2 min on 2 cores
-    unfiltered  full recall/QPS sweep, 200k x 384 synthetic or your own files
-    filtered    filtered search: vecsearch plans vs hnswlib, faiss, brute force per filter
-    quantization  PQ / SQ8 / binary codes: size, recall, scan speed vs faiss
-    storage     one HNSW graph walked with float32 vs SQ8 / PQ / binary codes + re-rank: recall, QPS, RAM
+    fanns             (default when no suite is given) FANNS filtered suite: EM, R, EMIS,
+                      EM+R and unfiltered per-query filters on generated arXiv-like data
+                      (20k x 384, a few minutes on 2 cores) or arxiv-fanns / debian / parquet
+    unfiltered-quick  small unfiltered run, ~1-2 min on 2 cores (alias: quick)
+    unfiltered        full recall/QPS sweep, 200k x 384 synthetic or your own files
+    filtered          filtered search: vecsearch plans vs hnswlib, faiss, brute force per filter
+    quantization      PQ / SQ8 / binary codes: size, recall, scan speed vs faiss
+    storage           one HNSW graph walked with float32 vs SQ8 / PQ / binary codes + re-rank:
+                      recall, QPS, RAM
 
 Run ``python -m bench SUITE --help`` for the options.
 """
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .engines import ENGINES
+from .fanns.cli import FANNS_HELP, add_fanns_options, run_fanns
 from .filtered_cli import FILTERED_HELP, FILTERED_PRESET, add_filtered_options, run_filtered
 from .quantization import QUANT_HELP, add_quantization_options
 from .storage import STORAGE_HELP, add_storage_options
@@ -31,9 +36,12 @@ _PRESETS: dict[str, dict[str, Any]] = {
         "efs": "10,16,24,32,48,64,96,128,192,256",
         "out": "bench-results/unfiltered",
     },
-    "quick": {"n": 20_000, "nq": 1000, "efs": "10,16,32,64,128", "out": "bench-results/quick"},
+    "unfiltered-quick": {
+        "n": 20_000, "nq": 1000, "efs": "10,16,32,64,128", "out": "bench-results/quick"
+    },
 }
-_DEFAULT_SUITE = "quick"
+_ALIASES = {"unfiltered-quick": ["quick"]}
+_DEFAULT_SUITE = "fanns"
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -136,11 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="suite", metavar="SUITE")
     helps = {
         "unfiltered": "recall/QPS sweep without filters (full size: the lead's run)",
-        "quick": "small unfiltered run (n=20000, 5 ef values), ~1-2 min on 2 cores",
+        "unfiltered-quick": "small unfiltered run (n=20000, 5 ef values), ~1-2 min on 2 cores",
     }
+    add_fanns_options(sub.add_parser("fanns", help=FANNS_HELP, description=FANNS_HELP))
     for name, preset in _PRESETS.items():
         _add_unfiltered_options(
-            sub.add_parser(name, help=helps[name], description=helps[name]), preset
+            sub.add_parser(
+                name, help=helps[name], description=helps[name], aliases=_ALIASES.get(name, [])
+            ),
+            preset,
         )
     # The unfiltered options, then the filtered ones replacing --threads/--methods/--reps.
     filtered = sub.add_parser(
@@ -169,10 +181,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .storage import run_storage
 
         return run_storage(args)
+    if args.suite == "fanns":
+        return run_fanns(args, parser)
+    suite = "unfiltered-quick" if args.suite == "quick" else args.suite
 
     from .unfiltered import UnfilteredConfig, run  # after parsing: --help stays fast
 
-    preset = _PRESETS[args.suite]
+    preset = _PRESETS[suite]
     synthetic = args.base is None
     cfg = UnfilteredConfig(
         n=args.n if args.n is not None or not synthetic else preset["n"],
@@ -193,9 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=args.progress and sys.stderr.isatty(),  # bars in a log file are noise
     )
     try:
-        return run(cfg, suite=args.suite)
+        return run(cfg, suite=suite)
     except ValueError as e:
-        parser.exit(2, f"python -m bench {args.suite}: error: {e}\n")
+        parser.exit(2, f"python -m bench {suite}: error: {e}\n")
     except KeyboardInterrupt:  # before any engine ran (data / ground truth): nothing to report
         print("\ninterrupted", file=sys.stderr)
         return 130

@@ -27,9 +27,11 @@ __all__ = [
     "load_vectors",
     "read_bin",
     "read_npy",
+    "read_ragged_vecs",
     "read_vecs",
     "save_vectors",
     "write_bin",
+    "write_ragged_vecs",
     "write_vecs",
 ]
 
@@ -185,6 +187,62 @@ def write_bin(path: PathLike, x: np.ndarray) -> None:
     with open(path, "wb") as f:
         np.array(x.shape, dtype="<i4").tofile(f)
         x.tofile(f)
+
+
+def read_ragged_vecs(path: PathLike, *, max_dim: int | None = None) -> list[np.ndarray]:
+    """Read a TEXMEX file whose records may differ in length, sequentially.
+
+    Ground-truth ``.ivecs`` files of filtered benchmarks hold one record per
+    query with ``m <= k`` ids, ``m = 0`` when nothing passes the filter, so
+    they cannot be viewed as a fixed-stride matrix. The file is read once
+    into memory (such files are small); every record is a copy.
+
+    Args:
+        path: a ``.fvecs`` / ``.ivecs`` / ``.bvecs`` file.
+        max_dim: refuse records longer than this (e.g. 100 for top-100 ground truth).
+
+    Returns:
+        One 1-D array per record, in the file's dtype.
+
+    Raises:
+        ValueError: negative or too large record length, or a truncated record
+            (the message names the file, the record and its byte offset).
+    """
+    dtype = _dtype_for(path, _VECS_DTYPES)
+    raw = np.fromfile(path, dtype=np.uint8)
+    size, offset, rows = raw.size, 0, []
+    while offset < size:
+        i = len(rows)
+        if size - offset < 4:
+            raise ValueError(
+                f"{path}: truncated: {size - offset} stray bytes after record {i - 1}"
+                f" at offset {offset}"
+            )
+        dim = int(raw[offset : offset + 4].view("<i4")[0])
+        if dim < 0 or (max_dim is not None and dim > max_dim):
+            limit = f"0..{max_dim}" if max_dim is not None else ">= 0"
+            raise ValueError(
+                f"{path}: record {i} at offset {offset} has length {dim}, expected {limit}"
+            )
+        need = 4 + dim * dtype.itemsize
+        if offset + need > size:
+            raise ValueError(
+                f"{path}: truncated: record {i} at offset {offset} needs {need} bytes,"
+                f" {size - offset} remain"
+            )
+        rows.append(raw[offset + 4 : offset + need].view(dtype).copy())
+        offset += need
+    return rows
+
+
+def write_ragged_vecs(path: PathLike, rows: "list[np.ndarray]") -> None:
+    """Write 1-D rows of possibly different lengths (0 allowed) as ``.fvecs/.ivecs/.bvecs``."""
+    dtype = _dtype_for(path, _VECS_DTYPES)
+    with open(path, "wb") as f:
+        for row in rows:
+            r = np.ascontiguousarray(np.asarray(row).ravel(), dtype=dtype)
+            np.array([r.size], dtype="<i4").tofile(f)
+            r.tofile(f)
 
 
 def _dtype_for(path: PathLike, table: dict[str, np.dtype]) -> np.dtype:

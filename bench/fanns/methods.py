@@ -1,0 +1,129 @@
+"""The FANNS suite's methods: the filtered suite's adapters with per-query filters, and usearch.
+
+- ``vecsearch``: one curve per plan (``auto``, ``scan``, ``acorn``, ``post``); every query
+  gets its own expression (``filter=[expr, ...]``), evaluated inside the timed call.
+- ``hnswlib``: Python ``filter`` callback over each query's bool mask, one call per query.
+- ``faiss``: ``IndexHNSWFlat`` with one ``IDSelectorBitmap`` per query.
+- ``bruteforce``: exact numpy scan of each query's passing rows, one BLAS thread.
+- ``usearch``: unfiltered workload only: its Python API (``Index.search``) takes no
+  predicate, so it has no filtered search to measure.
+
+On the unfiltered case the index methods run their plain batch search
+(:class:`bench.engines.Engine.search` on one thread), one curve named after the library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..engines import HNSWParams
+from ..filtered_engines import (
+    PLANS,
+    BruteForce,
+    FaissMethod,
+    FilteredMethod,
+    HnswlibMethod,
+    VecsearchMethod,
+    _IndexMethod,
+)
+from .data import FannsCase
+
+METHODS = ("vecsearch", "hnswlib", "faiss", "usearch", "bruteforce")
+UNFILTERED_ONLY = frozenset({"usearch"})
+
+
+class FannsVecsearch(VecsearchMethod):
+    """vecsearch with one expression per query."""
+
+    def prepare(self, case: Any) -> Any:
+        if case.exprs:
+            return list(case.exprs)
+        return super().prepare(case)
+
+
+class FannsBruteForce(BruteForce):
+    """Brute force; a case's per-query id lists are made when it is prepared (untimed) and
+    dropped with it, rather than held for every case at once."""
+
+    def prepare(self, case: Any) -> Any:
+        if case.masks is not None:
+            return [np.flatnonzero(m) for m in case.masks]
+        return super().prepare(case)
+
+
+class UsearchMethod(_IndexMethod):
+    """usearch, unfiltered only (no predicate in its Python search API)."""
+
+    name = "usearch"
+
+    def prepare(self, case: Any) -> Any:
+        if not getattr(case, "unfiltered", False):
+            raise ValueError("usearch's Python API has no filtered search")
+        return None
+
+    def search(
+        self, queries: np.ndarray, k: int, ef: int, prepared: Any, curve: str
+    ) -> tuple[np.ndarray, int]:
+        return self.engine.search(queries, k, ef, 1), 0
+
+
+def load_method(name: str, params: HNSWParams, plans: tuple[str, ...] = PLANS) -> FilteredMethod:
+    """Construct the named method; ImportError when its library is missing."""
+    if name == "vecsearch":
+        return FannsVecsearch(params, plans)
+    classes: dict[str, type[FilteredMethod]] = {
+        "hnswlib": HnswlibMethod, "faiss": FaissMethod, "bruteforce": FannsBruteForce,
+        "usearch": UsearchMethod,
+    }  # fmt: skip
+    if name not in classes:
+        raise ValueError(f"--methods: unknown {name!r}; choose from {','.join(METHODS)}")
+    return classes[name](params)
+
+
+def supports(method: FilteredMethod, case: FannsCase) -> bool:
+    return case.unfiltered or method.name not in UNFILTERED_ONLY
+
+
+def curves(method: FilteredMethod, case: FannsCase) -> tuple[str, ...]:
+    """Curves measured on ``case``: vecsearch's plans apply to filtered cases only."""
+    if case.unfiltered and method.name == "vecsearch":
+        return ("",)
+    return method.curves
+
+
+def is_exact(method: FilteredMethod, case: FannsCase, curve: str) -> bool:
+    return curve in method.exact_curves and not (case.unfiltered and method.name == "vecsearch")
+
+
+def prepare(method: FilteredMethod, case: FannsCase) -> Any:
+    """The case's filters in the method's form (untimed); None for unfiltered index search."""
+    if case.unfiltered and isinstance(method, _IndexMethod):
+        return None
+    return method.prepare(case)
+
+
+def search(
+    method: FilteredMethod, case: FannsCase, queries: np.ndarray, k: int, ef: int,
+    prepared: Any, curve: str,
+) -> tuple[np.ndarray, int]:
+    """One single-threaded pass; the unfiltered case uses the library's plain search."""
+    if case.unfiltered and isinstance(method, _IndexMethod):
+        return method.engine.search(queries, k, ef, 1), 0
+    return method.search(queries, k, ef, prepared, curve)
+
+
+def plan(method: FilteredMethod, case: FannsCase, k: int, ef: int, curve: str) -> str:
+    """Plans vecsearch-auto picks over the case's first queries, e.g. ``acorn`` or
+    ``scan 3/acorn 7`` when they differ."""
+    if case.unfiltered or method.name != "vecsearch" or curve != "auto":
+        return curve if method.name == "vecsearch" and not case.unfiltered else ""
+    index = method.engine.index  # type: ignore[attr-defined]
+    counts: dict[str, int] = {}
+    for q, e in zip(case.queries[:10], case.exprs[:10]):
+        p = str(index.explain(q, e, k=k, ef=ef).plan)
+        counts[p] = counts.get(p, 0) + 1
+    if len(counts) == 1:
+        return next(iter(counts))
+    return "/".join(f"{p} {c}" for p, c in sorted(counts.items(), key=lambda x: -x[1]))
