@@ -17,7 +17,7 @@ from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.store import NO_SLOT
 from vecsearch.errors import DuplicateIdError, EmptyIndexError, _StaleFilterError
 from vecsearch.filters.bitmaps import filter_bitmaps
-from vecsearch.filters.planner import CALIBRATION_QUERIES, PLANS, CostModel, QueryPlan, choose_plan
+from vecsearch.filters.planner import CALIBRATION_QUERIES, PLANS, CostModel, QueryPlan, choose_plan, plan_codes
 
 # Results are k wide whatever the index size, so k is bounded to keep a typo from asking for
 # gigabytes of padding.
@@ -466,8 +466,7 @@ class Index:
         if plan == "auto":
             live, model = len(self), self._costs()
             sharing = np.bincount(filter_of, minlength=len(matches))
-            by_filter = [PLANS[choose_plan(int(m), live, k, ef, model, int(n)).plan] for m, n in zip(matches, sharing)]
-            plans = np.asarray(by_filter, dtype=np.uint8)[filter_of]
+            plans = plan_codes(matches, live, k, ef, model, sharing)[filter_of]
         else:
             plans = np.full(nq, PLANS[plan], dtype=np.uint8)
         return self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of, plans, epoch)

@@ -1,16 +1,19 @@
 """Per-query choice between an exact scan of the matching set, an ACORN walk and a post-filtered
 walk, from the exact match count and costs measured on the index itself.
 
-Cost model (microseconds per query, measured by :meth:`CostModel.measure` on the index itself):
+Cost model (microseconds per query, measured by :meth:`CostModel.measure` on the index itself).
+Every plan has a fixed part (descent, bitmap walk, miss probes, call overhead) and a part that
+grows with the work; both are fitted from timings at two sizes, since at small ef or few matches
+the fixed part dominates:
 
-- scan:  ``matches * scan_per_match``: one exact distance per matching vector; when at least
-  ``SCAN_BLOCK_MIN`` queries of a batch share the filter, the native scan scores them in blocks
-  (each vector read once per block) and the cheaper ``scan_per_match_block`` applies.
-- acorn: ``ef * acorn_per_ef(selectivity)``: measured at a few selectivities on random filters
-  and interpolated in log-selectivity. An ACORN hop reads two-hop neighbour lists while few
+- scan:  ``scan_fixed + matches * scan_per_match``: one exact distance per matching vector; when
+  at least ``SCAN_BLOCK_MIN`` queries of a batch share the filter, the native scan scores them in
+  blocks (each vector read once per block) and the cheaper ``scan_per_match_block`` applies.
+- acorn: ``fixed(s) + ef * per_ef(s)``, measured at a few selectivities s on random filters and
+  interpolated in log-selectivity. An ACORN hop reads two-hop neighbour lists while few
   neighbours match, so a hop costs several unfiltered hops at 10% and about one at 50%.
-- post:  ``walk_per_ef * ef / selectivity``: the walk keeps expanding until it holds ef matches
-  and no closer candidate, so it visits about ef / selectivity nodes.
+- post:  ``walk_fixed + walk_per_ef * ef / selectivity``: the walk keeps expanding until it holds
+  ef matches and no closer candidate, so it visits about ef / selectivity nodes.
 
 After the descent, the native ACORN walk compares the share of matches around the query with
 the overall selectivity: a filter that fails near the query (matches far from it) sends that
@@ -18,7 +21,7 @@ query to the exact scan. After any walk, a few random matching vectors are probe
 closer than the walk's worst answer, the walk missed matches and the query is scanned too.
 
 Post-filtering is only eligible from ``POST_MIN_SELECTIVITY`` up: below it its cost grows as
-1 / selectivity while ACORN's stays near an unfiltered walk.
+1 / selectivity and a walk that meets too few matches falls back to the scan anyway.
 """
 from __future__ import annotations
 
@@ -29,35 +32,44 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 PLANS = {"scan": 0, "acorn": 1, "post": 2}
-POST_MIN_SELECTIVITY = 0.5
-CALIBRATION_SELECTIVITIES = (0.01, 0.1, 0.5)  # where ACORN's cost is measured
-CALIBRATION_EF = 64
+POST_MIN_SELECTIVITY = 0.2
+CALIBRATION_SELECTIVITIES = (0.01, 0.1, 0.5, 1.0)  # where ACORN's cost is measured
+CALIBRATION_EFS = (16, 64)  # the two beam widths each walk is timed at
 CALIBRATION_QUERIES = 16
 SCAN_BLOCK_MIN = 4  # queries sharing a filter that the native scan answers as a block
+
+
+def _line(x0: float, y0: float, x1: float, y1: float) -> Tuple[float, float]:
+    """(intercept, slope) through two timings, neither negative (timing noise can cross them)."""
+    slope = max(0.0, (y1 - y0) / (x1 - x0))
+    return max(0.0, y0 - slope * x0), slope
 
 
 @dataclass(frozen=True)
 class CostModel:
     """Measured costs of one index, in microseconds."""
 
+    scan_fixed: float
     scan_per_match: float
     scan_per_match_block: float
+    walk_fixed: float
     walk_per_ef: float
-    acorn_per_ef: Tuple[Tuple[float, float], ...]  # (selectivity, cost per unit of ef), ascending
+    acorn: Tuple[Tuple[float, float, float], ...]  # (selectivity, fixed, per unit of ef), ascending
     measured_at_size: int
 
     @classmethod
     def measure(cls, core: Any, queries: np.ndarray, size: int) -> "CostModel":
         """Times each plan on `queries` (a few stored vectors, so walks behave as for real
-        queries): a scan and an unfiltered walk over every slot, and ACORN walks over random
-        filters at each of ``CALIBRATION_SELECTIVITIES``. Each figure is the fastest of 3 runs."""
+        queries): scans of every slot and of a 1% sample, unfiltered walks, and ACORN walks
+        over random filters at each of ``CALIBRATION_SELECTIVITIES``, each walk at both
+        ``CALIBRATION_EFS``. Each figure is the fastest of 3 runs."""
         words, epoch = core.ids_to_bitmap(np.zeros(0, dtype=np.uint64))
         slots = core.slot_count()
         rng = np.random.default_rng(0)
         nq = queries.shape[0]
         filter_of = np.zeros(nq, dtype=np.uint32)
 
-        def timed(plan: str, bitmap: np.ndarray, nq: int, per_call: int = 1) -> float:
+        def timed(plan: str, bitmap: np.ndarray, nq: int, per_call: int = 1, ef: int = CALIBRATION_EFS[1]) -> float:
             """Microseconds per query, for nq queries sent per_call at a time."""
             plans = np.full(per_call, PLANS[plan], dtype=np.uint8)
             matches = np.array([_popcount(bitmap)], dtype=np.uint64)
@@ -65,32 +77,48 @@ class CostModel:
             for _ in range(3):
                 start = time.perf_counter()
                 for i in range(0, nq - per_call + 1, per_call):
-                    core.search_filtered(queries[i:i + per_call], 10, CALIBRATION_EF, CALIBRATION_EF, 1,
-                                         bitmap[np.newaxis, :],
+                    core.search_filtered(queries[i:i + per_call], 10, ef, ef, 1, bitmap[np.newaxis, :],
                                          matches, filter_of[:per_call], plans, epoch)
                 best = min(best, time.perf_counter() - start)
             return best * 1e6 / (nq - nq % per_call)
 
+        def walk_line(plan: str, bitmap: np.ndarray) -> Tuple[float, float]:
+            lo, hi = CALIBRATION_EFS
+            return _line(lo, timed(plan, bitmap, nq, nq, lo), hi, timed(plan, bitmap, nq, nq, hi))
+
         every = np.full_like(words, np.uint64(2**64 - 1))
+        sample = _random_bitmap(rng, words.shape[0], 0.01)
         scan_q = max(1, min(nq, 200_000 // max(slots, 1)))
         block_q = nq if slots <= 1_000_000 else SCAN_BLOCK_MIN
-        acorn = tuple(
-            (s, timed("acorn", _random_bitmap(rng, words.shape[0], s), nq, per_call=nq) / CALIBRATION_EF)
-            for s in CALIBRATION_SELECTIVITIES
-        )
+        scan_fixed, scan_per_match = _line(_popcount(sample) or 1, timed("scan", sample, nq), max(slots, 2),
+                                           timed("scan", every, scan_q))
+        block_all = timed("scan", every, block_q, per_call=block_q)
+        walk_fixed, walk_per_ef = walk_line("post", every)
+        acorn = tuple((s, *walk_line("acorn", _random_bitmap(rng, words.shape[0], s)))
+                      for s in CALIBRATION_SELECTIVITIES)
         return cls(
-            scan_per_match=timed("scan", every, scan_q) / max(slots, 1),
-            scan_per_match_block=timed("scan", every, block_q, per_call=block_q) / max(slots, 1),
-            walk_per_ef=timed("post", every, nq, per_call=nq) / CALIBRATION_EF,
-            acorn_per_ef=acorn,
+            scan_fixed=scan_fixed,
+            scan_per_match=scan_per_match,
+            scan_per_match_block=max(0.0, block_all - scan_fixed) / max(slots, 1),
+            walk_fixed=walk_fixed,
+            walk_per_ef=walk_per_ef,
+            acorn=acorn,
             measured_at_size=size,
         )
 
-    def acorn_us(self, selectivity: float, ef: int) -> float:
-        """Estimated ACORN cost of one query."""
-        xs = np.log([s for s, _ in self.acorn_per_ef])
-        ys = [c for _, c in self.acorn_per_ef]
-        return float(np.interp(np.log(max(selectivity, 1e-12)), xs, ys)) * ef
+    def costs(self, matches: np.ndarray, live: int, ef: int, shared_by: np.ndarray) -> Dict[str, np.ndarray]:
+        """Estimated microseconds of each plan for filters with these match counts."""
+        matches = np.asarray(matches, dtype=np.float64)
+        selectivity = np.maximum(matches / max(live, 1), 1e-12)
+        per_match = np.where(np.asarray(shared_by) >= SCAN_BLOCK_MIN, self.scan_per_match_block, self.scan_per_match)
+        xs = np.log([s for s, _, _ in self.acorn])
+        fixed = np.interp(np.log(selectivity), xs, [f for _, f, _ in self.acorn])
+        per_ef = np.interp(np.log(selectivity), xs, [c for _, _, c in self.acorn])
+        return {
+            "scan": self.scan_fixed + matches * per_match,
+            "acorn": fixed + per_ef * ef,
+            "post": self.walk_fixed + self.walk_per_ef * ef / selectivity,
+        }
 
     def stale(self, size: int) -> bool:
         """Whether the index grew or shrank enough to measure again."""
@@ -118,15 +146,25 @@ class QueryPlan:
     eligible: tuple = ()
 
 
+def plan_codes(matches: np.ndarray, live: int, k: int, ef: int, model: CostModel, shared_by: np.ndarray) -> np.ndarray:
+    """The cheapest eligible plan (a PLANS code, uint8) for each filter, whose match count is in
+    `matches` and which `shared_by` queries of the batch use."""
+    matches = np.asarray(matches, dtype=np.int64)
+    costs = model.costs(matches, live, max(ef, k), shared_by)
+    post_ok = matches >= POST_MIN_SELECTIVITY * live
+    post = np.where(post_ok, costs["post"], np.inf)
+    stacked = np.stack([costs["scan"], costs["acorn"], post])  # rows in PLANS order
+    codes = np.argmin(stacked, axis=0).astype(np.uint8)
+    codes[matches <= k] = PLANS["scan"]
+    return codes
+
+
 def choose_plan(matches: int, live: int, k: int, ef: int, model: CostModel, shared_by: int = 1) -> QueryPlan:
     """The cheapest eligible plan for one query whose filter `shared_by` queries of the batch use."""
+    code = int(plan_codes(np.array([matches]), live, k, ef, model, np.array([shared_by]))[0])
+    costs = {name: float(v[0]) for name, v in model.costs(np.array([matches]), live, max(ef, k),
+                                                           np.array([shared_by])).items()}
     selectivity = matches / live if live else 0.0
-    ef = max(ef, k)
-    costs = {
-        "scan": matches * (model.scan_per_match_block if shared_by >= SCAN_BLOCK_MIN else model.scan_per_match),
-        "acorn": model.acorn_us(selectivity, ef),
-        "post": model.walk_per_ef * ef / max(selectivity, 1e-12),
-    }
     eligible = ("scan", "acorn", "post") if selectivity >= POST_MIN_SELECTIVITY else ("scan", "acorn")
-    plan = "scan" if matches <= k else min(eligible, key=costs.__getitem__)
+    plan = next(name for name, c in PLANS.items() if c == code)
     return QueryPlan(plan, matches, live, selectivity, costs, eligible)
