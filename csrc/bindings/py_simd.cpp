@@ -23,7 +23,7 @@ py::dict simd_info() {
 }
 
 py::array_t<float> kernel_distances(const std::string& level_name_, const std::string& metric, py::handle x_obj,
-                                    py::handle y_obj, bool block) {
+                                    py::handle y_obj, bool block, bool rows4) {
     SimdLevel level;
     if (!parse_level(level_name_, &level)) throw InvalidArgument("unknown SIMD level " + level_name_);
     const KernelTable& k = kernels_for(level);
@@ -39,6 +39,27 @@ py::array_t<float> kernel_distances(const std::string& level_name_, const std::s
     const float* xp = x.data();
     const float* yp = y.data();
     py::gil_scoped_release release;
+    if (rows4) {
+        // The four-rows kernel (dot products only): x in transposed groups of kBlockQueries,
+        // y four rows at a time, a short last group repeating its last row.
+        if (metric != "ip") throw InvalidArgument("rows4 computes dot products: metric must be ip");
+        std::vector<float> qt(dim * kBlockQueries), raw(kBlockRows * kBlockQueries);
+        for (size_t start = 0; start < n; start += kBlockQueries) {
+            size_t nb = std::min(kBlockQueries, n - start);
+            std::fill(qt.begin(), qt.end(), 0.0f);
+            for (size_t b = 0; b < nb; ++b)
+                for (size_t i = 0; i < dim; ++i) qt[i * kBlockQueries + b] = xp[(start + b) * dim + i];
+            for (size_t j = 0; j < m; j += kBlockRows) {
+                const float* rows[kBlockRows];
+                size_t nr = std::min(kBlockRows, m - j);
+                for (size_t r = 0; r < kBlockRows; ++r) rows[r] = yp + (j + std::min(r, nr - 1)) * dim;
+                k.dot_block4(qt.data(), rows, dim, raw.data());
+                for (size_t r = 0; r < nr; ++r)
+                    for (size_t b = 0; b < nb; ++b) o[(start + b) * m + j + r] = raw[r * kBlockQueries + b];
+            }
+        }
+        return out;
+    }
     if (!block) {
         for (size_t i = 0; i < n; ++i)
             for (size_t j = 0; j < m; ++j) o[i * m + j] = fn(xp + i * dim, yp + j * dim, dim);
@@ -65,9 +86,10 @@ py::array_t<float> kernel_distances(const std::string& level_name_, const std::s
 void init_simd(py::module_& m) {
     m.def("simd_info", &simd_info, "The SIMD level in use and the levels this CPU supports.");
     m.def("kernel_distances", &kernel_distances, py::arg("level"), py::arg("metric"), py::arg("x"), py::arg("y"),
-          py::arg("block") = false,
+          py::arg("block") = false, py::arg("rows4") = false,
           "Testing hook: all pairwise raw kernel values (l2 = squared distance, ip = dot) at one SIMD level; "
-          "block=True computes them with the many-queries-one-row kernel.");
+          "block=True computes them with the many-queries-one-row kernel, rows4=True (ip) with the "
+          "many-queries-four-rows kernel.");
 }
 
 }  // namespace vecsearch

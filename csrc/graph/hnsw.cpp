@@ -907,17 +907,36 @@ void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, si
     }
     sc.block_tops.resize(nb);
     for (size_t b = 0; b < nb; ++b) sc.block_tops[b].reset(k);
-    alignas(64) float dists[kBlockQueries];
-    for (size_t j = 0; j < n_slots; ++j) {
-        if (j + 2 < n_slots) prefetch_row(store_.row(slots[j + 2]), dim);
+    // Rows go through the kernel four at a time and are ranked by a value monotone in the
+    // distance: |x|^2 - 2 q.x for l2 (|q|^2 is the same for every row), -q.x otherwise. The
+    // answers' exact distances are computed at the end.
+    const bool l2 = params_.metric == Metric::l2;
+    alignas(64) float dots[kBlockRows * kBlockQueries];
+    const float* rows[kBlockRows];
+    float norms[kBlockRows];
+    for (size_t j = 0; j < n_slots; j += kBlockRows) {
+        const size_t nr = std::min(kBlockRows, n_slots - j);
+        for (size_t r = 0; r < kBlockRows; ++r) {
+            slot_t s = slots[j + std::min(r, nr - 1)];  // a short last group repeats its last row
+            rows[r] = store_.row(s);
+            norms[r] = l2 ? store_.squared_norm(s) : 0.0f;
+            if (j + kBlockRows + r < n_slots) prefetch_row(store_.row(slots[j + kBlockRows + r]), dim);
+        }
         for (size_t g = 0; g < groups; ++g) {
-            store_.distance_block(sc.block_queries.data() + g * group_floats, slots[j], dists);
-            size_t first = g * kBlockQueries, count = std::min(kBlockQueries, nb - first);
-            for (size_t b = 0; b < count; ++b) sc.block_tops[first + b].push(dists[b], slots[j]);
+            store_.dot_block4(sc.block_queries.data() + g * group_floats, rows, dots);
+            const size_t first = g * kBlockQueries, count = std::min(kBlockQueries, nb - first);
+            for (size_t r = 0; r < nr; ++r)
+                for (size_t b = 0; b < count; ++b)
+                    sc.block_tops[first + b].push(norms[r] - (l2 ? 2.0f : 1.0f) * dots[r * kBlockQueries + b],
+                                                  slots[j + r]);
         }
     }
     for (size_t b = 0; b < nb; ++b) {
-        const std::vector<Neighbor>& best = sc.block_tops[b].sorted();
+        const float* q = queries + size_t(block[b]) * dim;
+        std::vector<Neighbor>& best = sc.reranked;
+        best = sc.block_tops[b].sorted();
+        for (Neighbor& n : best) n.dist = store_.distance(q, n.slot);
+        std::sort(best.begin(), best.end(), [](const Neighbor& x, const Neighbor& y) { return x.dist < y.dist; });
         external_id* ids = out_ids + size_t(block[b]) * k;
         float* out = out_dists + size_t(block[b]) * k;
         for (size_t i = 0; i < k; ++i) {

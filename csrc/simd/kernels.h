@@ -14,6 +14,11 @@ using dist_fn = float (*)(const float* a, const float* b, size_t dim);
 // = query j's coordinate i; writes one raw value per query (as l2sq / dot would).
 constexpr size_t kBlockQueries = 16;
 using block_fn = void (*)(const float* qt, const float* row, size_t dim, float* out);
+// Dot products of kBlockRows rows with a transposed query block: out[r * kBlockQueries + j] =
+// row r . query j. Four rows share each query load, so it does a quarter of the query loads of
+// four block_fn calls (what makes blocked scans compute-bound rather than load-bound).
+constexpr size_t kBlockRows = 4;
+using block4_fn = void (*)(const float* qt, const float* const* rows, size_t dim, float* out);
 
 enum class SimdLevel { scalar = 0, avx2 = 1, avx512 = 2 };
 
@@ -24,6 +29,7 @@ struct KernelTable {
     dist_fn dot;   // inner product
     block_fn l2sq_block;
     block_fn dot_block;
+    block4_fn dot_block4;
 };
 
 const KernelTable& scalar_kernels();

@@ -48,9 +48,13 @@ void dot_block_scalar(const float* qt, const float* row, size_t dim, float* out)
     for (size_t j = 0; j < kBlockQueries; ++j) out[j] = acc[j];
 }
 
+void dot_block4_scalar(const float* qt, const float* const* rows, size_t dim, float* out) {
+    for (size_t r = 0; r < kBlockRows; ++r) dot_block_scalar(qt, rows[r], dim, out + r * kBlockQueries);
+}
+
 const KernelTable& scalar_kernels() {
     static const KernelTable table{SimdLevel::scalar, "scalar", l2sq_scalar, dot_scalar, l2sq_block_scalar,
-                                   dot_block_scalar};
+                                   dot_block_scalar, dot_block4_scalar};
     return table;
 }
 

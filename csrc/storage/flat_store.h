@@ -23,7 +23,9 @@ public:
         : dim_(dim),
           one_minus_(metric != Metric::l2),
           fn_(metric == Metric::l2 ? kernels.l2sq : kernels.dot),
-          block_fn_(metric == Metric::l2 ? kernels.l2sq_block : kernels.dot_block) {}
+          block_fn_(metric == Metric::l2 ? kernels.l2sq_block : kernels.dot_block),
+          dot_fn_(kernels.dot),
+          dot_block4_fn_(kernels.dot_block4) {}
 
     size_t dim() const { return dim_; }
     size_t capacity() const { return capacity_; }
@@ -62,6 +64,11 @@ public:
         for (size_t j = 0; j < kBlockQueries; ++j) out[j] = finish(out[j]);
     }
 
+    // Raw dot products of kBlockRows rows with kBlockQueries transposed queries (see kernels.h),
+    // and a row's squared norm: with them l2 ranks by |x|^2 - 2 q.x, one FMA per coordinate.
+    void dot_block4(const float* qt, const float* const* rows, float* out) const { dot_block4_fn_(qt, rows, dim_, out); }
+    float squared_norm(slot_t slot) const { return dot_fn_(row(slot), row(slot), dim_); }
+
 private:
     float* row_mut(slot_t slot) { return data_ + size_t(slot) * dim_; }
     float finish(float raw) const { return one_minus_ ? 1.0f - raw : raw; }
@@ -73,6 +80,8 @@ private:
     bool one_minus_;
     dist_fn fn_;
     block_fn block_fn_;
+    dist_fn dot_fn_;
+    block4_fn dot_block4_fn_;
     std::unique_ptr<float, Free> owned_data_;
     float* data_ = nullptr;
     bool owned_ = false;
