@@ -800,11 +800,22 @@ size_t Hnsw::walk_acorn(const Scorer& score, slot_t ep, const std::vector<Neighb
 
 size_t Hnsw::scan_filtered(const float* q, size_t k, const SlotBitmap& bitmap, external_id* out_ids,
                            float* out_dists) const {
-    TopK& top = scratch().top;
+    Scratch& sc = scratch();
+    TopK& top = sc.top;
     top.reset(k);
+    // Matching slots first, then their distances with the rows a few ahead already requested:
+    // a scan of few matches reads scattered rows, and their loads must overlap.
+    std::vector<slot_t>& slots = sc.row_copy;
+    slots.clear();
     bitmap.for_each([&](slot_t s) {
-        if (s < count_ && !deleted_[s]) top.push(store_.distance(q, s), s);
+        if (s < count_ && !deleted_[s]) slots.push_back(s);
     });
+    constexpr size_t kAhead = 4;
+    for (size_t j = 0; j < std::min(kAhead, slots.size()); ++j) prefetch_row(store_.row(slots[j]), params_.dim);
+    for (size_t j = 0; j < slots.size(); ++j) {
+        if (j + kAhead < slots.size()) prefetch_row(store_.row(slots[j + kAhead]), params_.dim);
+        top.push(store_.distance(q, slots[j]), slots[j]);
+    }
     const std::vector<Neighbor>& best = top.sorted();
     for (size_t i = 0; i < best.size(); ++i) {
         out_ids[i] = ids_[best[i].slot];
