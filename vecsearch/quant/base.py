@@ -54,6 +54,11 @@ class Quantizer:
 
     # -- properties -----------------------------------------------------------------------
     @property
+    def kind(self) -> str:
+        """``"sq8"``, ``"pq"`` or ``"binary"``: the codec this quantizer makes."""
+        return self._kind
+
+    @property
     def metric(self) -> str:
         """``"l2"``, ``"ip"`` or ``"cosine"``."""
         return self._metric
