@@ -1,6 +1,7 @@
 #include "quant/search.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -50,6 +51,7 @@ void one_query(const Codec& codec, const uint8_t* codes, size_t n, const float* 
             }
             float d = buf[i];
             if (heap.size() == k && !(d < worst)) continue;  // ties keep the earlier position
+            if (std::isnan(d)) d = std::numeric_limits<float>::infinity();  // keeps the heap's order strict
             Entry e{d, int64_t(start + i)};
             if (heap.size() < k) {
                 heap.push_back(e);
