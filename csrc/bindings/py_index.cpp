@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "bindings/arguments.h"
 #include "bindings/numpy_utils.h"
 #include "common/thread_pool.h"
 #include "graph/hnsw.h"
@@ -12,21 +13,6 @@
 namespace vecsearch {
 
 namespace {
-
-Metric parse_metric(const std::string& name) {
-    if (name == "l2") return Metric::l2;
-    if (name == "ip") return Metric::ip;
-    if (name == "cosine") return Metric::cosine;
-    throw InvalidArgument("unknown metric '" + name + "'; expected 'l2', 'ip' or 'cosine'");
-}
-
-const char* metric_name(Metric m) {
-    switch (m) {
-        case Metric::l2: return "l2";
-        case Metric::ip: return "ip";
-        default: return "cosine";
-    }
-}
 
 HnswParams make_params(size_t dim, const std::string& metric, size_t M, size_t ef_construction, uint64_t seed,
                        size_t acorn_gamma, size_t acorn_m_beta) {
@@ -41,7 +27,6 @@ HnswParams make_params(size_t dim, const std::string& metric, size_t M, size_t e
     return p;
 }
 
-size_t clamp_threads(size_t threads) { return threads == 0 ? ThreadPool::hardware_threads() : threads; }
 
 carray<uint64_t> require_ids(py::handle obj, const char* what) {
     carray<uint64_t> ids = require_array<uint64_t>(obj, what);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bindings/arguments.h"
 #include "bindings/numpy_utils.h"
 #include "common/thread_pool.h"
 #include "quant/binary.h"
@@ -18,23 +19,6 @@
 namespace vecsearch {
 
 namespace {
-
-Metric parse_quant_metric(const std::string& name) {
-    if (name == "l2") return Metric::l2;
-    if (name == "ip") return Metric::ip;
-    if (name == "cosine") return Metric::cosine;
-    throw InvalidArgument("unknown metric '" + name + "'; expected 'l2', 'ip' or 'cosine'");
-}
-
-const char* quant_metric_name(Metric m) {
-    switch (m) {
-        case Metric::l2: return "l2";
-        case Metric::ip: return "ip";
-        default: return "cosine";
-    }
-}
-
-size_t threads_or_all(size_t threads) { return threads == 0 ? ThreadPool::hardware_threads() : threads; }
 
 // float32 [n, dim]
 carray<float> require_rows(py::handle obj, size_t dim, const char* what) {
@@ -67,7 +51,7 @@ public:
         o.opq = opq;
         o.threshold = threshold;
         o.seed = seed;
-        c_ = make_codec(kind, dim, parse_quant_metric(metric), o);
+        c_ = make_codec(kind, dim, parse_metric(metric), o);
     }
 
     void train(py::handle x_obj, size_t threads) {
@@ -76,7 +60,7 @@ public:
         const float* p = x.data();
         py::gil_scoped_release release;
         std::unique_lock<std::shared_mutex> lock(mu_);
-        c_->train(p, n, threads_or_all(threads));
+        c_->train(p, n, clamp_threads(threads));
     }
 
     py::array_t<uint8_t> encode(py::handle x_obj, size_t threads) const {
@@ -87,7 +71,7 @@ public:
         const float* p = x.data();
         py::gil_scoped_release release;
         std::shared_lock<std::shared_mutex> lock(mu_);
-        c_->encode(p, n, o, threads_or_all(threads));
+        c_->encode(p, n, o, clamp_threads(threads));
         return out;
     }
 
@@ -118,7 +102,7 @@ public:
             py::gil_scoped_release release;
             std::shared_lock<std::shared_mutex> lock(mu_);
             if (!c_->trained()) throw InvalidArgument(c_->kind() + ": search before train");
-            search_codes(*c_, cp, n, qp, nq, k, threads_or_all(threads), ip, dp);
+            search_codes(*c_, cp, n, qp, nq, k, clamp_threads(threads), ip, dp);
         }
         return py::make_tuple(idx, dist);
     }
@@ -190,7 +174,7 @@ public:
 
     std::string kind() const { return c_->kind(); }
     size_t dim() const { return c_->dim(); }
-    std::string metric() const { return quant_metric_name(c_->metric()); }
+    std::string metric() const { return metric_name(c_->metric()); }
     size_t code_size() const { return c_->code_size(); }
     size_t prepared_size() const { return c_->prepared_size(); }
     bool trained() const {
