@@ -35,10 +35,13 @@ if _flag("VECSEARCH_NATIVE"):
     compile_args.append("-march=native")
 
 sources = sorted(glob.glob("csrc/**/*.cpp", recursive=True))
+# Headers count as dependencies: editing only a .h (inline kernels, templates) must rebuild.
+headers = sorted(glob.glob("csrc/**/*.h", recursive=True))
 
 ext = Pybind11Extension(
     "vecsearch._core",
     sources,
+    depends=headers,
     include_dirs=["csrc"],
     cxx_std=17,
     extra_compile_args=compile_args,
