@@ -7,8 +7,7 @@ baseline, ``--benchmark-compare`` to diff against it). Nothing here asserts a sp
   per metric (l2, ip), pairwise and blocked, 16 queries against 4,096 rows of dim 384;
 - filter evaluation: a per-query list of 100 expressions turned into slot bitmaps natively,
   and the same filters in a full exact filtered search (``plan="scan"``);
-- ADC scan: product-quantizer asymmetric distances, when ``vecsearch.PQ`` exists (it lands
-  with the quantizers; skipped until then).
+- ADC scan: product-quantizer asymmetric distances over 50k codes (``vecsearch.PQ.search``).
 """
 
 from __future__ import annotations
@@ -76,17 +75,11 @@ def test_filtered_exact_search(benchmark, filtered_index) -> None:
 
 
 def test_adc_scan(benchmark) -> None:
-    PQ = getattr(vecsearch, "PQ", None)
-    if PQ is None:
-        pytest.skip("vecsearch.PQ does not exist yet (quantizers land later)")
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((20_000, 64), dtype=np.float32)
-    try:  # the quantizer API is not settled: adapt here when it lands
-        pq = PQ(64, 8)
-        pq.train(x)
-        codes = pq.encode(x)
-        scan = pq.search if hasattr(pq, "search") else pq.distances
-    except (AttributeError, TypeError) as e:
-        pytest.skip(f"vecsearch.PQ has an API this benchmark does not know yet: {e}")
-    benchmark.group = "ADC scan 20k x 64, 8 sub-quantizers"
-    benchmark(scan, x[:16], codes)
+    x = rng.standard_normal((50_000, 384), dtype=np.float32)
+    pq = vecsearch.PQ(48)
+    pq.train(x[:10_000])
+    codes = pq.encode(x)
+    benchmark.group = "ADC scan: 16 queries x 50k PQ codes (384-d, m=48, 8 bits), top 10, 1 thread"
+    ids, _ = benchmark(pq.search, codes, x[:16], 10, threads=1)
+    assert ids.shape == (16, 10)
