@@ -85,10 +85,10 @@ def test_kernel_matches_numpy(level, metric, dim):
 
 @pytest.mark.parametrize("level", SUPPORTED)
 @pytest.mark.parametrize("dim", DIMS)
-@pytest.mark.parametrize("nq,ny", [(1, 1), (5, 6), (16, 8), (21, 11)])
+@pytest.mark.parametrize("nq,ny", [(1, 1), (5, 6), (16, 8), (21, 11), (32, 4), (45, 9)])
 def test_four_rows_kernel_matches_numpy(level, dim, nq, ny):
-    """The kernel that scores four rows against a block of queries (blocked exact scans),
-    including partly filled query blocks and a short last group of rows."""
+    """The kernels that score four rows against one or two blocks of queries (blocked exact
+    scans), including partly filled query blocks and a short last group of rows."""
     rng = np.random.default_rng(dim * 13 + nq)
     x = rng.normal(size=(nq, dim)).astype(np.float32)
     y = rng.normal(size=(ny, dim)).astype(np.float32)

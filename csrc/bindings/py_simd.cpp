@@ -40,22 +40,30 @@ py::array_t<float> kernel_distances(const std::string& level_name_, const std::s
     const float* yp = y.data();
     py::gil_scoped_release release;
     if (rows4) {
-        // The four-rows kernel (dot products only): x in transposed groups of kBlockQueries,
+        // The four-rows kernels (dot products only): x in transposed groups of kBlockQueries,
+        // two groups at a time through dot_block4x2 and a last odd group through dot_block4;
         // y four rows at a time, a short last group repeating its last row.
         if (metric != "ip") throw InvalidArgument("rows4 computes dot products: metric must be ip");
-        std::vector<float> qt(dim * kBlockQueries), raw(kBlockRows * kBlockQueries);
-        for (size_t start = 0; start < n; start += kBlockQueries) {
-            size_t nb = std::min(kBlockQueries, n - start);
+        const size_t group = dim * kBlockQueries;
+        std::vector<float> qt(2 * group), raw(2 * kBlockRows * kBlockQueries);
+        for (size_t start = 0; start < n; start += 2 * kBlockQueries) {
+            size_t nb = std::min(2 * kBlockQueries, n - start);
             std::fill(qt.begin(), qt.end(), 0.0f);
             for (size_t b = 0; b < nb; ++b)
-                for (size_t i = 0; i < dim; ++i) qt[i * kBlockQueries + b] = xp[(start + b) * dim + i];
+                for (size_t i = 0; i < dim; ++i)
+                    qt[(b / kBlockQueries) * group + i * kBlockQueries + b % kBlockQueries] = xp[(start + b) * dim + i];
             for (size_t j = 0; j < m; j += kBlockRows) {
                 const float* rows[kBlockRows];
                 size_t nr = std::min(kBlockRows, m - j);
                 for (size_t r = 0; r < kBlockRows; ++r) rows[r] = yp + (j + std::min(r, nr - 1)) * dim;
-                k.dot_block4(qt.data(), rows, dim, raw.data());
+                if (nb > kBlockQueries)
+                    k.dot_block4x2(qt.data(), group, rows, dim, raw.data());
+                else
+                    k.dot_block4(qt.data(), rows, dim, raw.data());
                 for (size_t r = 0; r < nr; ++r)
-                    for (size_t b = 0; b < nb; ++b) o[(start + b) * m + j + r] = raw[r * kBlockQueries + b];
+                    for (size_t b = 0; b < nb; ++b)
+                        o[(start + b) * m + j + r] =
+                            raw[(b / kBlockQueries) * kBlockRows * kBlockQueries + r * kBlockQueries + b % kBlockQueries];
             }
         }
         return out;

@@ -57,6 +57,7 @@ struct Scratch {
     std::vector<Neighbor> frontier;
     std::vector<TopK> block_tops;       // one per query of a blocked scan
     std::vector<float> block_queries;   // the blocked scan's queries, transposed
+    std::vector<float> block_bounds;    // each blocked query's k-th best value so far
 };
 Scratch& scratch() {
     static thread_local Scratch s;
@@ -922,9 +923,14 @@ void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, si
     // distance: |x|^2 - 2 q.x for l2 (|q|^2 is the same for every row), -q.x otherwise. The
     // answers' exact distances are computed at the end.
     const bool l2 = params_.metric == Metric::l2;
-    alignas(64) float dots[kBlockRows * kBlockQueries];
+    alignas(64) float dots[2 * kBlockRows * kBlockQueries];
     const float* rows[kBlockRows];
     float norms[kBlockRows];
+    // Each query's admission bound (its k-th best so far, +inf until it has k): one compare
+    // turns away almost every row before the heap is touched.
+    std::vector<float>& bound = sc.block_bounds;
+    bound.assign(nb, std::numeric_limits<float>::infinity());
+    const float scale = l2 ? 2.0f : 1.0f;
     for (size_t j = 0; j < n_slots; j += kBlockRows) {
         const size_t nr = std::min(kBlockRows, n_slots - j);
         for (size_t r = 0; r < kBlockRows; ++r) {
@@ -933,13 +939,25 @@ void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, si
             norms[r] = l2 ? store_.squared_norm(s) : 0.0f;
             if (j + kBlockRows + r < n_slots) prefetch_row(store_.row(slots[j + kBlockRows + r]), dim);
         }
-        for (size_t g = 0; g < groups; ++g) {
-            store_.dot_block4(sc.block_queries.data() + g * group_floats, rows, dots);
-            const size_t first = g * kBlockQueries, count = std::min(kBlockQueries, nb - first);
-            for (size_t r = 0; r < nr; ++r)
-                for (size_t b = 0; b < count; ++b)
-                    sc.block_tops[first + b].push(norms[r] - (l2 ? 2.0f : 1.0f) * dots[r * kBlockQueries + b],
-                                                  slots[j + r]);
+        for (size_t g = 0; g < groups; g += 2) {
+            const float* qt = sc.block_queries.data() + g * group_floats;
+            const size_t pair = std::min<size_t>(2, groups - g);
+            if (pair == 2)
+                store_.dot_block4x2(qt, group_floats, rows, dots);
+            else
+                store_.dot_block4(qt, rows, dots);
+            for (size_t h = 0; h < pair; ++h) {
+                const size_t first = (g + h) * kBlockQueries, count = std::min(kBlockQueries, nb - first);
+                const float* d = dots + h * kBlockRows * kBlockQueries;
+                for (size_t r = 0; r < nr; ++r)
+                    for (size_t b = 0; b < count; ++b) {
+                        float v = norms[r] - scale * d[r * kBlockQueries + b];
+                        if (v >= bound[first + b]) continue;
+                        TopK& top = sc.block_tops[first + b];
+                        top.push(v, slots[j + r]);
+                        if (top.full()) bound[first + b] = top.worst();
+                    }
+            }
         }
     }
     for (size_t b = 0; b < nb; ++b) {

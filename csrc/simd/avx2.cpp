@@ -125,9 +125,15 @@ VS_AVX2 void dot_block4_avx2(const float* qt, const float* const* rows, size_t d
     }
 }
 
+// Sixteen ymm registers hold only one block's accumulators: two blocks are two passes.
+VS_AVX2 void dot_block4x2_avx2(const float* qt, size_t stride, const float* const* rows, size_t dim, float* out) {
+    dot_block4_avx2(qt, rows, dim, out);
+    dot_block4_avx2(qt + stride, rows, dim, out + kBlockRows * kBlockQueries);
+}
+
 const KernelTable& avx2_kernels() {
     static const KernelTable table{SimdLevel::avx2, "avx2", l2sq_avx2, dot_avx2, l2sq_block_avx2, dot_block_avx2,
-                                   dot_block4_avx2};
+                                   dot_block4_avx2, dot_block4x2_avx2};
     return table;
 }
 

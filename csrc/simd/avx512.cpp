@@ -115,9 +115,38 @@ VS_AVX512 void dot_block4_avx512(const float* qt, const float* const* rows, size
     _mm512_storeu_ps(out + 48, s3);
 }
 
+VS_AVX512 void dot_block4x2_avx512(const float* qt, size_t stride, const float* const* rows, size_t dim,
+                                   float* out) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
+    const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
+    const float* qt2 = qt + stride;
+    for (size_t i = 0; i < dim; ++i) {
+        __m512 p = _mm512_loadu_ps(qt + i * 16), q = _mm512_loadu_ps(qt2 + i * 16);
+        __m512 x0 = _mm512_set1_ps(r0[i]), x1 = _mm512_set1_ps(r1[i]);
+        __m512 x2 = _mm512_set1_ps(r2[i]), x3 = _mm512_set1_ps(r3[i]);
+        a0 = _mm512_fmadd_ps(x0, p, a0);
+        a1 = _mm512_fmadd_ps(x1, p, a1);
+        a2 = _mm512_fmadd_ps(x2, p, a2);
+        a3 = _mm512_fmadd_ps(x3, p, a3);
+        b0 = _mm512_fmadd_ps(x0, q, b0);
+        b1 = _mm512_fmadd_ps(x1, q, b1);
+        b2 = _mm512_fmadd_ps(x2, q, b2);
+        b3 = _mm512_fmadd_ps(x3, q, b3);
+    }
+    _mm512_storeu_ps(out, a0);
+    _mm512_storeu_ps(out + 16, a1);
+    _mm512_storeu_ps(out + 32, a2);
+    _mm512_storeu_ps(out + 48, a3);
+    _mm512_storeu_ps(out + 64, b0);
+    _mm512_storeu_ps(out + 80, b1);
+    _mm512_storeu_ps(out + 96, b2);
+    _mm512_storeu_ps(out + 112, b3);
+}
+
 const KernelTable& avx512_kernels() {
     static const KernelTable table{SimdLevel::avx512, "avx512", l2sq_avx512, dot_avx512, l2sq_block_avx512,
-                                   dot_block_avx512, dot_block4_avx512};
+                                   dot_block_avx512, dot_block4_avx512, dot_block4x2_avx512};
     return table;
 }
 

@@ -19,6 +19,10 @@ using block_fn = void (*)(const float* qt, const float* row, size_t dim, float* 
 // four block_fn calls (what makes blocked scans compute-bound rather than load-bound).
 constexpr size_t kBlockRows = 4;
 using block4_fn = void (*)(const float* qt, const float* const* rows, size_t dim, float* out);
+// The same for two query blocks at once (the second at qt + stride): two query loads feed eight
+// FMAs, 0.75 loads per FMA instead of 1.25. out holds the first block's 4 x 16 values, then the
+// second's.
+using block4x2_fn = void (*)(const float* qt, size_t stride, const float* const* rows, size_t dim, float* out);
 
 enum class SimdLevel { scalar = 0, avx2 = 1, avx512 = 2 };
 
@@ -30,6 +34,7 @@ struct KernelTable {
     block_fn l2sq_block;
     block_fn dot_block;
     block4_fn dot_block4;
+    block4x2_fn dot_block4x2;
 };
 
 const KernelTable& scalar_kernels();

@@ -52,9 +52,14 @@ void dot_block4_scalar(const float* qt, const float* const* rows, size_t dim, fl
     for (size_t r = 0; r < kBlockRows; ++r) dot_block_scalar(qt, rows[r], dim, out + r * kBlockQueries);
 }
 
+void dot_block4x2_scalar(const float* qt, size_t stride, const float* const* rows, size_t dim, float* out) {
+    dot_block4_scalar(qt, rows, dim, out);
+    dot_block4_scalar(qt + stride, rows, dim, out + kBlockRows * kBlockQueries);
+}
+
 const KernelTable& scalar_kernels() {
     static const KernelTable table{SimdLevel::scalar, "scalar", l2sq_scalar, dot_scalar, l2sq_block_scalar,
-                                   dot_block_scalar, dot_block4_scalar};
+                                   dot_block_scalar, dot_block4_scalar, dot_block4x2_scalar};
     return table;
 }
 
