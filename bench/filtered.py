@@ -67,6 +67,7 @@ class FilteredConfig:
     stop_recall: float = 0.99
     min_qps: float = 20.0
     progress: bool = True
+    storage: str = "float32"  # vecsearch's Index(storage=...)
 
     def common(self) -> UnfilteredConfig:
         """The options shared with the unfiltered suite, to reuse its checks and data loading."""
@@ -234,7 +235,7 @@ def run(cfg: FilteredConfig, suite: str = "filtered") -> int:
     try:
         for name in cfg.methods:
             try:
-                method = load_method(name, params, cfg.plans)
+                method = load_method(name, params, cfg.plans, cfg.storage)
             except ImportError as e:
                 result.skipped[name] = f"not available ({e})"
                 print(f"note: skipping {name}: not available ({e})", flush=True)

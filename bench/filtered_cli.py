@@ -68,6 +68,13 @@ def add_filtered_options(p: argparse.ArgumentParser) -> None:
         help=f"vecsearch plans, one curve each (default {_PLANS})",
     )
     idx.add_argument(
+        "--storage",
+        choices=("float32", "sq8", "pq", "binary"),
+        default="float32",
+        help="vecsearch's storage: float32 (default), or codes its walks use before an exact "
+        "re-rank of the beam (the peers always use float32)",
+    )
+    idx.add_argument(
         "--reps", type=int, default=1, help="timed calls per point after the warm-up (default 1)"
     )
     idx.add_argument(
@@ -117,6 +124,7 @@ def run_filtered(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         workloads=args.workloads,
         methods=args.methods,
         plans=args.plans,
+        storage=args.storage,
         build_threads=args.threads,
         out=args.out,
         reps=args.reps,

@@ -136,12 +136,15 @@ class VecsearchMethod(_IndexMethod):
     exact_curves = frozenset({"scan"})
     engine: _AttributedVecsearch
 
-    def __init__(self, params: HNSWParams, plans: tuple[str, ...] = PLANS) -> None:
+    def __init__(self, params: HNSWParams, plans: tuple[str, ...] = PLANS, storage: str = "float32") -> None:
+        self.storage = storage
         super().__init__(params)
         self.curves = plans
 
     def _make_engine(self) -> Engine:
-        return _AttributedVecsearch(self.params)
+        engine = _AttributedVecsearch(self.params)
+        engine.storage = self.storage
+        return engine
 
     def build(
         self, data: np.ndarray, attributes: dict[str, Any], threads: int, progress: bool
@@ -306,10 +309,12 @@ METHODS: dict[str, type[FilteredMethod]] = {
 }
 
 
-def load_method(name: str, params: HNSWParams, plans: tuple[str, ...] = PLANS) -> FilteredMethod:
+def load_method(
+    name: str, params: HNSWParams, plans: tuple[str, ...] = PLANS, storage: str = "float32"
+) -> FilteredMethod:
     """Construct the named method; ImportError when its library is not installed."""
     if name == "vecsearch":
-        return VecsearchMethod(params, plans)
+        return VecsearchMethod(params, plans, storage)
     return METHODS[name](params)
 
 

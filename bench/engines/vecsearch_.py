@@ -17,6 +17,7 @@ if not hasattr(vecsearch, "Index"):  # package present but its native core not b
 
 class VecsearchEngine(Engine):
     name = "vecsearch"
+    storage = "float32"  # Index(storage=...): float32, or codes walked then re-ranked
 
     @property
     def version(self) -> str:
@@ -25,7 +26,7 @@ class VecsearchEngine(Engine):
     def create(self, capacity: int) -> None:
         p = self.params
         self.index = vecsearch.Index(
-            p.dim, metric="l2", M=p.M, ef_construction=p.ef_construction, seed=p.seed
+            p.dim, metric="l2", M=p.M, ef_construction=p.ef_construction, seed=p.seed, storage=self.storage
         )
 
     def add(self, data: np.ndarray, start: int, threads: int) -> None:
