@@ -10,6 +10,7 @@ Suites (subcommands):
     quantization      PQ / SQ8 / binary codes: size, recall, scan speed vs faiss
     storage           one HNSW graph walked with float32 vs SQ8 / PQ / binary codes + re-rank:
                       recall, QPS, RAM
+    disk              codes in RAM, float vectors left on disk: re-rank reads, RSS, cold/warm cache
 
 Run ``python -m bench SUITE --help`` for the options.
 """
@@ -26,6 +27,7 @@ from .engines import ENGINES
 from .fanns.cli import FANNS_HELP, add_fanns_options, run_fanns
 from .filtered_cli import FILTERED_HELP, FILTERED_PRESET, add_filtered_options, run_filtered
 from .quantization import QUANT_HELP, add_quantization_options
+from .disk import DISK_HELP, add_disk_options
 from .storage import STORAGE_HELP, add_storage_options
 
 # Presets per suite: same options, different defaults.
@@ -162,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_filtered_options(filtered)
     add_quantization_options(sub.add_parser("quantization", help=QUANT_HELP, description=QUANT_HELP))
     add_storage_options(sub.add_parser("storage", help=STORAGE_HELP, description=STORAGE_HELP))
+    add_disk_options(sub.add_parser("disk", help=DISK_HELP, description=DISK_HELP))
     return parser
 
 
@@ -181,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .storage import run_storage
 
         return run_storage(args)
+    if args.suite == "disk":
+        from .disk import run_disk
+
+        return run_disk(args)
     if args.suite == "fanns":
         return run_fanns(args, parser)
     suite = "unfiltered-quick" if args.suite == "quick" else args.suite

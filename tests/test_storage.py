@@ -230,3 +230,24 @@ def test_set_storage_round_trip(data, truth, recall):
     empty.set_storage("pq")  # trained later, by the first add
     empty.add(x[:3000])
     assert empty.storage == "pq" and empty.quantizer.is_trained
+
+
+@pytest.mark.parametrize("storage", ["float32", "pq"])
+def test_vectors_on_disk_equal_in_memory(data, index_path, storage):
+    """Loaded with the vectors left on disk (released pages, read on demand), an index answers
+    exactly as in memory, filtered too, and still takes adds."""
+    x, q = data
+    n = 4000
+    color = np.where(np.arange(n) % 5 == 0, "red", "blue")
+    idx = Index(DIM, "l2", storage=storage)
+    idx.add(x[:n], attributes={"color": color.tolist()})
+    idx.save(index_path)
+    tier = Index.load(index_path, vectors_on_disk=True)
+    for flt in (None, F("color") == "red"):
+        a = idx.search(q[:40], k=K, ef=64, filter=flt)
+        b = tier.search(q[:40], k=K, ef=64, filter=flt)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+    tier.add(x[n:n + 100])
+    assert len(tier) == n + 100
+    np.testing.assert_array_equal(tier.get_vectors(np.arange(n, n + 100)), x[n:n + 100])

@@ -256,6 +256,20 @@ class IndexFile:
     def has(self, name: str) -> bool:
         return name in self.sections
 
+    def release(self, name: str) -> None:
+        """Lets the kernel drop the pages of a section from this process (they are read again
+        from the file, or the page cache, when touched) and read them one at a time rather than
+        ahead, as random single-row reads want. The mapping stays valid."""
+        offset, length = self.sections[name]
+        page = mmap.PAGESIZE
+        start = offset // page * page
+        span = offset + length - start
+        if span <= 0:
+            return
+        for advice in ("MADV_DONTNEED", "MADV_RANDOM"):
+            if hasattr(mmap, advice):  # Linux and most Unixes; elsewhere a no-op
+                self._map.madvise(getattr(mmap, advice), start, span)
+
     def raw(self, name: str) -> memoryview:
         if name not in self.sections:
             raise self._fail(f"section {name!r} is missing")

@@ -495,21 +495,29 @@ class Index:
         save_index(self, path)
 
     @classmethod
-    def load(cls, path: PathLike, *, mmap: bool = False) -> "Index":
+    def load(cls, path: PathLike, *, mmap: bool = False, vectors_on_disk: bool = False) -> "Index":
         """Reads an index saved by :meth:`save`.
 
         Args:
             path: the file.
             mmap: map the vectors read-only from the file instead of copying them into RAM
                 (they are copied on the first add).
+            vectors_on_disk: like ``mmap``, and the vectors' pages are released once the file is
+                verified and then read one page at a time, on demand: with quantized storage the
+                graph and codes stay in RAM while only the rows a query re-ranks are read from
+                disk (or the page cache). Searches on float32 storage work too but read a row
+                per visited node.
 
         Raises:
             FormatError: not a vecsearch file, truncated, corrupt (checksums) or inconsistent.
             FormatVersionError: written by a format version this vecsearch cannot read.
         """
-        core, ef_search, f, attributes, quantizer, rerank = load_index(path, mmap)
+        mapped = mmap or vectors_on_disk
+        core, ef_search, f, attributes, quantizer, rerank = load_index(path, mapped)
+        if vectors_on_disk and f.has("vectors"):
+            f.release("vectors")
         index = cls.__new__(cls)
-        index._init(core, ef_search, keepalive=f if mmap else None)
+        index._init(core, ef_search, keepalive=f if mapped else None)
         index._attributes = attributes
         index._quantizer = quantizer
         index._rerank = rerank
