@@ -26,8 +26,9 @@ from typing import Any
 from .engines import ENGINES
 from .fanns.cli import FANNS_HELP, add_fanns_options, run_fanns
 from .filtered_cli import FILTERED_HELP, FILTERED_PRESET, add_filtered_options, run_filtered
-from .quantization import QUANT_HELP, add_quantization_options
+from .argtypes import int_list
 from .disk import DISK_HELP, add_disk_options
+from .quantization import QUANT_HELP, add_quantization_options
 from .storage import STORAGE_HELP, add_storage_options
 
 # Presets per suite: same options, different defaults.
@@ -44,18 +45,6 @@ _PRESETS: dict[str, dict[str, Any]] = {
 }
 _ALIASES = {"unfiltered-quick": ["quick"]}
 _DEFAULT_SUITE = "fanns"
-
-
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one integer")
-    return values
 
 
 def _name_list(text: str) -> tuple[str, ...]:
@@ -103,13 +92,13 @@ def _add_unfiltered_options(p: argparse.ArgumentParser, preset: dict[str, Any]) 
     )
     idx.add_argument(
         "--efs",
-        type=_int_list,
-        default=_int_list(preset["efs"]),
+        type=int_list,
+        default=int_list(preset["efs"]),
         help=f"search ef values (default {preset['efs']})",
     )
     idx.add_argument(
         "--threads",
-        type=_int_list,
+        type=int_list,
         default=(1, 2),
         help="thread counts to sweep; build uses the largest (default 1,2)",
     )

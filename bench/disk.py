@@ -18,14 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from .argtypes import int_list
+
 DISK_HELP = "codes in RAM, float vectors on disk (re-rank reads): recall, QPS, bytes read, RSS vs in-RAM"
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def add_disk_options(p: argparse.ArgumentParser) -> None:
@@ -37,7 +34,7 @@ def add_disk_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--queries", metavar="PATH", help="query vectors file, same formats")
     p.add_argument("--storage", default="pq", choices=("sq8", "pq", "binary"), help="codes in RAM (default pq)")
     p.add_argument("--ef", type=int, default=32, help="beam width; widened to the re-rank depth (default 32)")
-    p.add_argument("--reranks", type=_ints, default=(0, 32, 64, 128, 256, 512),
+    p.add_argument("--reranks", type=int_list, default=(0, 32, 64, 128, 256, 512),
                    help="re-rank depths (default 0,32,64,128,256,512)")
     p.add_argument("--k", type=int, default=10, help="recall@k (default 10)")
     p.add_argument("--out", type=Path, default=Path("bench-results/disk"), help="results directory")

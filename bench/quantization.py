@@ -21,6 +21,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .argtypes import positive_int_list
+
 QUANT_HELP = "quantizers (PQ, SQ8, binary): size, recall, scan speed vs faiss"
 _CONFIGS = ("pq48", "pq96", "opq48", "sq8", "binary")
 _DEFAULT_CONFIGS = "pq48,pq96,sq8,binary"
@@ -34,14 +36,6 @@ def _configs(text: str) -> tuple[str, ...]:
     return names
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError("expected positive integers")
-    return values
 
 
 def add_quantization_options(p: argparse.ArgumentParser) -> None:
@@ -59,7 +53,7 @@ def add_quantization_options(p: argparse.ArgumentParser) -> None:
     run.add_argument("--binary-threshold", choices=("sign", "mean"), default="mean",
                      help="binary quantizer threshold (default mean)")
     run.add_argument("--k", type=int, default=10, help="recall@k (default 10)")
-    run.add_argument("--rerank", type=_ints, default=(100, 1000),
+    run.add_argument("--rerank", type=positive_int_list, default=(100, 1000),
                      help="re-rank depths R (default 100,1000)")
     run.add_argument("--scan-queries", type=int, default=200,
                      help="queries timed for scan throughput (default 200)")

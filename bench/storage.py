@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from .argtypes import int_list
+
 STORAGE_HELP = "HNSW walked with float32 vs SQ8 / PQ / binary codes plus exact re-rank: recall, QPS, RAM"
 _DEFAULT_STORAGES = "float32,sq8,pq96,pq48,binary"
 
@@ -28,11 +30,6 @@ def _storages(text: str) -> tuple[str, ...]:
     return names
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def add_storage_options(p: argparse.ArgumentParser) -> None:
@@ -46,8 +43,8 @@ def add_storage_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ef-construction", type=int, default=200, help="HNSW ef_construction (default 200)")
     p.add_argument("--storages", type=_storages, default=_storages(_DEFAULT_STORAGES),
                    help=f"storages to compare (default {_DEFAULT_STORAGES})")
-    p.add_argument("--efs", type=_ints, default=(32, 64, 128, 256), help="beam widths (default 32,64,128,256)")
-    p.add_argument("--reranks", type=_ints, default=(0, 50, 100, 200, 500),
+    p.add_argument("--efs", type=int_list, default=(32, 64, 128, 256), help="beam widths (default 32,64,128,256)")
+    p.add_argument("--reranks", type=int_list, default=(0, 50, 100, 200, 500),
                    help="re-rank depths; the beam widens to the depth (default 0,50,100,200,500)")
     p.add_argument("--k", type=int, default=10, help="recall@k (default 10)")
     p.add_argument("--target-recall", type=float, default=0.95, help="headline recall (default 0.95)")
