@@ -9,6 +9,8 @@ on (generator version, shapes, seed, or file paths, sizes and mtimes, k).
 
 from __future__ import annotations
 
+import argparse
+
 import hashlib
 import json
 import os
@@ -124,3 +126,20 @@ def ground_truth(data: Dataset, k: int, cache_dir: Path, *, progress: bool = Tru
 def _file_identity(path: str) -> dict[str, Any]:
     st = os.stat(path)
     return {"path": str(Path(path).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def add_vector_data_options(p: argparse.ArgumentParser, *, n: int, nq: int) -> None:
+    """--n/--nq/--dim/--seed for the synthetic set, or --base/--queries files (see :func:`from_args`)."""
+    p.add_argument("--n", type=int, default=n, help=f"base rows (default {n})")
+    p.add_argument("--nq", type=int, default=nq, help=f"queries (default {nq})")
+    p.add_argument("--dim", type=int, default=384, help="synthetic dimension (default 384)")
+    p.add_argument("--seed", type=int, default=0, help="data seed (default 0)")
+    p.add_argument("--base", metavar="PATH", help="base vectors file (.npy/.fvecs/.fbin/...)")
+    p.add_argument("--queries", metavar="PATH", help="query vectors file, same formats")
+
+
+def from_args(args: argparse.Namespace) -> Dataset:
+    """The files given by --base/--queries (first --n/--nq rows), else the synthetic set."""
+    if args.base:
+        return from_files(args.base, args.queries, args.n, args.nq)
+    return synthetic(args.n, args.nq, args.dim, args.seed)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .argtypes import int_list
+from .data import add_vector_data_options
 
 DISK_HELP = "codes in RAM, float vectors on disk (re-rank reads): recall, QPS, bytes read, RSS vs in-RAM"
 
@@ -26,12 +27,7 @@ DISK_HELP = "codes in RAM, float vectors on disk (re-rank reads): recall, QPS, b
 
 
 def add_disk_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n", type=int, default=200_000, help="synthetic base rows (default 200000)")
-    p.add_argument("--nq", type=int, default=500, help="queries (default 500)")
-    p.add_argument("--dim", type=int, default=384, help="synthetic dimension (default 384)")
-    p.add_argument("--seed", type=int, default=0, help="data seed (default 0)")
-    p.add_argument("--base", metavar="PATH", help="base vectors file (.npy/.fvecs/.fbin/...)")
-    p.add_argument("--queries", metavar="PATH", help="query vectors file, same formats")
+    add_vector_data_options(p, n=200_000, nq=500)
     p.add_argument("--storage", default="pq", choices=("sq8", "pq", "binary"), help="codes in RAM (default pq)")
     p.add_argument("--ef", type=int, default=32, help="beam width; widened to the re-rank depth (default 32)")
     p.add_argument("--reranks", type=int_list, default=(0, 32, 64, 128, 256, 512),
@@ -84,10 +80,9 @@ def _point(index: Any, queries: np.ndarray, truth: np.ndarray, k: int, ef: int, 
 def run_disk(args: argparse.Namespace) -> int:
     import vecsearch
 
-    from .data import from_files, ground_truth, synthetic
+    from .data import from_args, ground_truth
 
-    data = (from_files(args.base, args.queries, args.n, args.nq) if args.base
-            else synthetic(args.n, args.nq, args.dim, args.seed))
+    data = from_args(args)
     truth = ground_truth(data, args.k, args.out / "gt")
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{data.name}-{args.storage}.vs"

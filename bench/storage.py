@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .argtypes import int_list
+from .data import add_vector_data_options
 
 STORAGE_HELP = "HNSW walked with float32 vs SQ8 / PQ / binary codes plus exact re-rank: recall, QPS, RAM"
 _DEFAULT_STORAGES = "float32,sq8,pq96,pq48,binary"
@@ -33,12 +34,7 @@ def _storages(text: str) -> tuple[str, ...]:
 
 
 def add_storage_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n", type=int, default=200_000, help="synthetic base rows (default 200000)")
-    p.add_argument("--nq", type=int, default=1000, help="queries (default 1000)")
-    p.add_argument("--dim", type=int, default=384, help="synthetic dimension (default 384)")
-    p.add_argument("--seed", type=int, default=0, help="data seed (default 0)")
-    p.add_argument("--base", metavar="PATH", help="base vectors file (.npy/.fvecs/.fbin/...)")
-    p.add_argument("--queries", metavar="PATH", help="query vectors file, same formats")
+    add_vector_data_options(p, n=200_000, nq=1000)
     p.add_argument("--M", type=int, default=16, help="HNSW M (default 16)")
     p.add_argument("--ef-construction", type=int, default=200, help="HNSW ef_construction (default 200)")
     p.add_argument("--storages", type=_storages, default=_storages(_DEFAULT_STORAGES),
@@ -80,10 +76,9 @@ def _search(index: Any, queries: np.ndarray, k: int, ef: int, rerank: int) -> tu
 def run_storage(args: argparse.Namespace) -> int:
     import vecsearch
 
-    from .data import from_files, ground_truth, synthetic
+    from .data import from_args, ground_truth
 
-    data = (from_files(args.base, args.queries, args.n, args.nq) if args.base
-            else synthetic(args.n, args.nq, args.dim, args.seed))
+    data = from_args(args)
     truth = ground_truth(data, args.k, args.out / "gt")
     index = vecsearch.Index(data.dim, "l2", M=args.M, ef_construction=args.ef_construction)
     start = time.perf_counter()
