@@ -10,7 +10,6 @@ on (generator version, shapes, seed, or file paths, sizes and mtimes, k).
 from __future__ import annotations
 
 import argparse
-
 import hashlib
 import json
 import os
