@@ -79,3 +79,10 @@ def positive_int(value: Any, what: str, *, maximum: Optional[int] = None) -> int
     if maximum is not None and value > maximum:
         raise ValueError(f"{what} must be at most {maximum}, got {value}")
     return value
+
+
+def non_negative_int(value: Any, what: str, *, maximum: int) -> int:
+    """`value` as an int in [0, maximum], else ValueError naming `what` (a wrong type too)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= int(value) <= maximum:
+        raise ValueError(f"{what} must be an integer in [0, {maximum}], got {value!r}")
+    return int(value)

@@ -12,7 +12,7 @@ from vecsearch._persist import load_index, save_index
 from vecsearch._progress import progress as _progress_bar
 from vecsearch._storage import resolve_storage, training_sample
 from vecsearch._validate import (MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS, MISSING_ID, as_ids, as_vectors,
-                                 normalized, positive_int)
+                                 non_negative_int, normalized, positive_int)
 from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.store import NO_SLOT
 from vecsearch.errors import DuplicateIdError, EmptyIndexError, _StaleFilterError
@@ -191,7 +191,7 @@ class Index:
 
     @rerank.setter
     def rerank(self, value: Optional[int]) -> None:
-        self._rerank = None if value is None else _non_negative_int(value, "rerank")
+        self._rerank = None if value is None else non_negative_int(value, "rerank", maximum=MAX_K)
 
     def __len__(self) -> int:
         return self._core.size()
@@ -423,7 +423,7 @@ class Index:
 
     def _rerank_for(self, ef: int, k: int, rerank: Optional[int]) -> int:
         if rerank is not None:
-            return _non_negative_int(rerank, "rerank")
+            return non_negative_int(rerank, "rerank", maximum=MAX_K)
         return max(ef, k) if self._rerank is None else self._rerank
 
     def explain(self, query: Any, filter: Any, *, k: int = 10, ef: Optional[int] = None) -> QueryPlan:
@@ -522,12 +522,6 @@ class Index:
         index._quantizer = quantizer
         index._rerank = rerank
         return index
-
-
-def _non_negative_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= int(value) <= MAX_K:
-        raise ValueError(f"{name} must be an integer in [0, {MAX_K}], got {value!r}")
-    return int(value)
 
 
 __all__ = ["Index", "MISSING_ID"]

@@ -58,6 +58,11 @@ public:
     }
     slot_t slot_at(size_t i) const { return data_[i].slot & ~kExpanded; }
     float dist_at(size_t i) const { return data_[i].dist; }
+    // The pool's entries, ascending by distance, without the expanded marks.
+    void copy_to(std::vector<Neighbor>& out) const {
+        out.resize(size_);
+        for (size_t i = 0; i < size_; ++i) out[i] = Neighbor{dist_at(i), slot_at(i)};
+    }
 
 private:
     std::vector<Neighbor> data_;

@@ -667,8 +667,7 @@ void Hnsw::search_one(const Scorer& score, size_t k, size_t ef, size_t rerank, e
     size_t found = 0;
     if (n_deleted_ == 0) {
         walk_level0(score, ep, ep_dist, ef, [](float, slot_t) {});
-        sc.cands.resize(sc.pool.size());
-        for (size_t i = 0; i < sc.pool.size(); ++i) sc.cands[i] = Neighbor{sc.pool.dist_at(i), sc.pool.slot_at(i)};
+        sc.pool.copy_to(sc.cands);
     } else {
         auto live = [&](slot_t s) { return !deleted_[s]; };
         walk_collect(score, ep, ep_dist, ef, live);
@@ -880,8 +879,7 @@ void Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t 
         }
         if (plan == FilterPlan::acorn) {
             size_t held = walk_acorn(score, ep_acorn, seeds, ef, bitmap);
-            sc.kept.resize(held);
-            for (size_t i = 0; i < held; ++i) sc.kept[i] = Neighbor{sc.pool.dist_at(i), sc.pool.slot_at(i)};
+            sc.pool.copy_to(sc.kept);
             found = finish_candidates(score, sc.kept.data(), held, k, rerank, out_ids, out_dists);
         } else if (plan == FilterPlan::post) {
             slot_t ep = greedy_query(score, ep_dist);
