@@ -104,9 +104,9 @@ class Index:
         quantizer = resolve_storage(storage, dim, metric)
         self._init(_core.HnswIndex(dim, metric, M, ef_construction, int(seed), acorn_gamma, acorn_m_beta), ef_search)
         self.rerank = rerank
-        self._quantizer = quantizer
+        self._quantizer = quantizer  # an untrained one is trained by the first add
         if quantizer is not None and quantizer.is_trained:
-            self._core.attach_codec(quantizer.to_bytes(), None, 0)
+            self._attach_quantizer(quantizer, 0)
 
     def _init(self, core: Any, ef_search: int, keepalive: Any = None) -> None:
         self._core = core
@@ -283,20 +283,23 @@ class Index:
         quantizer = resolve_storage(storage, self.dim, self.metric)
         threads = self._threads(num_threads)
         with self._write_gate:
-            if quantizer is None:
-                self._core.detach_codec()
-            else:
-                if not quantizer.is_trained:
-                    if len(self) == 0:
-                        self._quantizer = quantizer  # trained by the first add
-                        self._core.detach_codec()
-                        return
-                    with self._attributes.lock:
-                        live = self._attributes.ids[self._attributes.alive]
-                    quantizer.train(self._core.get_vectors(np.ascontiguousarray(training_sample(live, self.seed))))
-                self._core.attach_codec(quantizer.to_bytes(), None, threads)
+            if quantizer is not None and not quantizer.is_trained and len(self):
+                with self._attributes.lock:
+                    live = self._attributes.ids[self._attributes.alive]
+                quantizer.train(self._core.get_vectors(np.ascontiguousarray(training_sample(live, self.seed))))
+            if quantizer is not None and quantizer.is_trained:
+                self._attach_quantizer(quantizer, threads)
+                return
+            # float32 storage, or an untrained quantizer that the first add will train
+            self._core.detach_codec()
             self._quantizer = quantizer
-            self._cost_model = None  # plan costs change with the storage
+            self._cost_model = None
+
+    def _attach_quantizer(self, quantizer: Any, threads: int) -> None:
+        """Encodes every stored vector with a trained quantizer, which walks then score with."""
+        self._core.attach_codec(quantizer.to_bytes(), None, threads)
+        self._quantizer = quantizer
+        self._cost_model = None  # plan costs change with the storage
 
     def _train_quantizer(self, data: np.ndarray) -> None:
         # The first add trains an untrained quantizer; the codec then encodes every add natively.
@@ -304,8 +307,7 @@ class Index:
         if q is None or q.is_trained:
             return
         q.train(training_sample(data, self.seed))
-        self._core.attach_codec(q.to_bytes(), None, 0)
-        self._cost_model = None
+        self._attach_quantizer(q, 0)
 
     def _check_absent(self, ids: np.ndarray) -> None:
         # A native membership pass so a duplicate fails before the first chunk is inserted.
