@@ -13,12 +13,15 @@ from vecsearch.errors import (
     EmptyIndexError,
     FormatError,
     FormatVersionError,
+    IncompleteIndexError,
+    MemoryBudgetError,
     NonFiniteError,
     UnknownIdError,
     VecsearchError,
 )
 from vecsearch.filters.expr import F
 from vecsearch.index import Index
+from vecsearch.disk import build_on_disk, plan_memory
 from vecsearch.quant import PQ, SQ8, BinaryQuantizer, NotTrainedError, Quantizer
 
 __version__ = "0.1.0"
@@ -55,4 +58,8 @@ __all__ = [
     "EmptyIndexError",
     "FormatError",
     "FormatVersionError",
+    "IncompleteIndexError",
+    "MemoryBudgetError",
+    "build_on_disk",
+    "plan_memory",
 ]

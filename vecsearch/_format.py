@@ -41,7 +41,7 @@ import secrets
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import Dict, Iterable, Mapping, Tuple
+from typing import Any, BinaryIO, Callable, Dict, Iterable, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -58,37 +58,79 @@ ENTRY = struct.Struct("<16sQQI12s")  # 48 bytes
 ALIGN = 64
 # Bounds that keep a corrupt header from asking for absurd work before its CRC is checked.
 MAX_SECTIONS = 64
+# Sections are checksummed (read and written) through buffers of this size.
+READ_CHUNK = 1 << 24
 
 assert HEADER.size == 64 and ENTRY.size == 48
 
 
 @dataclass
+class FileRegion:
+    """A section payload that stays in another file (`nbytes` bytes at `offset` of `path`),
+    checksummed and copied through a buffer: an out-of-core build's vectors, which may not fit
+    in RAM and should not be mapped into the writer."""
+    path: str
+    offset: int
+    nbytes: int
+
+    def chunks(self) -> Iterable[memoryview]:
+        buf = bytearray(min(self.nbytes, READ_CHUNK))
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            done = 0
+            while done < self.nbytes:
+                view = memoryview(buf)[:min(len(buf), self.nbytes - done)]
+                got = f.readinto(view)
+                if not got:
+                    raise FormatError(f"{self.path}: ends before its {self.nbytes} bytes of vectors")
+                yield view[:got]
+                done += got
+
+
+@dataclass
 class Section:
     name: str
-    payload: memoryview
+    payload: Any  # memoryview or FileRegion
+
+    @property
+    def nbytes(self) -> int:
+        return self.payload.nbytes
+
+    def chunks(self) -> Iterable:
+        return self.payload.chunks() if isinstance(self.payload, FileRegion) else (self.payload,)
 
 
 def _crc(data) -> int:
     return zlib.crc32(data) & 0xFFFFFFFF
 
 
+def _section_crc(section: Section) -> int:
+    crc = 0
+    for chunk in section.chunks():
+        crc = zlib.crc32(chunk, crc)
+    return crc & 0xFFFFFFFF
+
+
 def _aligned(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
-def encode(meta: Mapping, arrays: Mapping[str, np.ndarray], version: int = 2) -> Tuple[bytes, Iterable]:
+def encode(meta: Mapping, arrays: Mapping[str, Any], version: int = 2) -> Tuple[bytes, Iterable]:
     """Returns (header + table, iterator of payload chunks with padding) for one index file."""
     sections = [Section("meta", memoryview(json.dumps(dict(meta), sort_keys=True).encode()))]
     for name, arr in arrays.items():
+        if isinstance(arr, FileRegion):
+            sections.append(Section(name, arr))
+            continue
         raw = np.ascontiguousarray(arr).reshape(-1).view(np.uint8)  # bytes, empty arrays included
         sections.append(Section(name, memoryview(raw)))
     offset = _aligned(HEADER.size + ENTRY.size * len(sections))
     table = b""
     layout = []
     for s in sections:
-        table += ENTRY.pack(s.name.encode("ascii"), offset, s.payload.nbytes, _crc(s.payload), b"")
+        table += ENTRY.pack(s.name.encode("ascii"), offset, s.nbytes, _section_crc(s), b"")
         layout.append(offset)
-        offset = _aligned(offset + s.payload.nbytes)
+        offset = _aligned(offset + s.nbytes)
     file_size = offset
     head = HEADER.pack(MAGIC, version, len(sections), file_size, b"", 0, b"")
     header_crc = _crc(head[:52] + table)
@@ -101,15 +143,15 @@ def encode(meta: Mapping, arrays: Mapping[str, np.ndarray], version: int = 2) ->
         for s, start in zip(sections, layout):
             if start > pos:
                 yield b"\0" * (start - pos)
-            yield s.payload
-            pos = start + s.payload.nbytes
+            yield from s.chunks()
+            pos = start + s.nbytes
         if file_size > pos:
             yield b"\0" * (file_size - pos)
 
     return prefix, chunks()
 
 
-def write_atomic(path: str, meta: Mapping, arrays: Mapping[str, np.ndarray], version: int = 2) -> None:
+def write_atomic(path: str, meta: Mapping, arrays: Mapping[str, Any], version: int = 2) -> None:
     """Writes an index file at `path` so that readers only ever see a complete file."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -178,24 +220,50 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def section_lengths(path: str) -> Dict[str, int]:
+    """Section name -> length from a file's section table, checking only the header: enough to
+    size a file before loading it (IndexFile verifies everything)."""
+    with open(path, "rb") as f:
+        head = f.read(HEADER.size)
+        if len(head) < HEADER.size:
+            raise FormatError(f"{path}: not a vecsearch index (too short for a header)")
+        magic, version, n_sections, *_ = HEADER.unpack(head)
+        if magic != MAGIC:
+            raise FormatError(f"{path}: not a vecsearch index (bad magic bytes)")
+        if not 1 <= n_sections <= MAX_SECTIONS:
+            raise FormatError(f"{path}: header claims {n_sections} sections")
+        table = f.read(ENTRY.size * n_sections)
+        if len(table) < ENTRY.size * n_sections:
+            raise FormatError(f"{path}: section table runs past the end of the file")
+    lengths = {}
+    for i in range(n_sections):
+        raw_name, _, length, _, _ = ENTRY.unpack_from(table, i * ENTRY.size)
+        lengths[raw_name.rstrip(b"\0").decode("ascii", errors="replace")] = length
+    return lengths
+
+
 class IndexFile:
     """A validated, memory-mapped index file: `meta` and read-only numpy views of sections."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, inspect: Optional[Mapping[str, Callable[[memoryview], None]]] = None):
+        """Opens and verifies `path`. `inspect` maps section names to a function called on each
+        chunk of that section as its checksum is computed (e.g. to check values), so a large
+        section is read once, through a small buffer."""
         self.path = os.fspath(path)
+        self._inspect = dict(inspect or {})
         with open(self.path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size < HEADER.size:
                 raise FormatError(f"{self.path}: not a vecsearch index (file has {size} bytes, too short for a header)")
             self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        self.sections: Dict[str, Tuple[int, int]] = {}
-        self._check(size)
+            self.sections: Dict[str, Tuple[int, int]] = {}
+            self._check(size, f)
         self.meta = self._read_meta()
 
     def _fail(self, what: str) -> FormatError:
         return FormatError(f"{self.path}: {what}")
 
-    def _check(self, size: int) -> None:
+    def _check(self, size: int, f: BinaryIO) -> None:
         view = memoryview(self._map)
         try:
             magic, version, n_sections, file_size, reserved1, header_crc, reserved2 = HEADER.unpack_from(view, 0)
@@ -227,7 +295,7 @@ class IndexFile:
                     raise self._fail(f"section {name!r} lies outside the file")
                 if name in self.sections:
                     raise self._fail(f"section {name!r} appears twice")
-                if _crc(view[offset:offset + length]) != crc:
+                if self._section_crc(f, name, offset, length) != crc:
                     raise self._fail(f"section {name!r} checksum mismatch (the file is corrupt)")
                 self.sections[name] = (offset, length)
             # The alignment padding lies outside every CRC: it must be zero, so that no byte of
@@ -242,6 +310,32 @@ class IndexFile:
                     raise self._fail(f"padding bytes {start}..{stop} are not zero (the file is corrupt)")
         finally:
             view.release()
+
+    def _section_crc(self, f: BinaryIO, name: str, offset: int, length: int) -> int:
+        # Read through a buffer rather than the mapping: touching a mapped section would make its
+        # pages part of this process's resident memory, and sections (the vectors) can be larger
+        # than RAM.
+        inspect = self._inspect.get(name)
+        buf = bytearray(min(length, READ_CHUNK))
+        crc, done = 0, 0
+        f.seek(offset)
+        while done < length:
+            view = memoryview(buf)[:min(len(buf), length - done)]
+            got = f.readinto(view)
+            if not got:
+                raise self._fail(f"section {name!r} is cut short")
+            chunk = view[:got]
+            crc = zlib.crc32(chunk, crc)
+            if inspect is not None:
+                inspect(chunk)
+            done += got
+        return crc & 0xFFFFFFFF
+
+    def section_offset(self, name: str) -> int:
+        """Where section `name` starts in the file."""
+        if name not in self.sections:
+            raise self._fail(f"section {name!r} is missing")
+        return self.sections[name][0]
 
     def _read_meta(self) -> dict:
         raw = self.raw("meta")

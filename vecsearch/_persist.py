@@ -9,7 +9,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from vecsearch import _core
-from vecsearch._format import IndexFile, write_atomic
+from vecsearch._format import FileRegion, IndexFile, write_atomic
 from vecsearch._validate import MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS
 from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.persist import from_sections as attributes_from_sections
@@ -20,9 +20,12 @@ _INT_FIELDS = ("dim", "M", "ef_construction", "seed", "ef_search", "count", "ent
                "next_auto_id")
 
 
-def save_index(index: Any, path: Any) -> None:
-    """Writes `index` to `path` atomically."""
-    state = index._core.export_state()
+def save_index(index: Any, path: Any, vectors: Optional[FileRegion] = None) -> None:
+    """Writes `index` to `path` atomically; `vectors`, when given, is where the float vectors
+    already lie in another file (an out-of-core build), copied from there through a buffer."""
+    state = index._core.export_state(with_vectors=vectors is None)
+    if vectors is not None:
+        state["vectors"] = vectors
     meta = {
         "kind": "hnsw",
         "dim": index.dim,
@@ -60,7 +63,8 @@ def save_index(index: Any, path: Any) -> None:
 def load_index(path: Any, mmap: bool) -> Tuple[Any, int, IndexFile, AttributeStore, Any, Optional[int]]:
     """(native core, ef_search, the open file, attribute store, quantizer or None, rerank) of a
     saved index."""
-    f = IndexFile(os.fspath(path))
+    finite = _FiniteCheck()
+    f = IndexFile(os.fspath(path), inspect={"vectors": finite})
     meta = f.meta
     fields = {}
     for key in _INT_FIELDS:
@@ -82,7 +86,7 @@ def load_index(path: Any, mmap: bool) -> Tuple[Any, int, IndexFile, AttributeSto
             and 0 <= fields["next_auto_id"] < 2**64):
         raise FormatError(f"{f.path}: parameters in meta are out of range")
     vectors = f.array("vectors", np.float32)
-    if not np.isfinite(vectors).all():
+    if not finite.ok:
         raise FormatError(f"{f.path}: stored vectors contain NaN or inf")
     ids = f.array("ids", np.uint64)
     deleted = f.array("deleted", np.uint8)
@@ -100,6 +104,17 @@ def load_index(path: Any, mmap: bool) -> Tuple[Any, int, IndexFile, AttributeSto
         store = AttributeStore()
         store.append(live, {}, core.slots_of(live))
     return core, fields["ef_search"], f, store, quantizer, rerank
+
+
+class _FiniteCheck:
+    """Watches the vectors section go by while its checksum is read: are all values finite?"""
+
+    def __init__(self) -> None:
+        self.ok = True
+
+    def __call__(self, chunk: memoryview) -> None:
+        if self.ok and chunk.nbytes % 4 == 0:
+            self.ok = bool(np.isfinite(np.frombuffer(chunk, dtype=np.float32)).all())
 
 
 def _load_storage(f: IndexFile, core: Any, dim: int) -> Tuple[Any, Optional[int]]:

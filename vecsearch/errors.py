@@ -46,6 +46,15 @@ class FormatVersionError(FormatError):
     """A saved index file has a format version this vecsearch cannot read."""
 
 
+class IncompleteIndexError(FormatError):
+    """The index file was never completed: its build was interrupted (what it left behind, the
+    ``<path>.building`` file, does not load) or is still running."""
+
+
+class MemoryBudgetError(VecsearchError, ValueError):
+    """An index cannot be held within the ``memory_budget`` it was given."""
+
+
 
 
 

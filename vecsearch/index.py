@@ -9,6 +9,8 @@ import numpy as np
 
 from vecsearch import _core
 from vecsearch._persist import load_index, save_index
+from vecsearch.disk.budget import check_file_budget
+from vecsearch.disk.spill import check_complete
 from vecsearch._progress import progress as _progress_bar
 from vecsearch._storage import resolve_storage, training_sample
 from vecsearch._validate import (MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS, MISSING_ID, as_ids, as_vectors,
@@ -120,6 +122,7 @@ class Index:
         self._acorn_m_beta: int = params["acorn_m_beta"]
         self.ef_search = ef_search
         self._keepalive = keepalive  # the mmap behind borrowed vectors
+        self._disk_io: Optional[str] = None  # "pread" or "mmap" with vectors on disk
         self._quantizer: Any = None  # None: float32 storage
         self._rerank: Optional[int] = None
         self._cost_model: Optional[CostModel] = None
@@ -261,6 +264,7 @@ class Index:
         self._train_quantizer(data)
         out = np.empty(n, dtype=np.uint64)
         self._core.reserve_more(n)  # a MemoryError here leaves the index untouched
+        self._disk_io = None  # the core copies vectors on disk into RAM before adding
         with _progress_bar(n, "vecsearch add", progress) as bar:
             for start in range(0, n, ADD_CHUNK):
                 stop = min(n, start + ADD_CHUNK)
@@ -485,9 +489,33 @@ class Index:
         re-rank vectors with quantized storage; file pages when loaded with ``mmap=True``),
         ``ids`` (id maps), ``attributes`` (columns and their indexes) and their ``total``."""
         parts = dict(self._core.memory_parts())
+        mapped = parts.pop("vectors_mapped")
         parts["attributes"] = self._attributes.nbytes()
-        parts["total"] = sum(parts.values())
+        if mapped and self._disk_io is not None:  # vectors on disk: file pages, read per query
+            parts["disk"] = parts.pop("vectors")
+            parts["vectors"] = 0
+        parts["total"] = sum(v for name, v in parts.items() if name != "disk")
         return parts
+
+    def stats(self) -> dict:
+        """What the index holds and has read: ``memory`` (:meth:`memory_usage`) and ``io``, the
+        counters since load or :meth:`reset_stats`: ``queries`` re-ranked exactly and the
+        ``rows_reranked`` they scored; with vectors on disk also ``mode`` (``"pread"`` or
+        ``"mmap"``) and, for pread, ``rows_read``, ``bytes_read`` and ``read_calls`` (system
+        calls), with ``bytes_per_query`` and ``reads_per_query``. Bytes the page cache served
+        count too: they are what the index asked of the file, not what the device did."""
+        io = dict(self._core.io_stats())
+        io["mode"] = self._disk_io
+        queries = max(io["queries"], 1)
+        io["rows_per_query"] = io["rows_reranked"] / queries
+        if "bytes_read" in io:
+            io["bytes_per_query"] = io["bytes_read"] / queries
+            io["reads_per_query"] = io["read_calls"] / queries
+        return {"memory": self.memory_usage(), "io": io}
+
+    def reset_stats(self) -> None:
+        """Zeroes the counters that :meth:`stats` reports under ``io``."""
+        self._core.reset_io_stats()
 
     def save(self, path: PathLike) -> None:
         """Writes the index to `path` atomically (temporary file, fsync, rename).
@@ -497,32 +525,50 @@ class Index:
         save_index(self, path)
 
     @classmethod
-    def load(cls, path: PathLike, *, mmap: bool = False, vectors_on_disk: bool = False) -> "Index":
+    def load(cls, path: PathLike, *, mmap: bool = False, vectors_on_disk: bool = False, disk_io: str = "pread",
+             memory_budget: Optional[int] = None) -> "Index":
         """Reads an index saved by :meth:`save`.
 
         Args:
             path: the file.
             mmap: map the vectors read-only from the file instead of copying them into RAM
                 (they are copied on the first add).
-            vectors_on_disk: like ``mmap``, and the vectors' pages are released once the file is
-                verified and then read one page at a time, on demand: with quantized storage the
-                graph and codes stay in RAM while only the rows a query re-ranks are read from
-                disk (or the page cache). Searches on float32 storage work too but read a row
-                per visited node.
+            vectors_on_disk: keep the float vectors in the file: the graph, codes, ids and
+                attributes are read into RAM, and with quantized storage a search reads from the
+                file only the rows it re-ranks (``rerank`` per query). Filters work as in memory
+                (an exact scan plan reads its matching rows through the mapping). Searches on
+                float32 storage work too but read a row per visited node. Adds copy the vectors
+                into RAM first.
+            disk_io: with ``vectors_on_disk``, how re-ranked rows are read: ``"pread"`` (default:
+                each query's rows are requested together, sorted by offset, and read with
+                ``pread`` on the searching thread, so the device sees a batch) or ``"mmap"``
+                (page faults through the mapping, one at a time).
+            memory_budget: bytes of RAM the loaded index may hold (the vectors on disk not
+                counted); a larger index raises MemoryBudgetError before anything is read.
 
         Raises:
             FormatError: not a vecsearch file, truncated, corrupt (checksums) or inconsistent.
             FormatVersionError: written by a format version this vecsearch cannot read.
+            IncompleteIndexError: no file at `path`, but the leftovers of an interrupted build of it.
+            MemoryBudgetError: the index needs more RAM than ``memory_budget``.
         """
+        if disk_io not in ("pread", "mmap"):
+            raise ValueError(f"unknown disk_io {disk_io!r}; expected 'pread' or 'mmap'")
+        check_complete(path)
+        if memory_budget is not None:
+            check_file_budget(path, positive_int(memory_budget, "memory_budget"), vectors_on_disk)
         mapped = mmap or vectors_on_disk
         core, ef_search, f, attributes, quantizer, rerank = load_index(path, mapped)
-        if vectors_on_disk and f.has("vectors"):
-            f.release("vectors")
         index = cls.__new__(cls)
         index._init(core, ef_search, keepalive=f if mapped else None)
         index._attributes = attributes
         index._quantizer = quantizer
         index._rerank = rerank
+        if vectors_on_disk and f.has("vectors"):
+            f.release("vectors")
+            if disk_io == "pread":
+                core.attach_reader(f.path, f.section_offset("vectors"), core.slot_count())
+            index._disk_io = disk_io
         return index
 
 

@@ -39,6 +39,8 @@ PYBIND11_MODULE(_core, m) {
             raise_as("FormatError", e.what());
         } catch (const vecsearch::StaleFilterError& e) {
             raise_as("_StaleFilterError", e.what());
+        } catch (const vecsearch::IoError& e) {
+            PyErr_SetString(PyExc_OSError, e.what());
         } catch (const vecsearch::InvalidArgument& e) {
             PyErr_SetString(PyExc_ValueError, e.what());
         }

@@ -266,7 +266,53 @@ public:
         d["graph"] = p.graph;
         d["codes"] = p.codes;
         d["ids"] = p.ids;
+        d["vectors_mapped"] = p.vectors_mapped;
         return d;
+    }
+
+    // Vectors on disk: re-rank by reading rows [0, rows) of dim floats at `offset` of `path`.
+    void attach_reader(const std::string& path, uint64_t offset, size_t rows) {
+        auto reader = std::make_shared<const VectorReader>(path, offset, rows, h_->params().dim);
+        py::gil_scoped_release release;
+        h_->attach_reader(std::move(reader));
+    }
+    void detach_reader() {
+        py::gil_scoped_release release;
+        h_->attach_reader(nullptr);
+    }
+    // Build into a writable float32 [rows, dim] buffer (a file mapping) that this object keeps
+    // alive until the next call; copy: move the current rows into it first.
+    void use_external_vectors(py::array buffer, bool copy) {
+        size_t dim = h_->params().dim;
+        if (!buffer.writeable() || buffer.ndim() != 2 || size_t(buffer.shape(1)) != dim ||
+            !buffer.dtype().is(py::dtype::of<float>()) || !(buffer.flags() & py::array::c_style))
+            throw InvalidArgument("external vectors must be a writable C-contiguous float32 [rows, dim] array");
+        float* data = static_cast<float*>(buffer.mutable_data());
+        size_t rows = size_t(buffer.shape(0));
+        {
+            py::gil_scoped_release release;
+            h_->use_external_vectors(data, rows, copy);
+        }
+        external_ = buffer;
+    }
+    // Re-rank and disk counters since load or the last reset.
+    py::dict io_stats() const {
+        Hnsw::RerankCounters r = h_->rerank_counters();
+        py::dict d;
+        d["queries"] = r.queries;
+        d["rows_reranked"] = r.rows;
+        const VectorReader* reader = h_->reader();
+        if (reader) {
+            VectorReader::Counters c = reader->counters();
+            d["rows_read"] = c.rows;
+            d["bytes_read"] = c.bytes;
+            d["read_calls"] = c.calls;
+        }
+        return d;
+    }
+    void reset_io_stats() {
+        h_->reset_rerank_counters();
+        if (h_->reader()) h_->reader()->reset_counters();
     }
 
     // Quantized storage: the codec travels as its serialised bytes (vecsearch.quant's
@@ -322,7 +368,8 @@ public:
     }
 
     // A consistent copy of the whole state: scalars plus numpy arrays, for the file writer.
-    py::dict export_state() const {
+    // with_vectors = false leaves the vectors out (the caller writes them from its own file).
+    py::dict export_state(bool with_vectors) const {
         struct Copy {
             HnswState st;
             std::vector<float> vectors;
@@ -337,7 +384,7 @@ public:
             h_->with_state([&](const HnswState& st) {
                 c.st = st;
                 size_t n = st.count;
-                c.vectors.assign(st.vectors, st.vectors + n * dim);
+                if (with_vectors) c.vectors.assign(st.vectors, st.vectors + n * dim);
                 c.ids.assign(st.ids, st.ids + n);
                 c.levels.assign(st.levels, st.levels + n);
                 c.deleted.assign(st.deleted, st.deleted + n);
@@ -351,7 +398,7 @@ public:
         d["entry_point"] = c.st.entry_point == kNoSlot ? py::int_(-1) : py::int_(c.st.entry_point);
         d["max_level"] = c.st.max_level;
         d["next_auto_id"] = c.st.next_auto_id;
-        d["vectors"] = to_numpy(std::move(c.vectors), {n, py::ssize_t(dim)});
+        if (with_vectors) d["vectors"] = to_numpy(std::move(c.vectors), {n, py::ssize_t(dim)});
         d["ids"] = to_numpy(std::move(c.ids), {n});
         d["levels"] = to_numpy(std::move(c.levels), {n});
         d["deleted"] = to_numpy(std::move(c.deleted), {n});
@@ -406,6 +453,7 @@ public:
 
 private:
     std::unique_ptr<Hnsw> h_;
+    py::object external_;  // the buffer behind use_external_vectors
 };
 
 }  // namespace
@@ -441,7 +489,12 @@ void init_index(py::module_& m) {
         .def("export_codes", &PyHnsw::export_codes)
         .def("detach_codec", &PyHnsw::detach_codec)
         .def("params", &PyHnsw::params)
-        .def("export_state", &PyHnsw::export_state)
+        .def("export_state", &PyHnsw::export_state, py::arg("with_vectors") = true)
+        .def("attach_reader", &PyHnsw::attach_reader, py::arg("path"), py::arg("offset"), py::arg("rows"))
+        .def("detach_reader", &PyHnsw::detach_reader)
+        .def("use_external_vectors", &PyHnsw::use_external_vectors, py::arg("buffer"), py::arg("copy"))
+        .def("io_stats", &PyHnsw::io_stats)
+        .def("reset_io_stats", &PyHnsw::reset_io_stats)
         .def_static("restore", &PyHnsw::restore, py::arg("dim"), py::arg("metric"), py::arg("M"),
                     py::arg("ef_construction"), py::arg("seed"), py::arg("count"), py::arg("entry_point"),
                     py::arg("max_level"), py::arg("next_auto_id"), py::arg("vectors"), py::arg("ids"),

@@ -25,6 +25,9 @@ struct UnknownIdError : Error {
 struct FormatError : Error {
     using Error::Error;
 };
+struct IoError : Error {  // -> OSError: the disk failed under a search (vectors on disk)
+    using Error::Error;
+};
 struct StaleFilterError : Error {  // internal: the caller rebuilds its filter bitmaps and retries
     using Error::Error;
 };

@@ -54,6 +54,8 @@ struct Scratch {
     std::vector<float> query;  // 64-byte aligned copy of the current query
     std::vector<uint8_t> prepared;  // the codec's form of the current query (64-byte aligned)
     std::vector<Neighbor> reranked;
+    std::vector<slot_t> disk_slots;     // re-rank rows read from disk, and their values
+    std::vector<float> disk_rows;
     std::vector<Neighbor> frontier;
     std::vector<TopK> block_tops;       // one per query of a blocked scan
     std::vector<float> block_queries;   // the blocked scan's queries, transposed
@@ -113,7 +115,8 @@ Hnsw::MemoryParts Hnsw::memory_parts() const {
     std::shared_lock<std::shared_mutex> lock(rw_);
     MemoryParts p;
     // A borrowed (memory-mapped) store is file pages, not allocated RAM, but still resident once read.
-    p.vectors = capacity_ * params_.dim * sizeof(float);
+    p.vectors = (store_.external() ? store_.capacity() : capacity_) * params_.dim * sizeof(float);
+    p.vectors_mapped = store_.borrowed() || store_.external();
     p.graph = capacity_ * (row0_ * sizeof(slot_t) + sizeof(int32_t) + 1 + sizeof(void*));
     for (size_t s = 0; s < count_; ++s) p.graph += size_t(levels_[s]) * (params_.M + 1) * sizeof(slot_t);
     p.codes = codes_.capacity() + (codec_ ? codec_->serialize().size() : 0);
@@ -130,7 +133,7 @@ void Hnsw::reserve(size_t capacity) {
     capacity = std::max(capacity, capacity_);
     // Refuse what RAM cannot hold: with overcommit a larger request would "succeed" and the
     // process would be killed later, when the pages are touched.
-    size_t per_slot = params_.dim * sizeof(float) + row0_ * sizeof(slot_t) + sizeof(external_id) + sizeof(int32_t) +
+    size_t per_slot = (store_.external() ? 0 : params_.dim * sizeof(float)) + row0_ * sizeof(slot_t) + sizeof(external_id) + sizeof(int32_t) +
                       1 + sizeof(void*) + (codec_ ? codec_->code_size() : 0);
     if (capacity > physical_memory_bytes() / per_slot) throw std::bad_alloc();
     store_.reserve(capacity, count_);
@@ -184,8 +187,13 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
     size_t reused = std::min(n, free_slots_.size());
     size_t fresh = n - reused;
     if (count_ + fresh > kMaxSlots) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
-    if (count_ + fresh > capacity_ || store_.borrowed())
-        reserve(std::max(count_ + fresh, capacity_ + capacity_ / 2 + 16));
+    if (count_ + fresh > capacity_ || store_.borrowed()) {
+        size_t want = std::max(count_ + fresh, capacity_ + capacity_ / 2 + 16);
+        // External rows hold what the caller sized them for: no slack beyond them.
+        if (store_.external()) want = std::min(want, std::max(count_ + fresh, store_.capacity()));
+        reserve(want);
+    }
+    reader_.reset();  // the new rows are not in the file it reads
 
     // Assign slots (deleted ones first), copy vectors and register ids, then link in parallel.
     std::vector<slot_t> slots(n);
@@ -250,6 +258,31 @@ void Hnsw::detach_codec() {
     ++epoch_;
     codec_.reset();
     std::vector<uint8_t>().swap(codes_);
+}
+
+void Hnsw::attach_reader(std::shared_ptr<const VectorReader> reader) {
+    std::unique_lock<std::shared_mutex> lock(rw_);
+    if (reader && (reader->dim() != params_.dim || reader->rows() != count_))
+        throw InvalidArgument("the vector file does not match the index (rows or dim)");
+    reader_ = std::move(reader);
+}
+
+void Hnsw::use_external_vectors(float* data, size_t rows, bool copy) {
+    std::unique_lock<std::shared_mutex> lock(rw_);
+    if (rows < count_)
+        throw InvalidArgument("the external rows hold " + std::to_string(rows) + " vectors, the index " +
+                              std::to_string(count_));
+    store_.use_external(data, rows, count_, copy);
+    reader_.reset();
+}
+
+Hnsw::RerankCounters Hnsw::rerank_counters() const {
+    return RerankCounters{reranked_queries_.load(), reranked_rows_.load()};
+}
+
+void Hnsw::reset_rerank_counters() {
+    reranked_queries_ = 0;
+    reranked_rows_ = 0;
 }
 
 std::vector<uint8_t> Hnsw::export_codes() const {
@@ -637,12 +670,25 @@ template <class Scorer>
 size_t Hnsw::finish_candidates(const Scorer& score, const Neighbor* cands, size_t n, size_t k, size_t rerank,
                                external_id* out_ids, float* out_dists) const {
     if (Scorer::kApproximate && rerank > 0) {
-        std::vector<Neighbor>& exact = scratch().reranked;
+        Scratch& sc = scratch();
+        std::vector<Neighbor>& exact = sc.reranked;
         exact.resize(std::min(n, std::max(rerank, k)));
-        for (size_t i = 0; i < exact.size(); ++i) {
-            if (i + 2 < exact.size()) prefetch_row(store_.row(cands[i + 2].slot), params_.dim);
-            exact[i] = Neighbor{score.exact(cands[i].slot), cands[i].slot};
+        if (reader_) {
+            // Vectors on disk: one batched read of every candidate's row, then exact distances.
+            sc.disk_slots.resize(exact.size());
+            for (size_t i = 0; i < exact.size(); ++i) sc.disk_slots[i] = cands[i].slot;
+            sc.disk_rows.resize(exact.size() * params_.dim);
+            reader_->read(sc.disk_slots.data(), exact.size(), sc.disk_rows.data());
+            for (size_t i = 0; i < exact.size(); ++i)
+                exact[i] = Neighbor{store_.distance(score.query(), &sc.disk_rows[i * params_.dim]), cands[i].slot};
+        } else {
+            for (size_t i = 0; i < exact.size(); ++i) {
+                if (i + 2 < exact.size()) prefetch_row(store_.row(cands[i + 2].slot), params_.dim);
+                exact[i] = Neighbor{score.exact(cands[i].slot), cands[i].slot};
+            }
         }
+        reranked_queries_.fetch_add(1, std::memory_order_relaxed);
+        reranked_rows_.fetch_add(exact.size(), std::memory_order_relaxed);
         auto closer = [](const Neighbor& a, const Neighbor& b) { return a.dist < b.dist; };
         size_t keep = std::min(k, exact.size());
         std::partial_sort(exact.begin(), exact.begin() + keep, exact.end(), closer);

@@ -30,6 +30,7 @@
 #include "graph/visited.h"
 #include "quant/codec.h"
 #include "storage/flat_store.h"
+#include "storage/vector_reader.h"
 
 namespace vecsearch {
 
@@ -127,8 +128,25 @@ public:
     // The codes of every slot, for save; empty without a codec.
     std::vector<uint8_t> export_codes() const;
 
+    // Vectors on disk. attach_reader re-ranks from `reader` (rows read with pread) instead of
+    // the store, which then stays a mapping of the same file that only exact scans touch; null
+    // detaches. An add drops the reader: new rows live in RAM, not in the file.
+    void attach_reader(std::shared_ptr<const VectorReader> reader);
+    const VectorReader* reader() const { return reader_.get(); }
+    // Builds into rows that the caller keeps alive (a writable mapping of a file, grown by the
+    // caller and attached again): `rows` rows of dim floats. With copy, the current rows are
+    // copied in first (switching from RAM); without, `data` already holds them (a remap).
+    void use_external_vectors(float* data, size_t rows, bool copy);
+
+    struct RerankCounters {
+        uint64_t queries = 0, rows = 0;  // walks re-ranked exactly, and the rows they scored
+    };
+    RerankCounters rerank_counters() const;
+    void reset_rerank_counters();
+
     struct MemoryParts {
         size_t vectors = 0, graph = 0, codes = 0, ids = 0;
+        bool vectors_mapped = false;  // the vectors are a file's pages (mmap), not allocated RAM
     };
     MemoryParts memory_parts() const;
 
@@ -217,6 +235,8 @@ private:
     double level_mult_;
     FlatStore store_;
     std::unique_ptr<Codec> codec_;  // null: float32 storage only
+    std::shared_ptr<const VectorReader> reader_;  // null: re-rank from store_
+    mutable std::atomic<uint64_t> reranked_queries_{0}, reranked_rows_{0};
     std::vector<uint8_t> codes_;    // [capacity, codec_->code_size()]
     std::vector<slot_t> links0_;
     std::vector<std::unique_ptr<slot_t[]>> upper_;
@@ -227,7 +247,7 @@ private:
     std::vector<slot_t> free_slots_;
     size_t count_ = 0;
     size_t n_deleted_ = 0;
-    size_t capacity_ = 0;
+    size_t capacity_ = 0;  // of the graph arrays (an external store may hold more rows)
     external_id next_auto_id_ = 0;
     slot_t entry_point_ = kNoSlot;
     int max_level_ = -1;

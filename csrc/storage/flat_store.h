@@ -12,6 +12,9 @@
 #include <memory>
 #include <new>
 
+#include <string>
+
+#include "common/errors.h"
 #include "common/types.h"
 #include "simd/kernels.h"
 
@@ -30,11 +33,13 @@ public:
 
     size_t dim() const { return dim_; }
     size_t capacity() const { return capacity_; }
-    bool borrowed() const { return data_ != nullptr && !owned_; }
+    bool borrowed() const { return data_ != nullptr && !owned_ && !external_; }
+    bool external() const { return external_; }
 
     // Grows owned storage to hold `capacity` rows, keeping the first `used` rows.
     void reserve(size_t capacity, size_t used) {
-        if (owned_ && capacity <= capacity_) return;
+        if ((owned_ || external_) && capacity <= capacity_) return;
+        if (external_) throw InvalidArgument("the external vector rows are full (" + std::to_string(capacity_) + " rows)");
         capacity = capacity < used ? used : capacity;
         size_t bytes = capacity * dim_ * sizeof(float);
         void* p = nullptr;
@@ -49,7 +54,17 @@ public:
     void borrow(const float* data, size_t rows) {
         owned_data_.reset();
         data_ = const_cast<float*>(data);
+        owned_ = external_ = false;
+        capacity_ = rows;
+    }
+    // Writes into `rows` rows at `data` that the caller keeps alive (a writable file mapping),
+    // after copying the first `used` rows there when `copy`.
+    void use_external(float* data, size_t rows, size_t used, bool copy) {
+        if (copy && used && data != data_) std::memcpy(data, data_, used * dim_ * sizeof(float));
+        owned_data_.reset();
+        data_ = data;
         owned_ = false;
+        external_ = true;
         capacity_ = rows;
     }
     void set(slot_t slot, const float* v) { std::memcpy(row_mut(slot), v, dim_ * sizeof(float)); }
@@ -90,6 +105,7 @@ private:
     std::unique_ptr<float, Free> owned_data_;
     float* data_ = nullptr;
     bool owned_ = false;
+    bool external_ = false;
     size_t capacity_ = 0;
 };
 

@@ -1,0 +1,175 @@
+"""build_on_disk: an index from a source larger than RAM, streamed into its file.
+
+The vectors go, block by block, into a writable mapping of ``<path>.building`` that the graph
+is built over, so RAM holds the graph, the ids and one block while the page cache holds what
+the kernel can of the vectors. Then the quantizer is trained on a random sample of the rows,
+every row is encoded in a sequential pass that reads the file through a buffer, and the index
+file is written (vectors copied from the spill file, checksummed) and renamed into place.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+import numpy as np
+
+from vecsearch._persist import save_index
+from vecsearch._progress import progress as progress_bar
+from vecsearch._storage import TRAIN_SAMPLE, resolve_storage
+from vecsearch._validate import positive_int
+from vecsearch.disk.budget import estimate_bytes, plan_memory, quantizer_for
+from vecsearch.disk.sources import open_source
+from vecsearch.disk.spill import SpillFile
+from vecsearch.errors import MemoryBudgetError
+
+# Rows per add call and per encode pass: big enough to keep the native threads busy, small
+# enough that Ctrl-C and the progress bar are served every second or so.
+BLOCK_ROWS = 32_768
+
+
+def build_on_disk(
+    path: Any,
+    source: Any,
+    *,
+    metric: str = "l2",
+    storage: Any = "pq",
+    M: int = 16,
+    ef_construction: int = 200,
+    seed: int = 0,
+    ef_search: int = 64,
+    rerank: Optional[int] = None,
+    ids: Any = None,
+    attributes: Any = None,
+    memory_budget: Optional[int] = None,
+    sample_size: int = TRAIN_SAMPLE,
+    column: Optional[str] = None,
+    num_threads: Optional[int] = None,
+    progress: Optional[bool] = None,
+    load: bool = True,
+    disk_io: str = "pread",
+) -> Any:
+    """Builds an index of `source` into the file `path` without holding the vectors in RAM,
+    and returns it loaded with ``vectors_on_disk=True`` (or None with ``load=False``).
+
+    Args:
+        path: the index file; it appears (atomically) only when complete. Meanwhile the vectors
+            live in ``<path>.building``, which ``Index.load(path)`` reports as an interrupted
+            build if the process dies.
+        source: a float array [n, dim] (a ``np.memmap`` is read block by block), a vector file
+            (``.npy``, ``.fbin``, ``.fvecs``, ``.bvecs``, ...; memory-mapped), a ``.parquet`` file
+            with one list<float> column (``column=``), or an iterable of [rows, dim] arrays.
+        storage: the codes kept in RAM: ``"sq8"``, ``"pq"``, ``"binary"``, a
+            :class:`vecsearch.quant.Quantizer`, or ``"auto"``: the most faithful codes that fit
+            ``memory_budget`` (see :func:`plan_memory`).
+        memory_budget: bytes of RAM the finished index may hold, vectors on disk not counted;
+            checked before the build starts (MemoryBudgetError when it cannot be met). Needs a
+            source of known length.
+        sample_size: rows drawn at random from the whole source to train the quantizer.
+        ids, attributes: as for :meth:`Index.add`, for the whole source in order (arrays,
+            a dict of arrays, a DataFrame or a pyarrow Table, sliced block by block).
+        metric, M, ef_construction, seed, ef_search, rerank: as for :class:`Index`.
+        num_threads, progress: build threads; a tqdm bar (default: for large sources).
+        disk_io: how the returned index reads re-ranked rows (see :meth:`Index.load`).
+
+    Raises:
+        MemoryBudgetError: the budget cannot hold the index. ValueError, DimensionError,
+        NonFiniteError, ...: bad input, as for :meth:`Index.add` (the partial build is removed).
+    """
+    from vecsearch.index import Index
+
+    src = open_source(source, BLOCK_ROWS, column=column)
+    sample_size = positive_int(sample_size, "sample_size")
+    quantizer = _codes_for(storage, src.dim, src.count, metric, M, memory_budget)
+    index = Index(src.dim, metric, M=M, ef_construction=ef_construction, seed=seed, ef_search=ef_search)
+    spill = SpillFile(path, src.dim, src.count or BLOCK_ROWS)
+    try:
+        index._core.use_external_vectors(spill.array, copy=False)
+        count = _stream(index, src, spill, ids, attributes, num_threads, progress)
+        _encode(index, quantizer, spill, count, sample_size, seed, num_threads, progress)
+        index.rerank = rerank
+        save_index(index, path, vectors=spill.region(count))
+    finally:
+        del index
+        spill.close()
+    return Index.load(path, vectors_on_disk=True, disk_io=disk_io) if load else None
+
+
+def _codes_for(storage: Any, dim: int, count: Optional[int], metric: str, M: int, budget: Optional[int]) -> Any:
+    """The (untrained or trained) quantizer of the build, checked against the budget."""
+    if budget is not None:
+        budget = positive_int(budget, "memory_budget")
+        if count is None:
+            raise ValueError("memory_budget needs a source of known length (an array or a file), "
+                             "not an iterable")
+    if storage == "auto":
+        if budget is None:
+            raise ValueError("storage='auto' chooses codes for a memory_budget: pass memory_budget=")
+        return quantizer_for(plan_memory(count, dim, budget, M=M)["storage"], metric)
+    quantizer = resolve_storage(storage, dim, metric)
+    if quantizer is None:
+        raise ValueError("build_on_disk keeps compact codes in RAM: storage must be 'sq8', 'pq', 'binary', "
+                         "'auto' or a Quantizer (float32 walks would read the disk at every step)")
+    if budget is not None:
+        need = estimate_bytes(count, dim, _code_size(quantizer, dim), M=M)
+        if need > budget:
+            raise MemoryBudgetError(
+                f"{count} vectors with {quantizer.kind} codes need about {need / 2**20:.1f} MiB of RAM, over the "
+                f"memory_budget of {budget / 2**20:.1f} MiB; storage='auto' picks codes that fit")
+    return quantizer
+
+
+def _code_size(quantizer: Any, dim: int) -> int:
+    if quantizer.is_trained:
+        return quantizer.code_size
+    return {"sq8": dim, "binary": (dim + 7) // 8}.get(quantizer.kind) or quantizer.m
+
+
+def _stream(index: Any, src: Any, spill: SpillFile, ids: Any, attributes: Any, num_threads: Optional[int],
+            progress: Optional[bool]) -> int:
+    """Adds every block of `src` to `index`, whose vectors live in `spill`; returns the count."""
+    done = 0
+    with progress_bar(src.count or 0, "vecsearch build", progress if src.count else bool(progress)) as bar:
+        for block in src.blocks:
+            n = len(block)
+            if spill.ensure(done + n):
+                index._core.use_external_vectors(spill.array, copy=False)
+            index.add(block, None if ids is None else np.asarray(ids)[done:done + n],
+                      attributes=_slice(attributes, done, done + n), num_threads=num_threads, progress=False)
+            done += n
+            bar.update(n)
+    if done == 0:
+        raise ValueError("the vector source is empty")
+    if ids is not None and len(ids) != done:
+        raise ValueError(f"got {len(ids)} ids for {done} vectors")
+    return done
+
+
+def _slice(attributes: Any, start: int, stop: int) -> Any:
+    if attributes is None:
+        return None
+    if isinstance(attributes, dict):
+        return {name: values[start:stop] for name, values in attributes.items()}
+    if hasattr(attributes, "iloc"):  # pandas
+        return attributes.iloc[start:stop]
+    if hasattr(attributes, "slice"):  # pyarrow
+        return attributes.slice(start, stop - start)
+    raise TypeError(f"attributes must be a dict, a DataFrame or a pyarrow Table, got {type(attributes).__name__}")
+
+
+def _encode(index: Any, quantizer: Any, spill: SpillFile, count: int, sample_size: int, seed: int,
+            num_threads: Optional[int], progress: Optional[bool]) -> None:
+    """Trains `quantizer` on a random sample of the rows, encodes every row, attaches the codes."""
+    threads = 0 if num_threads is None else positive_int(num_threads, "num_threads")
+    if not quantizer.is_trained:
+        rows = np.sort(np.random.default_rng(seed).choice(count, min(sample_size, count), replace=False))
+        quantizer.train(np.ascontiguousarray(spill.array[rows]), threads=threads)
+    codes = np.empty((count, quantizer.code_size), dtype=np.uint8)
+    # Through a file buffer, not the mapping: a sequential pass must not pin every page.
+    with open(spill.path, "rb") as f, progress_bar(count, "vecsearch encode", progress) as bar:
+        for start in range(0, count, BLOCK_ROWS):
+            n = min(BLOCK_ROWS, count - start)
+            block = np.fromfile(f, dtype=np.float32, count=n * spill.dim).reshape(n, spill.dim)
+            codes[start:start + n] = quantizer.encode(block, threads=threads)
+            bar.update(n)
+    index._core.attach_codec(quantizer.to_bytes(), codes, threads)
+    index._quantizer = quantizer
