@@ -14,6 +14,7 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 from vecsearch.attributes.columns import CategoryColumn, NumericColumn, TagsColumn
+from vecsearch.attributes.idmap import IdRowMap
 from vecsearch.attributes.store import NO_SLOT, AttributeStore, _new_column
 from vecsearch.errors import FormatError
 
@@ -111,5 +112,5 @@ def from_sections(f: Any, live_ids: np.ndarray, slots_of: Any) -> AttributeStore
     store.alive = alive
     store.row_slots = np.full(rows, NO_SLOT, dtype=np.uint32)
     store.row_slots[alive] = slots_of(live)
-    store._row_of = {int(i): int(r) for r, i in zip(np.flatnonzero(alive).tolist(), live.tolist())}
+    store._row_of = IdRowMap.from_arrays(live, np.flatnonzero(alive))
     return store

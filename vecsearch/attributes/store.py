@@ -9,8 +9,9 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from vecsearch.attributes.columns import CategoryColumn, Column, NumericColumn, TagsColumn
+from vecsearch.attributes.idmap import IdRowMap
 from vecsearch.attributes.ingest import convert, infer_kind, to_columns
-from vecsearch.errors import FilterError, UnknownIdError
+from vecsearch.errors import FilterError
 
 Prepared = Dict[str, Tuple[str, Any, np.ndarray]]  # name -> (kind, values, null)
 NO_SLOT = np.uint32(2**32 - 1)
@@ -32,7 +33,7 @@ class AttributeStore:
         self.ids = np.zeros(0, dtype=np.uint64)
         self.alive = np.zeros(0, dtype=bool)
         self.row_slots = np.zeros(0, dtype=np.uint32)  # NO_SLOT for dead rows
-        self._row_of: Dict[int, int] = {}
+        self._row_of = IdRowMap()
         self.lock = threading.RLock()
 
     @property
@@ -45,7 +46,7 @@ class AttributeStore:
 
     def nbytes(self) -> int:
         """Approximate bytes held: every column's arrays and indexes, the row arrays, and the
-        id -> row map (about 100 bytes an entry in CPython)."""
+        id -> row map."""
         def arrays(obj: Any) -> int:
             if isinstance(obj, np.ndarray):
                 return obj.nbytes
@@ -54,7 +55,7 @@ class AttributeStore:
             return 0
 
         with self.lock:
-            total = self.ids.nbytes + self.alive.nbytes + self.row_slots.nbytes + 100 * len(self._row_of)
+            total = self.ids.nbytes + self.alive.nbytes + self.row_slots.nbytes + self._row_of.nbytes
             for column in self.columns.values():
                 total += sum(arrays(v) for v in vars(column).values())
             return total
@@ -101,8 +102,7 @@ class AttributeStore:
             self.ids = np.concatenate([self.ids, ids.astype(np.uint64)])
             self.alive = np.concatenate([self.alive, np.ones(n, dtype=bool)])
             self.row_slots = np.concatenate([self.row_slots, slots.astype(np.uint32)])
-            for offset, i in enumerate(ids.tolist()):
-                self._row_of[i] = start + offset
+            self._row_of.add(ids, np.arange(start, start + n))
 
     def set(self, ids: np.ndarray, prepared: Prepared) -> None:
         """Replaces the given columns' values of existing ids."""
@@ -120,18 +120,13 @@ class AttributeStore:
 
     def delete(self, ids: np.ndarray) -> None:
         with self.lock:
-            for i in ids.tolist():
-                row = self._row_of.pop(i, None)
-                if row is not None:
-                    self.alive[row] = False
-                    self.row_slots[row] = NO_SLOT
+            rows = self._row_of.remove(ids)
+            self.alive[rows] = False
+            self.row_slots[rows] = NO_SLOT
 
     def rows_of(self, ids: np.ndarray) -> np.ndarray:
         with self.lock:
-            try:
-                return np.array([self._row_of[i] for i in ids.tolist()], dtype=np.int64)
-            except KeyError as exc:
-                raise UnknownIdError(f"id {exc.args[0]} is not in the index") from None
+            return self._row_of.rows(ids)
 
     @staticmethod
     def _append(column: Column, values: Any, null: np.ndarray) -> None:

@@ -1,0 +1,85 @@
+"""IdRowMap: external id -> attribute row for the live ids, as two sorted numpy arrays.
+
+16 bytes an id where a dict of Python ints costs about 100, which matters at tens of millions
+of vectors; lookups are vectorised (searchsorted). A deleted id keeps its place with row -1 (a
+tombstone), so deleting and re-adding it costs no reshuffle; tombstones are compacted away once
+they are half the entries.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from vecsearch.errors import UnknownIdError
+
+_GONE = -1
+
+
+class IdRowMap:
+    def __init__(self) -> None:
+        self._ids = np.zeros(0, dtype=np.uint64)
+        self._rows = np.zeros(0, dtype=np.int64)
+        self._live = 0
+
+    @classmethod
+    def from_arrays(cls, ids: np.ndarray, rows: np.ndarray) -> "IdRowMap":
+        m = cls()
+        order = np.argsort(ids, kind="stable")
+        m._ids = np.ascontiguousarray(ids[order], dtype=np.uint64)
+        m._rows = np.ascontiguousarray(rows[order], dtype=np.int64)
+        m._live = int(ids.shape[0])
+        return m
+
+    def __len__(self) -> int:
+        return self._live
+
+    @property
+    def nbytes(self) -> int:
+        return self._ids.nbytes + self._rows.nbytes
+
+    def _find(self, ids: np.ndarray) -> tuple:
+        """(positions, found): where each id sits and whether it is live there."""
+        pos = np.searchsorted(self._ids, ids)
+        clipped = np.minimum(pos, max(self._ids.shape[0] - 1, 0))
+        found = (pos < self._ids.shape[0])
+        if self._ids.shape[0]:
+            found &= (self._ids[clipped] == ids) & (self._rows[clipped] != _GONE)
+        return clipped, found
+
+    def add(self, ids: np.ndarray, rows: np.ndarray) -> None:
+        """Maps ids that are not live (the caller has checked) to rows."""
+        ids = np.asarray(ids, dtype=np.uint64)
+        rows = np.asarray(rows, dtype=np.int64)
+        pos = np.searchsorted(self._ids, ids)
+        clipped = np.minimum(pos, max(self._ids.shape[0] - 1, 0))
+        revived = (pos < self._ids.shape[0]) & (self._ids[clipped] == ids) if self._ids.shape[0] else np.zeros(ids.shape, bool)
+        self._rows[clipped[revived]] = rows[revived]  # tombstones of deleted ids
+        fresh = ~revived
+        if fresh.any():
+            new_ids, new_rows = ids[fresh], rows[fresh]
+            order = np.argsort(new_ids, kind="stable")
+            new_ids, new_rows = new_ids[order], new_rows[order]
+            at = np.searchsorted(self._ids, new_ids)
+            self._ids = np.insert(self._ids, at, new_ids)
+            self._rows = np.insert(self._rows, at, new_rows)
+        self._live += int(ids.shape[0])
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """The rows of `ids` (int64); UnknownIdError names the first id that is not live."""
+        ids = np.asarray(ids, dtype=np.uint64)
+        pos, found = self._find(ids)
+        if not found.all():
+            raise UnknownIdError(f"id {int(ids[np.flatnonzero(~found)[0]])} is not in the index")
+        return self._rows[pos]
+
+    def remove(self, ids: np.ndarray) -> np.ndarray:
+        """Unmaps the live ones among `ids`; returns their rows."""
+        ids = np.asarray(ids, dtype=np.uint64)
+        pos, found = self._find(ids)
+        pos = np.unique(pos[found])
+        rows = self._rows[pos].copy()
+        self._rows[pos] = _GONE
+        self._live -= int(pos.shape[0])
+        if self._ids.shape[0] > 2 * self._live + 1024:  # mostly tombstones: compact
+            keep = self._rows != _GONE
+            self._ids, self._rows = self._ids[keep], self._rows[keep]
+        return rows
