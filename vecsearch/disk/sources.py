@@ -4,7 +4,10 @@ memory-mapped), a parquet file (one list<float> column, read in record batches t
 or any iterable of 2-D arrays."""
 from __future__ import annotations
 
+import ctypes
+import functools
 import itertools
+import mmap
 import os
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
@@ -32,8 +35,7 @@ def open_source(source: Any, block_rows: int, *, column: Optional[str] = None) -
     if isinstance(source, np.ndarray):
         if source.ndim != 2:
             raise ValueError(f"a vector source array must be 2-d, got shape {source.shape}")
-        n = source.shape[0]
-        return VectorSource(source.shape[1], n, (source[i:i + block_rows] for i in range(0, n, block_rows)))
+        return VectorSource(source.shape[1], source.shape[0], _array_blocks(source, block_rows))
     try:
         it = iter(source)
     except TypeError:
@@ -46,6 +48,36 @@ def open_source(source: Any, block_rows: int, *, column: Optional[str] = None) -
     if first.ndim != 2:
         raise ValueError(f"an iterable source must yield 2-d arrays, got shape {first.shape}")
     return VectorSource(first.shape[1], None, itertools.chain([first], it))
+
+
+def _array_blocks(source: np.ndarray, block_rows: int) -> Iterator[np.ndarray]:
+    # Only a read-only mapping: dropping pages of a copy-on-write one would lose its edits.
+    mapped = isinstance(source, np.memmap) and getattr(source, "mode", None) == "r"
+    for i in range(0, source.shape[0], block_rows):
+        block = source[i:i + block_rows]
+        yield block
+        if mapped:  # read once: let its pages go, or a pass over the file would stay resident
+            _release_pages(block)
+
+
+def _release_pages(block: np.ndarray) -> None:
+    """madvise(MADV_DONTNEED) on the whole pages under a block of a read-only file mapping: the
+    process drops them (the page cache keeps them for anyone who needs them again)."""
+    if not hasattr(mmap, "MADV_DONTNEED") or not block.flags.c_contiguous or block.nbytes == 0:
+        return
+    page = mmap.PAGESIZE
+    start = block.ctypes.data
+    first = -(-start // page) * page  # pages wholly inside the block: never a neighbour's
+    last = (start + block.nbytes) // page * page
+    if last > first:
+        _libc().madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), mmap.MADV_DONTNEED)
+
+
+@functools.lru_cache(maxsize=1)
+def _libc() -> Any:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    return libc
 
 
 def _parquet(path: str, block_rows: int, column: Optional[str]) -> VectorSource:
