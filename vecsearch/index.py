@@ -564,8 +564,12 @@ class Index:
         index._attributes = attributes
         index._quantizer = quantizer
         index._rerank = rerank
+        if mapped:
+            # Everything but the vectors was copied into RAM: drop the mapping's pages of it.
+            for name in f.sections:
+                if name != "vectors" or vectors_on_disk:
+                    f.release(name)
         if vectors_on_disk and f.has("vectors"):
-            f.release("vectors")
             if disk_io == "pread":
                 core.attach_reader(f.path, f.section_offset("vectors"), core.slot_count())
             index._disk_io = disk_io
