@@ -307,6 +307,7 @@ public:
             d["rows_read"] = c.rows;
             d["bytes_read"] = c.bytes;
             d["read_calls"] = c.calls;
+            d["rows_missed_cache"] = c.misses;
         }
         return d;
     }

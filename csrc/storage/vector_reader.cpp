@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/errors.h"
@@ -44,45 +45,60 @@ void VectorReader::pread_all(void* buf, size_t bytes, uint64_t offset) const {
     }
 }
 
+bool VectorReader::read_if_cached(void* buf, uint64_t offset) const {
+#ifdef RWF_NOWAIT
+    if (!nowait_.load(std::memory_order_relaxed)) return false;
+    struct iovec iov{buf, row_bytes_};
+    ssize_t got;
+    do {
+        got = ::preadv2(fd_, &iov, 1, off_t(offset), RWF_NOWAIT);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)) {
+        nowait_.store(false, std::memory_order_relaxed);  // this kernel or file system: never
+        return false;
+    }
+    calls_.fetch_add(1, std::memory_order_relaxed);
+    return got == ssize_t(row_bytes_);
+#else
+    (void)buf;
+    (void)offset;
+    return false;
+#endif
+}
+
 void VectorReader::read(const slot_t* slots, size_t n, float* out) const {
     if (n == 0) return;
     for (size_t i = 0; i < n; ++i)
         if (slots[i] >= rows_) throw InvalidArgument("row " + std::to_string(slots[i]) + " is outside the vector file");
-    // File order, so the device sees a sorted batch and neighbouring rows merge into one read.
-    thread_local std::vector<uint32_t> order;
+    // File order, so the device sees a sorted batch.
+    thread_local std::vector<uint32_t> order, missed;
     order.resize(n);
     std::iota(order.begin(), order.end(), 0u);
     std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return slots[a] < slots[b]; });
+    // Rows the page cache holds cost one non-blocking read each; the rest are requested all at
+    // once (WILLNEED starts their reads without waiting), then read in order as they arrive.
+    missed.clear();
+    for (uint32_t i : order)
+        if (!read_if_cached(out + size_t(i) * dim_, row_offset(slots[i]))) missed.push_back(i);
 #ifdef POSIX_FADV_WILLNEED
-    if (n > 1)
-        for (uint32_t i : order)
-            ::posix_fadvise(fd_, off_t(offset_ + uint64_t(slots[i]) * row_bytes_), off_t(row_bytes_), POSIX_FADV_WILLNEED);
+    if (missed.size() > 1)
+        for (uint32_t i : missed) ::posix_fadvise(fd_, off_t(row_offset(slots[i])), off_t(row_bytes_), POSIX_FADV_WILLNEED);
 #endif
-    thread_local std::vector<float> run;
-    for (size_t i = 0; i < n;) {
-        // A run of consecutive slots is one read; a repeated slot is copied.
-        size_t j = i + 1;
-        while (j < n && slots[order[j]] <= slots[order[j - 1]] + 1) ++j;
-        slot_t first = slots[order[i]];
-        size_t span = size_t(slots[order[j - 1]] - first) + 1;
-        run.resize(span * dim_);
-        pread_all(run.data(), span * row_bytes_, offset_ + uint64_t(first) * row_bytes_);
-        for (size_t t = i; t < j; ++t)
-            std::memcpy(out + size_t(order[t]) * dim_, run.data() + size_t(slots[order[t]] - first) * dim_, row_bytes_);
-        bytes_read_.fetch_add(span * row_bytes_, std::memory_order_relaxed);
-        i = j;
-    }
+    for (uint32_t i : missed) pread_all(out + size_t(i) * dim_, row_bytes_, row_offset(slots[i]));
     rows_read_.fetch_add(n, std::memory_order_relaxed);
+    bytes_read_.fetch_add(n * row_bytes_, std::memory_order_relaxed);
+    misses_.fetch_add(missed.size(), std::memory_order_relaxed);
 }
 
 VectorReader::Counters VectorReader::counters() const {
-    return Counters{rows_read_.load(), bytes_read_.load(), calls_.load()};
+    return Counters{rows_read_.load(), bytes_read_.load(), calls_.load(), misses_.load()};
 }
 
 void VectorReader::reset_counters() const {
     rows_read_ = 0;
     bytes_read_ = 0;
     calls_ = 0;
+    misses_ = 0;
 }
 
 }  // namespace vecsearch
