@@ -45,3 +45,30 @@ def test_empty_and_round_trip():
     m2 = IdRowMap.from_arrays(ids, np.array([0, 1, 2]))
     np.testing.assert_array_equal(m2.rows(ids), [0, 1, 2])
     assert m2.nbytes == 48
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_native_id_map_membership_under_churn(seed):
+    """The core's open-addressing id -> slot table (csrc/graph/id_map.h) against a set, through
+    adds, deletes (backward-shift erase) and re-adds, with ids spread over the whole range and
+    packed into runs."""
+    import vecsearch
+
+    rng = np.random.default_rng(seed)
+    index = vecsearch.Index(2, M=4, ef_construction=8)
+    spread = np.unique(rng.integers(0, 2**64 - 1, 1500, dtype=np.uint64))
+    packed = np.arange(10**12, 10**12 + 1500, dtype=np.uint64)
+    pool = np.concatenate([spread, packed])
+    live: set = set()
+    for _ in range(12):
+        fresh = np.array([i for i in rng.choice(pool, 600, replace=False).tolist() if i not in live], dtype=np.uint64)
+        index.add(np.tile(fresh[:, None].astype(np.float64) % 97, (1, 2)).astype(np.float32), fresh)
+        live.update(fresh.tolist())
+        gone = rng.choice(np.array(sorted(live), dtype=np.uint64), len(live) // 3, replace=False)
+        index.delete(gone)
+        live.difference_update(gone.tolist())
+        probe = rng.choice(pool, 800, replace=False)
+        assert [int(i) in index for i in probe] == [int(i) in live for i in probe]
+        assert len(index) == len(live)
+    kept = np.array(sorted(live), dtype=np.uint64)
+    np.testing.assert_array_equal(index.get_vectors(kept)[:, 0], (kept.astype(np.float64) % 97).astype(np.float32))

@@ -573,6 +573,7 @@ class Index:
             if disk_io == "pread":
                 core.attach_reader(f.path, f.section_offset("vectors"), core.slot_count())
             index._disk_io = disk_io
+        _core.trim_heap()
         return index
 
 

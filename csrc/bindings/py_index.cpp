@@ -5,6 +5,10 @@
 
 #include <thread>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "bindings/arguments.h"
 #include "bindings/numpy_utils.h"
 #include "common/thread_pool.h"
@@ -462,6 +466,13 @@ private:
 void init_index(py::module_& m) {
     m.attr("MISSING_ID") = py::int_(kMissingId);
     m.def("hardware_threads", &ThreadPool::hardware_threads);
+    // Gives the C heap's free pages back to the system: a load's temporaries would otherwise
+    // stay in the process's resident memory (glibc keeps freed memory for reuse).
+    m.def("trim_heap", []() {
+#ifdef __GLIBC__
+        malloc_trim(0);
+#endif
+    });
     py::class_<PyHnsw>(m, "HnswIndex")
         .def(py::init<size_t, const std::string&, size_t, size_t, uint64_t, size_t, size_t>(), py::arg("dim"),
              py::arg("metric"), py::arg("M"), py::arg("ef_construction"), py::arg("seed"), py::arg("acorn_gamma") = 1,

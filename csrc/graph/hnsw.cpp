@@ -103,7 +103,7 @@ size_t Hnsw::slot_count() const {
 
 bool Hnsw::contains(external_id id) const {
     std::shared_lock<std::shared_mutex> lock(rw_);
-    return id_to_slot_.count(id) != 0;
+    return id_to_slot_.contains(id);
 }
 
 size_t Hnsw::memory_bytes() const {
@@ -120,7 +120,7 @@ Hnsw::MemoryParts Hnsw::memory_parts() const {
     p.graph = capacity_ * (row0_ * sizeof(slot_t) + sizeof(int32_t) + 1 + sizeof(void*));
     for (size_t s = 0; s < count_; ++s) p.graph += size_t(levels_[s]) * (params_.M + 1) * sizeof(slot_t);
     p.codes = codes_.capacity() + (codec_ ? codec_->serialize().size() : 0);
-    p.ids = capacity_ * sizeof(external_id) + id_to_slot_.size() * (sizeof(external_id) + sizeof(slot_t) + 2 * sizeof(void*));
+    p.ids = capacity_ * sizeof(external_id) + id_to_slot_.bytes();
     return p;
 }
 
@@ -169,7 +169,7 @@ void Hnsw::check_ids_absent(const external_id* ids, size_t n) const {
     seen.reserve(n * 2);
     for (size_t i = 0; i < n; ++i) {
         if (ids[i] == kMissingId) throw InvalidArgument("id 2**64-1 is reserved as the missing-result marker");
-        if (id_to_slot_.count(ids[i])) throw DuplicateIdError("id " + std::to_string(ids[i]) + " is already in the index");
+        if (id_to_slot_.contains(ids[i])) throw DuplicateIdError("id " + std::to_string(ids[i]) + " is already in the index");
         if (!seen.insert(ids[i]).second)
             throw DuplicateIdError("id " + std::to_string(ids[i]) + " appears more than once in this add");
     }
@@ -195,6 +195,7 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
     }
     reader_.reset();  // the new rows are not in the file it reads
 
+    id_to_slot_.reserve(id_to_slot_.size() + n);
     // Assign slots (deleted ones first), copy vectors and register ids, then link in parallel.
     std::vector<slot_t> slots(n);
     for (size_t i = 0; i < n; ++i) {
@@ -212,7 +213,7 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
         if (ids && id >= next_auto_id_) next_auto_id_ = id + 1;
         store_.set(slot, vectors + i * params_.dim);
         ids_[slot] = id;
-        id_to_slot_[id] = slot;
+        id_to_slot_.insert(id, slot);
         slots[i] = slot;
         out_ids[i] = id;
     }
@@ -303,15 +304,14 @@ void Hnsw::remove(const external_id* ids, size_t n) {
     std::unordered_set<external_id> seen;
     seen.reserve(n * 2);
     for (size_t i = 0; i < n; ++i) {
-        if (!id_to_slot_.count(ids[i])) throw UnknownIdError("id " + std::to_string(ids[i]) + " is not in the index");
+        if (!id_to_slot_.contains(ids[i])) throw UnknownIdError("id " + std::to_string(ids[i]) + " is not in the index");
         if (!seen.insert(ids[i]).second)
             throw DuplicateIdError("id " + std::to_string(ids[i]) + " appears more than once in this delete");
     }
     ++epoch_;
     for (size_t i = 0; i < n; ++i) {
-        auto it = id_to_slot_.find(ids[i]);
-        slot_t slot = it->second;
-        id_to_slot_.erase(it);
+        slot_t slot = id_to_slot_.find(ids[i]);
+        id_to_slot_.erase(ids[i]);
         deleted_[slot] = 1;
         ++n_deleted_;
         free_slots_.push_back(slot);
@@ -321,9 +321,9 @@ void Hnsw::remove(const external_id* ids, size_t n) {
 void Hnsw::get_vectors(const external_id* ids, size_t n, float* out) const {
     std::shared_lock<std::shared_mutex> lock(rw_);
     for (size_t i = 0; i < n; ++i)
-        if (!id_to_slot_.count(ids[i])) throw UnknownIdError("id " + std::to_string(ids[i]) + " is not in the index");
+        if (!id_to_slot_.contains(ids[i])) throw UnknownIdError("id " + std::to_string(ids[i]) + " is not in the index");
     for (size_t i = 0; i < n; ++i)
-        std::memcpy(out + i * params_.dim, store_.row(id_to_slot_.at(ids[i])), params_.dim * sizeof(float));
+        std::memcpy(out + i * params_.dim, store_.row(id_to_slot_.find(ids[i])), params_.dim * sizeof(float));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1148,6 +1148,7 @@ std::unique_ptr<Hnsw> Hnsw::restore(const HnswParams& params, const HnswState& s
         }
     };
     size_t off = 0;
+    h.id_to_slot_.reserve(n);
     for (size_t s = 0; s < n; ++s) {
         const uint32_t* row0 = st.links0 + s * h.row0_;
         check_row(row0, h.row0_ - 1, s, 0);
@@ -1171,7 +1172,7 @@ std::unique_ptr<Hnsw> Hnsw::restore(const HnswParams& params, const HnswState& s
         }
         if (st.ids[s] == kMissingId) fail("a live slot has the reserved id");
         if (st.ids[s] >= st.next_auto_id) fail("an id is not below the next automatic id");
-        if (!h.id_to_slot_.emplace(st.ids[s], slot_t(s)).second) fail("id " + std::to_string(st.ids[s]) + " appears twice");
+        if (!h.id_to_slot_.insert(st.ids[s], slot_t(s))) fail("id " + std::to_string(st.ids[s]) + " appears twice");
     }
     // Reuse the lowest deleted slots first, as before the save.
     std::reverse(h.free_slots_.begin(), h.free_slots_.end());

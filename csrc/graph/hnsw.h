@@ -26,6 +26,7 @@
 #include "filter/bitmap.h"
 #include "filter/program.h"
 #include "graph/beam.h"
+#include "graph/id_map.h"
 #include "graph/scorer.h"
 #include "graph/visited.h"
 #include "quant/codec.h"
@@ -243,7 +244,7 @@ private:
     std::vector<int32_t> levels_;
     std::vector<external_id> ids_;
     std::vector<uint8_t> deleted_;
-    std::unordered_map<external_id, slot_t> id_to_slot_;
+    IdMap id_to_slot_;
     std::vector<slot_t> free_slots_;
     size_t count_ = 0;
     size_t n_deleted_ = 0;

@@ -12,8 +12,8 @@ bool Hnsw::ids_to_bitmap(const external_id* ids, size_t n, uint64_t* words, size
     if (n_words * 64 < count_) return false;  // the index grew since the caller sized it
     std::fill(words, words + n_words, 0);
     for (size_t i = 0; i < n; ++i) {
-        auto it = id_to_slot_.find(ids[i]);
-        if (it != id_to_slot_.end()) words[it->second >> 6] |= uint64_t{1} << (it->second & 63);
+        slot_t slot = id_to_slot_.find(ids[i]);
+        if (slot != kNoSlot) words[slot >> 6] |= uint64_t{1} << (slot & 63);
     }
     *epoch = epoch_;
     return true;
@@ -33,9 +33,8 @@ bool Hnsw::slots_of(const external_id* ids, size_t n, slot_t* out) const {
     std::shared_lock<std::shared_mutex> lock(rw_);
     bool all_found = true;
     for (size_t i = 0; i < n; ++i) {
-        auto it = id_to_slot_.find(ids[i]);
-        out[i] = it == id_to_slot_.end() ? kNoSlot : it->second;
-        all_found &= it != id_to_slot_.end();
+        out[i] = id_to_slot_.find(ids[i]);
+        all_found &= out[i] != kNoSlot;
     }
     return all_found;
 }

@@ -13,9 +13,10 @@ from vecsearch._format import section_lengths
 from vecsearch.errors import MemoryBudgetError
 
 # Per vector, besides the level-0 link row and the code: level (4), deleted flag (1), upper-row
-# pointer (8), id (8), the native id -> slot map entry (28, as memory_parts counts it) and the
-# attribute store's row bookkeeping (id 8, alive 1, slot 4, id -> row map 16).
-FIXED_BYTES_PER_VECTOR = 4 + 1 + 8 + 8 + 28 + 8 + 1 + 4 + 16
+# pointer (8), id (8), the native id -> slot hash table (12-byte buckets, at worst 35% full
+# after it doubles: 35) and the attribute store's row bookkeeping (id 8, alive 1, slot 4, id ->
+# row map 16).
+FIXED_BYTES_PER_VECTOR = 4 + 1 + 8 + 8 + 35 + 8 + 1 + 4 + 16
 # A PQ quantizer's codebooks (m * 256 centroids of dim / m floats) and an SQ8's ranges are
 # about dim * 256 * 4 bytes at most; rounded up.
 QUANTIZER_BYTES = lambda dim: dim * 256 * 4 + 4096  # noqa: E731
