@@ -364,6 +364,12 @@ class IndexFile:
             if hasattr(mmap, advice):  # Linux and most Unixes; elsewhere a no-op
                 self._map.madvise(getattr(mmap, advice), start, span)
 
+    def release_all(self, *, but: Optional[str] = None, only: Optional[Iterable[str]] = None) -> None:
+        """:meth:`release` for every section (or those in `only`) except `but`."""
+        for name in list(self.sections):
+            if name != but and (only is None or name in only):
+                self.release(name)
+
     def raw(self, name: str) -> memoryview:
         if name not in self.sections:
             raise self._fail(f"section {name!r} is missing")

@@ -96,8 +96,12 @@ def load_index(path: Any, mmap: bool) -> Tuple[Any, int, IndexFile, AttributeSto
         vectors, ids, f.array("levels", np.int32), deleted, f.array("links0", np.uint32),
         f.array("upper", np.uint32), bool(mmap), gamma, m_beta,
     )
-    quantizer, rerank = _load_storage(f, core, fields["dim"])
     live = np.ascontiguousarray(ids[deleted == 0])
+    # Each section is dropped from the mapping once the core has copied it, so a load holds the
+    # index once plus one section, not twice.
+    f.release_all(only=("links0", "upper", "levels", "deleted", "ids") + (() if mmap else ("vectors",)))
+    quantizer, rerank = _load_storage(f, core, fields["dim"])
+    f.release_all(only=("codes", "codec"))
     if f.has("attrs"):
         store = attributes_from_sections(f, live, core.slots_of)
     else:  # rows without columns, so attributes added later leave these ids null

@@ -564,11 +564,8 @@ class Index:
         index._attributes = attributes
         index._quantizer = quantizer
         index._rerank = rerank
-        if mapped:
-            # Everything but the vectors was copied into RAM: drop the mapping's pages of it.
-            for name in f.sections:
-                if name != "vectors" or vectors_on_disk:
-                    f.release(name)
+        if mapped:  # everything but the vectors was copied into RAM: drop the mapping's pages of it
+            f.release_all(but=None if vectors_on_disk else "vectors")
         if vectors_on_disk and f.has("vectors"):
             if disk_io == "pread":
                 core.attach_reader(f.path, f.section_offset("vectors"), core.slot_count())
