@@ -30,7 +30,7 @@ class Dataset:
 
     Attributes:
         name: short label for reports.
-        base: float32 [n, dim], C-contiguous, in RAM.
+        base: float32 [n, dim], C-contiguous, in RAM (the disk suite's is a read-only memmap).
         queries: float32 [nq, dim], C-contiguous.
         identity: JSON-able description; its hash keys the ground-truth cache.
     """

@@ -1,113 +1,204 @@
 """``python -m bench disk``: an index with compact codes in RAM and its float vectors left in the
-file (``Index.load(path, vectors_on_disk=True)``), against the same index wholly in RAM.
+file (``Index.load(path, vectors_on_disk=True)``), against the same index wholly in RAM, at one or
+several scales (``--scales``), with base sets that are never whole in RAM.
 
-Per re-rank depth: recall@k, single-thread QPS, bytes the process read from storage per query
-(``/proc/self/io`` ``read_bytes``: reads that missed the page cache) and major page faults per
-query, with the page cache cold (the file's pages dropped with ``posix_fadvise(DONTNEED)``
-before the point) and warm; and the process's RSS. Linux only for the I/O counters.
+Per scale: the base vectors are streamed to a ``.npy`` (cached), exact ground truth is computed over
+the memmap in blocks (cached), the index is built in a child process (wall time, that process's
+peak RSS, file size; reused on later runs unless ``--rebuild``), and each search configuration
+(disk through ``pread`` / ``mmap``, and in RAM) runs in its own fresh child that reports its own
+peak RSS during search. Per (ef, re-rank depth): recall@k, single-thread QPS, bytes read from
+storage per query (``/proc/self/io``, and the library's own counters when ``Index.stats`` exists),
+major faults per query, page cache cold (the file's pages dropped before the point) and warm.
+Then a growth table over the scales, extrapolated to ``--extrapolate-to`` (labelled as estimates).
+Linux only for the I/O and memory counters.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
-import resource
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .argtypes import int_list
+from .argtypes import names, positive_int_list
 from .data import add_vector_data_options
+from .disk_data import DiskData, files_on_disk, ground_truth, synthetic_on_disk
 
-DISK_HELP = "codes in RAM, float vectors on disk (re-rank reads): recall, QPS, bytes read, RSS vs in-RAM"
-
-
+DISK_HELP = ("codes in RAM, float vectors on disk (re-rank reads): recall, QPS, bytes read, peak RSS vs in-RAM, "
+             "at one or several scales")
+DISK_IOS = ("pread", "mmap")
+_ROOT = Path(__file__).resolve().parent.parent  # the checkout holding bench/ (and an in-place vecsearch)
 
 
 def add_disk_options(p: argparse.ArgumentParser) -> None:
     add_vector_data_options(p, n=200_000, nq=500)
+    p.add_argument("--scales", type=positive_int_list, default=None,
+                   help="base sizes to run, e.g. 500000,1000000,2000000 (default: --n); with --base, first rows")
     p.add_argument("--storage", default="pq", choices=("sq8", "pq", "binary"), help="codes in RAM (default pq)")
-    p.add_argument("--ef", type=int, default=32, help="beam width; widened to the re-rank depth (default 32)")
-    p.add_argument("--reranks", type=int_list, default=(0, 32, 64, 128, 256, 512),
-                   help="re-rank depths (default 0,32,64,128,256,512)")
+    p.add_argument("--M", type=int, default=16, help="HNSW M (default 16)")
+    p.add_argument("--ef-construction", type=int, default=200, help="HNSW ef_construction (default 200)")
+    p.add_argument("--build-threads", type=int, default=None, help="build threads (default all cores)")
+    p.add_argument("--memory-budget-mb", type=int, default=None, help="build_on_disk memory budget (MiB)")
+    p.add_argument("--efs", type=positive_int_list, default=(32, 64, 128),
+                   help="beam widths; a beam narrower than the re-rank depth is widened to it (default 32,64,128)")
+    p.add_argument("--reranks", type=positive_int_list, default=(16, 32, 64, 128, 256),
+                   help="re-rank depths: candidates re-scored with the float vectors (default 16,32,64,128,256)")
+    p.add_argument("--disk-io", type=names, default=DISK_IOS,
+                   help="how re-rank rows are read: pread, mmap (default both; pread needs the library's disk_io)")
+    p.add_argument("--ram-max-n", type=int, default=2_000_000,
+                   help="also measure the in-RAM index at scales up to this n (default 2000000)")
+    p.add_argument("--reps", type=int, default=3, help="timed warm passes per point, fastest kept (default 3)")
     p.add_argument("--k", type=int, default=10, help="recall@k (default 10)")
+    p.add_argument("--target-recall", type=float, default=0.95, help="headline recall (default 0.95)")
+    p.add_argument("--extrapolate-to", type=int, default=10_000_000, help="growth estimate at this n (default 10M)")
+    p.add_argument("--rebuild", action="store_true", help="build even when a cached index of this data exists")
+    p.add_argument("--data-dir", type=Path, default=None, help="where base vectors are written (default OUT/data)")
     p.add_argument("--out", type=Path, default=Path("bench-results/disk"), help="results directory")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
 
 
-def _io() -> dict[str, int]:
-    """Bytes this process read from storage and its major faults so far."""
-    read = 0
+def _grid(efs: tuple[int, ...], reranks: tuple[int, ...]) -> list[tuple[int, int]]:
+    """(beam, re-rank) pairs; the library widens a beam to the re-rank depth, so equal pairs are dropped."""
+    return sorted({(max(ef, rerank), rerank) for ef in efs for rerank in reranks})
+
+
+def _disk_ios(asked: tuple[str, ...]) -> list[str]:
+    """The asked read paths this vecsearch has: without ``Index.load(disk_io=...)`` only the mapping."""
+    import inspect
+
+    import vecsearch
+
+    unknown = set(asked) - set(DISK_IOS)
+    if unknown:
+        raise SystemExit(f"python -m bench disk: unknown --disk-io {sorted(unknown)}; choose from {DISK_IOS}")
+    if "disk_io" in inspect.signature(vecsearch.Index.load).parameters:
+        return list(asked)
+    if "pread" in asked:
+        print("note: this vecsearch has no Index.load(disk_io=...): measuring the mapping (mmap) only")
+    return ["mmap"]
+
+
+def _build_method() -> str:
+    import vecsearch
+
+    return "build_on_disk" if hasattr(vecsearch, "build_on_disk") else "Index.add+save (fallback: all vectors in RAM)"
+
+
+def _child(task: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
+    """Run one worker task in a fresh interpreter and return its JSON result."""
+    work.mkdir(parents=True, exist_ok=True)
+    fd, spec_path = tempfile.mkstemp(prefix=f"{task}-", suffix=".json", dir=work)
+    with os.fdopen(fd, "w") as f:
+        json.dump(spec, f)
+    result_path = spec_path.replace(".json", ".result.json")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")])))
     try:
-        with open("/proc/self/io") as f:
-            read = int(next(line for line in f if line.startswith("read_bytes:")).split()[1])
-    except (OSError, StopIteration, ValueError):
-        pass
-    return {"read_bytes": read, "majflt": resource.getrusage(resource.RUSAGE_SELF).ru_majflt}
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-    return kb / 1024
-
-
-def _drop_cache(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        proc = subprocess.run([sys.executable, "-m", "bench.disk_worker", task, spec_path, result_path], env=env)
+        if proc.returncode != 0:
+            raise RuntimeError(f"the {task} worker exited with status {proc.returncode} (spec {spec_path})")
+        return json.loads(Path(result_path).read_text())
     finally:
-        os.close(fd)
+        for leftover in (spec_path, result_path):
+            Path(leftover).unlink(missing_ok=True)
 
 
-def _point(index: Any, queries: np.ndarray, truth: np.ndarray, k: int, ef: int, rerank: int,
-           cold: Path | None) -> dict[str, Any]:
-    if cold is not None:
-        index._keepalive.release("vectors")  # this process's pages of the vectors, then the cache's
-        _drop_cache(cold)
-    before, start = _io(), time.perf_counter()
-    ids, _ = index.search(queries, k=k, ef=ef, rerank=rerank, num_threads=1)
-    seconds, after = time.perf_counter() - start, _io()
-    hits = [len(set(a) & set(b)) for a, b in zip(ids.astype(np.int64), truth)]
-    nq = len(queries)
-    return dict(rerank=rerank, cache="cold" if cold else "warm", recall=float(np.mean(hits)) / k,
-                qps=nq / seconds, read_kb_per_query=(after["read_bytes"] - before["read_bytes"]) / nq / 1024,
-                majflt_per_query=(after["majflt"] - before["majflt"]) / nq, rss_mb=_rss_mb())
+def _data(args: argparse.Namespace, n: int) -> DiskData:
+    data_dir = args.data_dir or args.out / "data"
+    if args.base:
+        return files_on_disk(args.base, args.queries, n, args.nq, data_dir)
+    return synthetic_on_disk(n, args.nq, args.dim, args.seed, data_dir, progress=args.progress)
+
+
+def _build(args: argparse.Namespace, data: DiskData, work: Path) -> tuple[Path, dict[str, Any]]:
+    """The index file for this data and these parameters: built in a child, or reused with its record."""
+    params = dict(storage=args.storage, M=args.M, ef_construction=args.ef_construction, seed=args.seed)
+    key = hashlib.sha256(json.dumps([data.identity, params], sort_keys=True).encode()).hexdigest()[:12]
+    index_path = args.out / "index" / f"{data.name}-{args.storage}-{key}.vs"
+    record_path = index_path.with_suffix(".build.json")
+    method = _build_method()
+    if not args.rebuild and index_path.exists() and record_path.exists():
+        record = json.loads(record_path.read_text())
+        if record.get("method") == method and record.get("file_bytes") == index_path.stat().st_size:
+            print(f"  reusing {index_path} (built in {record['seconds']:.1f} s; --rebuild to build again)")
+            return index_path, {**record, "reused": True}
+    index_path.parent.mkdir(parents=True, exist_ok=True)
+    spec = dict(source=str(data.base_path), n=data.n, index=str(index_path), threads=args.build_threads,
+                memory_budget=None if args.memory_budget_mb is None else args.memory_budget_mb * 2**20, **params)
+    print(f"  building {args.storage} index with {method} in a child process ...", flush=True)
+    record = _child("build", spec, work)
+    record_path.write_text(json.dumps(record, indent=1))
+    return index_path, {**record, "reused": False}
+
+
+def run_scale(args: argparse.Namespace, n: int, disk_ios: list[str]) -> dict[str, Any]:
+    """Data, ground truth, build and every search configuration at one base size."""
+    started = time.perf_counter()
+    data = _data(args, n)
+    data_seconds = time.perf_counter() - started
+    print(f"{data.name}: data ready in {data_seconds:.1f} s ({data.base_path})", flush=True)
+    started = time.perf_counter()
+    truth = ground_truth(data, args.k, args.out / "gt", progress=args.progress)
+    truth_seconds = time.perf_counter() - started
+    print(f"  ground truth in {truth_seconds:.1f} s", flush=True)
+    work = args.out / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    truth_path = work / f"truth-{data.name}-k{args.k}.npy"
+    np.save(truth_path, truth)
+    index_path, build = _build(args, data, work)
+    print(f"  build: {build['seconds']:.1f} s, peak RSS {build['peak_rss_mb']:.0f} MiB, "
+          f"file {build['file_bytes'] / 2**20:.0f} MiB ({build['method']})", flush=True)
+    configs = [("disk", io) for io in disk_ios]
+    if n <= args.ram_max_n:
+        configs.append(("ram", None))
+    searches = []
+    for mode, io in configs:
+        spec = dict(index=str(index_path), queries=str(data.queries_path), truth=str(truth_path), k=args.k,
+                    mode=mode, disk_io=io, caches=["cold", "warm"] if mode == "disk" else ["warm"],
+                    points=_grid(args.efs, args.reranks), reps=args.reps)
+        result = _child("search", spec, work)
+        print(f"  {mode}/{result['disk_io'] or '-'}: load {result['load_seconds']:.1f} s (peak RSS while loading "
+              f"{result['after_load']['peak_rss_mb']:.0f} MiB), RSS after load {result['after_load']['rss_mb']:.0f} "
+              f"MiB, peak RSS during search {result['search']['peak_rss_mb']:.0f} MiB "
+              f"(process baseline {result['baseline']['rss_mb']:.0f} MiB)", flush=True)
+        searches.append(result)
+    return dict(n=n, dataset=data.identity, name=data.name, index=str(index_path), data_seconds=data_seconds,
+                truth_seconds=truth_seconds, build=build, searches=searches)  # data/truth: ~0 when cached
 
 
 def run_disk(args: argparse.Namespace) -> int:
-    import vecsearch
+    from .disk_report import growth, print_growth, print_scale, result_points
+    from .machine import machine_info
 
-    from .data import from_args, ground_truth
-
-    data = from_args(args)
-    truth = ground_truth(data, args.k, args.out / "gt")
+    scales = args.scales or (args.n,)
+    args.progress = args.progress and sys.stderr.isatty()  # bars in a log file are noise
+    disk_ios = _disk_ios(args.disk_io)
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"{data.name}-{args.storage}.vs"
-    start = time.perf_counter()
-    built = vecsearch.Index(data.dim, "l2", storage=args.storage)
-    built.add(data.base)
-    built.save(path)
-    print(f"{data.name}: {args.storage} index built and saved in {time.perf_counter() - start:.1f} s "
-          f"({path.stat().st_size / 2**20:.0f} MiB)")
-    del built
-    rows = []
-    for mode in ("disk", "ram"):
-        index = vecsearch.Index.load(path, vectors_on_disk=(mode == "disk"))
-        parts = index.memory_usage()
-        caches = (path, None) if mode == "disk" else (None,)
-        for cold in caches:
-            for rerank in args.reranks:
-                row = dict(mode=mode, **_point(index, data.queries, truth, args.k, args.ef, rerank, cold))
-                row["ram_mb_index"] = (parts["total"] - (parts["vectors"] if mode == "disk" else 0)) / 2**20
-                rows.append(row)
-                print(f"  {mode:4s} {row['cache']:4s} rerank={rerank:4d} recall@{args.k}={row['recall']:.4f} "
-                      f"QPS={row['qps']:8.0f} read={row['read_kb_per_query']:7.1f} KiB/q "
-                      f"majflt={row['majflt_per_query']:6.1f}/q RSS={row['rss_mb']:7.0f} MiB")
-        del index
-    (args.out / "disk.json").write_text(json.dumps(dict(dataset=data.identity, storage=args.storage, ef=args.ef,
-                                                        k=args.k, points=rows), indent=2))
-    print(f"wrote {args.out / 'disk.json'}")
+    config = {key: (str(v) if isinstance(v, Path) else v) for key, v in vars(args).items() if key != "func"}
+    out = args.out / "disk.json"
+    results: list[dict[str, Any]] = []
+
+    def write() -> None:
+        summary = growth(results, args.target_recall, args.extrapolate_to)
+        out.write_text(json.dumps(dict(config=config, machine=machine_info(), scales=results,
+                                       points=result_points(results), growth=summary), indent=1))
+
+    try:
+        for n in scales:
+            results.append(run_scale(args, n, disk_ios))
+            print_scale(results[-1], args.k, args.target_recall)
+            write()  # after every scale: an interrupted growth run keeps what it measured
+    except KeyboardInterrupt:
+        print("\ninterrupted: reporting the scales measured so far", file=sys.stderr)
+    if not results:
+        return 130
+    write()
+    print_growth(growth(results, args.target_recall, args.extrapolate_to), args.target_recall)
+    print(f"wrote {out}")
     return 0

@@ -1,0 +1,180 @@
+"""Tables and the growth summary of ``python -m bench disk``.
+
+Growth is fitted over the measured scales and extrapolated to a larger n; every extrapolated figure
+is labelled an estimate. Sizes and RSS: linear in n (a + b n); build time: c n log2 n (HNSW insertion
+cost); QPS: a + b log n (each query's walk grows about logarithmically with n).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+MiB = 2**20
+_PARTS = ("graph", "codes", "ids", "vectors", "attributes", "total")
+
+
+def result_points(scales: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every measured point, flat, with its scale and configuration."""
+    return [dict(n=s["n"], mode=r["mode"], disk_io=r["disk_io"], **{k: v for k, v in p.items() if k != "times"})
+            for s in scales for r in s["searches"] for p in r["points"]]
+
+
+def best(points: list[dict[str, Any]], cache: str, target: float) -> dict[str, Any] | None:
+    """The fastest point at recall >= target with this cache state, or None."""
+    ok = [p for p in points if p["cache"] == cache and p["recall"] >= target]
+    return max(ok, key=lambda p: p["qps"]) if ok else None
+
+
+def _label(search: dict[str, Any]) -> str:
+    return f"disk/{search['disk_io']}" if search["mode"] == "disk" else "ram"
+
+
+def print_scale(scale: dict[str, Any], k: int, target: float) -> None:
+    """One scale: per configuration and cache, the best QPS at the target recall and what it cost."""
+    b = scale["build"]
+    print(f"\n{scale['name']}: build {b['seconds']:.1f} s ({b['method']}), build peak RSS {b['peak_rss_mb']:.0f} MiB, "
+          f"file {b['file_bytes'] / MiB:.0f} MiB")
+    print(f"  {'config':10s} {'cache':5s} {'load RSS':>9s} {'peak RSS':>9s} {'index RAM':>9s} {'best QPS':>9s} {'ef':>4s} {'rerank':>6s} "
+          f"{'recall':>6s} {'KiB/q':>7s} {'majflt/q':>8s}   (best = fastest at recall@{k} >= {target})")
+    for r in scale["searches"]:
+        ram = _index_ram(r) / MiB
+        for cache in ("cold", "warm"):
+            if not any(p["cache"] == cache for p in r["points"]):
+                continue
+            p = best(r["points"], cache, target)
+            top = max((q["recall"] for q in r["points"] if q["cache"] == cache), default=0.0)
+            head = (f"  {_label(r):10s} {cache:5s} {r['after_load']['peak_rss_mb']:9.0f} "
+                    f"{r['search']['peak_rss_mb']:9.0f} {ram:9.0f}")
+            if p is None:
+                print(f"{head} {'—':>9s}  (best recall {top:.4f})")
+            else:
+                print(f"{head} {p['qps']:9.0f} {p['ef']:4d} {p['rerank']:6d} {p['recall']:6.4f} "
+                      f"{p['read_kb_per_query']:7.1f} {p['majflt_per_query']:8.1f}")
+    print("  (load RSS: the search process's peak while loading; peak RSS: its peak during the searches, MiB; index RAM: memory_usage() without the "
+          "vectors for disk, MiB)")
+
+
+def _index_ram(search: dict[str, Any]) -> int:
+    """Bytes the index holds in RAM: for the disk tier, everything but the float vectors."""
+    parts = search["memory_usage"]
+    return parts["total"] - (parts.get("vectors", 0) if search["mode"] == "disk" else 0)
+
+
+def growth(scales: list[dict[str, Any]], target: float, to: int) -> dict[str, Any]:
+    """Per scale the headline figures, and their extrapolation to n = ``to`` (estimates)."""
+    rows = []
+    for s in scales:
+        disk = [r for r in s["searches"] if r["mode"] == "disk"]
+        ram = [r for r in s["searches"] if r["mode"] == "ram"]
+        first = disk[0] if disk else ram[0]
+        row: dict[str, Any] = dict(
+            n=s["n"], build_seconds=s["build"]["seconds"], build_peak_rss_mb=s["build"]["peak_rss_mb"],
+            build_baseline_rss_mb=s["build"]["start_rss_mb"],
+            search_baseline_rss_mb=max(r["baseline"]["rss_mb"] for r in s["searches"]),
+            load_peak_rss_mb={_label(r): r["after_load"]["peak_rss_mb"] for r in s["searches"]},
+            build_method=s["build"]["method"], file_mb=s["build"]["file_bytes"] / MiB,
+            search_peak_rss_mb={_label(r): r["search"]["peak_rss_mb"] for r in s["searches"]},
+            index_ram_mb={part: first["memory_usage"].get(part, 0) / MiB for part in _PARTS},
+            best={f"{_label(r)}/{cache}": best(r["points"], cache, target)
+                  for r in s["searches"] for cache in ("cold", "warm")
+                  if any(p["cache"] == cache for p in r["points"])},
+        )
+        if disk:
+            row["index_ram_mb"]["total_without_vectors"] = _index_ram(disk[0]) / MiB
+        rows.append(row)
+    return dict(target_recall=target, rows=rows, estimate=_estimate(rows, to) if rows else None)
+
+
+def _estimate(rows: list[dict[str, Any]], to: int) -> dict[str, Any]:
+    n = np.array([r["n"] for r in rows], dtype=np.float64)
+    nlogn = n * np.log2(n)
+
+    def linear(ys: list[float]) -> float:
+        return _fit(n, np.asarray(ys, dtype=np.float64), to)
+
+    est: dict[str, Any] = dict(
+        n=to, measured_n=[r["n"] for r in rows], note="extrapolated from the measured scales, not measured",
+        build_seconds=_through_origin(nlogn, [r["build_seconds"] for r in rows], to * math.log2(to)),
+        build_peak_rss_mb=_above_baseline(n, [r["build_peak_rss_mb"] for r in rows],
+                                          [r["build_baseline_rss_mb"] for r in rows], to),
+        file_mb=linear([r["file_mb"] for r in rows]),
+        index_ram_mb={part: linear([r["index_ram_mb"].get(part, 0.0) for r in rows])
+                      for part in rows[0]["index_ram_mb"]},
+        search_peak_rss_mb={label: _above_baseline(n, [r["search_peak_rss_mb"].get(label, np.nan) for r in rows],
+                                                   [r["search_baseline_rss_mb"] for r in rows], to)
+                            for label in rows[0]["search_peak_rss_mb"] if label != "ram"},
+        load_peak_rss_mb={label: _above_baseline(n, [r["load_peak_rss_mb"].get(label, np.nan) for r in rows],
+                                                 [r["search_baseline_rss_mb"] for r in rows], to)
+                          for label in rows[0]["load_peak_rss_mb"] if label != "ram"},
+        qps={},
+    )
+    for label in rows[0]["best"]:
+        if label.startswith("ram"):
+            continue
+        found = [(r["n"], r["best"].get(label)) for r in rows]
+        found = [(x, p["qps"]) for x, p in found if p]
+        if found:
+            xs = np.log(np.array([x for x, _ in found], dtype=np.float64))
+            qps = np.array([q for _, q in found])
+            # One scale says nothing about how QPS falls with n: carried over unchanged.
+            est["qps"][label] = float(qps[0]) if len(found) == 1 else max(0.0, _fit(xs, qps, math.log(to)))
+    return est
+
+
+def _fit(x: np.ndarray, y: np.ndarray, at: float) -> float:
+    """a + b x fitted by least squares (through the origin with one point), evaluated at ``at``."""
+    keep = ~np.isnan(y)
+    x, y = x[keep], y[keep]
+    if len(x) == 0:
+        return float("nan")
+    if len(x) == 1 or np.ptp(x) == 0:
+        return float(y.mean() / x.mean() * at) if x.mean() else float(y.mean())
+    b, a = np.polyfit(x, y, 1)
+    return float(a + b * at)
+
+
+def _above_baseline(n: np.ndarray, peaks: list[float], baselines: list[float], at: float) -> float:
+    """A process's peak RSS at n = ``at``: its fixed baseline (interpreter, libraries) plus the part
+    that grows with n, fitted linearly (through the origin from a single scale)."""
+    base = float(np.mean(baselines))
+    return base + _fit(n, np.asarray(peaks, dtype=np.float64) - np.asarray(baselines, dtype=np.float64), at)
+
+
+def _through_origin(x: np.ndarray, ys: list[float], at: float) -> float:
+    """c x fitted by least squares, evaluated at ``at``."""
+    y = np.asarray(ys, dtype=np.float64)
+    return float((x @ y) / (x @ x) * at)
+
+
+def print_growth(summary: dict[str, Any], target: float) -> None:
+    rows, est = summary["rows"], summary["estimate"]
+    labels = [label for label in rows[0]["best"] if label.startswith("disk")]
+    print(f"\ngrowth (best single-thread QPS at recall@10 >= {target}, with (ef, rerank))")
+    head = (f"  {'n':>10s} {'build s':>8s} {'build RSS':>9s} {'file MiB':>9s} {'search RSS':>10s} {'graph':>7s} "
+            f"{'codes':>7s} {'ids':>6s} {'RAM idx':>7s}")
+    print(head + "".join(f" {label:>22s}" for label in labels))
+    for r in rows:
+        peak = max((v for k, v in r["search_peak_rss_mb"].items() if k != "ram"), default=float("nan"))
+        ram = r["index_ram_mb"]
+        line = (f"  {r['n']:10,d} {r['build_seconds']:8.1f} {r['build_peak_rss_mb']:9.0f} {r['file_mb']:9.0f} "
+                f"{peak:10.0f} {ram['graph']:7.0f} {ram['codes']:7.0f} {ram['ids']:6.0f} "
+                f"{ram.get('total_without_vectors', ram['total']):7.0f}")
+        for label in labels:
+            p = r["best"][label]
+            line += f" {p['qps']:9.0f} ({p['ef']:3d},{p['rerank']:4d})  " if p else f" {'—':>22s}"
+        print(line)
+    if est is None:
+        return
+    peak = max((v for v in est["search_peak_rss_mb"].values()), default=float("nan"))
+    ram = est["index_ram_mb"]
+    line = (f"  {est['n']:10,d} {est['build_seconds']:8.0f} {est['build_peak_rss_mb']:9.0f} {est['file_mb']:9.0f} "
+            f"{peak:10.0f} {ram['graph']:7.0f} {ram['codes']:7.0f} {ram['ids']:6.0f} "
+            f"{ram.get('total_without_vectors', ram['total']):7.0f}")
+    line += "".join(f" {est['qps'][label]:9.0f} {'':12s}" if label in est["qps"] else f" {'—':>22s}"
+                    for label in labels)
+    print(line + "   <- ESTIMATE (extrapolated, not measured)")
+    print(f"  estimate basis: {len(rows)} measured scale(s); sizes and RSS linear in n, build time ~ n log n, "
+          "QPS linear in log n")
+    print("  units: seconds, MiB; search RSS = the disk-mode search process's peak (max over read paths)")

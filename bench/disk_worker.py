@@ -1,0 +1,182 @@
+"""The disk suite's child processes: ``python -m bench.disk_worker build|search SPEC.json RESULT.json``.
+
+Each build and each search configuration runs in a fresh process, so its peak RSS (VmHWM) is its
+own: the harness's data, and an earlier configuration's pages, never count. The parent passes a
+JSON spec and reads a JSON result; nothing else is shared.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .disk_data import drop_cache, open_base
+from .fanns.measure import _status_kb, peak_rss_bytes, reset_peak, rss_bytes
+from .measure import recall_at_k
+
+ADD_CHUNK = 65_536  # rows per Index.add in the fallback build: one chunk of the memmap in RAM at a time
+MiB = 2**20
+
+
+def _memory() -> dict[str, float]:
+    """This process's RSS now, its peak, and the anonymous / file-backed split of RSS (MiB)."""
+    return {"rss_mb": rss_bytes() / MiB, "peak_rss_mb": peak_rss_bytes() / MiB,
+            "rss_anon_mb": _status_kb("RssAnon") / 1024, "rss_file_mb": _status_kb("RssFile") / 1024}
+
+
+def build(spec: dict[str, Any]) -> dict[str, Any]:
+    """Build the index over the first ``n`` rows of ``spec["source"]`` and save it to ``spec["index"]``.
+
+    ``vecsearch.build_on_disk`` when the library has it (bounded memory); else ``Index.add`` from
+    chunks of the memmap and ``save``, which holds every vector in RAM.
+    """
+    import vecsearch
+
+    start_memory = _memory()
+    source = open_base(spec["source"], spec["n"])
+    path = Path(spec["index"])
+    params = dict(M=spec["M"], ef_construction=spec["ef_construction"], seed=spec["seed"])
+    start = time.perf_counter()
+    if hasattr(vecsearch, "build_on_disk"):
+        method = "build_on_disk"
+        vecsearch.build_on_disk(path, source, metric="l2", storage=spec["storage"], num_threads=spec["threads"],
+                                memory_budget=spec["memory_budget"], **params)
+        save_seconds = None
+    else:
+        method = "Index.add+save (fallback: all vectors in RAM)"
+        index = vecsearch.Index(source.shape[1], "l2", storage=spec["storage"], **params)
+        for b0 in range(0, source.shape[0], ADD_CHUNK):
+            index.add(source[b0: b0 + ADD_CHUNK], num_threads=spec["threads"], progress=False)
+            _report_progress(b0 + ADD_CHUNK, source.shape[0], start)
+        saved = time.perf_counter()
+        index.save(path)
+        save_seconds = time.perf_counter() - saved
+    seconds = time.perf_counter() - start
+    memory = _memory()
+    drop_cache(spec["source"])  # leave the page cache to the index file
+    return dict(method=method, seconds=seconds, save_seconds=save_seconds, file_bytes=path.stat().st_size,
+                start_rss_mb=start_memory["rss_mb"], peak_rss_mb=memory["peak_rss_mb"], n=spec["n"],
+                cpu_seconds=_cpu_seconds())
+
+
+def _report_progress(done: int, total: int, start: float) -> None:
+    if sys.stderr.isatty():
+        done = min(done, total)
+        print(f"\r  build {done:,}/{total:,} rows, {time.perf_counter() - start:.0f} s", end="", file=sys.stderr,
+              flush=True)
+        if done == total:
+            print(file=sys.stderr)
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _io() -> dict[str, int]:
+    """Bytes this process read from storage (missed the page cache) and its major faults so far."""
+    read = 0
+    try:
+        with open("/proc/self/io") as f:
+            read = int(next(line for line in f if line.startswith("read_bytes:")).split()[1])
+    except (OSError, StopIteration, ValueError):
+        pass
+    return {"read_bytes": read, "majflt": resource.getrusage(resource.RUSAGE_SELF).ru_majflt}
+
+
+def search(spec: dict[str, Any]) -> dict[str, Any]:
+    """Load the index (vectors on disk through ``disk_io``, or wholly in RAM) and measure every point.
+
+    Cold points first, each after the index file's pages are dropped (and, for a mapping, released
+    from this process); then warm points, each after an untimed pass over the same queries.
+    """
+    import vecsearch
+
+    path = Path(spec["index"])
+    queries = np.load(spec["queries"])
+    truth = np.load(spec["truth"])
+    k, on_disk = spec["k"], spec["mode"] == "disk"
+    kwargs: dict[str, Any] = {"vectors_on_disk": on_disk}
+    if on_disk and spec["disk_io"] and "disk_io" in inspect.signature(vecsearch.Index.load).parameters:
+        kwargs["disk_io"] = spec["disk_io"]
+    baseline = _memory()  # interpreter, numpy, vecsearch, queries: not the index's
+    if on_disk:
+        drop_cache(path)  # the load is measured from a cold cache too
+    start = time.perf_counter()
+    index = vecsearch.Index.load(path, **kwargs)
+    load_seconds = time.perf_counter() - start
+    after_load = _memory()
+    parts = index.memory_usage()
+    reset_peak()  # from here on, VmHWM is the search's peak, not the load's (which verifies every page)
+    points = []
+    for cache in spec["caches"]:
+        for ef, rerank in spec["points"]:
+            points.append(_point(index, path, queries, truth, k, ef, rerank, cache, spec["reps"]))
+            _print_point(spec, points[-1])
+    return dict(mode=spec["mode"], disk_io=kwargs.get("disk_io", "mmap" if on_disk else None),
+                load_seconds=load_seconds, baseline=baseline, after_load=after_load, search=_memory(), memory_usage=parts,
+                library_stats=hasattr(index, "stats"), points=points)
+
+
+def _point(index: Any, path: Path, queries: np.ndarray, truth: np.ndarray, k: int, ef: int, rerank: int,
+           cache: str, reps: int) -> dict[str, Any]:
+    def run() -> tuple[np.ndarray, float]:
+        t0 = time.perf_counter()
+        ids, _ = index.search(queries, k=k, ef=ef, rerank=rerank, num_threads=1)
+        return ids, time.perf_counter() - t0
+
+    if cache == "cold":
+        keepalive = getattr(index, "_keepalive", None)  # a mapping of the file: this process's pages too
+        if keepalive is not None and hasattr(keepalive, "release") and keepalive.has("vectors"):
+            keepalive.release("vectors")
+        drop_cache(path)
+        reps = 1  # only the first pass after the drop is cold
+    else:
+        ids, _ = run()  # warm-up: the pages these queries re-rank come into the cache
+    if hasattr(index, "reset_stats"):
+        index.reset_stats()
+    before, times = _io(), []
+    for _ in range(reps):
+        ids, seconds = run()
+        times.append(seconds)
+    after = _io()
+    nq, passes = len(queries), len(times)
+    row = dict(cache=cache, ef=ef, rerank=rerank, recall=recall_at_k(ids.astype(np.int64), truth, k),
+               qps=nq / min(times), times=times,
+               read_kb_per_query=(after["read_bytes"] - before["read_bytes"]) / (nq * passes) / 1024,
+               majflt_per_query=(after["majflt"] - before["majflt"]) / (nq * passes))
+    if hasattr(index, "stats"):
+        disk = index.stats().get("disk", {})
+        for key in ("rows_read", "bytes_read", "read_calls"):
+            if key in disk:
+                row[f"lib_{key}_per_query"] = disk[key] / (nq * passes)
+    return row
+
+
+def _print_point(spec: dict[str, Any], p: dict[str, Any]) -> None:
+    label = f"{spec['mode']}/{spec['disk_io']}" if spec["mode"] == "disk" else "ram"
+    lib = f" lib={p['lib_bytes_read_per_query'] / 1024:7.1f} KiB/q" if "lib_bytes_read_per_query" in p else ""
+    print(f"  {label:10s} {p['cache']:4s} ef={p['ef']:4d} rerank={p['rerank']:4d} recall@{spec['k']}={p['recall']:.4f} "
+          f"QPS={p['qps']:7.0f} read={p['read_kb_per_query']:7.1f} KiB/q majflt={p['majflt_per_query']:5.1f}/q{lib}",
+          flush=True)
+
+
+def main(argv: list[str]) -> int:
+    task, spec_path, result_path = argv
+    spec = json.loads(Path(spec_path).read_text())
+    result = {"build": build, "search": search}[task](spec)
+    tmp = Path(result_path + ".partial")
+    tmp.write_text(json.dumps(result, indent=1))
+    os.replace(tmp, result_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
