@@ -119,7 +119,8 @@ def _data(args: argparse.Namespace, n: int) -> DiskData:
 def _build(args: argparse.Namespace, data: DiskData, work: Path) -> tuple[Path, dict[str, Any]]:
     """The index file for this data and these parameters: built in a child, or reused with its record."""
     params = dict(storage=args.storage, M=args.M, ef_construction=args.ef_construction, seed=args.seed)
-    key = hashlib.sha256(json.dumps([data.identity, params], sort_keys=True).encode()).hexdigest()[:12]
+    rows = {k: v for k, v in data.identity.items() if k not in ("nq", "queries")}  # the queries don't change the index
+    key = hashlib.sha256(json.dumps([rows, params], sort_keys=True).encode()).hexdigest()[:12]
     index_path = args.out / "index" / f"{data.name}-{args.storage}-{key}.vs"
     record_path = index_path.with_suffix(".build.json")
     method = _build_method()

@@ -37,9 +37,10 @@ def print_scale(scale: dict[str, Any], k: int, target: float) -> None:
     print(f"\n{scale['name']}: build {b['seconds']:.1f} s ({b['method']}), build peak RSS {b['peak_rss_mb']:.0f} MiB, "
           f"file {b['file_bytes'] / MiB:.0f} MiB")
     print(f"  {'config':10s} {'cache':5s} {'load RSS':>9s} {'peak RSS':>9s} {'index RAM':>9s} {'best QPS':>9s} {'ef':>4s} {'rerank':>6s} "
-          f"{'recall':>6s} {'KiB/q':>7s} {'majflt/q':>8s}   (best = fastest at recall@{k} >= {target})")
+          f"{'recall':>6s} {'KiB/q':>7s} {'majflt/q':>8s} {'anon/file MiB':>13s}   (best = fastest at recall@{k} >= {target})")
     for r in scale["searches"]:
         ram = _index_ram(r) / MiB
+        split = f"{r['search']['rss_anon_mb']:6.0f}/{r['search']['rss_file_mb']:<6.0f}"
         for cache in ("cold", "warm"):
             if not any(p["cache"] == cache for p in r["points"]):
                 continue
@@ -48,12 +49,13 @@ def print_scale(scale: dict[str, Any], k: int, target: float) -> None:
             head = (f"  {_label(r):10s} {cache:5s} {r['after_load']['peak_rss_mb']:9.0f} "
                     f"{r['search']['peak_rss_mb']:9.0f} {ram:9.0f}")
             if p is None:
-                print(f"{head} {'—':>9s}  (best recall {top:.4f})")
+                print(f"{head} {'—':>9s}  (best recall {top:.4f}){'':40s} {split}")
             else:
                 print(f"{head} {p['qps']:9.0f} {p['ef']:4d} {p['rerank']:6d} {p['recall']:6.4f} "
-                      f"{p['read_kb_per_query']:7.1f} {p['majflt_per_query']:8.1f}")
-    print("  (load RSS: the search process's peak while loading; peak RSS: its peak during the searches, MiB; index RAM: memory_usage() without the "
-          "vectors for disk, MiB)")
+                      f"{p['read_kb_per_query']:7.1f} {p['majflt_per_query']:8.1f} {split:>13s}")
+    print("  (MiB. load RSS: the search process's peak while loading; peak RSS: its peak during the searches; index RAM:\n"
+          "   memory_usage() without the vectors for disk; anon/file: its RSS after the last point, anonymous vs\n"
+          "   file pages: mapped vector pages touched by the warm passes count as file pages)")
 
 
 def _index_ram(search: dict[str, Any]) -> int:

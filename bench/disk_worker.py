@@ -67,12 +67,13 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _report_progress(done: int, total: int, start: float) -> None:
+    """A bar-like line on a terminal; in a log, a line per tenth of the rows (a 10M build takes hours)."""
+    done = min(done, total)
+    line = f"  build {done:,}/{total:,} rows, {time.perf_counter() - start:.0f} s"
     if sys.stderr.isatty():
-        done = min(done, total)
-        print(f"\r  build {done:,}/{total:,} rows, {time.perf_counter() - start:.0f} s", end="", file=sys.stderr,
-              flush=True)
-        if done == total:
-            print(file=sys.stderr)
+        print("\r" + line, end="\n" if done == total else "", file=sys.stderr, flush=True)
+    elif done == total or done * 10 // total > (done - ADD_CHUNK) * 10 // total:
+        print(line, file=sys.stderr, flush=True)
 
 
 def _cpu_seconds() -> float:
