@@ -169,7 +169,8 @@ def run_scale(args: argparse.Namespace, n: int, disk_ios: list[str]) -> dict[str
               f"MiB, peak RSS during search {result['search']['peak_rss_mb']:.0f} MiB "
               f"(process baseline {result['baseline']['rss_mb']:.0f} MiB)", flush=True)
         searches.append(result)
-    return dict(n=n, dataset=data.identity, name=data.name, index=str(index_path), data_seconds=data_seconds,
+    return dict(n=n, dim=data.dim, dataset=data.identity, name=data.name, index=str(index_path),
+                base_bytes=data.n * data.dim * 4, data_seconds=data_seconds,
                 truth_seconds=truth_seconds, build=build, searches=searches)  # data/truth: ~0 when cached
 
 

@@ -77,6 +77,7 @@ def growth(scales: list[dict[str, Any]], target: float, to: int) -> dict[str, An
             search_baseline_rss_mb=max(r["baseline"]["rss_mb"] for r in s["searches"]),
             load_peak_rss_mb={_label(r): r["after_load"]["peak_rss_mb"] for r in s["searches"]},
             build_method=s["build"]["method"], file_mb=s["build"]["file_bytes"] / MiB,
+            base_mb=s.get("base_bytes", 0) / MiB, dim=s.get("dim"),
             search_peak_rss_mb={_label(r): r["search"]["peak_rss_mb"] for r in s["searches"]},
             index_ram_mb={part: first["memory_usage"].get(part, 0) / MiB for part in _PARTS},
             best={f"{_label(r)}/{cache}": best(r["points"], cache, target)
@@ -102,6 +103,8 @@ def _estimate(rows: list[dict[str, Any]], to: int) -> dict[str, Any]:
         build_peak_rss_mb=_above_baseline(n, [r["build_peak_rss_mb"] for r in rows],
                                           [r["build_baseline_rss_mb"] for r in rows], to),
         file_mb=linear([r["file_mb"] for r in rows]),
+        base_mb=linear([r["base_mb"] for r in rows]),
+        build_method=rows[-1]["build_method"],
         index_ram_mb={part: linear([r["index_ram_mb"].get(part, 0.0) for r in rows])
                       for part in rows[0]["index_ram_mb"]},
         search_peak_rss_mb={label: _above_baseline(n, [r["search_peak_rss_mb"].get(label, np.nan) for r in rows],
@@ -150,19 +153,24 @@ def _through_origin(x: np.ndarray, ys: list[float], at: float) -> float:
     return float((x @ y) / (x @ x) * at)
 
 
+def _cells(r: dict[str, Any], peak: float) -> str:
+    """The growth table's columns up to the QPS ones, for a measured row or the estimate."""
+    ram = r["index_ram_mb"]
+    return (f"  {r['n']:10,d} {r['build_seconds']:8.1f} {r['build_peak_rss_mb']:9.0f} {r['file_mb']:9.0f} "
+            f"{peak:10.0f} {ram['graph']:7.0f} {ram['codes']:7.0f} {ram['ids']:6.0f} {ram.get('attributes', 0):6.0f} "
+            f"{ram.get('total_without_vectors', ram['total']):7.0f}")
+
+
 def print_growth(summary: dict[str, Any], target: float) -> None:
     rows, est = summary["rows"], summary["estimate"]
     labels = [label for label in rows[0]["best"] if label.startswith("disk")]
     print(f"\ngrowth (best single-thread QPS at recall@10 >= {target}, with (ef, rerank))")
     head = (f"  {'n':>10s} {'build s':>8s} {'build RSS':>9s} {'file MiB':>9s} {'search RSS':>10s} {'graph':>7s} "
-            f"{'codes':>7s} {'ids':>6s} {'RAM idx':>7s}")
+            f"{'codes':>7s} {'ids':>6s} {'attrs':>6s} {'RAM idx':>7s}")
     print(head + "".join(f" {label:>22s}" for label in labels))
     for r in rows:
         peak = max((v for k, v in r["search_peak_rss_mb"].items() if k != "ram"), default=float("nan"))
-        ram = r["index_ram_mb"]
-        line = (f"  {r['n']:10,d} {r['build_seconds']:8.1f} {r['build_peak_rss_mb']:9.0f} {r['file_mb']:9.0f} "
-                f"{peak:10.0f} {ram['graph']:7.0f} {ram['codes']:7.0f} {ram['ids']:6.0f} "
-                f"{ram.get('total_without_vectors', ram['total']):7.0f}")
+        line = _cells(r, peak)
         for label in labels:
             p = r["best"][label]
             line += f" {p['qps']:9.0f} ({p['ef']:3d},{p['rerank']:4d})  " if p else f" {'—':>22s}"
@@ -171,12 +179,16 @@ def print_growth(summary: dict[str, Any], target: float) -> None:
         return
     peak = max((v for v in est["search_peak_rss_mb"].values()), default=float("nan"))
     ram = est["index_ram_mb"]
-    line = (f"  {est['n']:10,d} {est['build_seconds']:8.0f} {est['build_peak_rss_mb']:9.0f} {est['file_mb']:9.0f} "
-            f"{peak:10.0f} {ram['graph']:7.0f} {ram['codes']:7.0f} {ram['ids']:6.0f} "
-            f"{ram.get('total_without_vectors', ram['total']):7.0f}")
+    line = _cells(est, peak)
     line += "".join(f" {est['qps'][label]:9.0f} {'':12s}" if label in est["qps"] else f" {'—':>22s}"
                     for label in labels)
     print(line + "   <- ESTIMATE (extrapolated, not measured)")
     print(f"  estimate basis: {len(rows)} measured scale(s); sizes and RSS linear in n, build time ~ n log n, "
           "QPS linear in log n")
-    print("  units: seconds, MiB; search RSS = the disk-mode search process's peak (max over read paths)")
+    GiB = 1024
+    print(f"  the n = {est['n']:,} run needs (ESTIMATE): disk {(est['base_mb'] + est['file_mb']) / GiB:.1f} GiB "
+          f"(base {est['base_mb'] / GiB:.1f} + index {est['file_mb'] / GiB:.1f}), build {est['build_seconds'] / 3600:.1f} h "
+          f"at up to {est['build_peak_rss_mb'] / GiB:.1f} GiB RSS ({est['build_method']}), search peak RSS "
+          f"{peak / GiB:.1f} GiB, index RAM without vectors {ram.get('total_without_vectors', ram['total']) / GiB:.2f} GiB")
+    print("  units: seconds, MiB; search RSS: the disk-mode search process's peak (max over read paths); graph..attrs:\n"
+          "  memory_usage() parts (attrs: the id -> row map even without attribute columns); RAM idx: all but vectors")
