@@ -131,6 +131,7 @@ def _build(args: argparse.Namespace, data: DiskData, work: Path) -> tuple[Path, 
             return index_path, {**record, "reused": True}
     index_path.parent.mkdir(parents=True, exist_ok=True)
     spec = dict(source=str(data.base_path), n=data.n, index=str(index_path), threads=args.build_threads,
+                progress=args.progress,
                 memory_budget=None if args.memory_budget_mb is None else args.memory_budget_mb * 2**20, **params)
     print(f"  building {args.storage} index with {method} in a child process ...", flush=True)
     record = _child("build", spec, work)

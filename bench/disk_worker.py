@@ -46,8 +46,13 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     if hasattr(vecsearch, "build_on_disk"):
         method = "build_on_disk"
+        extra: dict[str, Any] = {}
+        if "load" in inspect.signature(vecsearch.build_on_disk).parameters:
+            extra["load"] = False  # loading is the search process's to measure, not the build's
+        if not spec.get("progress", True):
+            extra["progress"] = False
         vecsearch.build_on_disk(path, source, metric="l2", storage=spec["storage"], num_threads=spec["threads"],
-                                memory_budget=spec["memory_budget"], **params)
+                                memory_budget=spec["memory_budget"], **params, **extra)
         save_seconds = None
     else:
         method = "Index.add+save (fallback: all vectors in RAM)"
@@ -154,10 +159,11 @@ def _point(index: Any, path: Path, queries: np.ndarray, truth: np.ndarray, k: in
                read_kb_per_query=(after["read_bytes"] - before["read_bytes"]) / (nq * passes) / 1024,
                majflt_per_query=(after["majflt"] - before["majflt"]) / (nq * passes))
     if hasattr(index, "stats"):
-        disk = index.stats().get("disk", {})
-        for key in ("rows_read", "bytes_read", "read_calls"):
-            if key in disk:
-                row[f"lib_{key}_per_query"] = disk[key] / (nq * passes)
+        stats = index.stats()
+        io = stats.get("io") or stats.get("disk") or {}  # "disk" was the name in the plan
+        for key in ("rows_reranked", "rows_read", "bytes_read", "read_calls"):
+            if key in io:
+                row[f"lib_{key}_per_query"] = io[key] / (nq * passes)
     return row
 
 

@@ -47,6 +47,8 @@ def test_disk_suite_writes_results(tmp_path: Path) -> None:
     assert {(p["mode"], p["cache"]) for p in points} == {("disk", "cold"), ("disk", "warm"), ("ram", "warm")}
     for p in points:
         assert {"n", "disk_io", "ef", "rerank", "recall", "qps", "read_kb_per_query", "majflt_per_query"} <= set(p)
+    if any(p["disk_io"] == "pread" for p in points):  # the library's own counters of what pread asked for
+        assert all(p["lib_bytes_read_per_query"] > 0 for p in points if p["disk_io"] == "pread")
     by = {(p["n"], p["mode"], p["cache"], p["disk_io"], p["rerank"]): p for p in points}
     io = next(p["disk_io"] for p in points if p["mode"] == "disk")
     for rerank in (8, 64):  # same index, same answers, wherever the vectors are
@@ -64,7 +66,8 @@ def test_disk_suite_writes_results(tmp_path: Path) -> None:
 def test_growth_estimate_fits() -> None:
     def row(n: int, qps: float) -> dict:
         return dict(n=n, build_seconds=n * np.log2(n) * 1e-6, build_peak_rss_mb=100 + n / 1000,
-                    build_baseline_rss_mb=100, search_baseline_rss_mb=50, file_mb=n / 500,
+                    build_baseline_rss_mb=100, search_baseline_rss_mb=50, file_mb=n / 500, base_mb=n / 600,
+                    build_method="build_on_disk",
                     search_peak_rss_mb={"disk/mmap": 50 + n / 2000}, load_peak_rss_mb={"disk/mmap": 60 + n / 2000},
                     index_ram_mb={"graph": n / 4000, "total": n / 2000},
                     best={"disk/mmap/warm": dict(qps=qps, ef=64, rerank=64), "ram/warm": None})
