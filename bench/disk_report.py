@@ -34,13 +34,15 @@ def _label(search: dict[str, Any]) -> str:
 def print_scale(scale: dict[str, Any], k: int, target: float) -> None:
     """One scale: per configuration and cache, the best QPS at the target recall and what it cost."""
     b = scale["build"]
-    print(f"\n{scale['name']}: build {b['seconds']:.1f} s ({b['method']}), build peak RSS {b['peak_rss_mb']:.0f} MiB, "
-          f"file {b['file_bytes'] / MiB:.0f} MiB")
+    split = f" (sampled peaks: anon {b['peak_anon_mb']:.0f}, file {b['peak_file_mb']:.0f})" if "peak_anon_mb" in b else ""
+    print(f"\n{scale['name']}: build {b['seconds']:.1f} s ({b['method']}), build peak RSS {b['peak_rss_mb']:.0f} MiB"
+          f"{split}, file {b['file_bytes'] / MiB:.0f} MiB")
     print(f"  {'config':10s} {'cache':5s} {'load RSS':>9s} {'peak RSS':>9s} {'index RAM':>9s} {'best QPS':>9s} {'ef':>4s} {'rerank':>6s} "
           f"{'recall':>6s} {'KiB/q':>7s} {'majflt/q':>8s} {'anon/file MiB':>13s}   (best = fastest at recall@{k} >= {target})")
     for r in scale["searches"]:
         ram = _index_ram(r) / MiB
-        split = f"{r['search']['rss_anon_mb']:6.0f}/{r['search']['rss_file_mb']:<6.0f}"
+        mem = r["search"]
+        split = f"{mem.get('peak_anon_mb', mem['rss_anon_mb']):6.0f}/{mem.get('peak_file_mb', mem['rss_file_mb']):<6.0f}"
         for cache in ("cold", "warm"):
             if not any(p["cache"] == cache for p in r["points"]):
                 continue
@@ -54,8 +56,8 @@ def print_scale(scale: dict[str, Any], k: int, target: float) -> None:
                 print(f"{head} {p['qps']:9.0f} {p['ef']:4d} {p['rerank']:6d} {p['recall']:6.4f} "
                       f"{p['read_kb_per_query']:7.1f} {p['majflt_per_query']:8.1f} {split:>13s}")
     print("  (MiB. load RSS: the search process's peak while loading; peak RSS: its peak during the searches; index RAM:\n"
-          "   memory_usage() without the vectors for disk; anon/file: its RSS after the last point, anonymous vs\n"
-          "   file pages: mapped vector pages touched by the warm passes count as file pages)")
+          "   memory_usage() without the vectors for disk; anon/file: the highest anonymous and file-backed RSS\n"
+          "   sampled during the searches: mapped vector pages touched by the passes count as file pages)")
 
 
 def _index_ram(search: dict[str, Any]) -> int:
@@ -176,6 +178,9 @@ def print_growth(summary: dict[str, Any], target: float) -> None:
             line += f" {p['qps']:9.0f} ({p['ef']:3d},{p['rerank']:4d})  " if p else f" {'—':>22s}"
         print(line)
     if est is None:
+        return
+    if est["n"] in est["measured_n"]:
+        print(f"  (n = {est['n']:,} was measured: no extrapolation)")
         return
     peak = max((v for v in est["search_peak_rss_mb"].values()), default=float("nan"))
     ram = est["index_ram_mb"]

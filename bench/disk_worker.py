@@ -31,6 +31,44 @@ def _memory() -> dict[str, float]:
             "rss_anon_mb": _status_kb("RssAnon") / 1024, "rss_file_mb": _status_kb("RssFile") / 1024}
 
 
+class PeakSampler:
+    """Highest anonymous and file-backed RSS seen, sampled every ``interval`` s on a thread.
+
+    VmHWM is one total; the kernel keeps no peak per kind, and the kinds differ in kind: file pages
+    (a spill mapping, touched vector pages) are clean or written back and the kernel can drop them,
+    anonymous ones it cannot. Sampling can miss a peak shorter than the interval.
+    """
+
+    def __init__(self, interval: float = 0.2) -> None:
+        import threading
+
+        self.anon_mb = self.file_mb = 0.0
+        self._stop = threading.Event()
+        self._interval = interval
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        self.anon_mb = max(self.anon_mb, _status_kb("RssAnon") / 1024)
+        self.file_mb = max(self.file_mb, _status_kb("RssFile") / 1024)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._sample()
+
+    def __enter__(self) -> "PeakSampler":
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def result(self) -> dict[str, float]:
+        return {"peak_anon_mb": self.anon_mb, "peak_file_mb": self.file_mb}
+
+
 def build(spec: dict[str, Any]) -> dict[str, Any]:
     """Build the index over the first ``n`` rows of ``spec["source"]`` and save it to ``spec["index"]``.
 
@@ -44,6 +82,19 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     path = Path(spec["index"])
     params = dict(M=spec["M"], ef_construction=spec["ef_construction"], seed=spec["seed"])
     start = time.perf_counter()
+    with PeakSampler() as sampler:
+        method, save_seconds = _build_index(vecsearch, spec, source, path, params, start)
+    seconds = time.perf_counter() - start
+    memory = _memory()
+    drop_cache(spec["source"])  # leave the page cache to the index file
+    return dict(method=method, seconds=seconds, save_seconds=save_seconds, file_bytes=path.stat().st_size,
+                start_rss_mb=start_memory["rss_mb"], peak_rss_mb=memory["peak_rss_mb"], **sampler.result(),
+                n=spec["n"], cpu_seconds=_cpu_seconds())
+
+
+def _build_index(vecsearch: Any, spec: dict[str, Any], source: np.ndarray, path: Path, params: dict[str, Any],
+                 start: float) -> tuple[str, float | None]:
+    """The build itself; returns the method used and the seconds spent saving (None: not separate)."""
     if hasattr(vecsearch, "build_on_disk"):
         method = "build_on_disk"
         extra: dict[str, Any] = {}
@@ -63,12 +114,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
         saved = time.perf_counter()
         index.save(path)
         save_seconds = time.perf_counter() - saved
-    seconds = time.perf_counter() - start
-    memory = _memory()
-    drop_cache(spec["source"])  # leave the page cache to the index file
-    return dict(method=method, seconds=seconds, save_seconds=save_seconds, file_bytes=path.stat().st_size,
-                start_rss_mb=start_memory["rss_mb"], peak_rss_mb=memory["peak_rss_mb"], n=spec["n"],
-                cpu_seconds=_cpu_seconds())
+    return method, save_seconds
 
 
 def _report_progress(done: int, total: int, start: float) -> None:
@@ -122,13 +168,15 @@ def search(spec: dict[str, Any]) -> dict[str, Any]:
     parts = index.memory_usage()
     reset_peak()  # from here on, VmHWM is the search's peak, not the load's (which verifies every page)
     points = []
-    for cache in spec["caches"]:
-        for ef, rerank in spec["points"]:
-            points.append(_point(index, path, queries, truth, k, ef, rerank, cache, spec["reps"]))
-            _print_point(spec, points[-1])
+    with PeakSampler() as sampler:
+        for cache in spec["caches"]:
+            for ef, rerank in spec["points"]:
+                points.append(_point(index, path, queries, truth, k, ef, rerank, cache, spec["reps"]))
+                _print_point(spec, points[-1])
     return dict(mode=spec["mode"], disk_io=kwargs.get("disk_io", "mmap" if on_disk else None),
-                load_seconds=load_seconds, baseline=baseline, after_load=after_load, search=_memory(), memory_usage=parts,
-                library_stats=hasattr(index, "stats"), points=points)
+                load_seconds=load_seconds, baseline=baseline, after_load=after_load,
+                search={**_memory(), **sampler.result()}, memory_usage=parts, library_stats=hasattr(index, "stats"),
+                points=points)
 
 
 def _point(index: Any, path: Path, queries: np.ndarray, truth: np.ndarray, k: int, ef: int, rerank: int,
