@@ -10,7 +10,8 @@ Suites (subcommands):
     quantization      PQ / SQ8 / binary codes: size, recall, scan speed vs faiss
     storage           one HNSW graph walked with float32 vs SQ8 / PQ / binary codes + re-rank:
                       recall, QPS, RAM
-    disk              codes in RAM, float vectors left on disk: re-rank reads, RSS, cold/warm cache
+    disk              codes in RAM, float vectors left on disk: re-rank reads, RSS, cold/warm cache,
+                      at one or several scales (--scales) with a growth table toward 10M
 
 Run ``python -m bench SUITE --help`` for the options.
 """

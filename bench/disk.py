@@ -109,11 +109,12 @@ def _child(task: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
             Path(leftover).unlink(missing_ok=True)
 
 
-def _data(args: argparse.Namespace, n: int) -> DiskData:
+def _data(args: argparse.Namespace, n: int, largest: int) -> DiskData:
     data_dir = args.data_dir or args.out / "data"
     if args.base:
         return files_on_disk(args.base, args.queries, n, args.nq, data_dir)
-    return synthetic_on_disk(n, args.nq, args.dim, args.seed, data_dir, progress=args.progress)
+    # One file of the largest scale's rows; smaller scales read its first rows.
+    return synthetic_on_disk(n, args.nq, args.dim, args.seed, data_dir, rows_in_file=largest, progress=args.progress)
 
 
 def _build(args: argparse.Namespace, data: DiskData, work: Path) -> tuple[Path, dict[str, Any]]:
@@ -139,10 +140,10 @@ def _build(args: argparse.Namespace, data: DiskData, work: Path) -> tuple[Path, 
     return index_path, {**record, "reused": False}
 
 
-def run_scale(args: argparse.Namespace, n: int, disk_ios: list[str]) -> dict[str, Any]:
+def run_scale(args: argparse.Namespace, n: int, disk_ios: list[str], largest: int) -> dict[str, Any]:
     """Data, ground truth, build and every search configuration at one base size."""
     started = time.perf_counter()
-    data = _data(args, n)
+    data = _data(args, n, largest)
     data_seconds = time.perf_counter() - started
     print(f"{data.name}: data ready in {data_seconds:.1f} s ({data.base_path})", flush=True)
     started = time.perf_counter()
@@ -194,7 +195,7 @@ def run_disk(args: argparse.Namespace) -> int:
 
     try:
         for n in scales:
-            results.append(run_scale(args, n, disk_ios))
+            results.append(run_scale(args, n, disk_ios, max(scales)))
             print_scale(results[-1], args.k, args.target_recall)
             write()  # after every scale: an interrupted growth run keeps what it measured
     except KeyboardInterrupt:

@@ -61,15 +61,25 @@ def open_base(path: Path | str, n: int) -> np.ndarray:
     return base[:n]
 
 
-def synthetic_on_disk(n: int, nq: int, dim: int, seed: int, directory: Path, *,
+def synthetic_on_disk(n: int, nq: int, dim: int, seed: int, directory: Path, *, rows_in_file: int = 0,
                       progress: bool = True) -> DiskData:
-    """The clustered synthetic set with its base in ``directory`` (written once, then reused)."""
+    """The clustered synthetic set with its base in ``directory`` (written once, then reused).
+
+    Row i does not depend on n, so the first n rows of any cached ``base-<m>.npy`` with m >= n are
+    this set's base; when there is none, ``max(n, rows_in_file)`` rows are written, so that one file
+    serves every scale of a growth run.
+    """
     where = directory / f"synthetic-v{GENERATOR_VERSION}-{dim}d-seed{seed}"
     where.mkdir(parents=True, exist_ok=True)
     mixture = make_mixture(dim, seed=seed)
-    base_path = where / f"base-{n}.npy"
-    if not _complete_npy(base_path, (n, dim)):
-        _write_base(base_path, mixture, n, seed, progress)
+    cached = sorted((m, path) for path in where.glob("base-*.npy") if (m := _rows_of(path)) >= n
+                    and _complete_npy(path, (m, dim)))
+    if cached:
+        base_path = cached[0][1]
+    else:
+        rows = max(n, rows_in_file)
+        base_path = where / f"base-{rows}.npy"
+        _write_base(base_path, mixture, rows, seed, progress)
     queries = mixture.sample(nq, seed, _STREAM_QUERIES)
     queries_path = where / f"queries-{nq}.npy"
     if not _complete_npy(queries_path, (nq, dim)):
@@ -155,6 +165,12 @@ def _rows(mixture: Any, seed: int, start: int, stop: int) -> np.ndarray:
     np.maximum(norms, np.float32(1e-30), out=norms)
     out /= norms
     return out
+
+
+def _rows_of(path: Path) -> int:
+    """The row count in a ``base-<rows>.npy`` name (-1 for another name)."""
+    count = path.stem.removeprefix("base-")
+    return int(count) if count.isdigit() else -1
 
 
 def _complete_npy(path: Path, shape: tuple[int, int]) -> bool:

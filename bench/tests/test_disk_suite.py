@@ -26,6 +26,9 @@ def test_streamed_base_is_the_in_ram_synthetic_set(tmp_path: Path) -> None:
     again = synthetic_on_disk(n, 20, 8, 5, tmp_path, progress=False)  # cached: not written again
     assert again.base_path.stat().st_mtime_ns == mtime
     assert not list(tmp_path.rglob("*.partial*"))
+    smaller = synthetic_on_disk(5000, 20, 8, 5, tmp_path, progress=False)  # a prefix of the cached file
+    assert smaller.base_path == data.base_path and smaller.base().shape == (5000, 8)
+    np.testing.assert_array_equal(smaller.base(), clustered_dataset(5000, 1, 8, seed=5)[0])
     truth = ground_truth(data, 5, tmp_path / "gt", progress=False)
     np.testing.assert_array_equal(truth, exact_knn(base, queries, 5, progress=False)[0])
 
@@ -61,6 +64,14 @@ def test_disk_suite_writes_results(tmp_path: Path) -> None:
     assert main(["disk", "--n", "3000", "--nq", "30", "--dim", "16", "--efs", "16", "--reranks", "64",
                  "--reps", "1", "--no-progress", "--out", str(out)]) == 0
     assert json.loads((out / "disk.json").read_text())["scales"][0]["build"]["reused"]
+    # Vectors from files: the first rows of a memmapped base, queries read as they are.
+    cached = synthetic_on_disk(3000, 30, 16, 0, out / "data", progress=False)  # the run's files, reused
+    base, queries = cached.base_path, cached.queries_path
+    assert main(["disk", "--base", str(base), "--queries", str(queries), "--scales", "2000", "--efs", "16",
+                 "--reranks", "64", "--reps", "1", "--disk-io", "mmap", "--no-progress", "--out", str(tmp_path / "files")]) == 0
+    scale = json.loads((tmp_path / "files" / "disk.json").read_text())["scales"][0]
+    assert scale["dataset"]["kind"] == "files" and scale["n"] == 2000
+    assert min(p["recall"] for r in scale["searches"] for p in r["points"]) >= 0.9
 
 
 def test_growth_estimate_fits() -> None:
