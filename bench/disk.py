@@ -102,7 +102,8 @@ def _child(task: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
     try:
         proc = subprocess.run([sys.executable, "-m", "bench.disk_worker", task, spec_path, result_path], env=env)
         if proc.returncode != 0:
-            raise RuntimeError(f"the {task} worker exited with status {proc.returncode} (spec {spec_path})")
+            hint = " (killed: out of memory?)" if proc.returncode == -9 else ""
+            raise RuntimeError(f"the {task} worker exited with status {proc.returncode}{hint}")
         return json.loads(Path(result_path).read_text())
     finally:
         for leftover in (spec_path, result_path):
@@ -193,6 +194,7 @@ def run_disk(args: argparse.Namespace) -> int:
         out.write_text(json.dumps(dict(config=config, machine=machine_info(), scales=results,
                                        points=result_points(results), growth=summary), indent=1))
 
+    status = 0
     try:
         for n in scales:
             results.append(run_scale(args, n, disk_ios, max(scales)))
@@ -200,9 +202,13 @@ def run_disk(args: argparse.Namespace) -> int:
             write()  # after every scale: an interrupted growth run keeps what it measured
     except KeyboardInterrupt:
         print("\ninterrupted: reporting the scales measured so far", file=sys.stderr)
+        status = 130
+    except RuntimeError as e:  # a worker failed (at the largest scale, often memory): keep the smaller ones
+        print(f"\nn = {scales[len(results)]:,}: {e}; reporting the scales measured so far", file=sys.stderr)
+        status = 1
     if not results:
-        return 130
+        return status
     write()
     print_growth(growth(results, args.target_recall, args.extrapolate_to), args.target_recall)
     print(f"wrote {out}")
-    return 0
+    return status
