@@ -81,6 +81,9 @@ def growth(scales: list[dict[str, Any]], target: float, to: int) -> dict[str, An
             build_method=s["build"]["method"], file_mb=s["build"]["file_bytes"] / MiB,
             base_mb=s.get("base_bytes", 0) / MiB, dim=s.get("dim"),
             search_peak_rss_mb={_label(r): r["search"]["peak_rss_mb"] for r in s["searches"]},
+            # Sampled (results of older runs lack them): what the kernel cannot drop, and the build's.
+            build_peak_anon_mb=s["build"].get("peak_anon_mb", np.nan),
+            search_peak_anon_mb={_label(r): r["search"].get("peak_anon_mb", np.nan) for r in s["searches"]},
             index_ram_mb={part: first["memory_usage"].get(part, 0) / MiB for part in _PARTS},
             best={f"{_label(r)}/{cache}": best(r["points"], cache, target)
                   for r in s["searches"] for cache in ("cold", "warm")
@@ -104,6 +107,12 @@ def _estimate(rows: list[dict[str, Any]], to: int) -> dict[str, Any]:
         build_seconds=_through_origin(nlogn, [r["build_seconds"] for r in rows], to * math.log2(to)),
         build_peak_rss_mb=_above_baseline(n, [r["build_peak_rss_mb"] for r in rows],
                                           [r["build_baseline_rss_mb"] for r in rows], to),
+        build_peak_anon_mb=_above_baseline(n, [r.get("build_peak_anon_mb", np.nan) for r in rows],
+                                           [r["build_baseline_rss_mb"] for r in rows], to),
+        search_peak_anon_mb={label: _above_baseline(n, [r.get("search_peak_anon_mb", {}).get(label, np.nan)
+                                                        for r in rows],
+                                                    [r["search_baseline_rss_mb"] for r in rows], to)
+                             for label in rows[0]["search_peak_rss_mb"] if label != "ram"},
         file_mb=linear([r["file_mb"] for r in rows]),
         base_mb=linear([r["base_mb"] for r in rows]),
         build_method=rows[-1]["build_method"],
@@ -155,45 +164,59 @@ def _through_origin(x: np.ndarray, ys: list[float], at: float) -> float:
     return float((x @ y) / (x @ x) * at)
 
 
-def _cells(r: dict[str, Any], peak: float) -> str:
+def _pair(total: float, anon: float) -> str:
+    return f"{total:.0f}/{'?' if math.isnan(anon) else f'{anon:.0f}'}"
+
+
+def _cells(r: dict[str, Any], paths: list[str]) -> str:
     """The growth table's columns up to the QPS ones, for a measured row or the estimate."""
     ram = r["index_ram_mb"]
-    return (f"  {r['n']:10,d} {r['build_seconds']:8.1f} {r['build_peak_rss_mb']:9.0f} {r['file_mb']:9.0f} "
-            f"{peak:10.0f} {ram['graph']:7.0f} {ram['codes']:7.0f} {ram['ids']:6.0f} {ram.get('attributes', 0):6.0f} "
+    build = _pair(r["build_peak_rss_mb"], r.get("build_peak_anon_mb", np.nan))
+    search = "".join(f" {_pair(r['search_peak_rss_mb'].get(p, np.nan), r.get('search_peak_anon_mb', {}).get(p, np.nan)):>11s}"
+                     for p in paths)
+    return (f"  {r['n']:10,d} {r['build_seconds']:8.1f} {build:>11s} {r['file_mb']:8.0f}{search} "
+            f"{ram['graph']:6.0f} {ram['codes']:6.0f} {ram['ids']:5.0f} {ram.get('attributes', 0):5.0f} "
             f"{ram.get('total_without_vectors', ram['total']):7.0f}")
 
 
 def print_growth(summary: dict[str, Any], target: float) -> None:
     rows, est = summary["rows"], summary["estimate"]
     labels = [label for label in rows[0]["best"] if label.startswith("disk")]
+    paths = [p for p in rows[0]["search_peak_rss_mb"] if p != "ram"]
     print(f"\ngrowth (best single-thread QPS at recall@10 >= {target}, with (ef, rerank))")
-    head = (f"  {'n':>10s} {'build s':>8s} {'build RSS':>9s} {'file MiB':>9s} {'search RSS':>10s} {'graph':>7s} "
-            f"{'codes':>7s} {'ids':>6s} {'attrs':>6s} {'RAM idx':>7s}")
+    head = (f"  {'n':>10s} {'build s':>8s} {'build RSS':>11s} {'file MiB':>8s}"
+            + "".join(f" {'RSS ' + p.removeprefix('disk/'):>11s}" for p in paths)
+            + f" {'graph':>6s} {'codes':>6s} {'ids':>5s} {'attrs':>5s} {'RAM idx':>7s}")
     print(head + "".join(f" {label:>22s}" for label in labels))
     for r in rows:
-        peak = max((v for k, v in r["search_peak_rss_mb"].items() if k != "ram"), default=float("nan"))
-        line = _cells(r, peak)
+        line = _cells(r, paths)
         for label in labels:
             p = r["best"][label]
             line += f" {p['qps']:9.0f} ({p['ef']:3d},{p['rerank']:4d})  " if p else f" {'—':>22s}"
         print(line)
-    if est is None:
-        return
-    if est["n"] in est["measured_n"]:
+    if est is not None and est["n"] not in est["measured_n"]:
+        _print_estimate(est, labels, paths)
+    elif est is not None:
         print(f"  (n = {est['n']:,} was measured: no extrapolation)")
-        return
-    peak = max((v for v in est["search_peak_rss_mb"].values()), default=float("nan"))
-    ram = est["index_ram_mb"]
-    line = _cells(est, peak)
+    print("  MiB; build RSS and RSS <path> (the search process's, during the searches): peak / sampled peak of\n"
+          "  anonymous memory (the rest is file pages: the build's spill mapping and source, mapped vector rows);\n"
+          "  graph..attrs: memory_usage() parts (attrs: the id -> row map, even without attribute columns);\n"
+          "  RAM idx: all but the float vectors")
+
+
+def _print_estimate(est: dict[str, Any], labels: list[str], paths: list[str]) -> None:
+    line = _cells(est, paths)
     line += "".join(f" {est['qps'][label]:9.0f} {'':12s}" if label in est["qps"] else f" {'—':>22s}"
                     for label in labels)
     print(line + "   <- ESTIMATE (extrapolated, not measured)")
-    print(f"  estimate basis: {len(rows)} measured scale(s); sizes and RSS linear in n, build time ~ n log n, "
-          "QPS linear in log n")
+    print(f"  estimate basis: {len(est['measured_n'])} measured scale(s); sizes and RSS linear in n, build time ~ n log n, "
+          "QPS linear in log n (noisy on a shared machine; one scale: carried over)")
     GiB = 1024
+    ram = est["index_ram_mb"]
+    search = ", ".join(f"{p.removeprefix('disk/')} {est['search_peak_rss_mb'][p] / GiB:.1f} (anon "
+                       f"{est['search_peak_anon_mb'].get(p, np.nan) / GiB:.1f})" for p in paths)
     print(f"  the n = {est['n']:,} run needs (ESTIMATE): disk {(est['base_mb'] + est['file_mb']) / GiB:.1f} GiB "
-          f"(base {est['base_mb'] / GiB:.1f} + index {est['file_mb'] / GiB:.1f}), build {est['build_seconds'] / 3600:.1f} h "
-          f"at up to {est['build_peak_rss_mb'] / GiB:.1f} GiB RSS ({est['build_method']}), search peak RSS "
-          f"{peak / GiB:.1f} GiB, index RAM without vectors {ram.get('total_without_vectors', ram['total']) / GiB:.2f} GiB")
-    print("  units: seconds, MiB; search RSS: the disk-mode search process's peak (max over read paths); graph..attrs:\n"
-          "  memory_usage() parts (attrs: the id -> row map even without attribute columns); RAM idx: all but vectors")
+          f"(base {est['base_mb'] / GiB:.1f} + index {est['file_mb'] / GiB:.1f}); build "
+          f"{est['build_seconds'] / 3600:.1f} h at up to {est['build_peak_rss_mb'] / GiB:.1f} GiB RSS (anon "
+          f"{est['build_peak_anon_mb'] / GiB:.1f}; {est['build_method']}); search peak RSS, GiB: {search}; "
+          f"index RAM without vectors {ram.get('total_without_vectors', ram['total']) / GiB:.2f} GiB")
