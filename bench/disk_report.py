@@ -215,8 +215,10 @@ def _print_estimate(est: dict[str, Any], labels: list[str], paths: list[str]) ->
     ram = est["index_ram_mb"]
     search = ", ".join(f"{p.removeprefix('disk/')} {est['search_peak_rss_mb'][p] / GiB:.1f} (anon "
                        f"{est['search_peak_anon_mb'].get(p, np.nan) / GiB:.1f})" for p in paths)
-    print(f"  the n = {est['n']:,} run needs (ESTIMATE): disk {(est['base_mb'] + est['file_mb']) / GiB:.1f} GiB "
-          f"(base {est['base_mb'] / GiB:.1f} + index {est['file_mb'] / GiB:.1f}); build "
+    spill = est["base_mb"] if est["build_method"] == "build_on_disk" else 0.0  # <index>.building while building
+    print(f"  the n = {est['n']:,} run needs (ESTIMATE): disk {(est['base_mb'] + est['file_mb'] + spill) / GiB:.1f} GiB "
+          f"at the build's peak (base {est['base_mb'] / GiB:.1f} + index {est['file_mb'] / GiB:.1f} + spill "
+          f"{spill / GiB:.1f}); build "
           f"{est['build_seconds'] / 3600:.1f} h at up to {est['build_peak_rss_mb'] / GiB:.1f} GiB RSS (anon "
           f"{est['build_peak_anon_mb'] / GiB:.1f}; {est['build_method']}); search peak RSS, GiB: {search}; "
           f"index RAM without vectors {ram.get('total_without_vectors', ram['total']) / GiB:.2f} GiB")
