@@ -178,7 +178,7 @@ def run_scale(args: argparse.Namespace, n: int, disk_ios: list[str], largest: in
 
 
 def run_disk(args: argparse.Namespace) -> int:
-    from .disk_report import growth, print_growth, print_scale, result_points
+    from .disk_report import growth, print_growth, print_rerank_curve, print_scale, result_points
     from .machine import machine_info
 
     scales = args.scales or (args.n,)
@@ -198,6 +198,7 @@ def run_disk(args: argparse.Namespace) -> int:
     try:
         for n in scales:
             results.append(run_scale(args, n, disk_ios, max(scales)))
+            print_rerank_curve(results[-1], args.k)
             print_scale(results[-1], args.k, args.target_recall)
             write()  # after every scale: an interrupted growth run keeps what it measured
     except KeyboardInterrupt:

@@ -60,6 +60,25 @@ def print_scale(scale: dict[str, Any], k: int, target: float) -> None:
           "   sampled during the searches: mapped vector pages touched by the passes count as file pages)")
 
 
+def print_rerank_curve(scale: dict[str, Any], k: int) -> None:
+    """Recall@k, QPS and KiB read per query against the re-rank depth, at the widest beam measured."""
+    points = [p for r in scale["searches"] for p in r["points"]]
+    if not points:
+        return
+    columns = [(r, cache) for r in scale["searches"] for cache in ("cold", "warm")
+               if any(p["cache"] == cache for p in r["points"])]
+    widest = {d: max(p["ef"] for p in points if p["rerank"] == d) for d in {p["rerank"] for p in points}}
+    print(f"\n  recall@{k} / QPS / KiB read per query vs re-rank depth, at the widest beam measured for the depth")
+    print(f"  {'rerank':>6s} {'beam':>5s}" + "".join(f" {_label(r) + ' ' + cache:>24s}" for r, cache in columns))
+    for depth, beam in sorted(widest.items()):
+        line = f"  {depth:6d} {beam:5d}"
+        for r, cache in columns:
+            found = [p for p in r["points"] if p["cache"] == cache and p["rerank"] == depth and p["ef"] == beam]
+            p = found[0] if found else None
+            line += f" {p['recall']:.3f} {p['qps']:7.0f} {p['read_kb_per_query']:6.0f}".rjust(25) if p else f" {'—':>24s}"
+        print(line)
+
+
 def _index_ram(search: dict[str, Any]) -> int:
     """Bytes the index holds in RAM: for the disk tier, everything but the float vectors."""
     parts = search["memory_usage"]
