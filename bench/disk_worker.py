@@ -209,7 +209,7 @@ def _point(index: Any, path: Path, queries: np.ndarray, truth: np.ndarray, k: in
     if hasattr(index, "stats"):
         stats = index.stats()
         io = stats.get("io") or stats.get("disk") or {}  # "disk" was the name in the plan
-        for key in ("rows_reranked", "rows_read", "bytes_read", "read_calls"):
+        for key in ("rows_reranked", "rows_read", "rows_missed_cache", "bytes_read", "read_calls"):
             if key in io:
                 row[f"lib_{key}_per_query"] = io[key] / (nq * passes)
     return row
