@@ -154,7 +154,9 @@ def _estimate(rows: list[dict[str, Any]], to: int) -> dict[str, Any]:
             xs = np.log(np.array([x for x, _ in found], dtype=np.float64))
             qps = np.array([q for _, q in found])
             # One scale says nothing about how QPS falls with n: carried over unchanged.
-            est["qps"][label] = float(qps[0]) if len(found) == 1 else max(0.0, _fit(xs, qps, math.log(to)))
+            # A fit that falls to zero or below (noisy timings on a shared machine) predicts nothing: None.
+            value = float(qps[0]) if len(found) == 1 else _fit(xs, qps, math.log(to))
+            est["qps"][label] = value if value > 0 else None
     return est
 
 
@@ -225,7 +227,7 @@ def print_growth(summary: dict[str, Any], target: float) -> None:
 
 def _print_estimate(est: dict[str, Any], labels: list[str], paths: list[str]) -> None:
     line = _cells(est, paths)
-    line += "".join(f" {est['qps'][label]:9.0f} {'':12s}" if label in est["qps"] else f" {'—':>22s}"
+    line += "".join(f" {est['qps'][label]:9.0f} {'':12s}" if est["qps"].get(label) else f" {'— (fit <= 0)':>22s}"
                     for label in labels)
     print(line + "   <- ESTIMATE (extrapolated, not measured)")
     print(f"  estimate basis: {len(est['measured_n'])} measured scale(s); sizes and RSS linear in n, build time ~ n log n, "

@@ -88,4 +88,5 @@ def test_growth_estimate_fits() -> None:
     assert est["build_peak_rss_mb"] == pytest.approx(116)
     assert est["search_peak_rss_mb"]["disk/mmap"] == pytest.approx(58)
     assert est["file_mb"] == pytest.approx(32)
-    assert est["qps"]["disk/mmap/warm"] == pytest.approx(0.0)  # 2000 - 1000 * log4(n/1000): 0 at 16000
+    assert est["qps"]["disk/mmap/warm"] is None  # 2000 - 1000 * log4(n/1000): 0 at 16000, no prediction
+    assert _estimate([row(1000, 2000.0), row(4000, 1000.0)], 8000)["qps"]["disk/mmap/warm"] == pytest.approx(500)
