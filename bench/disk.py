@@ -33,7 +33,7 @@ from .disk_data import DiskData, files_on_disk, ground_truth, synthetic_on_disk
 
 DISK_HELP = ("codes in RAM, float vectors on disk (re-rank reads): recall, QPS, bytes read, peak RSS vs in-RAM, "
              "at one or several scales")
-DISK_IOS = ("pread", "mmap")
+DISK_IOS = ("io_uring", "pread", "mmap")
 _ROOT = Path(__file__).resolve().parent.parent  # the checkout holding bench/ (and an in-place vecsearch)
 
 
@@ -51,7 +51,7 @@ def add_disk_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reranks", type=positive_int_list, default=(16, 32, 64, 128, 256),
                    help="re-rank depths: candidates re-scored with the float vectors (default 16,32,64,128,256)")
     p.add_argument("--disk-io", type=names, default=DISK_IOS,
-                   help="how re-rank rows are read: pread, mmap (default both; pread needs the library's disk_io)")
+                   help="how re-rank rows are read: io_uring, pread, mmap (default all three; io_uring where the kernel allows it)")
     p.add_argument("--ram-max-n", type=int, default=2_000_000,
                    help="also measure the in-RAM index at scales up to this n (default 2000000)")
     p.add_argument("--reps", type=int, default=3, help="timed warm passes per point, fastest kept (default 3)")
@@ -70,19 +70,16 @@ def _grid(efs: tuple[int, ...], reranks: tuple[int, ...]) -> list[tuple[int, int
 
 
 def _disk_ios(asked: tuple[str, ...]) -> list[str]:
-    """The asked read paths this vecsearch has: without ``Index.load(disk_io=...)`` only the mapping."""
-    import inspect
-
-    import vecsearch
+    """The asked read paths this machine has (io_uring may be disabled by the kernel or policy)."""
+    from vecsearch import _core
 
     unknown = set(asked) - set(DISK_IOS)
     if unknown:
         raise SystemExit(f"python -m bench disk: unknown --disk-io {sorted(unknown)}; choose from {DISK_IOS}")
-    if "disk_io" in inspect.signature(vecsearch.Index.load).parameters:
-        return list(asked)
-    if "pread" in asked:
-        print("note: this vecsearch has no Index.load(disk_io=...): measuring the mapping (mmap) only")
-    return ["mmap"]
+    if "io_uring" in asked and not _core.io_uring_available():
+        print("note: io_uring is not available here: skipping that read path")
+        return [io for io in asked if io != "io_uring"]
+    return list(asked)
 
 
 def _build_method() -> str:

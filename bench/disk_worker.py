@@ -156,7 +156,7 @@ def search(spec: dict[str, Any]) -> dict[str, Any]:
     truth = np.load(spec["truth"])
     k, on_disk = spec["k"], spec["mode"] == "disk"
     kwargs: dict[str, Any] = {"vectors_on_disk": on_disk}
-    if on_disk and spec["disk_io"] and "disk_io" in inspect.signature(vecsearch.Index.load).parameters:
+    if on_disk:
         kwargs["disk_io"] = spec["disk_io"]
     baseline = _memory()  # interpreter, numpy, vecsearch, queries: not the index's
     if on_disk:

@@ -31,6 +31,8 @@ SEARCH_CHUNK = 65_536
 # A filtered search whose bitmaps went stale this many times (adds and deletes racing it) makes
 # its last attempt holding the write gate, which no add or delete can pass.
 FILTER_RETRIES = 2
+# How an index with its vectors on disk reads the rows it re-ranks (see Index.load).
+DISK_IO = ("auto", "io_uring", "pread", "mmap")
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -122,7 +124,7 @@ class Index:
         self._acorn_m_beta: int = params["acorn_m_beta"]
         self.ef_search = ef_search
         self._keepalive = keepalive  # the mmap behind borrowed vectors
-        self._disk_io: Optional[str] = None  # "pread" or "mmap" with vectors on disk
+        self._disk_io: Optional[str] = None  # "io_uring", "pread" or "mmap" with vectors on disk
         self._quantizer: Any = None  # None: float32 storage
         self._rerank: Optional[int] = None
         self._cost_model: Optional[CostModel] = None
@@ -500,11 +502,13 @@ class Index:
     def stats(self) -> dict:
         """What the index holds and has read: ``memory`` (:meth:`memory_usage`) and ``io``, the
         counters since load or :meth:`reset_stats`: ``queries`` re-ranked exactly and the
-        ``rows_reranked`` they scored; with vectors on disk also ``mode`` (``"pread"`` or
-        ``"mmap"``) and, for pread, ``rows_read``, ``bytes_read`` and ``read_calls`` (system
-        calls), with ``bytes_per_query`` and ``reads_per_query``. Bytes the page cache served
+        ``rows_reranked`` they scored; with vectors on disk also ``mode`` (``"io_uring"``,
+        ``"pread"`` or ``"mmap"``) and, for io_uring and pread, ``rows_read``, ``bytes_read`` and ``read_calls``
+        (io_uring batches or pread system calls), with ``bytes_per_query`` and ``reads_per_query``,
+        and for pread ``rows_missed_cache``. Bytes the page cache served
         count too: they are what the index asked of the file, not what the device did."""
         io = dict(self._core.io_stats())
+        io.pop("read_mode", None)
         io["mode"] = self._disk_io
         queries = max(io["queries"], 1)
         io["rows_per_query"] = io["rows_reranked"] / queries
@@ -525,7 +529,7 @@ class Index:
         save_index(self, path)
 
     @classmethod
-    def load(cls, path: PathLike, *, mmap: bool = False, vectors_on_disk: bool = False, disk_io: str = "pread",
+    def load(cls, path: PathLike, *, mmap: bool = False, vectors_on_disk: bool = False, disk_io: str = "auto",
              memory_budget: Optional[int] = None) -> "Index":
         """Reads an index saved by :meth:`save`.
 
@@ -539,10 +543,12 @@ class Index:
                 (an exact scan plan reads its matching rows through the mapping). Searches on
                 float32 storage work too but read a row per visited node. Adds copy the vectors
                 into RAM first.
-            disk_io: with ``vectors_on_disk``, how re-ranked rows are read: ``"pread"`` (default:
-                each query's rows are requested together, sorted by offset, and read with
-                ``pread`` on the searching thread, so the device sees a batch) or ``"mmap"``
-                (page faults through the mapping, one at a time).
+            disk_io: with ``vectors_on_disk``, how re-ranked rows are read: ``"io_uring"`` (each
+                query's rows submitted together in one system call and awaited together),
+                ``"pread"`` (rows in the page cache read with a non-blocking call each, the others
+                requested together with ``posix_fadvise`` and then read), ``"auto"`` (default:
+                io_uring where the kernel allows it, else pread), or ``"mmap"`` (page faults
+                through the mapping, one at a time; the pages then count in the process's RSS).
             memory_budget: bytes of RAM the loaded index may hold (the vectors on disk not
                 counted); a larger index raises MemoryBudgetError before anything is read.
 
@@ -552,8 +558,10 @@ class Index:
             IncompleteIndexError: no file at `path`, but the leftovers of an interrupted build of it.
             MemoryBudgetError: the index needs more RAM than ``memory_budget``.
         """
-        if disk_io not in ("pread", "mmap"):
-            raise ValueError(f"unknown disk_io {disk_io!r}; expected 'pread' or 'mmap'")
+        if disk_io not in DISK_IO:
+            raise ValueError(f"unknown disk_io {disk_io!r}; expected one of {', '.join(DISK_IO)}")
+        if disk_io == "io_uring" and not _core.io_uring_available():
+            raise OSError("io_uring is not available here (kernel too old, or disabled by policy); use disk_io='pread'")
         check_complete(path)
         if memory_budget is not None:
             check_file_budget(path, positive_int(memory_budget, "memory_budget"), vectors_on_disk)
@@ -567,8 +575,9 @@ class Index:
         if mapped:  # everything but the vectors was copied into RAM: drop the mapping's pages of it
             f.release_all(but=None if vectors_on_disk else "vectors")
         if vectors_on_disk and f.has("vectors"):
-            if disk_io == "pread":
-                core.attach_reader(f.path, f.section_offset("vectors"), core.slot_count())
+            if disk_io != "mmap":
+                core.attach_reader(f.path, f.section_offset("vectors"), core.slot_count(), disk_io != "pread")
+                disk_io = core.io_stats()["read_mode"]
             index._disk_io = disk_io
         _core.trim_heap()
         return index

@@ -13,6 +13,7 @@
 #include "bindings/numpy_utils.h"
 #include "common/thread_pool.h"
 #include "graph/hnsw.h"
+#include "storage/uring.h"
 
 namespace vecsearch {
 
@@ -275,8 +276,8 @@ public:
     }
 
     // Vectors on disk: re-rank by reading rows [0, rows) of dim floats at `offset` of `path`.
-    void attach_reader(const std::string& path, uint64_t offset, size_t rows) {
-        auto reader = std::make_shared<const VectorReader>(path, offset, rows, h_->params().dim);
+    void attach_reader(const std::string& path, uint64_t offset, size_t rows, bool use_uring) {
+        auto reader = std::make_shared<const VectorReader>(path, offset, rows, h_->params().dim, use_uring);
         py::gil_scoped_release release;
         h_->attach_reader(std::move(reader));
     }
@@ -311,7 +312,8 @@ public:
             d["rows_read"] = c.rows;
             d["bytes_read"] = c.bytes;
             d["read_calls"] = c.calls;
-            d["rows_missed_cache"] = c.misses;
+            d["read_mode"] = reader->uses_uring() ? "io_uring" : "pread";
+            if (!reader->uses_uring()) d["rows_missed_cache"] = c.misses;
         }
         return d;
     }
@@ -466,6 +468,7 @@ private:
 void init_index(py::module_& m) {
     m.attr("MISSING_ID") = py::int_(kMissingId);
     m.def("hardware_threads", &ThreadPool::hardware_threads);
+    m.def("io_uring_available", &Uring::available);
     // Gives the C heap's free pages back to the system: a load's temporaries would otherwise
     // stay in the process's resident memory (glibc keeps freed memory for reuse).
     m.def("trim_heap", []() {
@@ -502,7 +505,8 @@ void init_index(py::module_& m) {
         .def("detach_codec", &PyHnsw::detach_codec)
         .def("params", &PyHnsw::params)
         .def("export_state", &PyHnsw::export_state, py::arg("with_vectors") = true)
-        .def("attach_reader", &PyHnsw::attach_reader, py::arg("path"), py::arg("offset"), py::arg("rows"))
+        .def("attach_reader", &PyHnsw::attach_reader, py::arg("path"), py::arg("offset"), py::arg("rows"),
+             py::arg("use_uring"))
         .def("detach_reader", &PyHnsw::detach_reader)
         .def("use_external_vectors", &PyHnsw::use_external_vectors, py::arg("buffer"), py::arg("copy"))
         .def("io_stats", &PyHnsw::io_stats)

@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include "common/errors.h"
+#include "storage/uring.h"
 
 namespace vecsearch {
 
-VectorReader::VectorReader(const std::string& path, uint64_t offset, size_t rows, size_t dim)
-    : path_(path), offset_(offset), rows_(rows), dim_(dim), row_bytes_(dim * sizeof(float)) {
+VectorReader::VectorReader(const std::string& path, uint64_t offset, size_t rows, size_t dim, bool use_uring)
+    : path_(path), offset_(offset), rows_(rows), dim_(dim), row_bytes_(dim * sizeof(float)),
+      use_uring_(use_uring && Uring::available()) {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) throw IoError(path + ": cannot open for reading: " + std::strerror(errno));
     off_t end = ::lseek(fd_, 0, SEEK_END);
@@ -71,22 +73,50 @@ void VectorReader::read(const slot_t* slots, size_t n, float* out) const {
     for (size_t i = 0; i < n; ++i)
         if (slots[i] >= rows_) throw InvalidArgument("row " + std::to_string(slots[i]) + " is outside the vector file");
     // File order, so the device sees a sorted batch.
-    thread_local std::vector<uint32_t> order, missed;
+    thread_local std::vector<uint32_t> order;
     order.resize(n);
     std::iota(order.begin(), order.end(), 0u);
     std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return slots[a] < slots[b]; });
+    if (!use_uring_ || !read_uring(order.data(), slots, n, out)) read_pread(order.data(), slots, n, out);
+    rows_read_.fetch_add(n, std::memory_order_relaxed);
+    bytes_read_.fetch_add(n * row_bytes_, std::memory_order_relaxed);
+}
+
+bool VectorReader::read_uring(const uint32_t* order, const slot_t* slots, size_t n, float* out) const {
+    Uring* ring = Uring::for_this_thread();
+    if (!ring) return false;
+    thread_local std::vector<ReadOp> ops;
+    ops.resize(n);
+    for (size_t j = 0; j < n; ++j) {
+        uint32_t i = order[j];
+        ops[j] = ReadOp{out + size_t(i) * dim_, uint32_t(row_bytes_), row_offset(slots[i]), 0};
+    }
+    if (!ring->read(fd_, ops.data(), n)) return false;
+    calls_.fetch_add(1, std::memory_order_relaxed);
+    // A failed or short read (rare: a signal, a file cut under us) is finished by pread, which
+    // reports a real error.
+    for (size_t j = 0; j < n; ++j)
+        if (ops[j].result != int32_t(row_bytes_)) {
+            uint32_t i = order[j];
+            pread_all(out + size_t(i) * dim_, row_bytes_, row_offset(slots[i]));
+        }
+    return true;
+}
+
+void VectorReader::read_pread(const uint32_t* order, const slot_t* slots, size_t n, float* out) const {
     // Rows the page cache holds cost one non-blocking read each; the rest are requested all at
     // once (WILLNEED starts their reads without waiting), then read in order as they arrive.
+    thread_local std::vector<uint32_t> missed;
     missed.clear();
-    for (uint32_t i : order)
+    for (size_t j = 0; j < n; ++j) {
+        uint32_t i = order[j];
         if (!read_if_cached(out + size_t(i) * dim_, row_offset(slots[i]))) missed.push_back(i);
+    }
 #ifdef POSIX_FADV_WILLNEED
     if (missed.size() > 1)
         for (uint32_t i : missed) ::posix_fadvise(fd_, off_t(row_offset(slots[i])), off_t(row_bytes_), POSIX_FADV_WILLNEED);
 #endif
     for (uint32_t i : missed) pread_all(out + size_t(i) * dim_, row_bytes_, row_offset(slots[i]));
-    rows_read_.fetch_add(n, std::memory_order_relaxed);
-    bytes_read_.fetch_add(n * row_bytes_, std::memory_order_relaxed);
     misses_.fetch_add(missed.size(), std::memory_order_relaxed);
 }
 
