@@ -915,30 +915,40 @@ void Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t 
 }
 
 // A whole row into L2 (not L1: the scan's query blocks stream through L1 meanwhile, and would
-// evict it before it is read).
+// evict it before it is read). Requested in one burst per row group: measured, that beats
+// spreading the requests over the group's kernel calls, and no prefetch at all.
 inline void prefetch_row_l2(const float* row, size_t dim) {
     const char* c = reinterpret_cast<const char*>(row);
     for (size_t off = 0; off < dim * sizeof(float); off += 64) __builtin_prefetch(c + off, 0, 2);
 }
 
+// Four lanes of a GCC/Clang vector (any target): the admission test below compares four
+// queries per instruction, where scalar compares and branches cost a tenth of a scan.
+typedef float f32x4 __attribute__((vector_size(16)));
+typedef int32_t i32x4 __attribute__((vector_size(16)));
+
+inline f32x4 load4(const float* p) {
+    f32x4 v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+}
+
 // Offers one kernel output (kBlockRows8 rows x kBlockQueries queries, row r's values at
 // d + (r / 4) * 128 + (r % 4) * 16) to the tops of one query group. Ranking value: norm[r] -
 // scale * dot. Padding lanes carry a -inf bound, so they never pass. Almost every row fails
-// every lane's bound once the tops are full: a branch-free compare of the whole row skips it.
+// every lane's bound once the tops are full: one vector compare of the whole row skips it.
 inline void admit_rows(const float* d, const float* norms, float scale, size_t nr, const slot_t* slots,
                        float* bound, TopK* tops) {
+    static_assert(kBlockQueries % 4 == 0, "the admission test compares four lanes at a time");
     for (size_t r = 0; r < nr; ++r) {
         const float* dr = d + (r / kBlockRows) * 2 * kBlockRows * kBlockQueries + (r % kBlockRows) * kBlockQueries;
-        float v[kBlockQueries];
-        int hit = 0;
+        i32x4 hit = {0, 0, 0, 0};
+        for (size_t b = 0; b < kBlockQueries; b += 4) hit |= (norms[r] - scale * load4(dr + b)) < load4(bound + b);
+        if (!(hit[0] | hit[1] | hit[2] | hit[3])) continue;
         for (size_t b = 0; b < kBlockQueries; ++b) {
-            v[b] = norms[r] - scale * dr[b];
-            hit |= v[b] < bound[b];
-        }
-        if (!hit) continue;
-        for (size_t b = 0; b < kBlockQueries; ++b) {
-            if (!(v[b] < bound[b])) continue;
-            tops[b].push(v[b], slots[r]);
+            const float v = norms[r] - scale * dr[b];
+            if (!(v < bound[b])) continue;
+            tops[b].push(v, slots[r]);
             if (tops[b].full()) bound[b] = tops[b].worst();
         }
     }
