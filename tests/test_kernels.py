@@ -98,21 +98,6 @@ def test_four_rows_kernel_matches_numpy(level, dim, nq, ny):
 
 
 @pytest.mark.parametrize("level", SUPPORTED)
-@pytest.mark.parametrize("dim", DIMS)
-@pytest.mark.parametrize("nq,ny", [(1, 1), (5, 6), (16, 8), (21, 11), (32, 4), (45, 9), (32, 16), (64, 23)])
-def test_eight_rows_kernel_matches_numpy(level, dim, nq, ny):
-    """The kernel that scores eight rows against two blocks of queries (blocked exact scans),
-    with an odd last block through the four-rows kernel, partly filled query blocks and a short
-    last group of rows."""
-    rng = np.random.default_rng(dim * 17 + nq)
-    x = rng.normal(size=(nq, dim)).astype(np.float32)
-    y = rng.normal(size=(ny, dim)).astype(np.float32)
-    got = np.asarray(_core.kernel_distances(level, "ip", x, y, rows8=True), dtype=np.float64)
-    ref = x.astype(np.float64) @ y.astype(np.float64).T
-    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * np.sqrt(dim))
-
-
-@pytest.mark.parametrize("level", SUPPORTED)
 @pytest.mark.parametrize("metric", ["l2", "ip"])
 @pytest.mark.parametrize("dim", DIMS)
 @pytest.mark.parametrize("nq", [1, 5, 16, 21])

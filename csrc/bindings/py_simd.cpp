@@ -23,7 +23,7 @@ py::dict simd_info() {
 }
 
 py::array_t<float> kernel_distances(const std::string& level_name_, const std::string& metric, py::handle x_obj,
-                                    py::handle y_obj, bool block, bool rows4, bool rows8) {
+                                    py::handle y_obj, bool block, bool rows4) {
     SimdLevel level;
     if (!parse_level(level_name_, &level)) throw InvalidArgument("unknown SIMD level " + level_name_);
     const KernelTable& k = kernels_for(level);
@@ -39,37 +39,31 @@ py::array_t<float> kernel_distances(const std::string& level_name_, const std::s
     const float* xp = x.data();
     const float* yp = y.data();
     py::gil_scoped_release release;
-    if (rows4 || rows8) {
-        // The many-rows kernels (dot products only): x in transposed groups of kBlockQueries,
-        // two groups at a time (dot_block4x2 or dot_block8x2) and a last odd group through
-        // dot_block4 (twice for eight rows); y four or eight rows at a time, a short last group
-        // repeating its last row. Output layout: per four rows, the first group then the second.
-        if (metric != "ip") throw InvalidArgument("rows4/rows8 compute dot products: metric must be ip");
-        const size_t group = dim * kBlockQueries, step = rows8 ? kBlockRows8 : kBlockRows;
-        std::vector<float> qt(2 * group), raw(2 * kBlockRows8 * kBlockQueries);
+    if (rows4) {
+        // The four-rows kernels (dot products only): x in transposed groups of kBlockQueries,
+        // two groups at a time through dot_block4x2 and a last odd group through dot_block4;
+        // y four rows at a time, a short last group repeating its last row.
+        if (metric != "ip") throw InvalidArgument("rows4 computes dot products: metric must be ip");
+        const size_t group = dim * kBlockQueries;
+        std::vector<float> qt(2 * group), raw(2 * kBlockRows * kBlockQueries);
         for (size_t start = 0; start < n; start += 2 * kBlockQueries) {
             size_t nb = std::min(2 * kBlockQueries, n - start);
             std::fill(qt.begin(), qt.end(), 0.0f);
             for (size_t b = 0; b < nb; ++b)
                 for (size_t i = 0; i < dim; ++i)
                     qt[(b / kBlockQueries) * group + i * kBlockQueries + b % kBlockQueries] = xp[(start + b) * dim + i];
-            for (size_t j = 0; j < m; j += step) {
-                const float* rows[kBlockRows8];
-                size_t nr = std::min(step, m - j);
-                for (size_t r = 0; r < step; ++r) rows[r] = yp + (j + std::min(r, nr - 1)) * dim;
-                for (size_t four = 0; four < step; four += kBlockRows) {
-                    float* o4 = raw.data() + four * 2 * kBlockQueries;
-                    if (nb > kBlockQueries && !rows8)
-                        k.dot_block4x2(qt.data(), group, rows + four, dim, o4);
-                    else if (nb <= kBlockQueries)
-                        k.dot_block4(qt.data(), rows + four, dim, o4);
-                }
-                if (nb > kBlockQueries && rows8) k.dot_block8x2(qt.data(), group, rows, dim, raw.data());
+            for (size_t j = 0; j < m; j += kBlockRows) {
+                const float* rows[kBlockRows];
+                size_t nr = std::min(kBlockRows, m - j);
+                for (size_t r = 0; r < kBlockRows; ++r) rows[r] = yp + (j + std::min(r, nr - 1)) * dim;
+                if (nb > kBlockQueries)
+                    k.dot_block4x2(qt.data(), group, rows, dim, raw.data());
+                else
+                    k.dot_block4(qt.data(), rows, dim, raw.data());
                 for (size_t r = 0; r < nr; ++r)
                     for (size_t b = 0; b < nb; ++b)
-                        o[(start + b) * m + j + r] = raw[(r / kBlockRows) * 2 * kBlockRows * kBlockQueries +
-                                                         (b / kBlockQueries) * kBlockRows * kBlockQueries +
-                                                         (r % kBlockRows) * kBlockQueries + b % kBlockQueries];
+                        o[(start + b) * m + j + r] =
+                            raw[(b / kBlockQueries) * kBlockRows * kBlockQueries + r * kBlockQueries + b % kBlockQueries];
             }
         }
         return out;
@@ -100,10 +94,10 @@ py::array_t<float> kernel_distances(const std::string& level_name_, const std::s
 void init_simd(py::module_& m) {
     m.def("simd_info", &simd_info, "The SIMD level in use and the levels this CPU supports.");
     m.def("kernel_distances", &kernel_distances, py::arg("level"), py::arg("metric"), py::arg("x"), py::arg("y"),
-          py::arg("block") = false, py::arg("rows4") = false, py::arg("rows8") = false,
+          py::arg("block") = false, py::arg("rows4") = false,
           "Testing hook: all pairwise raw kernel values (l2 = squared distance, ip = dot) at one SIMD level; "
           "block=True computes them with the many-queries-one-row kernel, rows4=True (ip) with the "
-          "many-queries-four-rows kernels, rows8=True (ip) with the eight-rows one.");
+          "many-queries-four-rows kernel.");
 }
 
 }  // namespace vecsearch

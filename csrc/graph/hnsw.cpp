@@ -933,7 +933,11 @@ inline f32x4 load4(const float* p) {
     return v;
 }
 
-// Offers one kernel output (kBlockRows8 rows x kBlockQueries queries, row r's values at
+// Rows the blocked scan takes per step: two dot_block4x2 calls (an eight-rows kernel with 16
+// accumulators measured no faster: the scan is bound by the FMA unit either way).
+constexpr size_t kScanRows = 2 * kBlockRows;
+
+// Offers one kernel output (kScanRows rows x kBlockQueries queries, row r's values at
 // d + (r / 4) * 128 + (r % 4) * 16) to the tops of one query group. Ranking value: norm[r] -
 // scale * dot. Padding lanes carry a -inf bound, so they never pass. Almost every row fails
 // every lane's bound once the tops are full: one vector compare of the whole row skips it.
@@ -961,7 +965,7 @@ void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, si
     Scratch& sc = scratch();
     const size_t dim = params_.dim;
     // The block's queries in groups of kBlockQueries, each group transposed (coordinate-major,
-    // unused lanes zero), so one kernel call scores eight matching rows against two groups.
+    // unused lanes zero), so one kernel call scores four matching rows against two groups.
     const size_t groups = (nb + kBlockQueries - 1) / kBlockQueries, group_floats = dim * kBlockQueries;
     sc.block_queries.assign(groups * group_floats, 0.0f);
     for (size_t b = 0; b < nb; ++b) {
@@ -983,23 +987,24 @@ void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, si
     const float* qts = sc.block_queries.data();
     float* bound = sc.block_bounds.data();
     TopK* tops = sc.block_tops.data();
-    alignas(64) float dots[2 * kBlockRows8 * kBlockQueries];
-    const float* rows[kBlockRows8];
-    float norms[kBlockRows8];
-    for (size_t j = 0; j < n_slots; j += kBlockRows8) {
-        const size_t nr = std::min(kBlockRows8, n_slots - j);
-        for (size_t r = 0; r < kBlockRows8; ++r) {
+    alignas(64) float dots[2 * kScanRows * kBlockQueries];
+    const float* rows[kScanRows];
+    float norms[kScanRows];
+    for (size_t j = 0; j < n_slots; j += kScanRows) {
+        const size_t nr = std::min(kScanRows, n_slots - j);
+        for (size_t r = 0; r < kScanRows; ++r) {
             slot_t s = slots[j + std::min(r, nr - 1)];  // a short last group repeats its last row
             rows[r] = store_.row(s);
             // The next group's rows are read after this group's kernel calls: time enough.
-            if (j + kBlockRows8 + r < n_slots) prefetch_row_l2(store_.row(slots[j + kBlockRows8 + r]), dim);
+            if (j + kScanRows + r < n_slots) prefetch_row_l2(store_.row(slots[j + kScanRows + r]), dim);
         }
         for (size_t r = 0; r < nr; ++r) norms[r] = l2 ? kernels.dot(rows[r], rows[r], dim) : 0.0f;
         for (size_t g = 0; g < groups; g += 2) {
             const float* qt = qts + g * group_floats;
             const bool pair = g + 1 < groups;
             if (pair) {
-                kernels.dot_block8x2(qt, group_floats, rows, dim, dots);
+                kernels.dot_block4x2(qt, group_floats, rows, dim, dots);
+                kernels.dot_block4x2(qt, group_floats, rows + kBlockRows, dim, dots + 2 * kBlockRows * kBlockQueries);
             } else {  // an odd last group: the four-rows kernel on each half, in the same layout
                 kernels.dot_block4(qt, rows, dim, dots);
                 kernels.dot_block4(qt, rows + kBlockRows, dim, dots + 2 * kBlockRows * kBlockQueries);

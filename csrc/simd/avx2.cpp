@@ -131,15 +131,9 @@ VS_AVX2 void dot_block4x2_avx2(const float* qt, size_t stride, const float* cons
     dot_block4_avx2(qt + stride, rows, dim, out + kBlockRows * kBlockQueries);
 }
 
-// Two passes of four rows: sixteen ymm registers cannot hold more accumulators.
-VS_AVX2 void dot_block8x2_avx2(const float* qt, size_t stride, const float* const* rows, size_t dim, float* out) {
-    dot_block4x2_avx2(qt, stride, rows, dim, out);
-    dot_block4x2_avx2(qt, stride, rows + kBlockRows, dim, out + 2 * kBlockRows * kBlockQueries);
-}
-
 const KernelTable& avx2_kernels() {
     static const KernelTable table{SimdLevel::avx2, "avx2", l2sq_avx2, dot_avx2, l2sq_block_avx2, dot_block_avx2,
-                                   dot_block4_avx2, dot_block4x2_avx2, dot_block8x2_avx2};
+                                   dot_block4_avx2, dot_block4x2_avx2};
     return table;
 }
 

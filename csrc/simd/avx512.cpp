@@ -144,53 +144,9 @@ VS_AVX512 void dot_block4x2_avx512(const float* qt, size_t stride, const float* 
     _mm512_storeu_ps(out + 112, b3);
 }
 
-// Eight rows x two query blocks: sixteen accumulators (of 32 zmm registers), so each query load
-// feeds eight FMAs and the FMA unit, not the query stream from L2, sets the pace.
-VS_AVX512 void dot_block8x2_avx512(const float* qt, size_t stride, const float* const* rows, size_t dim,
-                                   float* out) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    __m512 a4 = _mm512_setzero_ps(), a5 = _mm512_setzero_ps(), a6 = _mm512_setzero_ps(), a7 = _mm512_setzero_ps();
-    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
-    __m512 b4 = _mm512_setzero_ps(), b5 = _mm512_setzero_ps(), b6 = _mm512_setzero_ps(), b7 = _mm512_setzero_ps();
-    const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
-    const float *r4 = rows[4], *r5 = rows[5], *r6 = rows[6], *r7 = rows[7];
-    const float* qt2 = qt + stride;
-    for (size_t i = 0; i < dim; ++i) {
-        __m512 p = _mm512_loadu_ps(qt + i * 16), q = _mm512_loadu_ps(qt2 + i * 16);
-        __m512 x = _mm512_set1_ps(r0[i]);
-        a0 = _mm512_fmadd_ps(x, p, a0);
-        b0 = _mm512_fmadd_ps(x, q, b0);
-        x = _mm512_set1_ps(r1[i]);
-        a1 = _mm512_fmadd_ps(x, p, a1);
-        b1 = _mm512_fmadd_ps(x, q, b1);
-        x = _mm512_set1_ps(r2[i]);
-        a2 = _mm512_fmadd_ps(x, p, a2);
-        b2 = _mm512_fmadd_ps(x, q, b2);
-        x = _mm512_set1_ps(r3[i]);
-        a3 = _mm512_fmadd_ps(x, p, a3);
-        b3 = _mm512_fmadd_ps(x, q, b3);
-        x = _mm512_set1_ps(r4[i]);
-        a4 = _mm512_fmadd_ps(x, p, a4);
-        b4 = _mm512_fmadd_ps(x, q, b4);
-        x = _mm512_set1_ps(r5[i]);
-        a5 = _mm512_fmadd_ps(x, p, a5);
-        b5 = _mm512_fmadd_ps(x, q, b5);
-        x = _mm512_set1_ps(r6[i]);
-        a6 = _mm512_fmadd_ps(x, p, a6);
-        b6 = _mm512_fmadd_ps(x, q, b6);
-        x = _mm512_set1_ps(r7[i]);
-        a7 = _mm512_fmadd_ps(x, p, a7);
-        b7 = _mm512_fmadd_ps(x, q, b7);
-    }
-    // The layout of two dot_block4x2 calls: rows 0-3 (first block, then second), rows 4-7.
-    __m512 acc[16] = {a0, a1, a2, a3, b0, b1, b2, b3, a4, a5, a6, a7, b4, b5, b6, b7};
-    for (size_t j = 0; j < 16; ++j) _mm512_storeu_ps(out + j * 16, acc[j]);
-}
-
 const KernelTable& avx512_kernels() {
     static const KernelTable table{SimdLevel::avx512, "avx512", l2sq_avx512, dot_avx512, l2sq_block_avx512,
-                                   dot_block_avx512, dot_block4_avx512, dot_block4x2_avx512,
-                                   dot_block8x2_avx512};
+                                   dot_block_avx512, dot_block4_avx512, dot_block4x2_avx512};
     return table;
 }
 

@@ -23,11 +23,6 @@ using block4_fn = void (*)(const float* qt, const float* const* rows, size_t dim
 // FMAs, 0.75 loads per FMA instead of 1.25. out holds the first block's 4 x 16 values, then the
 // second's.
 using block4x2_fn = void (*)(const float* qt, size_t stride, const float* const* rows, size_t dim, float* out);
-// Eight rows against two query blocks: out holds what dot_block4x2 writes for rows[0..3], then
-// the same for rows[4..7]. Eight rows share each query load, so the query blocks (which stream
-// from L2 when a scan scores many queries) are read half as often per FMA as by dot_block4x2.
-constexpr size_t kBlockRows8 = 2 * kBlockRows;
-using block8x2_fn = block4x2_fn;
 
 enum class SimdLevel { scalar = 0, avx2 = 1, avx512 = 2 };
 
@@ -40,7 +35,6 @@ struct KernelTable {
     block_fn dot_block;
     block4_fn dot_block4;
     block4x2_fn dot_block4x2;
-    block8x2_fn dot_block8x2;
 };
 
 const KernelTable& scalar_kernels();

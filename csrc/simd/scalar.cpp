@@ -57,15 +57,9 @@ void dot_block4x2_scalar(const float* qt, size_t stride, const float* const* row
     dot_block4_scalar(qt + stride, rows, dim, out + kBlockRows * kBlockQueries);
 }
 
-void dot_block8x2_scalar(const float* qt, size_t stride, const float* const* rows, size_t dim, float* out) {
-    dot_block4x2_scalar(qt, stride, rows, dim, out);
-    dot_block4x2_scalar(qt, stride, rows + kBlockRows, dim, out + 2 * kBlockRows * kBlockQueries);
-}
-
 const KernelTable& scalar_kernels() {
     static const KernelTable table{SimdLevel::scalar, "scalar", l2sq_scalar, dot_scalar, l2sq_block_scalar,
-                                   dot_block_scalar, dot_block4_scalar, dot_block4x2_scalar,
-                                   dot_block8x2_scalar};
+                                   dot_block_scalar, dot_block4_scalar, dot_block4x2_scalar};
     return table;
 }
 
