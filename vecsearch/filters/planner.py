@@ -69,25 +69,28 @@ class CostModel:
         """Times each plan on `queries` (a few stored vectors, so walks behave as for real
         queries): scans of every slot and of a 1% sample, blocked scans of a 10% sample at two
         block sizes, unfiltered walks, and ACORN walks over random filters at each of
-        ``CALIBRATION_SELECTIVITIES``, each walk at both ``CALIBRATION_EFS``. Each figure is the fastest of 3 runs."""
+        ``CALIBRATION_SELECTIVITIES``, each walk at both ``CALIBRATION_EFS``. Each figure is the
+        fastest of 3 runs in CPU time of the calling thread (which runs them: one search thread),
+        so a run the OS preempted on a loaded machine does not inflate one plan's cost against
+        another's."""
         words, epoch = core.ids_to_bitmap(np.zeros(0, dtype=np.uint64))
         slots = core.slot_count()
         rng = np.random.default_rng(0)
         nq = queries.shape[0]
 
-        def timed(plan: str, bitmap: np.ndarray, nq: int, per_call: int = 1, ef: int = CALIBRATION_EFS[1],
-                  source: np.ndarray = queries) -> float:
+        def timed(plan: str, bitmap: np.ndarray, nq: int, per_call: int = 1,
+                  ef: int = CALIBRATION_EFS[1], source: np.ndarray = queries) -> float:
             """Microseconds per query, for nq queries of `source` sent per_call at a time."""
             plans = np.full(per_call, PLANS[plan], dtype=np.uint8)
             matches = np.array([_popcount(bitmap)], dtype=np.uint64)
             shared = np.zeros(per_call, dtype=np.uint32)
             best = float("inf")
             for _ in range(3):
-                start = time.perf_counter()
+                start = time.thread_time()
                 for i in range(0, nq - per_call + 1, per_call):
                     core.search_filtered(source[i:i + per_call], 10, ef, ef, 1, bitmap[np.newaxis, :],
                                          matches, shared, plans, epoch)
-                best = min(best, time.perf_counter() - start)
+                best = min(best, time.thread_time() - start)
             return best * 1e6 / (nq - nq % per_call)
 
         def walk_line(plan: str, bitmap: np.ndarray) -> Tuple[float, float]:
@@ -109,9 +112,13 @@ class CostModel:
         # calibration queries (a scan's cost does not depend on what they are).
         scattered = _random_bitmap(rng, words.shape[0], SCAN_BLOCK_SELECTIVITY)
         wide = np.tile(queries[:block_q], (SCAN_BLOCK_WIDEN, 1))
-        narrow_cost, wide_cost = (max(0.0, timed("scan", scattered, b, per_call=b, source=wide) - scan_fixed)
-                                  / max(_popcount(scattered), 1) for b in (block_q, SCAN_BLOCK_WIDEN * block_q))
-        block_per_query, block_per_block = _line(1 / (SCAN_BLOCK_WIDEN * block_q), wide_cost, 1 / block_q, narrow_cost)
+        narrow, widened = block_q, SCAN_BLOCK_WIDEN * block_q
+        narrow_cost, wide_cost = (
+            max(0.0, timed("scan", scattered, b, per_call=b, source=wide) - scan_fixed)
+            / max(_popcount(scattered), 1)
+            for b in (narrow, widened)
+        )
+        block_per_query, block_per_block = _line(1 / widened, wide_cost, 1 / narrow, narrow_cost)
         return cls(
             scan_fixed=scan_fixed,
             scan_per_match=scan_per_match,
