@@ -24,11 +24,25 @@ constexpr size_t kAcornUpperSeeds = 8;  // matching upper-level nodes that seed 
 // anti-correlated with its filter and scanned instead. Uncorrelated filters at 1% selectivity
 // leave about ten matches among the ~1000 two-hop slots sampled, so they pass.
 constexpr double kAntiCorrelated = 0.1;
-// Scan-plan queries sharing a filter are scored in blocks of up to this many (when at least
-// kScanBlockMin share it): each matching vector is read from memory once per block and scored
-// against the block's queries kBlockQueries at a time while it sits in L1, so a scan of many
-// matches costs memory bandwidth once per 64 queries rather than once per query.
-constexpr size_t kScanBlock = 4 * kBlockQueries, kScanBlockMin = 4;
+// Scan-plan queries sharing a filter (at least kScanBlockMin of them) are scored in blocks: each
+// matching vector is read from memory once per block and scored against the block's queries
+// while it sits in L1, so a scan costs memory bandwidth once per block rather than once per
+// query. A block's transposed queries stream from L2 for every group of rows, so they are kept
+// to kScanBlockBytes; a batch is split into more blocks only to give every thread one, and not
+// below kScanBlockSplit queries (fewer would pay the memory pass for little work).
+constexpr size_t kScanBlockMin = 4, kScanBlockBytes = 512 << 10, kScanBlockSplit = 64;
+
+// The sizes of the blocks that `queries` scan-plan queries sharing one filter are cut into:
+// as few as fit kScanBlockBytes (or one per thread), of equal size in whole kBlockQueries groups.
+size_t scan_block_size(size_t queries, size_t dim, size_t threads) {
+    const size_t pair = 2 * kBlockQueries;
+    const size_t widest = std::max(pair, kScanBlockBytes / (dim * sizeof(float)) / pair * pair);
+    size_t blocks = (queries + widest - 1) / widest;
+    const size_t workers = threads == 0 ? ThreadPool::hardware_threads() : threads;
+    if (workers > blocks) blocks = std::max(blocks, std::min(workers, queries / kScanBlockSplit));
+    const size_t each = (queries + blocks - 1) / blocks;
+    return (each + kBlockQueries - 1) / kBlockQueries * kBlockQueries;
+}
 
 uint64_t splitmix64(uint64_t x) {
     x += 0x9E3779B97F4A7C15ull;
@@ -946,14 +960,58 @@ void Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t 
     }
 }
 
-// Exact answers of up to kBlockQueries queries that share one filter, over its matching slots:
-// each matching vector is read once for the whole block rather than once per query.
+// A whole row into L2 (not L1: the scan's query blocks stream through L1 meanwhile, and would
+// evict it before it is read). Requested in one burst per row group: measured, that beats
+// spreading the requests over the group's kernel calls, and no prefetch at all.
+inline void prefetch_row_l2(const float* row, size_t dim) {
+    const char* c = reinterpret_cast<const char*>(row);
+    for (size_t off = 0; off < dim * sizeof(float); off += 64) __builtin_prefetch(c + off, 0, 2);
+}
+
+// Four lanes of a GCC/Clang vector (any target): the admission test below compares four
+// queries per instruction, where scalar compares and branches cost a tenth of a scan.
+typedef float f32x4 __attribute__((vector_size(16)));
+typedef int32_t i32x4 __attribute__((vector_size(16)));
+
+inline f32x4 load4(const float* p) {
+    f32x4 v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+// Rows the blocked scan takes per step: two dot_block4x2 calls (an eight-rows kernel with 16
+// accumulators measured no faster: the scan is bound by the FMA unit either way).
+constexpr size_t kScanRows = 2 * kBlockRows;
+
+// Offers one kernel output (kScanRows rows x kBlockQueries queries, row r's values at
+// d + (r / 4) * 128 + (r % 4) * 16) to the tops of one query group. Ranking value: norm[r] -
+// scale * dot. Padding lanes carry a -inf bound, so they never pass. Almost every row fails
+// every lane's bound once the tops are full: one vector compare of the whole row skips it.
+inline void admit_rows(const float* d, const float* norms, float scale, size_t nr, const slot_t* slots,
+                       float* bound, TopK* tops) {
+    static_assert(kBlockQueries % 4 == 0, "the admission test compares four lanes at a time");
+    for (size_t r = 0; r < nr; ++r) {
+        const float* dr = d + (r / kBlockRows) * 2 * kBlockRows * kBlockQueries + (r % kBlockRows) * kBlockQueries;
+        i32x4 hit = {0, 0, 0, 0};
+        for (size_t b = 0; b < kBlockQueries; b += 4) hit |= (norms[r] - scale * load4(dr + b)) < load4(bound + b);
+        if (!(hit[0] | hit[1] | hit[2] | hit[3])) continue;
+        for (size_t b = 0; b < kBlockQueries; ++b) {
+            const float v = norms[r] - scale * dr[b];
+            if (!(v < bound[b])) continue;
+            tops[b].push(v, slots[r]);
+            if (tops[b].full()) bound[b] = tops[b].worst();
+        }
+    }
+}
+
+// Exact answers of queries that share one filter, over its matching slots: each matching vector
+// is read from memory once for the whole block and scored against all its queries while in L1.
 void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, size_t k, const slot_t* slots,
                       size_t n_slots, external_id* out_ids, float* out_dists) const {
     Scratch& sc = scratch();
     const size_t dim = params_.dim;
     // The block's queries in groups of kBlockQueries, each group transposed (coordinate-major,
-    // unused lanes zero), so one kernel call scores a matching row against a whole group.
+    // unused lanes zero), so one kernel call scores four matching rows against two groups.
     const size_t groups = (nb + kBlockQueries - 1) / kBlockQueries, group_floats = dim * kBlockQueries;
     sc.block_queries.assign(groups * group_floats, 0.0f);
     for (size_t b = 0; b < nb; ++b) {
@@ -961,46 +1019,46 @@ void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, si
         float* group = sc.block_queries.data() + (b / kBlockQueries) * group_floats;
         for (size_t i = 0; i < dim; ++i) group[i * kBlockQueries + b % kBlockQueries] = q[i];
     }
-    sc.block_tops.resize(nb);
+    sc.block_tops.resize(groups * kBlockQueries);
     for (size_t b = 0; b < nb; ++b) sc.block_tops[b].reset(k);
-    // Rows go through the kernel four at a time and are ranked by a value monotone in the
-    // distance: |x|^2 - 2 q.x for l2 (|q|^2 is the same for every row), -q.x otherwise. The
-    // answers' exact distances are computed at the end.
+    // Each query's admission bound (its k-th best so far, +inf until it has k; -inf for the
+    // padding lanes of the last group).
+    sc.block_bounds.assign(groups * kBlockQueries, -std::numeric_limits<float>::infinity());
+    std::fill(sc.block_bounds.begin(), sc.block_bounds.begin() + nb, std::numeric_limits<float>::infinity());
+    // Rows are ranked by a value monotone in the distance: |x|^2 - 2 q.x for l2 (|q|^2 is the
+    // same for every row), -q.x otherwise. The answers' exact distances are computed at the end.
     const bool l2 = params_.metric == Metric::l2;
-    alignas(64) float dots[2 * kBlockRows * kBlockQueries];
-    const float* rows[kBlockRows];
-    float norms[kBlockRows];
-    // Each query's admission bound (its k-th best so far, +inf until it has k): one compare
-    // turns away almost every row before the heap is touched.
-    std::vector<float>& bound = sc.block_bounds;
-    bound.assign(nb, std::numeric_limits<float>::infinity());
     const float scale = l2 ? 2.0f : 1.0f;
-    for (size_t j = 0; j < n_slots; j += kBlockRows) {
-        const size_t nr = std::min(kBlockRows, n_slots - j);
-        for (size_t r = 0; r < kBlockRows; ++r) {
+    const KernelTable& kernels = active_kernels();
+    const float* qts = sc.block_queries.data();
+    float* bound = sc.block_bounds.data();
+    TopK* tops = sc.block_tops.data();
+    alignas(64) float dots[2 * kScanRows * kBlockQueries];
+    const float* rows[kScanRows];
+    float norms[kScanRows];
+    for (size_t j = 0; j < n_slots; j += kScanRows) {
+        const size_t nr = std::min(kScanRows, n_slots - j);
+        for (size_t r = 0; r < kScanRows; ++r) {
             slot_t s = slots[j + std::min(r, nr - 1)];  // a short last group repeats its last row
             rows[r] = store_.row(s);
-            norms[r] = l2 ? store_.squared_norm(s) : 0.0f;
-            if (j + kBlockRows + r < n_slots) prefetch_row(store_.row(slots[j + kBlockRows + r]), dim);
+            // The next group's rows are read after this group's kernel calls: time enough.
+            if (j + kScanRows + r < n_slots) prefetch_row_l2(store_.row(slots[j + kScanRows + r]), dim);
         }
+        for (size_t r = 0; r < nr; ++r) norms[r] = l2 ? kernels.dot(rows[r], rows[r], dim) : 0.0f;
         for (size_t g = 0; g < groups; g += 2) {
-            const float* qt = sc.block_queries.data() + g * group_floats;
-            const size_t pair = std::min<size_t>(2, groups - g);
-            if (pair == 2)
-                store_.dot_block4x2(qt, group_floats, rows, dots);
-            else
-                store_.dot_block4(qt, rows, dots);
-            for (size_t h = 0; h < pair; ++h) {
-                const size_t first = (g + h) * kBlockQueries, count = std::min(kBlockQueries, nb - first);
-                const float* d = dots + h * kBlockRows * kBlockQueries;
-                for (size_t r = 0; r < nr; ++r)
-                    for (size_t b = 0; b < count; ++b) {
-                        float v = norms[r] - scale * d[r * kBlockQueries + b];
-                        if (v >= bound[first + b]) continue;
-                        TopK& top = sc.block_tops[first + b];
-                        top.push(v, slots[j + r]);
-                        if (top.full()) bound[first + b] = top.worst();
-                    }
+            const float* qt = qts + g * group_floats;
+            const bool pair = g + 1 < groups;
+            if (pair) {
+                kernels.dot_block4x2(qt, group_floats, rows, dim, dots);
+                kernels.dot_block4x2(qt, group_floats, rows + kBlockRows, dim, dots + 2 * kBlockRows * kBlockQueries);
+            } else {  // an odd last group: the four-rows kernel on each half, in the same layout
+                kernels.dot_block4(qt, rows, dim, dots);
+                kernels.dot_block4(qt, rows + kBlockRows, dim, dots + 2 * kBlockRows * kBlockQueries);
+            }
+            for (size_t h = 0; h < (pair ? 2u : 1u); ++h) {
+                const size_t first = (g + h) * kBlockQueries;
+                admit_rows(dots + h * kBlockRows * kBlockQueries, norms, scale, nr, slots + j, bound + first,
+                           tops + first);
             }
         }
     }
@@ -1049,8 +1107,9 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
         bitmaps[f].for_each([&](slot_t s) {
             if (s < count_ && !deleted_[s]) list.push_back(s);
         });
-        for (size_t b = 0; b < group.size(); b += kScanBlock)
-            tasks.push_back(Task{f, group.data() + b, std::min(kScanBlock, group.size() - b)});
+        const size_t size = scan_block_size(group.size(), params_.dim, threads);
+        for (size_t b = 0; b < group.size(); b += size)
+            tasks.push_back(Task{f, group.data() + b, std::min(size, group.size() - b)});
         for (uint32_t i : group) blocked[i] = 1;
     }
     std::vector<uint32_t> singles;

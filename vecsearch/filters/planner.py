@@ -7,8 +7,12 @@ grows with the work; both are fitted from timings at two sizes, since at small e
 the fixed part dominates:
 
 - scan:  ``scan_fixed + matches * scan_per_match``: one exact distance per matching vector; when
-  at least ``SCAN_BLOCK_MIN`` queries of a batch share the filter, the native scan scores them in
-  blocks (each vector read once per block) and the cheaper ``scan_per_match_block`` applies.
+  ``b >= SCAN_BLOCK_MIN`` queries of a batch share the filter, the native scan scores them as a
+  block (each vector read from memory once for the block, then scored against every query in
+  it), and a query's share is ``matches * (scan_block_per_query + scan_block_per_block / b)``:
+  the arithmetic is paid per query, the memory pass once per block. Both parts are fitted from
+  blocks of two sizes. (The native scan splits a batch wider than its cache budget, or to give
+  each thread a block, so for very wide batches the estimate is a little low.)
 - acorn: ``fixed(s) + ef * per_ef(s)``, measured at a few selectivities s on random filters and
   interpolated in log-selectivity. An ACORN hop reads two-hop neighbour lists while few
   neighbours match, so a hop costs several unfiltered hops at 10% and about one at 50%.
@@ -37,6 +41,8 @@ CALIBRATION_SELECTIVITIES = (0.01, 0.1, 0.5, 1.0)  # where ACORN's cost is measu
 CALIBRATION_EFS = (16, 64)  # the two beam widths each walk is timed at
 CALIBRATION_QUERIES = 16
 SCAN_BLOCK_MIN = 4  # queries sharing a filter that the native scan answers as a block
+SCAN_BLOCK_WIDEN = 4  # the wider calibration block has this many times the calibration queries
+SCAN_BLOCK_SELECTIVITY = 0.1  # share of the slots the blocked scans are calibrated on
 
 
 def _line(x0: float, y0: float, x1: float, y1: float) -> Tuple[float, float]:
@@ -51,7 +57,8 @@ class CostModel:
 
     scan_fixed: float
     scan_per_match: float
-    scan_per_match_block: float
+    scan_block_per_query: float  # blocked scan: per match and query ...
+    scan_block_per_block: float  # ... plus per match and block, shared by its queries
     walk_fixed: float
     walk_per_ef: float
     acorn: Tuple[Tuple[float, float, float], ...]  # (selectivity, fixed, per unit of ef), ascending
@@ -60,26 +67,30 @@ class CostModel:
     @classmethod
     def measure(cls, core: Any, queries: np.ndarray, size: int) -> "CostModel":
         """Times each plan on `queries` (a few stored vectors, so walks behave as for real
-        queries): scans of every slot and of a 1% sample, unfiltered walks, and ACORN walks
-        over random filters at each of ``CALIBRATION_SELECTIVITIES``, each walk at both
-        ``CALIBRATION_EFS``. Each figure is the fastest of 3 runs."""
+        queries): scans of every slot and of a 1% sample, blocked scans of a 10% sample at two
+        block sizes, unfiltered walks, and ACORN walks over random filters at each of
+        ``CALIBRATION_SELECTIVITIES``, each walk at both ``CALIBRATION_EFS``. Each figure is the
+        fastest of 3 runs in CPU time of the calling thread (which runs them: one search thread),
+        so a run the OS preempted on a loaded machine does not inflate one plan's cost against
+        another's."""
         words, epoch = core.ids_to_bitmap(np.zeros(0, dtype=np.uint64))
         slots = core.slot_count()
         rng = np.random.default_rng(0)
         nq = queries.shape[0]
-        filter_of = np.zeros(nq, dtype=np.uint32)
 
-        def timed(plan: str, bitmap: np.ndarray, nq: int, per_call: int = 1, ef: int = CALIBRATION_EFS[1]) -> float:
-            """Microseconds per query, for nq queries sent per_call at a time."""
+        def timed(plan: str, bitmap: np.ndarray, nq: int, per_call: int = 1,
+                  ef: int = CALIBRATION_EFS[1], source: np.ndarray = queries) -> float:
+            """Microseconds per query, for nq queries of `source` sent per_call at a time."""
             plans = np.full(per_call, PLANS[plan], dtype=np.uint8)
             matches = np.array([_popcount(bitmap)], dtype=np.uint64)
+            shared = np.zeros(per_call, dtype=np.uint32)
             best = float("inf")
             for _ in range(3):
-                start = time.perf_counter()
+                start = time.thread_time()
                 for i in range(0, nq - per_call + 1, per_call):
-                    core.search_filtered(queries[i:i + per_call], 10, ef, ef, 1, bitmap[np.newaxis, :],
-                                         matches, filter_of[:per_call], plans, epoch)
-                best = min(best, time.perf_counter() - start)
+                    core.search_filtered(source[i:i + per_call], 10, ef, ef, 1, bitmap[np.newaxis, :],
+                                         matches, shared, plans, epoch)
+                best = min(best, time.thread_time() - start)
             return best * 1e6 / (nq - nq % per_call)
 
         def walk_line(plan: str, bitmap: np.ndarray) -> Tuple[float, float]:
@@ -92,14 +103,27 @@ class CostModel:
         block_q = nq if slots <= 1_000_000 else SCAN_BLOCK_MIN
         scan_fixed, scan_per_match = _line(_popcount(sample) or 1, timed("scan", sample, nq), max(slots, 2),
                                            timed("scan", every, scan_q))
-        block_all = timed("scan", every, block_q, per_call=block_q)
         walk_fixed, walk_per_ef = walk_line("post", every)
         acorn = tuple((s, *walk_line("acorn", _random_bitmap(rng, words.shape[0], s)))
                       for s in CALIBRATION_SELECTIVITIES)
+        # Per match and query in a block of b queries, against 1 / b: the intercept is the
+        # arithmetic, the slope the memory pass the block shares. Timed on scattered matches
+        # (as a filter leaves them, not a sequential sweep); the wide block repeats the
+        # calibration queries (a scan's cost does not depend on what they are).
+        scattered = _random_bitmap(rng, words.shape[0], SCAN_BLOCK_SELECTIVITY)
+        wide = np.tile(queries[:block_q], (SCAN_BLOCK_WIDEN, 1))
+        narrow, widened = block_q, SCAN_BLOCK_WIDEN * block_q
+        narrow_cost, wide_cost = (
+            max(0.0, timed("scan", scattered, b, per_call=b, source=wide) - scan_fixed)
+            / max(_popcount(scattered), 1)
+            for b in (narrow, widened)
+        )
+        block_per_query, block_per_block = _line(1 / widened, wide_cost, 1 / narrow, narrow_cost)
         return cls(
             scan_fixed=scan_fixed,
             scan_per_match=scan_per_match,
-            scan_per_match_block=max(0.0, block_all - scan_fixed) / max(slots, 1),
+            scan_block_per_query=block_per_query,
+            scan_block_per_block=block_per_block,
             walk_fixed=walk_fixed,
             walk_per_ef=walk_per_ef,
             acorn=acorn,
@@ -110,7 +134,9 @@ class CostModel:
         """Estimated microseconds of each plan for filters with these match counts."""
         matches = np.asarray(matches, dtype=np.float64)
         selectivity = np.maximum(matches / max(live, 1), 1e-12)
-        per_match = np.where(np.asarray(shared_by) >= SCAN_BLOCK_MIN, self.scan_per_match_block, self.scan_per_match)
+        shared_by = np.maximum(np.asarray(shared_by, dtype=np.float64), 1.0)
+        block = self.scan_block_per_query + self.scan_block_per_block / shared_by
+        per_match = np.where(shared_by >= SCAN_BLOCK_MIN, block, self.scan_per_match)
         xs = np.log([s for s, _, _ in self.acorn])
         fixed = np.interp(np.log(selectivity), xs, [f for _, f, _ in self.acorn])
         per_ef = np.interp(np.log(selectivity), xs, [c for _, _, c in self.acorn])
