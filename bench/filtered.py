@@ -141,7 +141,7 @@ def measure(
     QPS from the fastest, recall from the first (every call returns the same ids).
     """
     nq = queries.shape[0]
-    plan = method.plan(case, queries[0], k, ef, curve)
+    plan = method.plan(case, queries, k, ef, curve)
     probe = min(nq, max(1, nq // _PROBE_DIVISOR))
     start = time.perf_counter()
     ids, failures = method.search(queries[:probe], k, ef, _head(prepared, probe), curve)

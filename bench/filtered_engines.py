@@ -79,8 +79,8 @@ class FilteredMethod(ABC):
             number of queries the library raised on; they return nothing).
         """
 
-    def plan(self, case: FilterCase, query: np.ndarray, k: int, ef: int, curve: str) -> str:
-        """The plan the curve uses for ``query`` ("" when the method has no plans)."""
+    def plan(self, case: FilterCase, queries: np.ndarray, k: int, ef: int, curve: str) -> str:
+        """The plan the curve uses for the batch ``queries`` ("" when the method has no plans)."""
         return ""
 
     def close(self) -> None:
@@ -166,12 +166,14 @@ class VecsearchMethod(_IndexMethod):
         )
         return ids.view(np.int64), 0  # MISSING_ID reads as -1
 
-    def plan(self, case: FilterCase, query: np.ndarray, k: int, ef: int, curve: str) -> str:
+    def plan(self, case: FilterCase, queries: np.ndarray, k: int, ef: int, curve: str) -> str:
         if curve != "auto":
             return curve
         prepared = self.prepare(case)
-        one = prepared[0] if isinstance(prepared, list) else prepared
-        return str(self.engine.index.explain(query, one, k=k, ef=ef).plan)
+        shared = not isinstance(prepared, list)  # one filter for the whole batch: scanned as a block
+        one = prepared if shared else prepared[0]
+        return str(self.engine.index.explain(queries[0], one, k=k, ef=ef,
+                                             shared_by=len(queries) if shared else 1).plan)
 
 
 class HnswlibMethod(_IndexMethod):

@@ -99,6 +99,13 @@ def test_explain_reports_the_plan_and_counts(filtered_setup):
     assert set(everything.estimated_us) == {"scan", "acorn", "post"}
     assert everything.plan in everything.eligible
     assert everything.estimated_us[everything.plan] == min(everything.estimated_us[p] for p in everything.eligible)
+    # A scan shared by a block of queries costs each of them less; the other plans do not change.
+    tenth = np.arange(0, len(x), 10)
+    alone, shared = index.explain(q[0], tenth), index.explain(q[0], tenth, shared_by=64)
+    assert shared.estimated_us["scan"] < alone.estimated_us["scan"]
+    assert shared.estimated_us["acorn"] == alone.estimated_us["acorn"]
+    with pytest.raises(ValueError, match="shared_by"):
+        index.explain(q[0], tenth, shared_by=0)
 
 
 def test_bad_filter_arguments(filtered_setup):

@@ -434,16 +434,20 @@ class Index:
             return non_negative_int(rerank, "rerank", maximum=MAX_K)
         return max(ef, k) if self._rerank is None else self._rerank
 
-    def explain(self, query: Any, filter: Any, *, k: int = 10, ef: Optional[int] = None) -> QueryPlan:
+    def explain(self, query: Any, filter: Any, *, k: int = 10, ef: Optional[int] = None,
+                shared_by: int = 1) -> QueryPlan:
         """The plan :meth:`search` would choose for one query and filter, with the match count,
-        selectivity and the estimated cost of each plan in microseconds."""
+        selectivity and the estimated cost of each plan in microseconds. ``shared_by``: how many
+        queries of the batch use this same filter (a scan shared by a block of queries costs
+        each of them less)."""
         k = positive_int(k, "k", maximum=MAX_K)
         ef = max(k, self.ef_search) if ef is None else positive_int(ef, "ef")
         as_vectors(query, self.dim, "query")
+        shared_by = positive_int(shared_by, "shared_by")
         if len(self) == 0:
             raise EmptyIndexError("the index is empty: add vectors before searching")
         _, matches, _, _ = filter_bitmaps(self._core, self._attributes, filter, 1)
-        return choose_plan(int(matches[0]), len(self), k, ef, self._costs())
+        return choose_plan(int(matches[0]), len(self), k, ef, self._costs(), shared_by)
 
     def _costs(self) -> CostModel:
         size = len(self)

@@ -27,9 +27,7 @@ public:
           one_minus_(metric != Metric::l2),
           fn_(metric == Metric::l2 ? kernels.l2sq : kernels.dot),
           block_fn_(metric == Metric::l2 ? kernels.l2sq_block : kernels.dot_block),
-          dot_fn_(kernels.dot),
-          dot_block4_fn_(kernels.dot_block4),
-          dot_block4x2_fn_(kernels.dot_block4x2) {}
+          dot_fn_(kernels.dot) {}
 
     size_t dim() const { return dim_; }
     size_t capacity() const { return capacity_; }
@@ -80,12 +78,6 @@ public:
         for (size_t j = 0; j < kBlockQueries; ++j) out[j] = finish(out[j]);
     }
 
-    // Raw dot products of kBlockRows rows with kBlockQueries transposed queries (see kernels.h),
-    // and a row's squared norm: with them l2 ranks by |x|^2 - 2 q.x, one FMA per coordinate.
-    void dot_block4(const float* qt, const float* const* rows, float* out) const { dot_block4_fn_(qt, rows, dim_, out); }
-    void dot_block4x2(const float* qt, size_t stride, const float* const* rows, float* out) const {
-        dot_block4x2_fn_(qt, stride, rows, dim_, out);
-    }
     float squared_norm(slot_t slot) const { return dot_fn_(row(slot), row(slot), dim_); }
 
 private:
@@ -100,8 +92,6 @@ private:
     dist_fn fn_;
     block_fn block_fn_;
     dist_fn dot_fn_;
-    block4_fn dot_block4_fn_;
-    block4x2_fn dot_block4x2_fn_;
     std::unique_ptr<float, Free> owned_data_;
     float* data_ = nullptr;
     bool owned_ = false;
