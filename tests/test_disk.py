@@ -263,3 +263,24 @@ def test_vector_file_shorter_than_header_is_refused(built, tmp_path, data):
     cut.write_bytes(raw[: len(raw) // 2])
     with pytest.raises(vecsearch.FormatError):
         vecsearch.Index.load(cut, vectors_on_disk=True)
+
+
+def test_load_without_verifying_vectors(built, data, tmp_path):
+    path, _ = built
+    raw = bytearray(open(path, "rb").read())
+    from vecsearch._format import IndexFile
+
+    offset = IndexFile(str(path)).section_offset("vectors")
+    raw[offset + 4 * DIM * 10] ^= 0x40  # flip a bit inside row 10
+    bad = tmp_path / "flipped.vs"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(vecsearch.FormatError, match="checksum"):
+        vecsearch.Index.load(bad, vectors_on_disk=True)
+    # Unverified, the load succeeds (the risk the caller took) and reads the flipped row as stored.
+    index = vecsearch.Index.load(bad, vectors_on_disk=True, verify_vectors=False)
+    ram = vecsearch.Index.load(path)
+    got = index.search(data[1], k=10, ef=32, rerank=32)[0]
+    want = ram.search(data[1], k=10, ef=32, rerank=32)[0]
+    assert (got == want).mean() > 0.95
+    with pytest.raises(ValueError, match="verify_vectors"):
+        vecsearch.Index.load(path, verify_vectors=False)

@@ -245,12 +245,15 @@ def section_lengths(path: str) -> Dict[str, int]:
 class IndexFile:
     """A validated, memory-mapped index file: `meta` and read-only numpy views of sections."""
 
-    def __init__(self, path: str, inspect: Optional[Mapping[str, Callable[[memoryview], None]]] = None):
+    def __init__(self, path: str, inspect: Optional[Mapping[str, Callable[[memoryview], None]]] = None,
+                 unverified: Iterable[str] = ()):
         """Opens and verifies `path`. `inspect` maps section names to a function called on each
         chunk of that section as its checksum is computed (e.g. to check values), so a large
-        section is read once, through a small buffer."""
+        section is read once, through a small buffer. Sections named in `unverified` are not
+        read at all (their checksum is not checked: the caller takes that risk)."""
         self.path = os.fspath(path)
         self._inspect = dict(inspect or {})
+        self._unverified = frozenset(unverified)
         with open(self.path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size < HEADER.size:
@@ -295,7 +298,7 @@ class IndexFile:
                     raise self._fail(f"section {name!r} lies outside the file")
                 if name in self.sections:
                     raise self._fail(f"section {name!r} appears twice")
-                if self._section_crc(f, name, offset, length) != crc:
+                if name not in self._unverified and self._section_crc(f, name, offset, length) != crc:
                     raise self._fail(f"section {name!r} checksum mismatch (the file is corrupt)")
                 self.sections[name] = (offset, length)
             # The alignment padding lies outside every CRC: it must be zero, so that no byte of

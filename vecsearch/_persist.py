@@ -60,11 +60,12 @@ def save_index(index: Any, path: Any, vectors: Optional[FileRegion] = None) -> N
     write_atomic(os.fspath(path), meta, arrays, version=version)
 
 
-def load_index(path: Any, mmap: bool) -> Tuple[Any, int, IndexFile, AttributeStore, Any, Optional[int]]:
+def load_index(path: Any, mmap: bool, verify_vectors: bool = True
+               ) -> Tuple[Any, int, IndexFile, AttributeStore, Any, Optional[int]]:
     """(native core, ef_search, the open file, attribute store, quantizer or None, rerank) of a
     saved index."""
     finite = _FiniteCheck()
-    f = IndexFile(os.fspath(path), inspect={"vectors": finite})
+    f = IndexFile(os.fspath(path), inspect={"vectors": finite}, unverified=() if verify_vectors else ("vectors",))
     meta = f.meta
     fields = {}
     for key in _INT_FIELDS:

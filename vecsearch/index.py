@@ -534,7 +534,7 @@ class Index:
 
     @classmethod
     def load(cls, path: PathLike, *, mmap: bool = False, vectors_on_disk: bool = False, disk_io: str = "auto",
-             memory_budget: Optional[int] = None) -> "Index":
+             memory_budget: Optional[int] = None, verify_vectors: bool = True) -> "Index":
         """Reads an index saved by :meth:`save`.
 
         Args:
@@ -556,6 +556,11 @@ class Index:
             memory_budget: bytes of RAM the loaded index may hold (the vectors on disk not
                 counted); a larger index raises MemoryBudgetError before anything is read.
 
+            verify_vectors: with ``vectors_on_disk``, False skips reading the vectors section to
+                check its checksum (and that it holds no NaN/inf): a load then reads only the
+                graph, codes and attributes, not the whole file. Every other section is still
+                verified; a vectors section corrupted on disk would go unnoticed.
+
         Raises:
             FormatError: not a vecsearch file, truncated, corrupt (checksums) or inconsistent.
             FormatVersionError: written by a format version this vecsearch cannot read.
@@ -570,7 +575,9 @@ class Index:
         if memory_budget is not None:
             check_file_budget(path, positive_int(memory_budget, "memory_budget"), vectors_on_disk)
         mapped = mmap or vectors_on_disk
-        core, ef_search, f, attributes, quantizer, rerank = load_index(path, mapped)
+        if not verify_vectors and not vectors_on_disk:
+            raise ValueError("verify_vectors=False is for vectors_on_disk=True: vectors read into RAM are always checked")
+        core, ef_search, f, attributes, quantizer, rerank = load_index(path, mapped, verify_vectors)
         index = cls.__new__(cls)
         index._init(core, ef_search, keepalive=f if mapped else None)
         index._attributes = attributes
