@@ -82,12 +82,6 @@ def _disk_ios(asked: tuple[str, ...]) -> list[str]:
     return list(asked)
 
 
-def _build_method() -> str:
-    import vecsearch
-
-    return "build_on_disk" if hasattr(vecsearch, "build_on_disk") else "Index.add+save (fallback: all vectors in RAM)"
-
-
 def _child(task: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
     """Run one worker task in a fresh interpreter and return its JSON result."""
     work.mkdir(parents=True, exist_ok=True)
@@ -122,7 +116,7 @@ def _build(args: argparse.Namespace, data: DiskData, work: Path) -> tuple[Path, 
     key = hashlib.sha256(json.dumps([rows, params], sort_keys=True).encode()).hexdigest()[:12]
     index_path = args.out / "index" / f"{data.name}-{args.storage}-{key}.vs"
     record_path = index_path.with_suffix(".build.json")
-    method = _build_method()
+    method = "build_on_disk"
     if not args.rebuild and index_path.exists() and record_path.exists():
         record = json.loads(record_path.read_text())
         if record.get("method") == method and record.get("file_bytes") == index_path.stat().st_size:

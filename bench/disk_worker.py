@@ -6,7 +6,6 @@ JSON spec and reads a JSON result; nothing else is shared.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import resource
@@ -21,7 +20,6 @@ from .disk_data import drop_cache, open_base
 from .fanns.measure import _status_kb, peak_rss_bytes, reset_peak, rss_bytes
 from .measure import recall_at_k
 
-ADD_CHUNK = 65_536  # rows per Index.add in the fallback build: one chunk of the memmap in RAM at a time
 MiB = 2**20
 
 
@@ -83,7 +81,7 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
     params = dict(M=spec["M"], ef_construction=spec["ef_construction"], seed=spec["seed"])
     start = time.perf_counter()
     with PeakSampler() as sampler:
-        method, save_seconds = _build_index(vecsearch, spec, source, path, params, start)
+        method, save_seconds = _build_index(vecsearch, spec, source, path, params)
     seconds = time.perf_counter() - start
     memory = _memory()
     drop_cache(spec["source"])  # leave the page cache to the index file
@@ -92,39 +90,15 @@ def build(spec: dict[str, Any]) -> dict[str, Any]:
                 n=spec["n"], cpu_seconds=_cpu_seconds())
 
 
-def _build_index(vecsearch: Any, spec: dict[str, Any], source: np.ndarray, path: Path, params: dict[str, Any],
-                 start: float) -> tuple[str, float | None]:
-    """The build itself; returns the method used and the seconds spent saving (None: not separate)."""
-    if hasattr(vecsearch, "build_on_disk"):
-        method = "build_on_disk"
-        extra: dict[str, Any] = {}
-        if "load" in inspect.signature(vecsearch.build_on_disk).parameters:
-            extra["load"] = False  # loading is the search process's to measure, not the build's
-        if not spec.get("progress", True):
-            extra["progress"] = False
-        vecsearch.build_on_disk(path, source, metric="l2", storage=spec["storage"], num_threads=spec["threads"],
-                                memory_budget=spec["memory_budget"], **params, **extra)
-        save_seconds = None
-    else:
-        method = "Index.add+save (fallback: all vectors in RAM)"
-        index = vecsearch.Index(source.shape[1], "l2", storage=spec["storage"], **params)
-        for b0 in range(0, source.shape[0], ADD_CHUNK):
-            index.add(source[b0: b0 + ADD_CHUNK], num_threads=spec["threads"], progress=False)
-            _report_progress(b0 + ADD_CHUNK, source.shape[0], start)
-        saved = time.perf_counter()
-        index.save(path)
-        save_seconds = time.perf_counter() - saved
-    return method, save_seconds
-
-
-def _report_progress(done: int, total: int, start: float) -> None:
-    """A bar-like line on a terminal; in a log, a line per tenth of the rows (a 10M build takes hours)."""
-    done = min(done, total)
-    line = f"  build {done:,}/{total:,} rows, {time.perf_counter() - start:.0f} s"
-    if sys.stderr.isatty():
-        print("\r" + line, end="\n" if done == total else "", file=sys.stderr, flush=True)
-    elif done == total or done * 10 // total > (done - ADD_CHUNK) * 10 // total:
-        print(line, file=sys.stderr, flush=True)
+def _build_index(vecsearch: Any, spec: dict[str, Any], source: np.ndarray, path: Path,
+                 params: dict[str, Any]) -> tuple[str, float | None]:
+    """The build itself (build_on_disk: the vectors never whole in RAM); returns the method and
+    the seconds spent saving (None: part of the build)."""
+    vecsearch.build_on_disk(path, source, metric="l2", storage=spec["storage"], num_threads=spec["threads"],
+                            memory_budget=spec["memory_budget"], progress=spec.get("progress", True),
+                            load=False,  # loading is the search process's to measure, not the build's
+                            **params)
+    return "build_on_disk", None
 
 
 def _cpu_seconds() -> float:
