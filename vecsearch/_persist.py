@@ -95,7 +95,7 @@ def load_index(path: Any, mmap: bool, verify_vectors: bool = True
         fields["dim"], meta["metric"], fields["M"], fields["ef_construction"], fields["seed"],
         fields["count"], fields["entry_point"], fields["max_level"], fields["next_auto_id"],
         vectors, ids, f.array("levels", np.int32), deleted, f.array("links0", np.uint32),
-        f.array("upper", np.uint32), bool(mmap), gamma, m_beta,
+        f.array("upper", np.uint32), bool(mmap), gamma, m_beta, mapped_source=True,
     )
     live = np.ascontiguousarray(ids[deleted == 0])
     # Each section is dropped from the mapping once the core has copied it, so a load holds the
@@ -143,5 +143,5 @@ def _load_storage(f: IndexFile, core: Any, dim: int) -> Tuple[Any, Optional[int]
     size = quantizer.code_size
     if codes.size % size:
         raise FormatError(f"{f.path}: codes section is not a whole number of {size}-byte codes")
-    core.attach_codec(blob, codes.reshape(-1, size), 0)
+    core.attach_codec(blob, codes.reshape(-1, size), 0, mapped_source=True)
     return quantizer, rerank

@@ -324,7 +324,7 @@ public:
 
     // Quantized storage: the codec travels as its serialised bytes (vecsearch.quant's
     // Quantizer.to_bytes()), the codes as uint8 [slot_count, code_size] or None to encode.
-    void attach_codec(py::bytes blob, py::handle codes_obj, size_t threads) {
+    void attach_codec(py::bytes blob, py::handle codes_obj, size_t threads, bool mapped_source) {
         std::string raw = blob;
         std::unique_ptr<Codec> codec = restore_codec(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
         carray<uint8_t> codes;
@@ -338,7 +338,7 @@ public:
             n_codes = codes.shape(0);
         }
         py::gil_scoped_release release;
-        h_->attach_codec(std::move(codec), codes_ptr, n_codes, clamp_threads(threads));
+        h_->attach_codec(std::move(codec), codes_ptr, n_codes, clamp_threads(threads), mapped_source);
     }
     void detach_codec() {
         py::gil_scoped_release release;
@@ -419,7 +419,7 @@ public:
                           size_t count, int64_t entry_point, int64_t max_level, uint64_t next_auto_id,
                           py::handle vectors_obj, py::handle ids_obj, py::handle levels_obj, py::handle deleted_obj,
                           py::handle links0_obj, py::handle upper_obj, bool borrow_vectors, size_t acorn_gamma,
-                          size_t acorn_m_beta) {
+                          size_t acorn_m_beta, bool mapped_source) {
         HnswParams p = make_params(dim, metric, M, ef_construction, seed, acorn_gamma, acorn_m_beta);
         if (acorn_gamma == 0 || acorn_gamma > 64 || (acorn_gamma > 1 && p.m_beta() > M * acorn_gamma))
             throw FormatError("corrupt index: bad ACORN parameters");
@@ -454,6 +454,7 @@ public:
         st.links0 = links0.data();
         st.upper = upper.data();
         st.upper_len = upper.size();
+        st.mapped = mapped_source;
         py::gil_scoped_release release;
         return PyHnsw(Hnsw::restore(p, st, borrow_vectors));
     }
@@ -500,7 +501,8 @@ void init_index(py::module_& m) {
         .def("contains", &PyHnsw::contains, py::arg("id"))
         .def("memory_bytes", &PyHnsw::memory_bytes)
         .def("memory_parts", &PyHnsw::memory_parts)
-        .def("attach_codec", &PyHnsw::attach_codec, py::arg("codec"), py::arg("codes"), py::arg("threads"))
+        .def("attach_codec", &PyHnsw::attach_codec, py::arg("codec"), py::arg("codes"), py::arg("threads"),
+             py::arg("mapped_source") = false)
         .def("export_codes", &PyHnsw::export_codes)
         .def("detach_codec", &PyHnsw::detach_codec)
         .def("params", &PyHnsw::params)
@@ -515,7 +517,8 @@ void init_index(py::module_& m) {
                     py::arg("ef_construction"), py::arg("seed"), py::arg("count"), py::arg("entry_point"),
                     py::arg("max_level"), py::arg("next_auto_id"), py::arg("vectors"), py::arg("ids"),
                     py::arg("levels"), py::arg("deleted"), py::arg("links0"), py::arg("upper"),
-                    py::arg("borrow_vectors"), py::arg("acorn_gamma") = 1, py::arg("acorn_m_beta") = 0);
+                    py::arg("borrow_vectors"), py::arg("acorn_gamma") = 1, py::arg("acorn_m_beta") = 0,
+                    py::arg("mapped_source") = false);
 }
 
 }  // namespace vecsearch

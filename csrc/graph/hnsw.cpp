@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/errors.h"
@@ -52,6 +53,15 @@ uint64_t splitmix64(uint64_t x) {
 }
 
 inline void prefetch_row(const float* row, size_t dim) { prefetch_lines(row, dim * sizeof(float)); }
+
+// Drops the whole pages inside [begin, end) of a read-only file mapping from this process (they
+// are read again from the file if touched); never a page shared with data outside the range.
+void release_mapped(const void* begin, const void* end) {
+    uintptr_t page = uintptr_t(sysconf(_SC_PAGE_SIZE));
+    uintptr_t lo = (reinterpret_cast<uintptr_t>(begin) + page - 1) / page * page;
+    uintptr_t hi = reinterpret_cast<uintptr_t>(end) / page * page;
+    if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
 
 size_t physical_memory_bytes() {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
@@ -239,7 +249,8 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
     });
 }
 
-void Hnsw::attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size_t n_codes, size_t threads) {
+void Hnsw::attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size_t n_codes, size_t threads,
+                        bool mapped_source) {
     std::unique_lock<std::shared_mutex> lock(rw_);
     if (!codec || !codec->trained()) throw InvalidArgument("the quantizer must be trained before it is attached");
     if (codec->dim() != params_.dim)
@@ -254,7 +265,12 @@ void Hnsw::attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size
         throw FormatError("corrupt index: " + std::to_string(n_codes) + " codes for " + std::to_string(count_) + " slots");
     std::vector<uint8_t> fresh(capacity_ * cs);
     if (codes) {
-        std::memcpy(fresh.data(), codes, count_ * cs);
+        constexpr size_t kChunk = size_t(64) << 20;
+        for (size_t at = 0; at < count_ * cs; at += kChunk) {
+            size_t len = std::min(kChunk, count_ * cs - at);
+            std::memcpy(fresh.data() + at, codes + at, len);
+            if (mapped_source) release_mapped(codes + at, codes + at + len);
+        }
     } else {
         constexpr size_t kChunk = 1024;
         size_t chunks = (count_ + kChunk - 1) / kChunk;
@@ -1208,7 +1224,10 @@ std::unique_ptr<Hnsw> Hnsw::restore(const HnswParams& params, const HnswState& s
     };
     size_t off = 0;
     h.id_to_slot_.reserve(n);
+    constexpr size_t kReleaseEvery = 1 << 16;  // slots
     for (size_t s = 0; s < n; ++s) {
+        if (st.mapped && s % kReleaseEvery == 0 && s > 0)
+            release_mapped(st.links0 + (s - kReleaseEvery) * h.row0_, st.links0 + s * h.row0_);
         const uint32_t* row0 = st.links0 + s * h.row0_;
         check_row(row0, h.row0_ - 1, s, 0);
         std::copy(row0, row0 + h.row0_, &h.links0_[s * h.row0_]);

@@ -70,6 +70,9 @@ struct HnswState {
     const uint32_t* links0 = nullptr;      // [count, 1 + 2M]
     const uint32_t* upper = nullptr;       // concatenation of every slot's upper rows, by slot
     size_t upper_len = 0;
+    // The arrays are pages of a read-only file mapping: restore drops each stretch of links0
+    // from the process once copied, so a large load is not resident twice.
+    bool mapped = false;
 };
 
 class Hnsw {
@@ -122,7 +125,9 @@ public:
     // Quantized storage. attach_codec takes a trained codec of this index's dim and metric and
     // the codes of slots 0..slot_count()-1 (nullptr: encode the stored vectors); later adds
     // encode their vectors. Throws InvalidArgument / FormatError before changing anything.
-    void attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size_t n_codes, size_t threads);
+    // mapped_source: `codes` are pages of a read-only file mapping, dropped as they are copied.
+    void attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size_t n_codes, size_t threads,
+                      bool mapped_source = false);
     // Drops the codec and codes: walks use the float vectors again.
     void detach_codec();
     const Codec* codec() const { return codec_.get(); }

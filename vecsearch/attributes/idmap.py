@@ -23,9 +23,13 @@ class IdRowMap:
     @classmethod
     def from_arrays(cls, ids: np.ndarray, rows: np.ndarray) -> "IdRowMap":
         m = cls()
-        order = np.argsort(ids, kind="stable")
-        m._ids = np.ascontiguousarray(ids[order], dtype=np.uint64)
-        m._rows = np.ascontiguousarray(rows[order], dtype=np.int64)
+        if (ids[1:] > ids[:-1]).all():  # already sorted (automatic ids): no permutation to hold
+            m._ids = np.array(ids, dtype=np.uint64)
+            m._rows = np.array(rows, dtype=np.int64)
+        else:
+            order = np.argsort(ids, kind="stable")
+            m._ids = np.ascontiguousarray(ids[order], dtype=np.uint64)
+            m._rows = np.ascontiguousarray(rows[order], dtype=np.int64)
         m._live = int(ids.shape[0])
         return m
 
@@ -54,13 +58,21 @@ class IdRowMap:
         revived = (pos < self._ids.shape[0]) & (self._ids[clipped] == ids) if self._ids.shape[0] else np.zeros(ids.shape, bool)
         self._rows[clipped[revived]] = rows[revived]  # tombstones of deleted ids
         fresh = ~revived
-        if fresh.any():
+        if fresh.all():
+            new_ids, new_rows = ids, rows
+        else:
             new_ids, new_rows = ids[fresh], rows[fresh]
-            order = np.argsort(new_ids, kind="stable")
-            new_ids, new_rows = new_ids[order], new_rows[order]
-            at = np.searchsorted(self._ids, new_ids)
-            self._ids = np.insert(self._ids, at, new_ids)
-            self._rows = np.insert(self._rows, at, new_rows)
+        if new_ids.size:
+            if not (new_ids[1:] > new_ids[:-1]).all():
+                order = np.argsort(new_ids, kind="stable")
+                new_ids, new_rows = new_ids[order], new_rows[order]
+            if self._ids.size == 0 or new_ids[0] > self._ids[-1]:  # ids in increasing order: append
+                self._ids = np.concatenate([self._ids, new_ids])
+                self._rows = np.concatenate([self._rows, new_rows])
+            else:
+                at = np.searchsorted(self._ids, new_ids)
+                self._ids = np.insert(self._ids, at, new_ids)
+                self._rows = np.insert(self._rows, at, new_rows)
         self._live += int(ids.shape[0])
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
