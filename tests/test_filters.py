@@ -230,3 +230,25 @@ def test_blocked_scan_equals_one_query_scans(filtered_setup, n_allowed):
         one_ids, one_dists = index.search(q[i], k=5, filter=allowed, plan="scan")
         np.testing.assert_array_equal(ids[i], one_ids[0])
         np.testing.assert_allclose(dists[i], one_dists[0], rtol=1e-5)
+
+
+def test_per_query_id_arrays_make_the_same_bitmaps_in_one_lookup():
+    """A batch of id-array filters is mapped to slots in one native call (filters/bitmaps.py);
+    each row must equal the bitmap of that array alone, with unknown, deleted and repeated ids."""
+    from vecsearch.filters.bitmaps import id_array_bitmaps
+
+    rng = np.random.default_rng(5)
+    index = vecsearch.Index(8)
+    index.add(rng.standard_normal((3000, 8)).astype(np.float32))
+    index.delete(np.arange(0, 3000, 7))
+    lists = [rng.integers(0, 3600, rng.integers(0, 200)) for _ in range(50)] + [np.zeros(0, np.int64), [5, 5, 5]]
+    bitmaps, epoch = id_array_bitmaps(index._core, lists)
+    assert epoch == index._core.epoch()
+    for row, ids in zip(bitmaps, lists):
+        alone, _ = index._core.ids_to_bitmap(np.asarray(ids, dtype=np.uint64))
+        np.testing.assert_array_equal(row, alone)
+    q = rng.standard_normal((len(lists), 8)).astype(np.float32)
+    batch = index.search(q, k=5, filter=lists, plan="scan")
+    for i, ids in enumerate(lists):
+        one = index.search(q[i], k=5, filter=np.asarray(ids, dtype=np.uint64), plan="scan")
+        np.testing.assert_array_equal(batch[0][i], one[0][0])

@@ -12,6 +12,7 @@ from typing import Any, Tuple
 import numpy as np
 
 from vecsearch._validate import as_ids
+from vecsearch.attributes.store import NO_SLOT
 from vecsearch.errors import _StaleFilterError
 from vecsearch.filters.cfunc import compiled_predicate_address
 from vecsearch.filters.expr import Expr
@@ -32,6 +33,9 @@ def filter_bitmaps(core: Any, store: Any, filter: Any, nq: int, threads: int = 0
     if len(exprs) == len(filters):  # the common case: one native call for every filter
         bitmaps, matches, epoch = evaluate_expressions(core, store, filters, threads)
         return bitmaps, matches, filter_of, epoch
+    if per_query and all(_is_id_array(f) for f in filters):  # one id lookup for the whole batch
+        bitmaps, epoch = id_array_bitmaps(core, filters)
+        return bitmaps, _popcount_rows(bitmaps), filter_of, epoch
     built = {i: _bitmap_of(core, store, f) for i, f in enumerate(filters) if i not in set(exprs)}
     if exprs:
         words, _, epoch = evaluate_expressions(core, store, [filters[i] for i in exprs], threads)
@@ -51,6 +55,36 @@ def evaluate_expressions(core: Any, store: Any, exprs: list, threads: int) -> Tu
     with store.lock:  # columns and row slots stay as compiled until the native call returns
         programs = [compile_filter(e, store) for e in exprs]
         return core.evaluate_filters(programs, store.row_slots, threads)
+
+
+def _is_id_array(filter: Any) -> bool:
+    return not isinstance(filter, Expr) and not callable(filter) and np.ndim(filter) >= 1
+
+
+def id_array_bitmaps(core: Any, id_arrays: list) -> Tuple[np.ndarray, int]:
+    """(bitmaps [len(id_arrays), words], epoch) of arrays of allowed ids, one per query: one
+    native lookup of every id, then the bits set with numpy, instead of a call and a bitmap
+    copy per query (which costs more than a scan of a few hundred matches)."""
+    arrays = [as_ids(f, "filter ids") for f in id_arrays]
+    epoch = core.epoch()
+    width = (core.slot_count() + 63) // 64 + 1  # as the native bitmaps: a spare word
+    ids = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint64)
+    slots = core.slots_of(ids, missing_ok=True)  # ids not in the index are ignored
+    if core.epoch() != epoch:
+        raise _StaleFilterError("the index changed while the filters were built")
+    rows = np.repeat(np.arange(len(arrays), dtype=np.int64), [a.shape[0] for a in arrays])
+    present = slots != NO_SLOT
+    rows, slots = rows[present], slots[present].astype(np.int64)
+    # OR each id's bit into its word: sort by word, then one reduceat over each word's bits.
+    word = rows * width + (slots >> 6)
+    order = np.argsort(word, kind="stable")
+    word = word[order]
+    bits = np.left_shift(np.uint64(1), (slots[order] & 63).astype(np.uint64))
+    bitmaps = np.zeros((len(arrays), width), dtype=np.uint64)
+    if word.size:
+        starts = np.flatnonzero(np.r_[True, word[1:] != word[:-1]])
+        bitmaps.reshape(-1)[word[starts]] = np.bitwise_or.reduceat(bits, starts)
+    return bitmaps, epoch
 
 
 def _bitmap_of(core: Any, store: Any, filter: Any) -> Tuple[np.ndarray, int]:
