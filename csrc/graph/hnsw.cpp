@@ -1209,7 +1209,11 @@ std::unique_ptr<Hnsw> Hnsw::restore(const HnswParams& params, const HnswState& s
         h.capacity_ = n;
     } else {
         h.reserve(n);
-        for (size_t s = 0; s < n; ++s) h.store_.set(slot_t(s), st.vectors + s * params.dim);
+        for (size_t s = 0; s < n; ++s) {
+            h.store_.set(slot_t(s), st.vectors + s * params.dim);
+            if (st.mapped && (s + 1) % (1 << 16) == 0)  // copied rows leave the mapping as we go
+                release_mapped(st.vectors + (s + 1 - (1 << 16)) * params.dim, st.vectors + (s + 1) * params.dim);
+        }
     }
     h.count_ = n;
     // Every link must name a slot that exists on that level: a walk reads the target's row there.
