@@ -28,6 +28,7 @@ from .engines import ENGINES
 from .fanns.cli import FANNS_HELP, add_fanns_options, run_fanns
 from .filtered_cli import FILTERED_HELP, FILTERED_PRESET, add_filtered_options, run_filtered
 from .argtypes import int_list
+from .argtypes import names as split_names
 from .disk import DISK_HELP, add_disk_options
 from .quantization import QUANT_HELP, add_quantization_options
 from .storage import STORAGE_HELP, add_storage_options
@@ -49,7 +50,7 @@ _DEFAULT_SUITE = "fanns"
 
 
 def _name_list(text: str) -> tuple[str, ...]:
-    names = tuple(v.strip() for v in text.split(",") if v.strip())
+    names = split_names(text)
     unknown = [n for n in names if n not in ENGINES]
     if unknown or not names:
         raise argparse.ArgumentTypeError(

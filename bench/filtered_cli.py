@@ -12,6 +12,8 @@ import argparse
 import os
 import sys
 
+from .argtypes import float_list, names
+
 #: Defaults of the unfiltered options for this suite (same keys as bench.__main__._PRESETS).
 FILTERED_PRESET = {
     "n": 200_000,
@@ -27,23 +29,6 @@ _PLANS = "auto,scan,acorn,post"
 _SELECTIVITIES = "0.001,0.01,0.1,0.5,1.0"
 
 
-def _names(text: str) -> tuple[str, ...]:
-    # unknown names are reported by FilteredConfig.validate, which knows the registries
-    return tuple(v.strip() for v in text.split(",") if v.strip())
-
-
-def _float_list(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}"
-        ) from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one number")
-    return values
-
-
 def add_filtered_options(p: argparse.ArgumentParser) -> None:
     """Add the filtered suite's options; call after the unfiltered ones (``p`` resolves
     conflicts, so these replace ``--threads``, ``--methods`` and ``--reps``)."""
@@ -57,14 +42,14 @@ def add_filtered_options(p: argparse.ArgumentParser) -> None:
     )
     idx.add_argument(
         "--methods",
-        type=_names,
-        default=_names(_METHODS),
+        type=names,
+        default=names(_METHODS),
         help=f"methods to run (default {_METHODS})",
     )
     idx.add_argument(
         "--plans",
-        type=_names,
-        default=_names(_PLANS),
+        type=names,
+        default=names(_PLANS),
         help=f"vecsearch plans, one curve each (default {_PLANS})",
     )
     idx.add_argument(
@@ -92,14 +77,14 @@ def add_filtered_options(p: argparse.ArgumentParser) -> None:
     flt = p.add_argument_group("filters")
     flt.add_argument(
         "--selectivities",
-        type=_float_list,
-        default=_float_list(_SELECTIVITIES),
+        type=float_list,
+        default=float_list(_SELECTIVITIES),
         help=f"fractions of the items each filter matches (default {_SELECTIVITIES})",
     )
     flt.add_argument(
         "--workloads",
-        type=_names,
-        default=_names(_WORKLOADS),
+        type=names,
+        default=names(_WORKLOADS),
         help=f"filter kinds (default {_WORKLOADS}; see bench/README.md)",
     )
 

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .argtypes import names as split_names
 from .argtypes import positive_int_list
 
 QUANT_HELP = "quantizers (PQ, SQ8, binary): size, recall, scan speed vs faiss"
@@ -29,7 +30,7 @@ _DEFAULT_CONFIGS = "pq48,pq96,sq8,binary"
 
 
 def _configs(text: str) -> tuple[str, ...]:
-    names = tuple(v.strip() for v in text.split(",") if v.strip())
+    names = split_names(text)
     bad = [n for n in names if n not in _CONFIGS]
     if bad or not names:
         raise argparse.ArgumentTypeError(f"unknown config(s) {bad}; choose from {','.join(_CONFIGS)}")

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .argtypes import int_list
+from .argtypes import names as split_names
 from .data import add_vector_data_options
 
 STORAGE_HELP = "HNSW walked with float32 vs SQ8 / PQ / binary codes plus exact re-rank: recall, QPS, RAM"
@@ -24,7 +25,7 @@ _DEFAULT_STORAGES = "float32,sq8,pq96,pq48,binary"
 
 
 def _storages(text: str) -> tuple[str, ...]:
-    names = tuple(s.strip() for s in text.split(",") if s.strip())
+    names = split_names(text)
     for name in names:
         if name not in ("float32", "sq8", "binary") and not (name.startswith("pq") and name[2:].isdigit()):
             raise argparse.ArgumentTypeError(f"unknown storage {name!r}: float32, sq8, binary or pq<m>")

@@ -10,16 +10,14 @@ import os
 import sys
 from pathlib import Path
 
+from ..argtypes import names
+
 FANNS_HELP = ("FANNS filtered suite (EM, R, EMIS, EM+R, unfiltered, controlled selectivity): "
               "vecsearch plans vs hnswlib, faiss, usearch, brute force")  # fmt: skip
 QUICK = {"n": 20_000, "nq": 500}  # generated data: well under 10 minutes on 2 cores
 
 _METHODS = "vecsearch,hnswlib,faiss,usearch,bruteforce"
 _WORKLOADS = "unfiltered,em,r,emis,em+r"
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
 def _numbers(kind: type) -> object:
@@ -49,9 +47,9 @@ def add_fanns_options(p: argparse.ArgumentParser) -> None:
                    help="columns of the EM / R / EMIS filters (required for parquet; overrides "
                         "the defaults, e.g. em=n_depends on debian)")
     w = p.add_argument_group("workloads")
-    w.add_argument("--workloads", type=_names, default=_names(_WORKLOADS),
+    w.add_argument("--workloads", type=names, default=names(_WORKLOADS),
                    help=f"natural query sets (default {_WORKLOADS})")
-    w.add_argument("--controlled", type=_names, default=("em",),
+    w.add_argument("--controlled", type=names, default=("em",),
                    help="controlled-selectivity sets for these filter kinds (em,r,emis; "
                         "default em; '' for none)")
     w.add_argument("--levels", type=_numbers(float), default=(0.01, 0.2, 0.8),
@@ -59,9 +57,9 @@ def add_fanns_options(p: argparse.ArgumentParser) -> None:
     w.add_argument("--min-queries", type=int, default=5,
                    help="skip selectivity buckets with fewer queries (default 5)")
     m = p.add_argument_group("methods and sweep")
-    m.add_argument("--methods", type=_names, default=_names(_METHODS),
+    m.add_argument("--methods", type=names, default=names(_METHODS),
                    help=f"methods (default {_METHODS})")
-    m.add_argument("--plans", type=_names, default=_names("auto,scan,acorn,post"),
+    m.add_argument("--plans", type=names, default=names("auto,scan,acorn,post"),
                    help="vecsearch plans, one curve each (default auto,scan,acorn,post)")
     m.add_argument("--M", type=int, default=16, help="HNSW M for every method (default 16)")
     m.add_argument("--ef-construction", type=int, default=200, help="(default 200)")
