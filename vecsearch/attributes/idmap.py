@@ -40,22 +40,27 @@ class IdRowMap:
     def nbytes(self) -> int:
         return self._ids.nbytes + self._rows.nbytes
 
+    def _locate(self, ids: np.ndarray) -> tuple:
+        """(positions, present): where each id sits, and whether it has an entry there (live or
+        a tombstone)."""
+        pos = np.searchsorted(self._ids, ids)
+        if not self._ids.shape[0]:
+            return pos, np.zeros(ids.shape, dtype=bool)
+        clipped = np.minimum(pos, self._ids.shape[0] - 1)
+        return clipped, (pos < self._ids.shape[0]) & (self._ids[clipped] == ids)
+
     def _find(self, ids: np.ndarray) -> tuple:
         """(positions, found): where each id sits and whether it is live there."""
-        pos = np.searchsorted(self._ids, ids)
-        clipped = np.minimum(pos, max(self._ids.shape[0] - 1, 0))
-        found = (pos < self._ids.shape[0])
-        if self._ids.shape[0]:
-            found &= (self._ids[clipped] == ids) & (self._rows[clipped] != _GONE)
-        return clipped, found
+        pos, present = self._locate(ids)
+        if present.any():
+            present &= self._rows[pos] != _GONE
+        return pos, present
 
     def add(self, ids: np.ndarray, rows: np.ndarray) -> None:
         """Maps ids that are not live (the caller has checked) to rows."""
         ids = np.asarray(ids, dtype=np.uint64)
         rows = np.asarray(rows, dtype=np.int64)
-        pos = np.searchsorted(self._ids, ids)
-        clipped = np.minimum(pos, max(self._ids.shape[0] - 1, 0))
-        revived = (pos < self._ids.shape[0]) & (self._ids[clipped] == ids) if self._ids.shape[0] else np.zeros(ids.shape, bool)
+        clipped, revived = self._locate(ids)
         self._rows[clipped[revived]] = rows[revived]  # tombstones of deleted ids
         fresh = ~revived
         if fresh.all():

@@ -17,9 +17,10 @@ from vecsearch.errors import MemoryBudgetError
 # after it doubles: 35) and the attribute store's row bookkeeping (id 8, alive 1, slot 4, id ->
 # row map 16).
 FIXED_BYTES_PER_VECTOR = 4 + 1 + 8 + 8 + 35 + 8 + 1 + 4 + 16
-# A PQ quantizer's codebooks (m * 256 centroids of dim / m floats) and an SQ8's ranges are
-# about dim * 256 * 4 bytes at most; rounded up.
-QUANTIZER_BYTES = lambda dim: dim * 256 * 4 + 4096  # noqa: E731
+def quantizer_bytes(dim: int) -> int:
+    """A PQ quantizer's codebooks (m * 256 centroids of dim / m floats) and an SQ8's ranges are
+    about dim * 256 * 4 bytes at most; rounded up."""
+    return dim * 256 * 4 + 4096
 
 
 def graph_bytes_per_vector(M: int, acorn_gamma: int = 1, acorn_m_beta: int = 0) -> float:
@@ -73,7 +74,7 @@ def estimate_bytes(n: int, dim: int, code_size: int, *, M: int = 16, acorn_gamma
     """RAM of `n` vectors with codes of `code_size` bytes (0: float32 rows in RAM)."""
     per = graph_bytes_per_vector(M, acorn_gamma, acorn_m_beta) + FIXED_BYTES_PER_VECTOR
     per += code_size if code_size else 4 * dim
-    return int(n * per + (QUANTIZER_BYTES(dim) if code_size else 0))
+    return int(n * per + (quantizer_bytes(dim) if code_size else 0))
 
 
 def check_file_budget(path: Any, memory_budget: int, vectors_on_disk: bool) -> None:
