@@ -74,17 +74,9 @@ class FileRegion:
     nbytes: int
 
     def chunks(self) -> Iterable[memoryview]:
-        buf = bytearray(min(self.nbytes, READ_CHUNK))
         with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            done = 0
-            while done < self.nbytes:
-                view = memoryview(buf)[:min(len(buf), self.nbytes - done)]
-                got = f.readinto(view)
-                if not got:
-                    raise FormatError(f"{self.path}: ends before its {self.nbytes} bytes of vectors")
-                yield view[:got]
-                done += got
+            short = f"{self.path}: ends before its {self.nbytes} bytes of vectors"
+            yield from read_chunks(f, self.offset, self.nbytes, short)
 
 
 @dataclass
@@ -104,7 +96,22 @@ def _crc(data) -> int:
     return zlib.crc32(data) & 0xFFFFFFFF
 
 
-def _section_crc(section: Section) -> int:
+def read_chunks(f: BinaryIO, offset: int, length: int, short: str) -> Iterable[memoryview]:
+    """`length` bytes of `f` from `offset`, through one reused buffer of up to READ_CHUNK bytes
+    (each chunk is valid until the next is read); FormatError(`short`) if the file ends first."""
+    buf = bytearray(min(length, READ_CHUNK))
+    f.seek(offset)
+    done = 0
+    while done < length:
+        view = memoryview(buf)[:min(len(buf), length - done)]
+        got = f.readinto(view)
+        if not got:
+            raise FormatError(short)
+        yield view[:got]
+        done += got
+
+
+def _payload_crc(section: Section) -> int:
     crc = 0
     for chunk in section.chunks():
         crc = zlib.crc32(chunk, crc)
@@ -128,7 +135,7 @@ def encode(meta: Mapping, arrays: Mapping[str, Any], version: int = 2) -> Tuple[
     table = b""
     layout = []
     for s in sections:
-        table += ENTRY.pack(s.name.encode("ascii"), offset, s.nbytes, _section_crc(s), b"")
+        table += ENTRY.pack(s.name.encode("ascii"), offset, s.nbytes, _payload_crc(s), b"")
         layout.append(offset)
         offset = _aligned(offset + s.nbytes)
     file_size = offset
@@ -319,19 +326,11 @@ class IndexFile:
         # pages part of this process's resident memory, and sections (the vectors) can be larger
         # than RAM.
         inspect = self._inspect.get(name)
-        buf = bytearray(min(length, READ_CHUNK))
-        crc, done = 0, 0
-        f.seek(offset)
-        while done < length:
-            view = memoryview(buf)[:min(len(buf), length - done)]
-            got = f.readinto(view)
-            if not got:
-                raise self._fail(f"section {name!r} is cut short")
-            chunk = view[:got]
+        crc = 0
+        for chunk in read_chunks(f, offset, length, f"{self.path}: section {name!r} is cut short"):
             crc = zlib.crc32(chunk, crc)
             if inspect is not None:
                 inspect(chunk)
-            done += got
         return crc & 0xFFFFFFFF
 
     def section_offset(self, name: str) -> int:
@@ -367,10 +366,10 @@ class IndexFile:
             if hasattr(mmap, advice):  # Linux and most Unixes; elsewhere a no-op
                 self._map.madvise(getattr(mmap, advice), start, span)
 
-    def release_all(self, *, but: Optional[str] = None, only: Optional[Iterable[str]] = None) -> None:
-        """:meth:`release` for every section (or those in `only`) except `but`."""
-        for name in list(self.sections):
-            if name != but and (only is None or name in only):
+    def release_all(self, only: Iterable[str]) -> None:
+        """:meth:`release` for each of the sections named in `only` that the file has."""
+        for name in only:
+            if name in self.sections:
                 self.release(name)
 
     def raw(self, name: str) -> memoryview:

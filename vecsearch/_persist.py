@@ -98,9 +98,10 @@ def load_index(path: Any, mmap: bool, verify_vectors: bool = True
         f.array("upper", np.uint32), bool(mmap), gamma, m_beta, mapped_source=True,
     )
     live = np.ascontiguousarray(ids[deleted == 0])
-    # Each section is dropped from the mapping once the core has copied it, so a load holds the
-    # index once plus one section, not twice.
-    f.release_all(only=("links0", "upper", "levels", "deleted", "ids") + (() if mmap else ("vectors",)))
+    # Each section is dropped from the mapping once its contents are copied, so a load holds the
+    # index once plus one section, not twice. Only mapped vectors (mmap) stay.
+    graph = ("links0", "upper", "levels", "deleted", "ids") + (() if mmap else ("vectors",))
+    f.release_all(only=graph)
     quantizer, rerank = _load_storage(f, core, fields["dim"])
     f.release_all(only=("codes", "codec"))
     if f.has("attrs"):
@@ -108,6 +109,7 @@ def load_index(path: Any, mmap: bool, verify_vectors: bool = True
     else:  # rows without columns, so attributes added later leave these ids null
         store = AttributeStore()
         store.append(live, {}, core.slots_of(live))
+    f.release_all(only=[name for name in f.sections if name not in graph + ("codes", "codec", "vectors")])
     return core, fields["ef_search"], f, store, quantizer, rerank
 
 

@@ -584,9 +584,8 @@ class Index:
         index._attributes = attributes
         index._quantizer = quantizer
         index._rerank = rerank
-        if mapped:  # everything but the vectors was copied into RAM: drop the mapping's pages of it
-            f.release_all(but=None if vectors_on_disk else "vectors")
         if vectors_on_disk and f.has("vectors"):
+            f.release("vectors")  # read per query from now on, one row at a time
             if disk_io != "mmap":
                 core.attach_reader(f.path, f.section_offset("vectors"), core.slot_count(), disk_io == "io_uring")
                 disk_io = core.io_stats()["read_mode"]
