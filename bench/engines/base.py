@@ -13,6 +13,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..sweep import DEFAULT_KNOB_LIMIT
+
 
 @dataclass(frozen=True)
 class HNSWParams:
@@ -41,6 +43,19 @@ class Engine(ABC):
 
     #: Short name used in tables, files and ``--methods``.
     name: str = ""
+    #: What this adapter can do, read by the suites to pick engines per case:
+    #: the filter form its library's search takes ("none"; "callback": a Python
+    #: predicate per id; "idset": a bitmap or id selector; "expression": attribute
+    #: expressions the library evaluates; "sql": a where-string over columns).
+    filters: str = "none"
+    #: what the walk scores on: "float32", or the code (e.g. "sq8", "lvq8", "rabitq").
+    codes: str = "float32"
+    #: whether the vectors can stay on disk while it searches.
+    disk: bool = False
+    #: the search knob a sweep turns (``ef`` is passed to :meth:`search` under this name).
+    knob: str = "ef"
+    #: the largest value of the knob the library accepts.
+    knob_limit: int = DEFAULT_KNOB_LIMIT
 
     def __init__(self, params: HNSWParams) -> None:
         self.params = params
@@ -94,6 +109,10 @@ class Engine(ABC):
         Returns:
             int64 ids [nq, k]; -1 (or any negative) where fewer than k were found.
         """
+
+    def index_bytes(self) -> int | None:
+        """Bytes the built index holds (its own report, or its saved size); None: unknown."""
+        return None
 
     def close(self) -> None:
         """Release the index memory before the next engine runs."""
