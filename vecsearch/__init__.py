@@ -1,9 +1,22 @@
 """vecsearch: filtered approximate nearest-neighbour search with a native C++ core."""
 from __future__ import annotations
 
+import os as _os
 import warnings as _warnings
 
-from vecsearch import _core
+try:
+    from vecsearch import _core
+except ImportError as _missing:
+    if getattr(_missing, "name", None) not in ("vecsearch", "vecsearch._core"):
+        raise  # the core is there but would not load: its own error says why
+    # The usual cause: `python -m ...` run from the repository root after a plain `pip install .`,
+    # so the source folder (no compiled core) shadows the installed package.
+    raise ImportError(
+        f"vecsearch's native core is not built in {_os.path.dirname(__file__)}: this looks like "
+        "the source folder shadowing an installed vecsearch. From the repository root, install "
+        "it editable (`pip install -e .`, as the README says) or build it in place (`python "
+        "setup.py build_ext --inplace`); or run from another directory."
+    ) from None
 from vecsearch._validate import MISSING_ID
 from vecsearch.errors import (
     DimensionError,
