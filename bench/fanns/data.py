@@ -2,7 +2,7 @@
 
 ``--data`` picks the source:
 
-- ``generated`` (default): :func:`vecsearch.datasets.generate_arxiv_like`, seeded;
+- ``generated`` (default): :func:`bench.datasets.generate_arxiv_like`, seeded;
 - ``arxiv-fanns:<dir>``: the published 10-file layout (its EM/R/EMIS query files and
   ground truth; EM+R is sampled here);
 - ``debian:<dir>``: the debian-minilm layout;
@@ -24,7 +24,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from vecsearch.datasets import (
+from ..datasets import (
     ARXIV_WORKLOADS,
     QuerySet,
     WorkloadSpec,
@@ -32,8 +32,8 @@ from vecsearch.datasets import (
     controlled_sets,
     make_query_set,
 )
-from vecsearch.datasets.arxiv_like import ARXIV_LIKE_VERSION, generate_arxiv_like
-from vecsearch.datasets.workloads import BUCKETS, query_set_from_values
+from ..datasets.arxiv_like import ARXIV_LIKE_VERSION, generate_arxiv_like
+from ..datasets.workloads import BUCKETS, query_set_from_values
 
 from ..filtered_data import FilterCase
 
@@ -158,7 +158,7 @@ def load_source(
     elif kind == "arxiv-fanns":
         data = _arxiv_fanns(arg, n, nq, override)
     elif kind == "debian":
-        from vecsearch.datasets.debian import DEBIAN_WORKLOADS, load_debian
+        from ..datasets.debian import DEBIAN_WORKLOADS, load_debian
 
         ds = load_debian(arg)
         em, r, emis = DEBIAN_WORKLOADS["em+r"][0], DEBIAN_WORKLOADS["r"][1], DEBIAN_WORKLOADS["emis"][2]

@@ -13,7 +13,7 @@ from bench.__main__ import main
 from bench.fanns.data import FannsCase
 from bench.fanns.measure import FannsPoint, recalls
 from bench.fanns.report import best_at
-from vecsearch.datasets import write_arxiv_like
+from bench.datasets import write_arxiv_like
 
 TINY = ["--n", "1200", "--nq", "40", "--dim", "16", "--efs", "10,40", "--levels", "0.2",
         "--no-progress"]  # fmt: skip
@@ -69,7 +69,7 @@ def test_arxiv_fanns_layout_uses_published_queries_and_truth(tmp_path: Path) -> 
 
 def test_parquet_source_needs_filter_columns(tmp_path: Path) -> None:
     pytest.importorskip("pyarrow")
-    from vecsearch.datasets import generate_arxiv_like
+    from bench.datasets import generate_arxiv_like
     from vecsearch.datasets.parquet import write_parquet
 
     ds = generate_arxiv_like(700, 1, 8, seed=2)
@@ -98,7 +98,7 @@ def test_bad_options_exit_2(tmp_path: Path, argv: list[str]) -> None:
 
 
 def _case(base: np.ndarray, queries: np.ndarray, masks: np.ndarray, k: int) -> FannsCase:
-    from vecsearch.datasets import filtered_knn
+    from bench.datasets import filtered_knn
 
     ids, dists = filtered_knn(base, queries, masks, k, progress=False)
     return FannsCase("em", 0.5, 1, ids, bucket="x", queries=queries, masks=masks,

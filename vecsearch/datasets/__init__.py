@@ -1,9 +1,8 @@
-"""Benchmark data for vecsearch: vector file formats, synthetic sets, exact k-NN.
+"""Data for vecsearch: vector file formats, synthetic sets, exact k-NN.
 
-Also: the arxiv-for-fanns layout (:mod:`.fanns`), an arXiv-like generator
-(:mod:`.arxiv_like`), FANNS workloads with filtered ground truth (:mod:`.workloads`),
-and, with optional extras, parquet (:mod:`.parquet`, pyarrow), the debian-minilm
-layout (:mod:`.debian`, pyarrow) and text embedding (:mod:`.embed`, ``[embed]``).
+Also the arxiv-for-fanns layout (:mod:`.fanns`) and, with pyarrow, parquet
+(:mod:`.parquet`). The benchmarks' own generators and workloads live in
+``bench.datasets``, outside the shipped package.
 
 Only numpy is required; tqdm, when installed, draws progress bars
 (through the package's shared ``vecsearch._progress`` helper).
@@ -18,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-from .arxiv_like import ARXIV_WORKLOADS, generate_arxiv_like, write_arxiv_like
 from .fanns import FannsDataset, load_fanns, pad_ground_truth, write_fanns
 from .ground_truth import METRICS, exact_knn
 from .synthetic import (
@@ -41,28 +39,11 @@ from .vectorio import (
     write_ragged_vecs,
     write_vecs,
 )
-from .workloads import (
-    QuerySet,
-    WorkloadSpec,
-    cached_filtered_knn,
-    controlled_sets,
-    filtered_knn,
-    make_query_set,
-)
 
 __all__ = [
-    "ARXIV_WORKLOADS",
     "FannsDataset",
-    "QuerySet",
-    "WorkloadSpec",
-    "cached_filtered_knn",
-    "controlled_sets",
-    "filtered_knn",
-    "generate_arxiv_like",
     "load_fanns",
-    "make_query_set",
     "pad_ground_truth",
-    "write_arxiv_like",
     "write_fanns",
     "GENERATOR_VERSION",
     "METRICS",

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .synthetic import make_mixture
+from vecsearch.datasets.synthetic import make_mixture
 
 __all__ = [
     "ARXIV_LIKE_VERSION",
@@ -210,7 +210,7 @@ def write_arxiv_like(
     Returns:
         The directory, readable with :func:`vecsearch.datasets.fanns.load_fanns`.
     """
-    from .fanns import write_fanns
+    from vecsearch.datasets.fanns import write_fanns
     from .workloads import WorkloadSpec, filtered_knn, make_query_set
 
     ds = generate_arxiv_like(n, nq, dim, seed=seed)

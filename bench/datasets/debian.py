@@ -16,8 +16,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from .parquet import arrow_columns, require_pyarrow
-from .vectorio import read_npy
+from vecsearch.datasets.parquet import arrow_columns, require_pyarrow
+from vecsearch.datasets.vectorio import read_npy
 
 __all__ = ["DEBIAN_FILES", "DEBIAN_WORKLOADS", "DebianSet", "load_debian"]
 

@@ -93,7 +93,7 @@ def embed_parquet(
     Each row's text is its ``text_columns`` joined by ``". "``; every other column is
     kept as an attribute. Read it back with :func:`vecsearch.datasets.parquet.load_parquet`.
     """
-    from .parquet import arrow_columns, require_pyarrow, write_parquet
+    from vecsearch.datasets.parquet import arrow_columns, require_pyarrow, write_parquet
 
     require_pyarrow()
     import pyarrow.parquet as pq
