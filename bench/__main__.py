@@ -27,7 +27,7 @@ from typing import Any
 from .engines import ENGINES
 from .fanns.cli import FANNS_HELP, add_fanns_options, run_fanns
 from .filtered_cli import FILTERED_HELP, FILTERED_PRESET, add_filtered_options, run_filtered
-from .argtypes import int_list
+from .argtypes import float_list, int_list
 from .argtypes import names as split_names
 from .disk import DISK_HELP, add_disk_options
 from .quantization import QUANT_HELP, add_quantization_options
@@ -61,6 +61,14 @@ def _name_list(text: str) -> tuple[str, ...]:
 
 def _add_unfiltered_options(p: argparse.ArgumentParser, preset: dict[str, Any]) -> None:
     data = p.add_argument_group("data")
+    data.add_argument(
+        "--data",
+        default="generated",
+        metavar="SOURCE",
+        help="generated (default: the seeded synthetic mixture, --n x --dim) or debian:<dir> "
+        "(the debian-minilm folder: base.npy and its queries.npy); --base/--queries read "
+        "other files",
+    )
     data.add_argument(
         "--n",
         type=int,
@@ -114,7 +122,23 @@ def _add_unfiltered_options(p: argparse.ArgumentParser, preset: dict[str, Any]) 
         "--reps", type=int, default=3, help="timed repetitions per point, best kept (default 3)"
     )
     idx.add_argument(
-        "--target-recall", type=float, default=0.95, help="headline recall (default 0.95)"
+        "--target-recall",
+        type=float_list,
+        default=(0.95, 0.99),
+        help="headline recalls (default 0.95,0.99)",
+    )
+    idx.add_argument(
+        "--stop-recall",
+        type=float,
+        default=0.995,
+        help="each curve's knob keeps doubling past --efs until its recall reaches this, its "
+        "QPS falls under --min-qps, or the knob's limit (default 0.995)",
+    )
+    idx.add_argument(
+        "--min-qps",
+        type=float,
+        default=50.0,
+        help="QPS floor that ends a curve's sweep (default 50)",
     )
     out = p.add_argument_group("output")
     out.add_argument(
@@ -159,6 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _debian_dir(source: str, parser: argparse.ArgumentParser, suite: str) -> str | None:
+    """The folder of ``--data debian:<dir>``; None for ``generated``."""
+    if source == "generated":
+        return None
+    kind, _, path = source.partition(":")
+    if kind != "debian" or not path:
+        parser.exit(2, f"python -m bench {suite}: error: --data: use generated or debian:<dir>, "
+                       f"got {source!r}\n")
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -186,7 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .unfiltered import UnfilteredConfig, run  # after parsing: --help stays fast
 
     preset = _PRESETS[suite]
-    synthetic = args.base is None
+    debian = _debian_dir(args.data, parser, suite)
+    synthetic = args.base is None and debian is None
     cfg = UnfilteredConfig(
         n=args.n if args.n is not None or not synthetic else preset["n"],
         nq=args.nq if args.nq is not None or not synthetic else preset["nq"],
@@ -202,7 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         methods=args.methods,
         out=args.out,
         reps=args.reps,
-        target_recall=args.target_recall,
+        targets=tuple(sorted(set(args.target_recall))),
+        stop_recall=args.stop_recall,
+        min_qps=args.min_qps,
+        debian=debian,
         progress=args.progress and sys.stderr.isatty(),  # bars in a log file are noise
     )
     try:

@@ -86,7 +86,8 @@ class FilteredConfig:
             methods=(),
             out=self.out,
             reps=self.reps,
-            target_recall=self.target_recall,
+            targets=(self.target_recall,),
+            stop_recall=self.stop_recall,
             progress=self.progress,
         )
 

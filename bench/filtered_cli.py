@@ -63,6 +63,9 @@ def add_filtered_options(p: argparse.ArgumentParser) -> None:
         "--reps", type=int, default=1, help="timed calls per point after the warm-up (default 1)"
     )
     idx.add_argument(
+        "--target-recall", type=float, default=0.95, help="headline recall (default 0.95)"
+    )
+    idx.add_argument(
         "--stop-recall",
         type=float,
         default=0.99,

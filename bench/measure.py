@@ -12,6 +12,7 @@ from vecsearch._progress import progress as progress_bar
 
 from .engines import Engine
 from .records import BuildResult, SweepPoint
+from .sweep import curve_done, knob_values
 
 _BUILD_CHUNKS = 50  # add calls per build: smooth progress, Ctrl-C seen within ~2% of a build
 
@@ -33,7 +34,7 @@ def timed_build(
         start = time.perf_counter()
         engine.build(data, threads, chunk=chunk, on_chunk=bar.update)
         seconds = time.perf_counter() - start
-    return BuildResult(engine.name, threads, seconds, n)
+    return BuildResult(engine.name, threads, seconds, n, engine.index_bytes())
 
 
 def sweep(
@@ -45,26 +46,41 @@ def sweep(
     efs: Sequence[int],
     threads: int,
     reps: int = 3,
+    stop_recall: float = 1.0,
+    min_qps: float = 0.0,
     progress: bool = True,
 ) -> Iterator[SweepPoint]:
-    """Yield one :class:`SweepPoint` per ef, in the order given.
+    """Yield one :class:`SweepPoint` per knob value, ascending.
 
-    For each ef: one untimed warm-up batch (its ids give the recall; it also
+    The knob starts at the engine's start values for ``efs`` and keeps doubling past
+    them (up to the engine's limit) until a point reaches ``stop_recall`` or runs under
+    ``min_qps``, so a curve that stops short of a target was tried past it.
+    For each value: one untimed warm-up batch (its ids give the recall; it also
     warms caches and thread pools), then ``reps`` timed batches; QPS is from
     the fastest, the usual choice on a machine shared with other work.
     Yielding point by point lets the caller keep what was measured if the
     run is interrupted.
     """
     nq = queries.shape[0]
-    with progress_bar(len(efs), f"{engine.name} x{threads}", enabled=progress, unit="ef") as bar:
-        for ef in efs:
+    recalls: list[float] = []
+    qpss: list[float] = []
+
+    def done() -> bool:
+        return curve_done(recalls, qpss, stop_recall=stop_recall, min_qps=min_qps)
+
+    start = engine.knob_start(efs)
+    label = f"{engine.name} x{threads}"
+    with progress_bar(len(start), label, enabled=progress, unit=engine.knob) as bar:
+        for ef in knob_values(start, done, limit=engine.knob_limit):
             ids = engine.search(queries, k, ef, threads)
             recall = recall_at_k(ids, truth, k)
             times = []
             for _ in range(reps):
-                start = time.perf_counter()
+                t0 = time.perf_counter()
                 engine.search(queries, k, ef, threads)
-                times.append(time.perf_counter() - start)
+                times.append(time.perf_counter() - t0)
             best = min(times)
+            recalls.append(recall)
+            qpss.append(nq / best)
             bar.update(1)
             yield SweepPoint(engine.name, threads, ef, recall, nq / best, best, tuple(times))

@@ -8,12 +8,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class BuildResult:
-    """Wall time to build one engine's index over the whole base set."""
+    """Wall time to build one engine's index over the whole base set, and its size."""
 
     method: str
     threads: int
     seconds: float
     n: int
+    index_bytes: int | None = None  # what the library saves (None: it cannot say)
 
 
 @dataclass(frozen=True)

@@ -57,37 +57,50 @@ def qps_at_recall(points: Sequence[SweepPoint], target: float) -> AtRecall:
     return AtRecall(lo.qps + frac * (hi.qps - lo.qps), max_recall)
 
 
+def is_ours(method: str) -> bool:
+    """vecsearch and its variants (``vecsearch-sq8``): what the peers are compared with."""
+    return method == REFERENCE or method.startswith(REFERENCE + "-")
+
+
 def headline(result: RunResult, target: float) -> list[dict[str, Any]]:
-    """One row per (method, threads): QPS at the target and vecsearch's ratio to it."""
+    """One row per (method, threads): QPS at the target, vecsearch's ratio to it, and for
+    vecsearch's rows the best peer at that target and the ratio to it."""
     rows = []
     for threads in _threads(result):
         at = {m: qps_at_recall(_points(result, m, threads), target) for m in _methods(result)}
+        best = _best_peer(at)
         ref = at.get(REFERENCE)
         for method, a in at.items():
             ratio, bound = _ratio(ref, a) if method != REFERENCE else (None, "")
-            rows.append(
-                {
-                    "method": method,
-                    "threads": threads,
-                    "target_recall": target,
-                    "qps": a.qps,
-                    "qps_lower_bound": a.lower_bound,
-                    "max_recall": a.max_recall,
-                    "vecsearch_ratio": ratio,
-                    "ratio_bound": bound,  # "", ">=" or "<=": how exact the ratio is
-                }
-            )
+            row = {
+                "method": method,
+                "threads": threads,
+                "target_recall": target,
+                "qps": a.qps,
+                "qps_lower_bound": a.lower_bound,
+                "max_recall": a.max_recall,
+                "vecsearch_ratio": ratio,
+                "ratio_bound": bound,  # "", ">=" or "<=": how exact the ratio is
+            }
+            if is_ours(method):
+                row["best_peer"] = best
+                row["vs_best_peer"], row["vs_best_peer_bound"] = (
+                    _ratio(a, at[best]) if best else (None, "")
+                )
+            rows.append(row)
     return rows
 
 
-def format_report(result: RunResult, target: float) -> str:
-    """The human-readable report: sweep tables, build times, headline."""
+def format_report(result: RunResult, targets: float | Sequence[float]) -> str:
+    """The human-readable report: sweep tables, build times and sizes, headline per target."""
+    targets = (targets,) if isinstance(targets, (int, float)) else tuple(targets)
     ds = result.dataset
     cfg = result.config
     lines = [
         f"== {result.suite}: {ds['name']} (n={ds['n']}, dim={ds['dim']}, nq={ds['nq']}), "
         + f"M={cfg['M']}, ef_construction={cfg['ef_construction']}, k={cfg['k']}"
     ]
+    lines.append("   " + _machine_line(result))
     if result.interrupted:
         lines.append("!! interrupted: partial results")
     for name, reason in result.skipped.items():
@@ -102,18 +115,22 @@ def format_report(result: RunResult, target: float) -> str:
     if result.sweeps:
         lines += [
             "",
-            f"-- headline: QPS at recall@{k} = {target:g} (interpolated)",
-            *_headline_table(result, target),
+            f"-- headline: QPS at recall@{k} = {', '.join(f'{t:g}' for t in targets)}"
+            " (interpolated on each curve's Pareto frontier)",
+            *_headline_table(result, targets),
         ]
     return "\n".join(lines)
 
 
-def write_results(result: RunResult, out_dir: Path, target: float) -> tuple[Path, Path]:
+def write_results(
+    result: RunResult, out_dir: Path, targets: float | Sequence[float]
+) -> tuple[Path, Path]:
     """Write ``results.json`` (everything) and ``results.csv`` (one row per sweep point)."""
+    targets = (targets,) if isinstance(targets, (int, float)) else tuple(targets)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, csv_path = out_dir / "results.json", out_dir / "results.csv"
     doc = result.to_dict()
-    doc["headline"] = headline(result, target)
+    doc["headline"] = [row for t in targets for row in headline(result, t)]
     json_path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     builds = {b.method: b for b in result.builds}
     with csv_path.open("w", newline="") as f:
@@ -148,65 +165,105 @@ def write_results(result: RunResult, out_dir: Path, target: float) -> tuple[Path
 
 
 def _sweep_table(result: RunResult, threads: int) -> list[str]:
-    methods = [m for m in _methods(result) if _points(result, m, threads)]
-    efs = sorted({p.ef for p in result.sweeps if p.threads == threads})
-    cells = {(p.method, p.ef): p for p in result.sweeps if p.threads == threads}
-    # recall and QPS side by side per method: each curve reads down two columns
-    header = ["ef"]
-    for m in methods:
-        header += [f"{m} R", f"{m} QPS"]
+    """One row per point, each curve's points together (long form: a dozen engines side by
+    side would not fit a terminal)."""
     rows = []
-    for ef in efs:
-        row = [str(ef)]
-        for m in methods:
-            p = cells.get((m, ef))
-            row += [f"{p.recall:.4f}", f"{p.qps:,.0f}"] if p else ["", ""]
-        rows.append(row)
-    return _table(header, rows)
+    for m in _methods(result):
+        for p in sorted(_points(result, m, threads), key=lambda p: p.ef):
+            rows.append([m, str(p.ef), f"{p.recall:.4f}", f"{p.qps:,.0f}"])
+    return _table(["method", "knob", "recall", "QPS"], rows)
 
 
 def _build_table(result: RunResult) -> list[str]:
+    versions = result.engines
     rows = [
-        [b.method, str(b.threads), f"{b.seconds:.2f}", f"{b.n / b.seconds:,.0f}"]
+        [
+            b.method,
+            versions.get(b.method, ""),
+            str(b.threads),
+            f"{b.seconds:.2f}",
+            f"{b.n / b.seconds:,.0f}",
+            "" if b.index_bytes is None else f"{b.index_bytes / b.n:,.0f}",
+        ]
         for b in result.builds
     ]
-    return _table(["method", "threads", "seconds", "vectors/s"], rows)
+    return _table(["method", "version", "threads", "seconds", "vectors/s", "bytes/vector"], rows)
 
 
-def _headline_table(result: RunResult, target: float) -> list[str]:
-    hl = headline(result, target)
-    thread_counts = _threads(result)
-    header = (
-        ["method"]
-        + [f"{t} thr QPS" for t in thread_counts]
-        + [f"{t} thr {REFERENCE}/x" for t in thread_counts]
+def _machine_line(result: RunResult) -> str:
+    m = result.machine
+    simd = (m.get("vecsearch_simd") or {}).get("level", "?")
+    load = m.get("load_average_1min")
+    load_text = "?" if load is None else f"{load:.2f}"
+    return (
+        f"machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores, vecsearch SIMD {simd}, "
+        f"python {m.get('python', '?')}, numpy {m.get('numpy', '?')}, load average {load_text} "
+        "at the start"
     )
-    rows = []
-    for m in _methods(result):
-        by_t = {r["threads"]: r for r in hl if r["method"] == m}
-        qps_cells, ratio_cells = [], []
-        for t in thread_counts:
-            r = by_t.get(t)
-            if r is None:
-                qps_cells.append("")
-                ratio_cells.append("")
-                continue
-            if r["qps"] is None:
-                qps_cells.append(f"{DASH} (max {r['max_recall']:.3f})")
-            else:
-                qps_cells.append(("\u2265" if r["qps_lower_bound"] else "") + f"{r['qps']:,.0f}")
-            if m == REFERENCE or r["vecsearch_ratio"] is None:
-                ratio_cells.append("" if m == REFERENCE else DASH)
-            else:
-                sym = {"": "", ">=": "\u2265", "<=": "\u2264"}[r["ratio_bound"]]
-                ratio_cells.append(f"{sym}{r['vecsearch_ratio']:.2f}x")
-        rows.append([m, *qps_cells, *ratio_cells])
-    lines = _table(header, rows)
+
+
+def _headline_table(result: RunResult, targets: Sequence[float]) -> list[str]:
+    lines: list[str] = []
+    for threads in _threads(result):
+        rows_by_target = {
+            t: {r["method"]: r for r in headline(result, t) if r["threads"] == threads}
+            for t in targets
+        }
+        header = ["method"]
+        for t in targets:
+            header += [f"QPS@{t:g}", f"{REFERENCE}/x @{t:g}"]
+        rows = []
+        for m in _methods(result):
+            row = [m]
+            for t in targets:
+                r = rows_by_target[t].get(m)
+                if r is None:
+                    row += ["", ""]
+                    continue
+                row.append(_qps_cell(r))
+                if m == REFERENCE:
+                    row.append("")
+                else:
+                    row.append(_ratio_cell(r["vecsearch_ratio"], r["ratio_bound"]))
+            rows.append(row)
+        lines += [f"   {threads} thread{'s' if threads > 1 else ''}:", *_table(header, rows)]
+        for t in targets:
+            for m, r in rows_by_target[t].items():
+                if not is_ours(m):
+                    continue
+                best = r["best_peer"]
+                if best is None:
+                    lines.append(f"   @{t:g}: no peer reached it; {m} {_qps_cell(r)}")
+                    continue
+                ratio = _ratio_cell(r["vs_best_peer"], r["vs_best_peer_bound"])
+                peer = rows_by_target[t][best]
+                lines.append(
+                    f"   @{t:g}: {m} {_qps_cell(r)} / best peer {best} {_qps_cell(peer)} = {ratio}"
+                )
     lines.append(
         f"   ({REFERENCE}/x = {REFERENCE} QPS / that method's QPS at equal recall;"
-        f" > 1 means {REFERENCE} is faster)"
+        f" > 1 means {REFERENCE} is faster; \u2014 (max r): never reached, r the best recall"
+        " of a sweep that kept doubling its knob until it reached the stop recall, ran under"
+        " the QPS floor, or hit the knob's limit)"
     )
     return lines
+
+
+def _qps_cell(r: dict[str, Any]) -> str:
+    if r["qps"] is None:
+        return f"{DASH} (max {r['max_recall']:.3f})"
+    return ("\u2265" if r["qps_lower_bound"] else "") + f"{r['qps']:,.0f}"
+
+
+def _ratio_cell(ratio: float | None, bound: str) -> str:
+    if ratio is None:
+        return DASH
+    return {"": "", ">=": "\u2265", "<=": "\u2264"}[bound] + f"{ratio:.2f}x"
+
+
+def _best_peer(at: dict[str, AtRecall]) -> str | None:
+    reached = [m for m, a in at.items() if not is_ours(m) and a.qps is not None]
+    return max(reached, key=lambda m: at[m].qps or 0.0) if reached else None
 
 
 def _ratio(ref: AtRecall | None, other: AtRecall) -> tuple[float | None, str]:

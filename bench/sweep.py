@@ -44,10 +44,21 @@ def knob_values(
         yield last
 
 
+#: A curve whose recall rose less than this over its last PLATEAU_POINTS steps has converged.
+PLATEAU_GAIN = 0.001
+PLATEAU_POINTS = 3
+
+
 def curve_done(
     recalls: Sequence[float], qpss: Sequence[float], *, stop_recall: float, min_qps: float
 ) -> bool:
-    """The usual stop rule: the last point reached ``stop_recall`` or ran under ``min_qps``."""
+    """The stop rule: the last point reached ``stop_recall``, ran under ``min_qps``, or the
+    recall has stopped rising (a code's ceiling: more knob only costs time)."""
     if not recalls:
         return False
-    return recalls[-1] >= stop_recall or qpss[-1] < min_qps
+    if recalls[-1] >= stop_recall or qpss[-1] < min_qps:
+        return True
+    return (
+        len(recalls) > PLATEAU_POINTS
+        and recalls[-1] - recalls[-1 - PLATEAU_POINTS] < PLATEAU_GAIN
+    )

@@ -42,8 +42,11 @@ class UnfilteredConfig:
     methods: tuple[str, ...]
     out: Path
     reps: int = 3
-    target_recall: float = 0.95
+    targets: tuple[float, ...] = (0.95, 0.99)
+    stop_recall: float = 0.995
+    min_qps: float = 50.0
     progress: bool = True
+    debian: str | None = None  # the debian-minilm folder (base.npy, queries.npy)
 
     def validate(self) -> None:
         """Raise ValueError on a configuration that cannot run."""
@@ -54,7 +57,9 @@ class UnfilteredConfig:
             )
         if (self.base is None) != (self.queries is None):
             raise ValueError("--base and --queries go together")
-        if self.base is None and (self.n is None or self.nq is None):
+        if self.debian is not None and self.base is not None:
+            raise ValueError("--data debian:PATH and --base/--queries are two data sources: pick one")
+        if self.base is None and self.debian is None and (self.n is None or self.nq is None):
             raise ValueError("synthetic data needs --n and --nq")
         checks = {
             "k": self.k,
@@ -71,12 +76,19 @@ class UnfilteredConfig:
             raise ValueError(f"--efs needs positive values, got {self.efs}")
         if not self.threads or min(self.threads) < 1:
             raise ValueError(f"--threads needs positive values, got {self.threads}")
-        if not 0 < self.target_recall <= 1:
-            raise ValueError(f"--target-recall must be in (0, 1], got {self.target_recall}")
+        if not self.targets or not all(0 < t <= 1 for t in self.targets):
+            raise ValueError(f"--target-recall values must be in (0, 1], got {self.targets}")
+        if not 0 < self.stop_recall <= 1:
+            raise ValueError(f"--stop-recall must be in (0, 1], got {self.stop_recall}")
 
 
 def load_data(cfg: UnfilteredConfig) -> bench_data.Dataset:
-    """The dataset the config names: local files or the synthetic mixture."""
+    """The dataset the config names: debian-minilm, local files or the synthetic mixture."""
+    if cfg.debian is not None:
+        root = Path(cfg.debian)
+        data = bench_data.from_files(str(root / "base.npy"), str(root / "queries.npy"), cfg.n, cfg.nq)
+        data.name = f"debian-minilm-{data.n}x{data.dim}"
+        return data
     if cfg.base is not None and cfg.queries is not None:
         return bench_data.from_files(cfg.base, cfg.queries, cfg.n, cfg.nq)
     assert cfg.n is not None and cfg.nq is not None  # checked by validate()
@@ -116,9 +128,10 @@ def run(cfg: UnfilteredConfig, suite: str = "unfiltered") -> int:
             try:
                 build = timed_build(engine, data.base, build_threads, progress=cfg.progress)
                 result.builds.append(build)
+                size = "" if build.index_bytes is None else f", {build.index_bytes / data.n:,.0f} B/vector"
                 print(
                     f"{name} {engine.version}: built in {build.seconds:.2f} s"
-                    f" ({build_threads} threads)",
+                    f" ({build_threads} threads){size}",
                     flush=True,
                 )
                 for threads in cfg.threads:
@@ -130,6 +143,8 @@ def run(cfg: UnfilteredConfig, suite: str = "unfiltered") -> int:
                         efs=cfg.efs,
                         threads=threads,
                         reps=cfg.reps,
+                        stop_recall=cfg.stop_recall,
+                        min_qps=cfg.min_qps,
                         progress=cfg.progress,
                     )
                     for point in points:  # appended one by one: Ctrl-C keeps the finished ones
@@ -146,7 +161,7 @@ def run(cfg: UnfilteredConfig, suite: str = "unfiltered") -> int:
         print("\ninterrupted: reporting what was measured so far", file=sys.stderr, flush=True)
 
     print()
-    print(format_report(result, cfg.target_recall))
-    json_path, csv_path = write_results(result, cfg.out, cfg.target_recall)
+    print(format_report(result, cfg.targets))
+    json_path, csv_path = write_results(result, cfg.out, cfg.targets)
     print(f"\nwrote {json_path} and {csv_path}")
     return 130 if result.interrupted else 0

@@ -14,6 +14,13 @@ ENGINES = {
     "hnswlib": "bench.engines.hnswlib_:HnswlibEngine",
     "faiss": "bench.engines.faiss_:FaissEngine",
     "usearch": "bench.engines.usearch_:UsearchEngine",
+    "vecsearch-sq8": "bench.engines.vecsearch_:VecsearchSq8Engine",
+    "svs-fp32": "bench.engines.svs_:SvsEngine",
+    "svs-lvq8": "bench.engines.svs_:SvsLvq8Engine",
+    "svs-lvq4x8": "bench.engines.svs_:SvsLvq4x8Engine",
+    "symphonyqg": "bench.engines.symqg_:SymqgEngine",
+    "glass": "bench.engines.glass_:GlassEngine",
+    "scann": "bench.engines.scann_:ScannEngine",
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Callable
 
 import numpy as np
@@ -109,6 +110,10 @@ class Engine(ABC):
         Returns:
             int64 ids [nq, k]; -1 (or any negative) where fewer than k were found.
         """
+
+    def knob_start(self, efs: Sequence[int]) -> tuple[int, ...]:
+        """Where this engine's sweep starts, given the suite's ``--efs`` (ef-like knobs: as is)."""
+        return tuple(efs)
 
     def index_bytes(self) -> int | None:
         """Bytes the built index holds (its own report, or its saved size); None: unknown."""

@@ -11,6 +11,7 @@ import numpy as np
 
 from ._version import dist_version
 from .base import Engine
+from .files import saved_bytes
 
 
 class FaissEngine(Engine):
@@ -39,3 +40,9 @@ class FaissEngine(Engine):
         self.index.hnsw.efSearch = ef
         _, ids = self.index.search(queries, k)
         return ids.astype(np.int64, copy=False)
+
+    def index_bytes(self) -> int | None:
+        return saved_bytes(self._save)
+
+    def _save(self, path: str) -> None:
+        faiss.write_index(self.index, path)

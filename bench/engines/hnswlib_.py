@@ -7,6 +7,7 @@ import numpy as np
 
 from ._version import dist_version
 from .base import Engine
+from .files import saved_bytes
 
 
 class HnswlibEngine(Engine):
@@ -31,3 +32,9 @@ class HnswlibEngine(Engine):
         self.index.set_ef(ef)
         labels, _ = self.index.knn_query(queries, k=k, num_threads=threads)
         return labels.astype(np.int64)
+
+    def index_bytes(self) -> int | None:
+        return saved_bytes(self._save)
+
+    def _save(self, path: str) -> None:
+        self.index.save_index(path)

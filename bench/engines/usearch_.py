@@ -7,6 +7,7 @@ from usearch.index import BatchMatches, Index
 
 from ._version import dist_version
 from .base import Engine
+from .files import saved_bytes
 
 
 class UsearchEngine(Engine):
@@ -45,3 +46,9 @@ class UsearchEngine(Engine):
         valid = np.arange(k)[None, :] < matches.counts[:, None]
         out[valid] = matches.keys[valid]
         return out
+
+    def index_bytes(self) -> int | None:
+        return saved_bytes(self._save)
+
+    def _save(self, path: str) -> None:
+        self.index.save(path)

@@ -8,6 +8,7 @@ import vecsearch
 
 from ._version import dist_version
 from .base import Engine
+from .files import saved_bytes
 
 if not hasattr(vecsearch, "Index"):  # package present but its native core not built yet
     raise ImportError(
@@ -39,3 +40,17 @@ class VecsearchEngine(Engine):
     def search(self, queries: np.ndarray, k: int, ef: int, threads: int) -> np.ndarray:
         ids, _ = self.index.search(queries, k=k, ef=ef, num_threads=threads)
         return ids.view(np.int64)  # MISSING_ID (2**64-1) reads as -1
+
+    def index_bytes(self) -> int | None:
+        return saved_bytes(self._save)
+
+    def _save(self, path: str) -> None:
+        self.index.save(path)
+
+
+class VecsearchSq8Engine(VecsearchEngine):
+    """vecsearch walking SQ8 codes, re-ranked exactly from the float vectors."""
+
+    name = "vecsearch-sq8"
+    storage = "sq8"
+    codes = "sq8"

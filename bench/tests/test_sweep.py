@@ -36,3 +36,43 @@ def test_curve_done():
     assert curve_done([0.5, 0.991], [100, 50], stop_recall=0.99, min_qps=10)
     assert curve_done([0.5, 0.6], [100, 5], stop_recall=0.99, min_qps=10)
     assert not curve_done([0.5, 0.6], [100, 50], stop_recall=0.99, min_qps=10)
+    # converged: three steps without a 0.001 gain (a code's recall ceiling)
+    assert curve_done([0.9, 0.9912, 0.9913, 0.9915, 0.9915], [9] * 5, stop_recall=0.995, min_qps=1)
+    assert not curve_done([0.9, 0.95, 0.97, 0.98], [9] * 4, stop_recall=0.995, min_qps=1)
+
+
+class _RisingEngine:
+    """A fake engine whose recall grows with the knob: full only from knob 640 on."""
+
+    name = "rising"
+    knob = "ef"
+    knob_limit = 4096
+
+    def __init__(self, truth):
+        self.truth = truth
+        self.calls: list[int] = []
+
+    def knob_start(self, efs):
+        return tuple(efs)
+
+    def search(self, queries, k, ef, threads):
+        import numpy as np
+
+        self.calls.append(ef)
+        right = min(k, ef * k // 640)
+        ids = np.full((queries.shape[0], k), -1, dtype=np.int64)
+        ids[:, :right] = self.truth[:, :right]
+        return ids
+
+
+def test_unfiltered_sweep_extends_past_the_list_until_the_stop_recall():
+    import numpy as np
+
+    from bench.measure import sweep
+
+    truth = np.arange(50).reshape(5, 10)
+    engine = _RisingEngine(truth)
+    points = list(sweep(engine, np.zeros((5, 4), np.float32), truth, k=10, efs=(10, 40), threads=1,
+                        reps=1, stop_recall=0.99, progress=False))
+    assert [p.ef for p in points] == [10, 40, 80, 160, 320, 640]
+    assert points[-1].recall == 1.0
