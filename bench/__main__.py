@@ -110,7 +110,13 @@ def _add_unfiltered_options(p: argparse.ArgumentParser, preset: dict[str, Any]) 
         "--threads",
         type=int_list,
         default=(1, 2),
-        help="thread counts to sweep; build uses the largest (default 1,2)",
+        help="search thread counts to sweep (default 1,2)",
+    )
+    idx.add_argument(
+        "--build-threads",
+        type=int,
+        default=None,
+        help="threads every engine builds with (default: the largest --threads value)",
     )
     idx.add_argument(
         "--methods",
@@ -235,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         k=args.k,
         efs=tuple(sorted(set(args.efs))),
         threads=tuple(sorted(set(args.threads))),
+        build_threads=args.build_threads,
         methods=args.methods,
         out=args.out,
         reps=args.reps,

@@ -42,6 +42,7 @@ class UnfilteredConfig:
     methods: tuple[str, ...]
     out: Path
     reps: int = 3
+    build_threads: int | None = None  # None: the largest of ``threads``
     targets: tuple[float, ...] = (0.95, 0.99)
     stop_recall: float = 0.995
     min_qps: float = 50.0
@@ -74,6 +75,8 @@ class UnfilteredConfig:
                 raise ValueError(f"--{name} must be >= 1, got {value}")
         if not self.efs or min(self.efs) < 1:
             raise ValueError(f"--efs needs positive values, got {self.efs}")
+        if self.build_threads is not None and self.build_threads < 1:
+            raise ValueError(f"--build-threads must be >= 1, got {self.build_threads}")
         if not self.threads or min(self.threads) < 1:
             raise ValueError(f"--threads needs positive values, got {self.threads}")
         if not self.targets or not all(0 < t <= 1 for t in self.targets):
@@ -115,7 +118,7 @@ def run(cfg: UnfilteredConfig, suite: str = "unfiltered") -> int:
     dataset = {"name": data.name, "n": data.n, "dim": data.dim, "nq": data.nq, **data.identity}
     result = RunResult(suite=suite, config=config, dataset=dataset, machine=machine_info())
     params = HNSWParams(dim=data.dim, M=cfg.M, ef_construction=cfg.ef_construction, seed=cfg.seed)
-    build_threads = max(cfg.threads)
+    build_threads = cfg.build_threads or max(cfg.threads)
     try:
         for name in cfg.methods:
             try:

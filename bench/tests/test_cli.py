@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench.__main__ import main
-from vecsearch.datasets import clustered_dataset, exact_knn, save_vectors
+from vecsearch.datasets import clustered_dataset, save_vectors
 
 
 def _args(out: Path, *extra: str) -> list[str]:
