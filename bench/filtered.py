@@ -27,11 +27,13 @@ from vecsearch._progress import progress as progress_bar
 
 from .engines import HNSWParams
 from .filtered_data import WORKLOADS, FilterCase, build_cases, make_attributes
-from .filtered_engines import METHODS, PLANS, FilteredMethod, blas_limitable, load_method
+from .engines.exact import blas_limitable
+from .filtered_engines import METHODS, PLANS, FilteredMethod, load_method
 from .filtered_report import FilteredPoint, FilteredRun, format_report, write_results
 from .machine import load_average, machine_info
 from .measure import recall_at_k
 from .records import RunResult
+from .sweep import curve_done, knob_values
 from .unfiltered import UnfilteredConfig, load_data
 
 _PROBE_DIVISOR = 10  # the probe is nq // 10 queries
@@ -183,26 +185,34 @@ def _head(prepared: Any, count: int) -> Any:
 def sweep_cases(
     method: FilteredMethod, cases: list[FilterCase], queries: np.ndarray, cfg: FilteredConfig
 ) -> Iterator[FilteredPoint]:
-    """Yield every point of ``method`` over ``cases``: each curve's ef sweep, in order,
-    stopped at ``stop_recall`` or under ``min_qps``; exact curves get one point."""
-    per_case = sum(1 if c in method.exact_curves else len(cfg.efs) for c in method.curves)
-    with progress_bar(
-        len(cases) * per_case, method.name, enabled=cfg.progress, unit="pt"
-    ) as bar:
+    """Yield every point of ``method`` over ``cases``: each curve's knob sweep, from
+    ``--efs`` (the method's start for its knob) doubling on until the recall reaches
+    ``stop_recall``, the QPS falls under ``min_qps``, the recall converges or the knob hits
+    its limit (:func:`bench.sweep.knob_values`); exact curves get one point."""
+    with progress_bar(len(cases), method.name, enabled=cfg.progress, unit="case") as bar:
         for case in cases:
             prepared = method.prepare(case)
-            for curve in method.curves:
-                efs = cfg.efs[:1] if curve in method.exact_curves else cfg.efs
-                for i, ef in enumerate(efs):
+            for curve in method.case_curves(case):
+                if curve in method.exact_curves:
+                    knobs: Iterator[int] = iter(cfg.efs[:1])
+                    recalls, qpss = [], []
+                else:
+                    recalls, qpss = [], []
+                    knobs = knob_values(
+                        method.knob_start(cfg.efs),
+                        lambda: curve_done(recalls, qpss, stop_recall=cfg.stop_recall,
+                                           min_qps=cfg.min_qps),
+                        limit=method.knob_limit,
+                    )  # fmt: skip
+                for ef in knobs:
                     point = measure(
                         method, case, prepared, curve, queries,
                         k=cfg.k, ef=ef, reps=cfg.reps, min_qps=cfg.min_qps,
                     )  # fmt: skip
+                    recalls.append(point.recall)
+                    qpss.append(point.qps)
                     yield point
-                    bar.update(1)
-                    if point.recall >= cfg.stop_recall or point.qps < cfg.min_qps:
-                        bar.update(len(efs) - i - 1)
-                        break
+            bar.update(1)
             del prepared  # per-query filters can be large: free before the next case
 
 

@@ -23,7 +23,7 @@ FILTERED_PRESET = {
 }
 FILTERED_HELP = "filtered search: vecsearch plans vs hnswlib, faiss, brute force, per filter"
 
-_METHODS = "vecsearch,hnswlib,faiss,bruteforce"
+_METHODS = "vecsearch,hnswlib,faiss,faiss-ivf,lancedb,bruteforce,faiss-flat"
 _WORKLOADS = "equality,range,tags,anti"
 _PLANS = "auto,scan,acorn,post"
 _SELECTIVITIES = "0.001,0.01,0.1,0.5,1.0"

@@ -6,8 +6,11 @@ form the library's API takes, outside the timed region:
 - vecsearch: the expression (shared workloads) or one id array per query (anti),
   evaluated into bitmaps *inside* each timed ``search`` call, as a user's call would;
 - hnswlib: a bool array over labels, read by the Python ``filter`` callback;
-- faiss: the packed bitmap of an ``IDSelectorBitmap``;
-- bruteforce: the matching rows (shared workloads) or the allowed ids (anti).
+- faiss: the packed bitmap of an ``IDSelectorBitmap`` (HNSW; ``faiss-ivf``: IVF-Flat,
+  nprobe swept; ``faiss-flat``: exact);
+- bruteforce: the matching rows (shared workloads) or the allowed ids (anti), queries
+  sharing a filter answered by one matrix product;
+- lancedb: the filter as a SQL where-clause, pre- and post-filtered.
 
 So vecsearch's times include building its filter and the peers' do not.
 The index-backed methods reuse the unfiltered adapters (:mod:`bench.engines`)
@@ -17,74 +20,21 @@ a missing package raises ImportError there and only that method is skipped.
 
 from __future__ import annotations
 
-import ctypes
-import functools
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from .engines import Engine, HNSWParams, load_engine
+from .engines.exact import BruteForce, FaissFlat
+from .engines.faiss_ivf import FaissIvf
+from .engines.filtered import FilteredMethod
+from .engines.lancedb_ import LanceDbMethod
 from .engines.vecsearch_ import VecsearchEngine
 from .filtered_data import FilterCase
 from .measure import timed_build
 from .records import BuildResult
 
 PLANS = ("auto", "scan", "acorn", "post")
-
-
-class FilteredMethod(ABC):
-    """One library's filtered k-NN search; ``curves`` are its variants (vecsearch: plans)."""
-
-    name: str = ""
-    #: variants measured as separate curves; "" for a method with one.
-    curves: tuple[str, ...] = ("",)
-    #: curves whose answer is exact whatever ef is: measured at one point.
-    exact_curves: frozenset[str] = frozenset()
-
-    def __init__(self, params: HNSWParams) -> None:
-        self.params = params
-
-    @property
-    @abstractmethod
-    def version(self) -> str:
-        """Version string of the underlying library."""
-
-    def label(self, curve: str) -> str:
-        """Method name in tables and files: ``vecsearch-auto``, ``hnswlib``."""
-        return f"{self.name}-{curve}" if curve else self.name
-
-    @abstractmethod
-    def build(
-        self, data: np.ndarray, attributes: dict[str, Any], threads: int, progress: bool
-    ) -> BuildResult | None:
-        """Index ``data`` (ids 0..n-1) and time it; None when there is no index to build."""
-
-    @abstractmethod
-    def prepare(self, case: FilterCase) -> Any:
-        """The case's filter in this library's form (untimed): a list with one item per
-        query for per-query filters (so ``prepared[:count]`` serves the first queries),
-        anything else for a filter shared by every query."""
-
-    @abstractmethod
-    def search(
-        self, queries: np.ndarray, k: int, ef: int, prepared: Any, curve: str
-    ) -> tuple[np.ndarray, int]:
-        """Filtered search of every query on one thread.
-
-        Returns:
-            (ids int64 [nq, k] with -1 where nothing was returned,
-            number of queries the library raised on; they return nothing).
-        """
-
-    def plan(self, case: FilterCase, queries: np.ndarray, k: int, ef: int, curve: str) -> str:
-        """The plan the curve uses for the batch ``queries`` ("" when the method has no plans)."""
-        return ""
-
-    def close(self) -> None:
-        """Release the index before the next method runs."""
 
 
 class _IndexMethod(FilteredMethod):
@@ -128,12 +78,19 @@ class _AttributedVecsearch(VecsearchEngine):
             raise RuntimeError(f"vecsearch assigned ids from {ids[0]}, expected {start}")
 
 
+#: vecsearch's auto plan called once per query in a Python loop: what the per-query loop
+#: the peers without a batch form must use costs our own binding, measured beside them.
+LOOP = "auto-loop"
+
+
 class VecsearchMethod(_IndexMethod):
-    """``Index.search(filter=..., plan=...)``, one curve per plan; ``scan`` is exact."""
+    """``Index.search(filter=..., plan=...)``, one curve per plan; ``scan`` is exact. On a
+    per-query-filter case the batch call is also timed as a loop of single-query calls."""
 
     name = "vecsearch"
     curves = PLANS
     exact_curves = frozenset({"scan"})
+    filters = "expression"
     engine: _AttributedVecsearch
 
     def __init__(self, params: HNSWParams, plans: tuple[str, ...] = PLANS, storage: str = "float32") -> None:
@@ -158,16 +115,25 @@ class VecsearchMethod(_IndexMethod):
         assert case.allowed is not None
         return list(case.allowed.view(np.uint64))  # rows are contiguous: no copy in vecsearch
 
+    def case_curves(self, case: FilterCase) -> tuple[str, ...]:
+        if case.mask is None and "auto" in self.curves:
+            return (*self.curves, LOOP)
+        return self.curves
+
     def search(
         self, queries: np.ndarray, k: int, ef: int, prepared: Any, curve: str
     ) -> tuple[np.ndarray, int]:
-        ids, _ = self.engine.index.search(
-            queries, k=k, ef=ef, num_threads=1, filter=prepared, plan=curve
-        )
+        index = self.engine.index
+        if curve == LOOP:
+            ids = np.empty((queries.shape[0], k), dtype=np.uint64)
+            for i, one in enumerate(prepared):
+                ids[i] = index.search(queries[i], k=k, ef=ef, num_threads=1, filter=one)[0][0]
+            return ids.view(np.int64), 0
+        ids, _ = index.search(queries, k=k, ef=ef, num_threads=1, filter=prepared, plan=curve)
         return ids.view(np.int64), 0  # MISSING_ID reads as -1
 
     def plan(self, case: FilterCase, queries: np.ndarray, k: int, ef: int, curve: str) -> str:
-        if curve != "auto":
+        if curve not in ("auto", LOOP):
             return curve
         prepared = self.prepare(case)
         shared = not isinstance(prepared, list)  # one filter for the whole batch: scanned as a block
@@ -177,16 +143,18 @@ class VecsearchMethod(_IndexMethod):
 
 
 class HnswlibMethod(_IndexMethod):
-    """hnswlib's ``knn_query(filter=...)``: one call per query, since a batch raises as a
-    whole when any query finds fewer than k allowed items."""
+    """hnswlib's ``knn_query(filter=...)`` with ``k = min(k, matches)`` (it raises when it finds
+    fewer than k allowed items): a shared filter is one batch call (per query only if the
+    batch raises), a per-query filter one call per query (its API has no batch form)."""
 
     name = "hnswlib"
+    filters = "callback"
 
-    def prepare(self, case: FilterCase) -> list[Callable[[int], Any]]:
-        nq = case.truth.shape[0]
-        if case.mask is not None:
-            return [case.mask.__getitem__] * nq  # the bound method: no lambda frame per call
-        return [case.query_mask(i, self.n).__getitem__ for i in range(nq)]
+    def prepare(self, case: FilterCase) -> Any:
+        if case.mask is not None:  # the bound method: no lambda frame per call
+            return case.mask.__getitem__, int(case.mask.sum())
+        masks = [case.query_mask(i, self.n) for i in range(case.truth.shape[0])]
+        return [(m.__getitem__, int(m.sum())) for m in masks]
 
     def search(
         self, queries: np.ndarray, k: int, ef: int, prepared: Any, curve: str
@@ -194,14 +162,28 @@ class HnswlibMethod(_IndexMethod):
         index = self.engine.index
         index.set_ef(ef)
         ids = np.full((queries.shape[0], k), -1, dtype=np.int64)
-        failures = 0
-        for i, allowed in enumerate(prepared):
+        if not isinstance(prepared, list):
+            allowed, matches = prepared
+            want = min(k, matches)
+            if want == 0:
+                return ids, 0
             try:
-                labels, _ = index.knn_query(queries[i], k=k, num_threads=1, filter=allowed)
-            except RuntimeError:  # found fewer than k allowed items: returns nothing
+                labels, _ = index.knn_query(queries, k=want, num_threads=1, filter=allowed)
+                ids[:, :want] = labels
+                return ids, 0
+            except RuntimeError:  # some query found fewer than want: answer each alone
+                prepared = [prepared] * queries.shape[0]
+        failures = 0
+        for i, (allowed, matches) in enumerate(prepared):
+            want = min(k, matches)
+            if want == 0:
+                continue
+            try:
+                labels, _ = index.knn_query(queries[i], k=want, num_threads=1, filter=allowed)
+            except RuntimeError:  # the walk found fewer than want allowed items
                 failures += 1
                 continue
-            ids[i] = labels[0]
+            ids[i, :want] = labels[0]
         return ids, failures
 
 
@@ -246,69 +228,18 @@ class FaissMethod(_IndexMethod):
         return ids, 0
 
 
-class BruteForce(FilteredMethod):
-    """Exact numpy search, one query at a time on one BLAS thread.
-
-    ``|x|^2 - 2 x.q`` over the matching rows, then ``argpartition``. A shared
-    filter's rows are gathered once in ``prepare`` (they can be materialised
-    ahead); a per-query filter's rows are gathered per query, or, when more
-    than half the rows are allowed, all rows are scored and the allowed picked
-    out (cheaper than copying most of the base).
-    """
-
-    name = "bruteforce"
-    exact_curves = frozenset({""})
-
-    @property
-    def version(self) -> str:
-        return f"numpy {np.__version__}"
-
-    def build(
-        self, data: np.ndarray, attributes: dict[str, Any], threads: int, progress: bool
-    ) -> BuildResult | None:
-        self.base = data
-        self.norms = np.einsum("ij,ij->i", data, data)
-        return None
-
-    def prepare(self, case: FilterCase) -> Any:
-        if case.mask is None:
-            assert case.allowed is not None
-            return list(case.allowed)
-        rows = np.flatnonzero(case.mask)
-        base = self.base if rows.size == self.base.shape[0] else self.base[rows]
-        return base, self.norms[rows], rows
-
-    def search(
-        self, queries: np.ndarray, k: int, ef: int, prepared: Any, curve: str
-    ) -> tuple[np.ndarray, int]:
-        ids = np.full((queries.shape[0], k), -1, dtype=np.int64)
-        with blas_threads(1):
-            if not isinstance(prepared, list):
-                base, norms, rows = prepared
-                for i, q in enumerate(queries):
-                    top = rows[_top_k(norms - 2 * (base @ q), k)]
-                    ids[i, : top.size] = top
-                return ids, 0
-            n = self.base.shape[0]
-            for i, (q, rows) in enumerate(zip(queries, prepared)):
-                if 2 * rows.shape[0] > n:
-                    d = (self.norms - 2 * (self.base @ q))[rows]
-                else:
-                    d = self.norms[rows] - 2 * (self.base[rows] @ q)
-                top = rows[_top_k(d, k)]
-                ids[i, : top.size] = top
-        return ids, 0
-
-    def close(self) -> None:
-        self.__dict__.pop("base", None)
-
-
 METHODS: dict[str, type[FilteredMethod]] = {
     "vecsearch": VecsearchMethod,
     "hnswlib": HnswlibMethod,
     "faiss": FaissMethod,
+    "faiss-ivf": FaissIvf,
+    "faiss-flat": FaissFlat,
     "bruteforce": BruteForce,
+    "lancedb": LanceDbMethod,
 }
+
+#: The exact pre-filter baselines: the report's "exact" column is the faster of them per case.
+EXACT_BASELINES = ("bruteforce", "faiss-flat")
 
 
 def load_method(
@@ -320,58 +251,3 @@ def load_method(
     return METHODS[name](params)
 
 
-def _top_k(d: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the k smallest of ``d``, ascending (all of them when fewer)."""
-    if d.shape[0] > k:
-        part = np.argpartition(d, k - 1)[:k]
-        return part[np.argsort(d[part], kind="stable")]
-    return np.argsort(d, kind="stable")
-
-
-@contextmanager
-def blas_threads(count: int) -> Iterator[None]:
-    """numpy's OpenBLAS limited to ``count`` threads inside the block.
-
-    A matrix-vector product over a large base is multi-threaded by OpenBLAS,
-    which would make the "single-threaded" brute force use every core. Other
-    BLAS builds are left alone (see :func:`blas_limitable`).
-    """
-    lib = _openblas()
-    if lib is None:
-        yield
-        return
-    set_threads, get_threads = lib
-    before = get_threads()
-    set_threads(count)
-    try:
-        yield
-    finally:
-        set_threads(before)
-
-
-def blas_limitable() -> bool:
-    """Whether :func:`blas_threads` can limit numpy's BLAS here."""
-    return _openblas() is not None
-
-
-@functools.lru_cache(maxsize=1)
-def _openblas() -> tuple[Any, Any] | None:
-    """(set_num_threads, get_num_threads) of the OpenBLAS numpy loaded, found like
-    threadpoolctl does: among the mapped libraries (numpy wheels prefix the symbols)."""
-    try:
-        with open("/proc/self/maps") as f:
-            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
-    except OSError:
-        return None
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_openblas", "openblas"):
-            for suffix in ("64_", ""):
-                set_threads = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                get_threads = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                if set_threads is not None and get_threads is not None:
-                    return set_threads, get_threads
-    return None

@@ -16,7 +16,7 @@ FANNS_HELP = ("FANNS filtered suite (EM, R, EMIS, EM+R, unfiltered, controlled s
               "vecsearch plans vs hnswlib, faiss, usearch, brute force")  # fmt: skip
 QUICK = {"n": 20_000, "nq": 500}  # generated data: well under 10 minutes on 2 cores
 
-_METHODS = "vecsearch,hnswlib,faiss,usearch,bruteforce"
+_METHODS = "vecsearch,hnswlib,faiss,faiss-ivf,lancedb,usearch,bruteforce,faiss-flat"
 _WORKLOADS = "unfiltered,em,r,emis,em+r"
 
 

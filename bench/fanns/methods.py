@@ -2,9 +2,15 @@
 
 - ``vecsearch``: one curve per plan (``auto``, ``scan``, ``acorn``, ``post``); every query
   gets its own expression (``filter=[expr, ...]``), evaluated inside the timed call.
-- ``hnswlib``: Python ``filter`` callback over each query's bool mask, one call per query.
-- ``faiss``: ``IndexHNSWFlat`` with one ``IDSelectorBitmap`` per query.
-- ``bruteforce``: exact numpy scan of each query's passing rows, one BLAS thread.
+- ``vecsearch-auto-loop``: the same auto plan, one call per query (what a per-query loop
+  costs our own binding, beside the peers that have only that form).
+- ``hnswlib``: Python ``filter`` callback over each query's bool mask, one call per query,
+  ``k = min(k, matches)``.
+- ``faiss``: ``IndexHNSWFlat`` with one ``IDSelectorBitmap`` per distinct filter;
+  ``faiss-ivf``: IVF-Flat with the same selectors, nprobe swept.
+- ``lancedb``: each query's filter as SQL, pre- and post-filtered, one call per query.
+- exact pre-filter baselines: ``bruteforce`` (numpy, one BLAS thread, queries sharing a
+  filter in one matrix product) and ``faiss-flat`` (``IndexFlatL2`` + selector).
 - ``usearch``: unfiltered workload only: its Python API (``Index.search``) takes no
   predicate, so it has no filtered search to measure.
 
@@ -20,17 +26,17 @@ import numpy as np
 
 from ..engines import HNSWParams
 from ..filtered_engines import (
+    METHODS as FILTERED_METHODS,
     PLANS,
-    BruteForce,
-    FaissMethod,
     FilteredMethod,
-    HnswlibMethod,
     VecsearchMethod,
     _IndexMethod,
 )
 from .data import FannsCase
 
-METHODS = ("vecsearch", "hnswlib", "faiss", "usearch", "bruteforce")
+METHODS = (
+    "vecsearch", "hnswlib", "faiss", "faiss-ivf", "lancedb", "usearch", "bruteforce", "faiss-flat",
+)
 UNFILTERED_ONLY = frozenset({"usearch"})
 
 
@@ -40,16 +46,6 @@ class FannsVecsearch(VecsearchMethod):
     def prepare(self, case: Any) -> Any:
         if case.exprs:
             return list(case.exprs)
-        return super().prepare(case)
-
-
-class FannsBruteForce(BruteForce):
-    """Brute force; a case's per-query id lists are made when it is prepared (untimed) and
-    dropped with it, rather than held for every case at once."""
-
-    def prepare(self, case: Any) -> Any:
-        if case.masks is not None:
-            return [np.flatnonzero(m) for m in case.masks]
         return super().prepare(case)
 
 
@@ -73,10 +69,8 @@ def load_method(name: str, params: HNSWParams, plans: tuple[str, ...] = PLANS) -
     """Construct the named method; ImportError when its library is missing."""
     if name == "vecsearch":
         return FannsVecsearch(params, plans)
-    classes: dict[str, type[FilteredMethod]] = {
-        "hnswlib": HnswlibMethod, "faiss": FaissMethod, "bruteforce": FannsBruteForce,
-        "usearch": UsearchMethod,
-    }  # fmt: skip
+    classes: dict[str, type[FilteredMethod]] = {**FILTERED_METHODS, "usearch": UsearchMethod}
+    classes.pop("vecsearch")
     if name not in classes:
         raise ValueError(f"--methods: unknown {name!r}; choose from {','.join(METHODS)}")
     return classes[name](params)
@@ -90,7 +84,7 @@ def curves(method: FilteredMethod, case: FannsCase) -> tuple[str, ...]:
     """Curves measured on ``case``: vecsearch's plans apply to filtered cases only."""
     if case.unfiltered and method.name == "vecsearch":
         return ("",)
-    return method.curves
+    return method.case_curves(case)
 
 
 def is_exact(method: FilteredMethod, case: FannsCase, curve: str) -> bool:

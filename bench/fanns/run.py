@@ -10,6 +10,7 @@ index before the next method. Ctrl-C stops the run; what was measured is reporte
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -19,7 +20,9 @@ from typing import Any, Optional
 from vecsearch._progress import progress as progress_bar
 
 from ..engines import HNSWParams
-from ..filtered_engines import PLANS, blas_limitable
+from ..engines.exact import blas_limitable
+from ..filtered_engines import PLANS
+from ..sweep import curve_done, knob_values
 from ..machine import load_average, machine_info
 from . import methods as M
 from .data import CONTROLLED_KINDS, WORKLOADS, build_cases, load_source, query_sets
@@ -206,21 +209,16 @@ def _run_method(name: str, params: HNSWParams, cfg: FannsConfig, data: Any, case
             print(f"{name} {method.version}: built in {build.seconds:.2f} s ({cfg.threads} threads)",
                   flush=True)  # fmt: skip
         reset_peak()
-        total = sum(1 if M.is_exact(method, c, cv) else len(cfg.efs)
-                    for c in mine for cv in M.curves(method, c))  # fmt: skip
-        with progress_bar(total, name, enabled=cfg.progress, unit="pt") as bar:
+        with progress_bar(len(mine), name, enabled=cfg.progress, unit="case") as bar:
             for case in mine:
                 prepared = M.prepare(method, case)
                 for curve in M.curves(method, case):
-                    efs = cfg.efs[:1] if M.is_exact(method, case, curve) else cfg.efs
-                    for i, ef in enumerate(efs):
-                        point = measure_point(method, case, prepared, curve, data.base, k=cfg.k,
-                                              ef=ef, reps=cfg.reps, min_qps=cfg.min_qps)  # fmt: skip
-                        fr.points.append(point)
-                        bar.update(1)
-                        if point.recall >= cfg.stop_recall or point.qps < cfg.min_qps:
-                            bar.update(len(efs) - i - 1)
-                            break
+                    for ef in _knobs(method, case, curve, cfg, fr.points):
+                        fr.points.append(measure_point(
+                            method, case, prepared, curve, data.base, k=cfg.k, ef=ef,
+                            reps=cfg.reps, min_qps=cfg.min_qps,
+                        ))  # fmt: skip
+                bar.update(1)
                 del prepared
         record.peak_query_rss = peak_rss_bytes()
     except Exception as e:  # noqa: BLE001 - one broken method must not lose the others
@@ -229,3 +227,22 @@ def _run_method(name: str, params: HNSWParams, cfg: FannsConfig, data: Any, case
         traceback.print_exc()
     finally:
         method.close()
+
+
+def _knobs(
+    method: Any, case: Any, curve: str, cfg: FannsConfig, points: list[FannsPoint]
+) -> Iterator[int]:
+    """The knob values of one curve: one for an exact curve; else from ``--efs`` doubling on
+    until the curve reaches ``--stop-recall``, runs under ``--min-qps``, converges or hits
+    the method's knob limit (so "never reaches" means it was tried)."""
+    if M.is_exact(method, case, curve):
+        yield cfg.efs[0]
+        return
+    first = len(points)
+
+    def done() -> bool:
+        mine = points[first:]
+        return curve_done([p.recall for p in mine], [p.qps for p in mine],
+                          stop_recall=cfg.stop_recall, min_qps=cfg.min_qps)  # fmt: skip
+
+    yield from knob_values(method.knob_start(cfg.efs), done, limit=method.knob_limit)

@@ -20,7 +20,7 @@ from bench.filtered_data import (
     match_count,
     shared_truth,
 )
-from bench.filtered_engines import blas_limitable, blas_threads
+from bench.engines.exact import blas_limitable, blas_threads
 from bench.filtered_report import FilteredPoint, FilteredRun, at_recall, headline
 from bench.records import RunResult
 
@@ -134,13 +134,25 @@ def test_headline_exact_methods_and_best_peer() -> None:
     assert row["methods"]["vecsearch-auto"]["qps"] == pytest.approx(3000)
     assert row["best_peer"] == "faiss"
     assert row["auto_vs_best_peer"] == pytest.approx(2.0)
-    assert row["auto_vs_bruteforce"] == pytest.approx(10.0)
-    assert row["auto_vs_bruteforce_bound"] == ""
+    assert row["best_exact"] == "bruteforce"
+    assert row["auto_vs_exact"] == pytest.approx(10.0)
+    assert row["auto_vs_exact_bound"] == ""
+
+
+def test_headline_leaves_probe_points_out() -> None:
+    # a probe-only point (3 of 10 queries) would be the best peer if it counted
+    probe = FilteredPoint("range", 0.1, "hnswlib", 10, 1.0, 9000.0, 1.0, (1.0,), 0, "", 3)
+    points = [_pt("vecsearch-auto", 10, 0.9, 4000.0), _pt("vecsearch-auto", 20, 1.0, 2000.0),
+              probe, _pt("faiss", 10, 0.9, 2000.0), _pt("faiss", 20, 1.0, 1000.0)]
+    run = RunResult("filtered", {"workloads": ["range"]}, {"nq": 10}, {})
+    (row,) = headline(FilteredRun(run, points), 0.95)
+    assert row["methods"]["hnswlib"]["qps"] is None
+    assert row["best_peer"] == "faiss" and row["auto_vs_best_peer"] == pytest.approx(2.0)
 
 
 @pytest.mark.skipif(not blas_limitable(), reason="numpy's BLAS is not OpenBLAS here")
 def test_blas_threads_limits_and_restores() -> None:
-    from bench.filtered_engines import _openblas
+    from bench.engines.exact import _openblas
 
     lib = _openblas()
     assert lib is not None
@@ -158,12 +170,15 @@ def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "headline" in out and "anti s=0.5" in out
     doc = json.loads((tmp_path / "results.json").read_text())
     assert doc["suite"] == "filtered" and not doc["interrupted"]
-    ran = set(doc["engines"]) | set(doc["skipped"])
-    assert ran == {"vecsearch", "hnswlib", "faiss", "bruteforce"}
+    # every method ran: a peer that fails to import or crashes fails this test
+    assert not doc["skipped"], doc["skipped"]
+    assert set(doc["engines"]) == {"vecsearch", "hnswlib", "faiss", "faiss-ivf", "lancedb",
+                                   "bruteforce", "faiss-flat"}
     assert len(doc["headline"]) == 4 * len(SELECTIVITIES)
     methods = {p["method"] for p in doc["points"]}
     assert {"vecsearch-auto", "vecsearch-scan", "vecsearch-acorn", "vecsearch-post"} <= methods
-    exact = [p for p in doc["points"] if p["method"] in ("vecsearch-scan", "bruteforce")]
+    exact = [p for p in doc["points"]
+             if p["method"] in ("vecsearch-scan", "bruteforce", "faiss-flat")]
     assert exact and all(p["recall"] == 1.0 and p["ef"] is None for p in exact)
     plans = {p["plan"] for p in doc["points"] if p["method"].startswith("vecsearch")}
     assert plans <= {"scan", "acorn", "post"}
