@@ -215,6 +215,27 @@ def recall():
     return recall_at_k
 
 
+def walk_alone_recall(index, search, truth):
+    """(recall, replaced) of a filtered walk with every query the exact scan answered after it
+    (a fallback, or an ACORN query re-routed as anti-correlated) scored as a total miss: the
+    core's scan fallback cannot hide a walk that returns nothing.
+
+    ``search()`` runs the walk and returns its ids; ``truth`` holds the exact ids per query
+    (rows may be shorter than k when fewer match)."""
+    index.reset_stats()
+    ids = np.asarray(search())
+    plans = index.stats()["plans"]
+    replaced = plans["acorn_fallback"] + plans["post_fallback"] + plans["acorn_rerouted"]
+    truth = np.asarray(truth)
+    per_query = [len(np.intersect1d(f, t)) / max(t.size, 1) for f, t in zip(ids, truth)]
+    return (sum(per_query) - replaced) / len(per_query), replaced
+
+
+@pytest.fixture(scope="session")
+def walk_recall():
+    return walk_alone_recall
+
+
 @pytest.fixture(scope="session")
 def check_exact():
     return assert_exact_knn

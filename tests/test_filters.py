@@ -57,6 +57,44 @@ def test_auto_recall_at_every_selectivity(filtered_setup, oracle, recall, select
     assert recall(ids[:, : truth.shape[1]], truth) >= 0.95
 
 
+# Where each walk is expected to work on its own: ACORN on selective filters, the post-filtered
+# walk where matches are common enough for its beam to collect k of them.
+WALKS = [("acorn", 0.01), ("acorn", 0.1), ("acorn", 0.5), ("post", 0.1), ("post", 0.5),
+         ("post", 1.0)]
+
+
+@pytest.mark.parametrize("plan,selectivity", WALKS)
+def test_walks_alone_keep_recall(filtered_setup, oracle, walk_recall, plan, selectivity):
+    """Recall of the walk itself: a query the core answered by the exact scan after the walk
+    (too few matches met, or closer ones provably missed) counts as a miss, so a walk that
+    returns nothing fails here even though the fallback would make its answers exact."""
+    index, x, q = filtered_setup
+    allowed = _allowed(len(x), selectivity, 31)
+    truth, _ = oracle(x[allowed], q, 10, "l2", ids=allowed)
+    r, replaced = walk_recall(
+        index, lambda: index.search(q, k=10, ef=64, filter=allowed, plan=plan)[0], truth
+    )
+    assert replaced <= len(q) // 10, f"{plan}: the scan answered {replaced} of {len(q)} queries"
+    assert r >= 0.9, f"{plan} walk alone at {selectivity}: recall {r:.3f}"
+
+
+def test_plan_counters(filtered_setup):
+    """stats()['plans'] counts queries per plan, fallbacks apart; reset_stats zeroes them."""
+    index, x, q = filtered_setup
+    index.reset_stats()
+    index.search(q[:7], k=10, filter=_allowed(len(x), 0.1, 1), plan="scan")
+    assert index.stats()["plans"] == {"scan": 7, "acorn": 0, "post": 0, "acorn_rerouted": 0,
+                                      "acorn_fallback": 0, "post_fallback": 0}
+    # Three matches far from every query: a post-filtered walk of ef 10 meets none of them,
+    # so each query falls back to the exact scan, whose answer is the three.
+    far = np.argsort(((x - q[:5].mean(axis=0)) ** 2).sum(axis=1))[-3:]
+    ids, _ = index.search(q[:5], k=10, ef=10, filter=far, plan="post")
+    assert index.stats()["plans"]["post"] == 5 and index.stats()["plans"]["post_fallback"] == 5
+    assert all(set(row[:3].tolist()) == set(far.tolist()) for row in ids)
+    index.reset_stats()
+    assert set(index.stats()["plans"].values()) == {0}
+
+
 def test_per_query_filters_equal_one_by_one_calls(filtered_setup):
     index, x, q = filtered_setup
     filters = [_allowed(len(x), s, 30 + i) for i, s in enumerate([0.001, 0.01, 0.1, 0.5, 1.0, 0.05])]
@@ -91,21 +129,36 @@ def test_deleted_ids_never_pass_a_filter(make_data_queries):
 
 
 def test_explain_reports_the_plan_and_counts(filtered_setup):
+    """explain() reports counts and each plan's cost from the index's cost model, and picks the
+    cheapest eligible plan. The model is fixed here (not timed), so nothing depends on load."""
+    from vecsearch.filters.planner import CostModel
+
     index, x, q = filtered_setup
-    tiny = index.explain(q[0], [1, 2, 3])
-    assert tiny.plan == "scan" and tiny.matches == 3 and tiny.live == len(x)
-    everything = index.explain(q[0], np.arange(len(x)))
-    assert everything.matches == len(x) and everything.selectivity == 1.0
-    assert set(everything.estimated_us) == {"scan", "acorn", "post"}
-    assert everything.plan in everything.eligible
-    assert everything.estimated_us[everything.plan] == min(everything.estimated_us[p] for p in everything.eligible)
-    # A scan shared by a block of queries costs each of them less; the other plans do not change.
-    tenth = np.arange(0, len(x), 10)
-    alone, shared = index.explain(q[0], tenth), index.explain(q[0], tenth, shared_by=64)
-    assert shared.estimated_us["scan"] < alone.estimated_us["scan"]
-    assert shared.estimated_us["acorn"] == alone.estimated_us["acorn"]
-    with pytest.raises(ValueError, match="shared_by"):
-        index.explain(q[0], tenth, shared_by=0)
+    fixed = CostModel(scan_fixed=5.0, scan_per_match=0.02, scan_block_per_query=0.004,
+                      scan_block_per_block=0.05, walk_fixed=10.0, walk_per_ef=0.5,
+                      acorn=((0.001, 40.0, 2.0), (1.0, 10.0, 0.5)), measured_at_size=len(x))
+    saved, index._cost_model = index._cost_model, fixed
+    try:
+        tiny = index.explain(q[0], [1, 2, 3])
+        assert tiny.plan == "scan" and tiny.matches == 3 and tiny.live == len(x)
+        everything = index.explain(q[0], np.arange(len(x)))
+        assert everything.matches == len(x) and everything.selectivity == 1.0
+        assert set(everything.estimated_us) == {"scan", "acorn", "post"}
+        # at selectivity 1, ef max(64, 10): scan 5 + 0.02 n, acorn 10 + 0.5 ef, post 10 + 0.5 ef
+        assert everything.estimated_us["scan"] == pytest.approx(5.0 + 0.02 * len(x))
+        assert everything.estimated_us["acorn"] == pytest.approx(10.0 + 0.5 * 64)
+        assert everything.plan in everything.eligible and everything.plan != "scan"
+        assert everything.estimated_us[everything.plan] == min(everything.estimated_us[p] for p in everything.eligible)
+        # A scan shared by a block of queries costs each of them less; the other plans do not change.
+        tenth = np.arange(0, len(x), 10)
+        alone, shared = index.explain(q[0], tenth), index.explain(q[0], tenth, shared_by=64)
+        assert shared.estimated_us["scan"] == pytest.approx(5.0 + len(tenth) * (0.004 + 0.05 / 64))
+        assert shared.estimated_us["scan"] < alone.estimated_us["scan"]
+        assert shared.estimated_us["acorn"] == alone.estimated_us["acorn"]
+        with pytest.raises(ValueError, match="shared_by"):
+            index.explain(q[0], tenth, shared_by=0)
+    finally:
+        index._cost_model = saved
 
 
 def test_bad_filter_arguments(filtered_setup):

@@ -18,6 +18,11 @@ import vecsearch
 from vecsearch import _core
 
 SUPPORTED = list(vecsearch.simd_info()["supported"])
+# Every level is a test case; those this CPU lacks show as skipped with the reason.
+LEVELS = [
+    pytest.param(lvl, marks=pytest.mark.skipif(lvl not in SUPPORTED, reason=f"this CPU lacks {lvl}"))
+    for lvl in ("scalar", "avx2", "avx512")
+]
 ALL_LEVELS = ("scalar", "avx2", "avx512")
 DIMS = (1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 384, 385)
 EPS32 = float(np.finfo(np.float32).eps)
@@ -68,7 +73,7 @@ def test_simd_info_shape():
     assert isinstance(info["forced"], bool)
 
 
-@pytest.mark.parametrize("level", SUPPORTED)
+@pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("metric", ["l2", "ip"])
 @pytest.mark.parametrize("dim", DIMS)
 def test_kernel_matches_numpy(level, metric, dim):
@@ -83,7 +88,7 @@ def test_kernel_matches_numpy(level, metric, dim):
     assert np.all(np.isfinite(got))
 
 
-@pytest.mark.parametrize("level", SUPPORTED)
+@pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("dim", DIMS)
 @pytest.mark.parametrize("nq,ny", [(1, 1), (5, 6), (16, 8), (21, 11), (32, 4), (45, 9)])
 def test_four_rows_kernel_matches_numpy(level, dim, nq, ny):
@@ -97,7 +102,7 @@ def test_four_rows_kernel_matches_numpy(level, dim, nq, ny):
     np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4 * np.sqrt(dim))
 
 
-@pytest.mark.parametrize("level", SUPPORTED)
+@pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("metric", ["l2", "ip"])
 @pytest.mark.parametrize("dim", DIMS)
 @pytest.mark.parametrize("nq", [1, 5, 16, 21])
@@ -110,7 +115,7 @@ def test_block_kernel_matches_numpy(level, metric, dim, nq):
     check(level, metric, x, y, block=True)
 
 
-@pytest.mark.parametrize("level", SUPPORTED)
+@pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("metric", ["l2", "ip"])
 @pytest.mark.parametrize("dim", [1, 7, 16, 17, 33, 385])
 def test_kernel_tail_elements_count(level, metric, dim):
@@ -132,7 +137,7 @@ def test_kernel_tail_elements_count(level, metric, dim):
     assert got[0, 0] == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("level", SUPPORTED)
+@pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("metric", ["l2", "ip"])
 def test_kernel_large_magnitudes(level, metric):
     rng = np.random.default_rng(5)
@@ -199,10 +204,7 @@ def _run_child(tmp_path, python_exe, env, data, queries):
     return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
 
 
-FORCED = [lvl for lvl in ("scalar", "avx2", "avx512") if lvl in SUPPORTED]
-
-
-@pytest.mark.parametrize("level", FORCED)
+@pytest.mark.parametrize("level", LEVELS)
 def test_forced_level_reported_and_correct(
     level, tmp_path, python_exe, subprocess_env, make_data_queries, check_exact
 ):

@@ -510,7 +510,14 @@ class Index:
         ``"pread"`` or ``"mmap"``) and, for io_uring and pread, ``rows_read``, ``bytes_read`` and ``read_calls``
         (io_uring batches or pread system calls), with ``bytes_per_query`` and ``reads_per_query``,
         and for pread ``rows_missed_cache``. Bytes the page cache served
-        count too: they are what the index asked of the file, not what the device did."""
+        count too: they are what the index asked of the file, not what the device did.
+
+        ``plans`` counts filtered queries by the plan chosen for them (``scan``, ``acorn``,
+        ``post``), the ACORN queries re-routed to the exact scan because their filter fails
+        around them (``acorn_rerouted``), and the walks whose answer the exact scan replaced
+        because they met fewer matches than exist or provably missed closer ones
+        (``acorn_fallback``, ``post_fallback``): a walk's own quality is its queries less
+        those."""
         io = dict(self._core.io_stats())
         io.pop("read_mode", None)
         io["mode"] = self._disk_io
@@ -519,11 +526,12 @@ class Index:
         if "bytes_read" in io:
             io["bytes_per_query"] = io["bytes_read"] / queries
             io["reads_per_query"] = io["read_calls"] / queries
-        return {"memory": self.memory_usage(), "io": io}
+        return {"memory": self.memory_usage(), "io": io, "plans": dict(self._core.plan_stats())}
 
     def reset_stats(self) -> None:
-        """Zeroes the counters that :meth:`stats` reports under ``io``."""
+        """Zeroes the counters that :meth:`stats` reports under ``io`` and ``plans``."""
         self._core.reset_io_stats()
+        self._core.reset_plan_stats()
 
     def save(self, path: PathLike) -> None:
         """Writes the index to `path` atomically (temporary file, fsync, rename).

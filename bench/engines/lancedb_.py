@@ -45,9 +45,10 @@ class LanceDbMethod(FilteredMethod):
     def __init__(self, params: Any) -> None:
         super().__init__(params)
         import lancedb  # ImportError here: the method is skipped with the reason
+        import lancedb.index
         import pyarrow as pa
 
-        self.lancedb, self.pa = lancedb, pa
+        self.lancedb, self.index_configs, self.pa = lancedb, lancedb.index, pa
 
     @property
     def version(self) -> str:
@@ -67,16 +68,17 @@ class LanceDbMethod(FilteredMethod):
         self._dir = tempfile.mkdtemp(prefix="bench-lancedb-")
         start = time.perf_counter()
         table = self.lancedb.connect(self._dir).create_table("base", pa.table(columns))
+        index = self.index_configs
         for name, column in columns.items():
             if name == "vector":
                 continue
-            kind = "LABEL_LIST" if pa.types.is_list(column.type) else (
-                "BITMAP" if pa.types.is_string(column.type) else "BTREE")
-            table.create_scalar_index(name, index_type=kind)
-        table.create_index(
-            metric="l2", index_type="IVF_HNSW_SQ", num_partitions=max(1, n // _PARTITION_ROWS),
-            m=self.params.M, ef_construction=self.params.ef_construction,
-        )  # fmt: skip
+            kind = index.LabelList() if pa.types.is_list(column.type) else (
+                index.Bitmap() if pa.types.is_string(column.type) else index.BTree())
+            table.create_index(name, config=kind)
+        table.create_index("vector", config=index.IvfHnswSq(
+            distance_type="l2", num_partitions=max(1, n // _PARTITION_ROWS), m=self.params.M,
+            ef_construction=self.params.ef_construction,
+        ))  # fmt: skip
         self.table = table
         self.partitions = max(1, n // _PARTITION_ROWS)
         return BuildResult(self.name, threads, time.perf_counter() - start, n)

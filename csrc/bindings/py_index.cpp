@@ -321,6 +321,19 @@ public:
         h_->reset_rerank_counters();
         if (h_->reader()) h_->reader()->reset_counters();
     }
+    // Filtered queries per plan, and the walks whose answer the exact scan replaced.
+    py::dict plan_stats() const {
+        Hnsw::PlanCounters c = h_->plan_counters();
+        py::dict d;
+        d["scan"] = c.scan;
+        d["acorn"] = c.acorn;
+        d["post"] = c.post;
+        d["acorn_rerouted"] = c.acorn_rerouted;
+        d["acorn_fallback"] = c.acorn_fallback;
+        d["post_fallback"] = c.post_fallback;
+        return d;
+    }
+    void reset_plan_stats() { h_->reset_plan_counters(); }
 
     // Quantized storage: the codec travels as its serialised bytes (vecsearch.quant's
     // Quantizer.to_bytes()), the codes as uint8 [slot_count, code_size] or None to encode.
@@ -513,6 +526,8 @@ void init_index(py::module_& m) {
         .def("use_external_vectors", &PyHnsw::use_external_vectors, py::arg("buffer"), py::arg("copy"))
         .def("io_stats", &PyHnsw::io_stats)
         .def("reset_io_stats", &PyHnsw::reset_io_stats)
+        .def("plan_stats", &PyHnsw::plan_stats)
+        .def("reset_plan_stats", &PyHnsw::reset_plan_stats)
         .def_static("restore", &PyHnsw::restore, py::arg("dim"), py::arg("metric"), py::arg("M"),
                     py::arg("ef_construction"), py::arg("seed"), py::arg("count"), py::arg("entry_point"),
                     py::arg("max_level"), py::arg("next_auto_id"), py::arg("vectors"), py::arg("ids"),

@@ -316,6 +316,21 @@ void Hnsw::reset_rerank_counters() {
     reranked_rows_ = 0;
 }
 
+namespace {
+enum PlanCount : size_t { kScanCount = 0, kAcornCount = 1, kPostCount = 2, kRerouted = 3,
+                          kAcornFallback = 4, kPostFallback = 5 };
+}  // namespace
+
+Hnsw::PlanCounters Hnsw::plan_counters() const {
+    auto at = [&](PlanCount c) { return plan_counts_[c].load(std::memory_order_relaxed); };
+    return PlanCounters{at(kScanCount), at(kAcornCount), at(kPostCount), at(kRerouted),
+                        at(kAcornFallback), at(kPostFallback)};
+}
+
+void Hnsw::reset_plan_counters() {
+    for (auto& c : plan_counts_) c.store(0, std::memory_order_relaxed);
+}
+
 std::vector<uint8_t> Hnsw::export_codes() const {
     std::shared_lock<std::shared_mutex> lock(rw_);
     if (!codec_) return {};
@@ -933,6 +948,7 @@ void Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t 
     const float* q = score.query();
     const size_t want = std::min(k, matches);
     size_t found = 0;
+    plan_counts_[size_t(plan)].fetch_add(1, std::memory_order_relaxed);
     if (plan != FilterPlan::scan && want > 0) {
         float ep_dist;
         std::vector<Neighbor>& seeds = sc.cands;
@@ -951,7 +967,10 @@ void Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t 
             // from it) leaves the walk stranded on whatever matching region it reaches first;
             // such queries are answered exactly instead.
             double selectivity = double(matches) / double(std::max<size_t>(1, count_ - n_deleted_));
-            if (local_selectivity(ep_acorn, bitmap) < kAntiCorrelated * selectivity) plan = FilterPlan::scan;
+            if (local_selectivity(ep_acorn, bitmap) < kAntiCorrelated * selectivity) {
+                plan = FilterPlan::scan;
+                plan_counts_[kRerouted].fetch_add(1, std::memory_order_relaxed);
+            }
         }
         if (plan == FilterPlan::acorn) {
             size_t held = walk_acorn(score, ep_acorn, seeds, ef, bitmap);
@@ -968,8 +987,12 @@ void Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t 
     // The scan plan, and the exact answer whenever a walk met fewer matches than exist or
     // provably missed closer ones.
     const bool exact = !Scorer::kApproximate || rerank > 0;
-    if (found < want || (found > 0 && walk_missed_matches(score, exact, bitmap, out_ids, out_dists, found)))
+    if (plan == FilterPlan::scan) {
+        if (want > 0) found = scan_filtered(q, k, bitmap, out_ids, out_dists);
+    } else if (found < want || (found > 0 && walk_missed_matches(score, exact, bitmap, out_ids, out_dists, found))) {
+        plan_counts_[plan == FilterPlan::acorn ? kAcornFallback : kPostFallback].fetch_add(1, std::memory_order_relaxed);
         found = scan_filtered(q, k, bitmap, out_ids, out_dists);
+    }
     for (size_t i = found; i < k; ++i) {
         out_ids[i] = kMissingId;
         out_dists[i] = std::numeric_limits<float>::infinity();

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -150,6 +151,17 @@ public:
     RerankCounters rerank_counters() const;
     void reset_rerank_counters();
 
+    // Filtered queries by the plan that answered them. A walk that met fewer matches than
+    // exist, or provably missed closer ones, is answered by the exact scan after it: those
+    // fallbacks are counted apart, so a test can tell a walk that works from one the scan hides.
+    struct PlanCounters {
+        uint64_t scan = 0, acorn = 0, post = 0;  // queries per plan as chosen
+        uint64_t acorn_rerouted = 0;             // acorn queries sent to the scan (anti-correlated)
+        uint64_t acorn_fallback = 0, post_fallback = 0;  // walks whose answer the scan replaced
+    };
+    PlanCounters plan_counters() const;
+    void reset_plan_counters();
+
     struct MemoryParts {
         size_t vectors = 0, graph = 0, codes = 0, ids = 0;
         bool vectors_mapped = false;  // the vectors are a file's pages (mmap), not allocated RAM
@@ -243,6 +255,8 @@ private:
     std::unique_ptr<Codec> codec_;  // null: float32 storage only
     std::shared_ptr<const VectorReader> reader_;  // null: re-rank from store_
     mutable std::atomic<uint64_t> reranked_queries_{0}, reranked_rows_{0};
+    // Indexed by FilterPlan, then rerouted, acorn fallback, post fallback (see PlanCounters).
+    mutable std::array<std::atomic<uint64_t>, 6> plan_counts_{};
     std::vector<uint8_t> codes_;    // [capacity, codec_->code_size()]
     std::vector<slot_t> links0_;
     std::vector<std::unique_ptr<slot_t[]>> upper_;
