@@ -105,13 +105,20 @@ def ground_truth(data: Dataset, k: int, cache_dir: Path, *, progress: bool = Tru
 
     A cache file that is unreadable or has the wrong shape is recomputed.
     """
+    return ground_truth_with_distances(data, k, cache_dir, progress=progress)[0]
+
+
+def ground_truth_with_distances(
+    data: Dataset, k: int, cache_dir: Path, *, progress: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k-NN ids int64 [nq, k] and their squared distances, cached like :func:`ground_truth`."""
     path = cache_dir / f"gt-{data.key(k)}.npz"
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as z:
-                ids = z["ids"]
-            if ids.shape == (data.nq, k):
-                return ids
+                ids, dists = z["ids"], z["dists"]
+            if ids.shape == (data.nq, k) and dists.shape == ids.shape:
+                return ids, dists
         except (OSError, ValueError, KeyError):
             pass
     ids, dists = exact_knn(data.base, data.queries, k, METRIC, progress=progress)
@@ -119,7 +126,7 @@ def ground_truth(data: Dataset, k: int, cache_dir: Path, *, progress: bool = Tru
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, ids=ids, dists=dists, identity=json.dumps(data.identity))
     os.replace(tmp, path)  # atomic: an interrupted run never leaves a half-written cache
-    return ids
+    return ids, dists
 
 
 def _file_identity(path: str) -> dict[str, Any]:

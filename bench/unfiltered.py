@@ -16,7 +16,7 @@ from pathlib import Path
 from . import data as bench_data
 from .engines import ENGINES, HNSWParams, load_engine
 from .machine import load_average, machine_info
-from .measure import sweep, timed_build
+from .measure import TieAwareRecall, sweep, timed_build
 from .records import RunResult
 from .report import format_report, write_results
 
@@ -112,7 +112,10 @@ def run(cfg: UnfilteredConfig, suite: str = "unfiltered") -> int:
     load = load_average()
     if load is not None and load > 0.5:
         print(f"note: load average {load:.1f} before the run: timings will be noisy", flush=True)
-    truth = bench_data.ground_truth(data, cfg.k, cfg.out / "gt", progress=cfg.progress)
+    ids, dists = bench_data.ground_truth_with_distances(
+        data, cfg.k, cfg.out / "gt", progress=cfg.progress
+    )
+    truth = TieAwareRecall(data.base, data.queries, ids, dists, cfg.k)
 
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
     dataset = {"name": data.name, "n": data.n, "dim": data.dim, "nq": data.nq, **data.identity}

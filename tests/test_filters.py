@@ -57,9 +57,10 @@ def test_auto_recall_at_every_selectivity(filtered_setup, oracle, recall, select
     assert recall(ids[:, : truth.shape[1]], truth) >= 0.95
 
 
-# Where each walk is expected to work on its own: ACORN on selective filters, the post-filtered
-# walk where matches are common enough for its beam to collect k of them.
-WALKS = [("acorn", 0.01), ("acorn", 0.1), ("acorn", 0.5), ("post", 0.1), ("post", 0.5),
+# Where each walk is expected to work on its own (measured: walk-alone recall 0.998-1.0 with no
+# query answered by the scan). ACORN-1 on this plain graph is not among them at 1%: there the
+# scan answers half the queries and the walk alone scores 0.40 (the gamma graph is for that).
+WALKS = [("acorn", 0.05), ("acorn", 0.1), ("acorn", 0.5), ("post", 0.01), ("post", 0.1),
          ("post", 1.0)]
 
 
@@ -85,11 +86,12 @@ def test_plan_counters(filtered_setup):
     index.search(q[:7], k=10, filter=_allowed(len(x), 0.1, 1), plan="scan")
     assert index.stats()["plans"] == {"scan": 7, "acorn": 0, "post": 0, "acorn_rerouted": 0,
                                       "acorn_fallback": 0, "post_fallback": 0}
-    # Three matches far from every query: a post-filtered walk of ef 10 meets none of them,
-    # so each query falls back to the exact scan, whose answer is the three.
+    # Three matches far from every query: ACORN cannot walk to them through matching nodes, so
+    # the core answers each query by the exact scan (re-routed up front, or after the walk).
     far = np.argsort(((x - q[:5].mean(axis=0)) ** 2).sum(axis=1))[-3:]
-    ids, _ = index.search(q[:5], k=10, ef=10, filter=far, plan="post")
-    assert index.stats()["plans"]["post"] == 5 and index.stats()["plans"]["post_fallback"] == 5
+    ids, _ = index.search(q[:5], k=10, ef=10, filter=far, plan="acorn")
+    plans = index.stats()["plans"]
+    assert plans["acorn"] == 5 and plans["acorn_rerouted"] + plans["acorn_fallback"] == 5
     assert all(set(row[:3].tolist()) == set(far.tolist()) for row in ids)
     index.reset_stats()
     assert set(index.stats()["plans"].values()) == {0}

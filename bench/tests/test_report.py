@@ -68,3 +68,17 @@ def test_recall_at_k() -> None:
     found = np.array([[3, 2, 9], [-1, -1, -1]])
     assert recall_at_k(found, truth, 3) == pytest.approx(2 / 6)
     assert recall_at_k(truth, truth, 3) == 1.0
+
+
+def test_tie_aware_recall_counts_duplicates_of_the_true_neighbours() -> None:
+    from bench.measure import TieAwareRecall
+
+    base = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0], [5.0, 5.0]], dtype=np.float32)
+    queries = np.array([[0.1, 0.0]], dtype=np.float32)
+    truth = np.array([[0, 2]])  # row 1 duplicates row 0: as right as it
+    dists = np.array([[0.01, 0.81]], dtype=np.float32)
+    score = TieAwareRecall(base, queries, truth, dists, 2)
+    assert score(np.array([[1, 2]])) == 1.0
+    assert score(np.array([[0, 2]])) == 1.0
+    assert score(np.array([[1, 3]])) == 0.5
+    assert score(np.array([[3, -1]])) == 0.0

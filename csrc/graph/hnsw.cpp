@@ -1154,6 +1154,7 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
     std::vector<uint32_t> singles;
     for (size_t i = 0; i < nq; ++i)
         if (!blocked[i]) singles.push_back(uint32_t(i));
+    plan_counts_[kScanCount].fetch_add(nq - singles.size(), std::memory_order_relaxed);
     ThreadPool::global().parallel_for(tasks.size() + singles.size(), threads, 1, [&](size_t t) {
         if (t < tasks.size()) {
             const Task& task = tasks[t];
