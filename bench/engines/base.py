@@ -122,3 +122,30 @@ class Engine(ABC):
     def close(self) -> None:
         """Release the index memory before the next engine runs."""
         self.__dict__.pop("index", None)
+
+
+class WholeBatchEngine(Engine):
+    """An engine whose library builds its index from the whole base in one call (SVS, glass,
+    ScaNN, SymphonyQG): no incremental add, one progress step at the end."""
+
+    def create(self, capacity: int) -> None:
+        self.index = None
+
+    def add(self, data: np.ndarray, start: int, threads: int) -> None:
+        raise NotImplementedError(f"{self.name} builds its index in one call: use build()")
+
+    def build(
+        self,
+        data: np.ndarray,
+        threads: int,
+        *,
+        chunk: int | None = None,
+        on_chunk: Callable[[int], None] | None = None,
+    ) -> None:
+        self.build_all(np.ascontiguousarray(data, dtype=np.float32), threads)
+        if on_chunk is not None:
+            on_chunk(data.shape[0])
+
+    @abstractmethod
+    def build_all(self, data: np.ndarray, threads: int) -> None:
+        """Build ``self.index`` over every row of ``data`` (float32, C-contiguous), ids 0..n-1."""

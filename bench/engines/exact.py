@@ -48,10 +48,7 @@ class BruteForce(FilteredMethod):
         return None
 
     def prepare(self, case: FilterCase) -> Any:
-        rows = query_rows(case)
-        if rows is not None:
-            return [keyed(r) for r in rows]
-        return np.flatnonzero(case.mask)
+        return matching_rows(case)
 
     def search(
         self, queries: np.ndarray, k: int, ef: int, prepared: Any, curve: str
@@ -112,10 +109,7 @@ class FaissFlat(FilteredMethod):
         return None
 
     def prepare(self, case: FilterCase) -> Any:
-        rows = query_rows(case)
-        if rows is not None:
-            return [keyed(r) for r in rows]
-        return np.flatnonzero(case.mask)
+        return matching_rows(case)
 
     def search(
         self, queries: np.ndarray, k: int, ef: int, prepared: Any, curve: str
@@ -139,6 +133,15 @@ class FaissFlat(FilteredMethod):
 
     def close(self) -> None:
         self.__dict__.pop("index", None)
+
+
+def matching_rows(case: FilterCase) -> Any:
+    """The rows a case's filter allows: one array for a shared filter, else a keyed array per
+    query (:func:`keyed`), as the exact baselines take them."""
+    rows = query_rows(case)
+    if rows is not None:
+        return [keyed(r) for r in rows]
+    return np.flatnonzero(case.mask)
 
 
 def keyed(rows: np.ndarray, payload: Any = None) -> tuple[bytes, Any]:

@@ -8,16 +8,15 @@ as glass's own benchmarks do. The knob is ``ef``.
 
 from __future__ import annotations
 
-from typing import Callable
 
 import glass
 import numpy as np
 
 from ._version import dist_version
-from .base import Engine
+from .base import WholeBatchEngine
 
 
-class GlassEngine(Engine):
+class GlassEngine(WholeBatchEngine):
     name = "glass"
     codes = "sq8u"
     quant = "SQ8U"
@@ -27,29 +26,13 @@ class GlassEngine(Engine):
     def version(self) -> str:
         return dist_version("pyglass-portable", glass)
 
-    def create(self, capacity: int) -> None:
-        self.index = None
-
-    def add(self, data: np.ndarray, start: int, threads: int) -> None:
-        raise NotImplementedError("glass builds its graph in one call: use build()")
-
-    def build(
-        self,
-        data: np.ndarray,
-        threads: int,
-        *,
-        chunk: int | None = None,
-        on_chunk: Callable[[int], None] | None = None,
-    ) -> None:
+    def build_all(self, data: np.ndarray, threads: int) -> None:
         p = self.params
-        data = np.ascontiguousarray(data, dtype=np.float32)
         glass.set_num_threads(threads)
         graph = glass.Index("HNSW", "L2", self.quant, R=2 * p.M, L=p.ef_construction).build(data)
         self.index = glass.Searcher(graph, data, "L2", self.quant, self.refine)
         self.index.optimize(threads)
         self._shape = data.shape
-        if on_chunk is not None:
-            on_chunk(data.shape[0])
 
     def search(self, queries: np.ndarray, k: int, ef: int, threads: int) -> np.ndarray:
         self.index.set_ef(max(ef, k))

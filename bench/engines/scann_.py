@@ -11,17 +11,16 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from typing import Callable
 
 import numpy as np
 import scann
 
 from ._version import dist_version
-from .base import Engine
+from .base import WholeBatchEngine
 from .files import saved_bytes
 
 
-class ScannEngine(Engine):
+class ScannEngine(WholeBatchEngine):
     name = "scann"
     codes = "ah4"
     knob = "leaves_to_search"
@@ -34,26 +33,12 @@ class ScannEngine(Engine):
         # Leaves searched scale like ef / 4 on clustered data: start low enough to see the curve.
         return (1, 2, 4, 8, 16, 32)
 
-    def create(self, capacity: int) -> None:
-        self.index = None
-
-    def add(self, data: np.ndarray, start: int, threads: int) -> None:
-        raise NotImplementedError("ScaNN is built in one call: use build()")
-
-    def build(
-        self,
-        data: np.ndarray,
-        threads: int,
-        *,
-        chunk: int | None = None,
-        on_chunk: Callable[[int], None] | None = None,
-    ) -> None:
+    def build_all(self, data: np.ndarray, threads: int) -> None:
         n = data.shape[0]
         self.leaves = max(1, min(n, int(2 * math.sqrt(n))))
         self.knob_limit = self.leaves
         builder = (
-            scann.scann_ops_pybind.builder(np.ascontiguousarray(data, dtype=np.float32), 10,
-                                           "squared_l2")
+            scann.scann_ops_pybind.builder(data, 10, "squared_l2")
             .tree(num_leaves=self.leaves, num_leaves_to_search=min(self.leaves, 16),
                   training_sample_size=min(n, 250_000))
             .score_ah(2, anisotropic_quantization_threshold=0.2)
@@ -61,8 +46,6 @@ class ScannEngine(Engine):
         )  # fmt: skip
         self.index = builder.build()
         self.index.set_num_threads(threads)
-        if on_chunk is not None:
-            on_chunk(n)
 
     def search(self, queries: np.ndarray, k: int, ef: int, threads: int) -> np.ndarray:
         self.index.set_num_threads(threads)

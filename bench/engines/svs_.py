@@ -12,17 +12,16 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from typing import Callable
 
 import numpy as np
 import svs
 
 from ._version import dist_version
-from .base import Engine
+from .base import WholeBatchEngine
 from .files import saved_bytes
 
 
-class SvsEngine(Engine):
+class SvsEngine(WholeBatchEngine):
     """Vamana over float32 vectors."""
 
     name = "svs-fp32"
@@ -34,20 +33,7 @@ class SvsEngine(Engine):
     def version(self) -> str:
         return dist_version("scalable-vs", svs)
 
-    def create(self, capacity: int) -> None:
-        self.index = None
-
-    def add(self, data: np.ndarray, start: int, threads: int) -> None:
-        raise NotImplementedError("SVS's static Vamana index is built in one call: use build()")
-
-    def build(
-        self,
-        data: np.ndarray,
-        threads: int,
-        *,
-        chunk: int | None = None,
-        on_chunk: Callable[[int], None] | None = None,
-    ) -> None:
+    def build_all(self, data: np.ndarray, threads: int) -> None:
         p = self.params
         params = svs.VamanaBuildParameters(
             alpha=1.2, graph_max_degree=2 * p.M, window_size=p.ef_construction
@@ -58,15 +44,13 @@ class SvsEngine(Engine):
         else:
             self._scratch = tempfile.mkdtemp(prefix="bench-svs-")
             path = os.path.join(self._scratch, "base.fvecs")
-            svs.write_vecs(np.ascontiguousarray(data, dtype=np.float32), path)
+            svs.write_vecs(data, path)
             # padding 32: codes start on a cache-line half, SVS's recommended layout for speed
             source = svs.LVQLoader(
                 svs.VectorDataLoader(path, svs.DataType.float32),
                 primary=primary, residual=residual, padding=32,
             )  # fmt: skip
         self.index = svs.Vamana.build(params, source, svs.DistanceType.L2, num_threads=threads)
-        if on_chunk is not None:
-            on_chunk(data.shape[0])
 
     def search(self, queries: np.ndarray, k: int, ef: int, threads: int) -> np.ndarray:
         index = self.index

@@ -9,17 +9,16 @@ Degree ``2 * M``; the knob is ``ef``.
 
 from __future__ import annotations
 
-from typing import Callable
 
 import numpy as np
 import rabitqlib
 
 from ._version import dist_version
-from .base import Engine
+from .base import WholeBatchEngine
 from .files import saved_bytes
 
 
-class SymqgEngine(Engine):
+class SymqgEngine(WholeBatchEngine):
     name = "symphonyqg"
     codes = "rabitq"
 
@@ -27,27 +26,9 @@ class SymqgEngine(Engine):
     def version(self) -> str:
         return dist_version("rabitqlib", rabitqlib)
 
-    def create(self, capacity: int) -> None:
+    def build_all(self, data: np.ndarray, threads: int) -> None:
         self.index = rabitqlib.SymqgIndex(self.params.dim, 2 * self.params.M, "l2", 0)
-
-    def add(self, data: np.ndarray, start: int, threads: int) -> None:
-        raise NotImplementedError("SymqgIndex is built in one call: use build()")
-
-    def build(
-        self,
-        data: np.ndarray,
-        threads: int,
-        *,
-        chunk: int | None = None,
-        on_chunk: Callable[[int], None] | None = None,
-    ) -> None:
-        self.create(data.shape[0])
-        self.index.build(
-            np.ascontiguousarray(data, dtype=np.float32), self.params.ef_construction,
-            num_threads=threads,
-        )  # fmt: skip
-        if on_chunk is not None:
-            on_chunk(data.shape[0])
+        self.index.build(data, self.params.ef_construction, num_threads=threads)
 
     def search(self, queries: np.ndarray, k: int, ef: int, threads: int) -> np.ndarray:
         ids, _ = self.index.search_batch(queries, k, max(ef, k), threads)
