@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -128,6 +128,8 @@ class Index:
         self._quantizer: Any = None  # None: float32 storage
         self._rerank: Optional[int] = None
         self._cost_model: Optional[CostModel] = None
+        # Plan counts of the planner's own calibration searches, left out of stats()["plans"].
+        self._calibration_plans: Dict[str, int] = {}
         self._attributes = AttributeStore()
         # Held by adds and deletes around their native call, and by a filtered search that keeps
         # losing the race with them, so that search cannot starve.
@@ -456,7 +458,12 @@ class Index:
                 live = self._attributes.ids[self._attributes.alive]
             sample = np.random.default_rng(0).choice(live, min(CALIBRATION_QUERIES, live.shape[0]), replace=False)
             queries = self._core.get_vectors(np.ascontiguousarray(sample))
+            before = dict(self._core.plan_stats())
             self._cost_model = CostModel.measure(self._core, queries, size)
+            after = dict(self._core.plan_stats())
+            calibration = getattr(self, "_calibration_plans", {})
+            self._calibration_plans = {name: calibration.get(name, 0) + after[name] - before[name]
+                                       for name in after}
         return self._cost_model
 
     def _search_filtered(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
@@ -526,12 +533,16 @@ class Index:
         if "bytes_read" in io:
             io["bytes_per_query"] = io["bytes_read"] / queries
             io["reads_per_query"] = io["read_calls"] / queries
-        return {"memory": self.memory_usage(), "io": io, "plans": dict(self._core.plan_stats())}
+        calibration = getattr(self, "_calibration_plans", {})
+        plans = {name: count - calibration.get(name, 0)
+                 for name, count in self._core.plan_stats().items()}
+        return {"memory": self.memory_usage(), "io": io, "plans": plans}
 
     def reset_stats(self) -> None:
         """Zeroes the counters that :meth:`stats` reports under ``io`` and ``plans``."""
         self._core.reset_io_stats()
         self._core.reset_plan_stats()
+        self._calibration_plans = {}
 
     def save(self, path: PathLike) -> None:
         """Writes the index to `path` atomically (temporary file, fsync, rename).
