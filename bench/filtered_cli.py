@@ -1,7 +1,7 @@
 """Command line of ``python -m bench filtered``: options on top of the unfiltered ones.
 
 The subcommand's parser gets the unfiltered suite's options first (data, index,
-sweep, output; see ``bench/__main__.py``) and then this module's, with
+sweep, output; see ``bench/unfiltered_cli.py``) and then this module's, with
 ``conflict_handler="resolve"`` so ``--threads``, ``--methods`` and ``--reps``
 take their filtered meaning. Only argparse is imported here: ``--help`` stays fast.
 """
@@ -14,14 +14,15 @@ import sys
 
 from .argtypes import float_list, names
 
-#: Defaults of the unfiltered options for this suite (same keys as bench.__main__._PRESETS).
+#: Defaults of the unfiltered options for this suite (same keys as bench.unfiltered_cli.PRESETS).
 FILTERED_PRESET = {
     "n": 200_000,
     "nq": 200,
     "efs": "10,20,40,80,160,320",
     "out": "bench-results/filtered",
 }
-FILTERED_HELP = "filtered search: vecsearch plans vs hnswlib, faiss, brute force, per filter"
+FILTERED_HELP = ("filtered search: vecsearch plans vs hnswlib, faiss HNSW and IVF, LanceDB and the exact "
+                 "pre-filter baselines, per filter kind and selectivity")
 
 _METHODS = "vecsearch,hnswlib,faiss,faiss-ivf,lancedb,bruteforce,faiss-flat"
 _WORKLOADS = "equality,range,tags,anti"
@@ -90,6 +91,14 @@ def add_filtered_options(p: argparse.ArgumentParser) -> None:
         default=names(_WORKLOADS),
         help=f"filter kinds (default {_WORKLOADS}; see bench/README.md)",
     )
+
+
+def add_filtered_cli(p: argparse.ArgumentParser) -> None:
+    """The unfiltered options with this suite's defaults, then the filtered ones over them."""
+    from .unfiltered_cli import add_unfiltered_options
+
+    add_unfiltered_options(p, FILTERED_PRESET)
+    add_filtered_options(p)
 
 
 def run_filtered(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -13,7 +13,8 @@ from pathlib import Path
 from ..argtypes import names
 
 FANNS_HELP = ("FANNS filtered suite (EM, R, EMIS, EM+R, unfiltered, controlled selectivity): "
-              "vecsearch plans vs hnswlib, faiss, usearch, brute force")  # fmt: skip
+              "vecsearch plans vs hnswlib, faiss HNSW and IVF, LanceDB, usearch and the exact "
+              "pre-filter baselines")  # fmt: skip
 QUICK = {"n": 20_000, "nq": 500}  # generated data: well under 10 minutes on 2 cores
 
 _METHODS = "vecsearch,hnswlib,faiss,faiss-ivf,lancedb,usearch,bruteforce,faiss-flat"

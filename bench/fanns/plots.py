@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from .report import case_keys, methods, points_of
-from .run import FannsRun
+from .records import FannsRun
 
 _STYLE = {  # method -> (colour, marker); peers in muted tones, vecsearch in strong ones
     "vecsearch": ("#d62728", "o"), "vecsearch-auto": ("#d62728", "o"),

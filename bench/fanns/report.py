@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .measure import FannsPoint
-from .run import FannsRun
+from .records import FannsRun
 
 DASH = "\u2014"
 OURS = ("vecsearch-auto",)  # the default call: plan="auto" (no filter on the unfiltered case)

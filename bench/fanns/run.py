@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -25,6 +25,7 @@ from ..filtered_engines import PLANS
 from ..sweep import curve_done, knob_values
 from ..machine import load_average, machine_info
 from . import methods as M
+from .records import BuildRecord, FannsRun
 from .data import CONTROLLED_KINDS, WORKLOADS, build_cases, load_source, query_sets
 from .measure import (
     FannsPoint,
@@ -90,44 +91,6 @@ class FannsConfig:
             raise ValueError("--methods: give at least one")
         if not self.workloads and not (self.controlled and self.levels):
             raise ValueError("nothing to run: no --workloads and no --controlled sets")
-
-
-@dataclass
-class BuildRecord:
-    """One method's index: build time and memory.
-
-    Attributes:
-        seconds: wall time of the build (None: nothing to build, e.g. brute force).
-        rss_before, peak_build_rss, peak_query_rss: bytes of the whole benchmark process
-            (data included) before the build, at its peak during the build, and at its
-            peak during the searches.
-        index_bytes: the index saved in the library's own format (None: no index).
-    """
-
-    method: str
-    version: str
-    threads: int
-    seconds: Optional[float]
-    rss_before: int
-    peak_build_rss: int
-    peak_query_rss: int = 0
-    index_bytes: Optional[int] = None
-
-
-@dataclass
-class FannsRun:
-    """Everything the report needs, filled in as the run goes."""
-
-    config: dict[str, Any]
-    dataset: dict[str, Any]
-    machine: dict[str, Any]
-    cases: list[dict[str, Any]] = field(default_factory=list)
-    builds: list[BuildRecord] = field(default_factory=list)
-    points: list[FannsPoint] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    interrupted: bool = False
-    seconds: float = 0.0
 
 
 def run(cfg: FannsConfig) -> int:
