@@ -90,8 +90,8 @@ def from_files(base_path: str, queries_path: str, n: int | None, nq: int | None)
     queries = np.ascontiguousarray(queries_all[:nq], dtype=np.float32)
     identity = {
         "kind": "files",
-        "base": _file_identity(base_path),
-        "queries": _file_identity(queries_path),
+        "base": file_identity(base_path),
+        "queries": file_identity(queries_path),
         "n": int(base.shape[0]),
         "nq": int(queries.shape[0]),
     }
@@ -129,7 +129,7 @@ def ground_truth_with_distances(
     return ids, dists
 
 
-def _file_identity(path: str) -> dict[str, Any]:
+def file_identity(path: str | Path) -> dict[str, Any]:
     st = os.stat(path)
     return {"path": str(Path(path).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 

@@ -19,15 +19,15 @@ import numpy as np
 from vecsearch._progress import progress as progress_bar
 from vecsearch.datasets import GENERATOR_VERSION, load_vectors, make_mixture
 
-from .data import Dataset, _file_identity
+from .data import Dataset, file_identity
 from .data import ground_truth as cached_ground_truth
 
-# Private to the generator, but they define its output: row i comes from block i // _BLOCK with its
+# The generator's output definition: row i comes from block i // BLOCK_ROWS with its
 # own seed, so any aligned chunk can be drawn alone. test_disk_suite pins the rows to
 # clustered_dataset's, so a change in the generator fails there rather than drifting silently.
-from vecsearch.datasets.synthetic import _BLOCK, _STREAM_BASE, _STREAM_QUERIES
+from vecsearch.datasets.synthetic import BLOCK_ROWS, STREAM_BASE, STREAM_QUERIES
 
-WRITE_CHUNK = 8 * _BLOCK  # 65,536 rows per write: 96 MiB at dim 384
+WRITE_CHUNK = 8 * BLOCK_ROWS  # 65,536 rows per write: 96 MiB at dim 384
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def synthetic_on_disk(n: int, nq: int, dim: int, seed: int, directory: Path, *, 
         rows = max(n, rows_in_file)
         base_path = where / f"base-{rows}.npy"
         _write_base(base_path, mixture, rows, seed, progress)
-    queries = mixture.sample(nq, seed, _STREAM_QUERIES)
+    queries = mixture.sample(nq, seed, STREAM_QUERIES)
     queries_path = where / f"queries-{nq}.npy"
     if not _complete_npy(queries_path, (nq, dim)):
         _atomic_save(queries_path, queries)
@@ -99,7 +99,7 @@ def files_on_disk(base_path: str, queries_path: str, n: int | None, nq: int | No
     directory.mkdir(parents=True, exist_ok=True)
     saved = directory / f"queries-{Path(queries_path).stem}-{len(queries)}.npy"
     _atomic_save(saved, queries)
-    identity = {"kind": "files", "base": _file_identity(base_path), "queries": _file_identity(queries_path),
+    identity = {"kind": "files", "base": file_identity(base_path), "queries": file_identity(queries_path),
                 "n": n, "nq": len(queries)}
     return DiskData(f"{Path(base_path).stem}-{n}x{base.shape[1]}", Path(base_path), n, int(base.shape[1]),
                     queries, saved, identity)
@@ -155,12 +155,12 @@ def _rows(mixture: Any, seed: int, start: int, stop: int) -> np.ndarray:
 
     ``start`` must be a multiple of the generator's block.
     """
-    assert start % _BLOCK == 0
+    assert start % BLOCK_ROWS == 0
     out = np.empty((stop - start, mixture.dim), dtype=np.float32)
-    for b0 in range(start, stop, _BLOCK):
-        b1 = min(stop, b0 + _BLOCK)
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_STREAM_BASE, b0 // _BLOCK)))
-        mixture._fill(out[b0 - start: b1 - start], rng, _BLOCK)
+    for b0 in range(start, stop, BLOCK_ROWS):
+        b1 = min(stop, b0 + BLOCK_ROWS)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(STREAM_BASE, b0 // BLOCK_ROWS)))
+        mixture._fill(out[b0 - start: b1 - start], rng, BLOCK_ROWS)
     norms = np.linalg.norm(out, axis=1, keepdims=True)  # as the generator: unit rows, a zero row stays zero
     np.maximum(norms, np.float32(1e-30), out=norms)
     out /= norms

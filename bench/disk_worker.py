@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .disk_data import drop_cache, open_base
-from .fanns.measure import _status_kb, peak_rss_bytes, reset_peak, rss_bytes
+from .rss import peak_rss_bytes, reset_peak, rss_bytes, status_kb
 from .measure import recall_at_k
 
 MiB = 2**20
@@ -26,7 +26,7 @@ MiB = 2**20
 def _memory() -> dict[str, float]:
     """This process's RSS now, its peak, and the anonymous / file-backed split of RSS (MiB)."""
     return {"rss_mb": rss_bytes() / MiB, "peak_rss_mb": peak_rss_bytes() / MiB,
-            "rss_anon_mb": _status_kb("RssAnon") / 1024, "rss_file_mb": _status_kb("RssFile") / 1024}
+            "rss_anon_mb": status_kb("RssAnon") / 1024, "rss_file_mb": status_kb("RssFile") / 1024}
 
 
 class PeakSampler:
@@ -46,8 +46,8 @@ class PeakSampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> None:
-        self.anon_mb = max(self.anon_mb, _status_kb("RssAnon") / 1024)
-        self.file_mb = max(self.file_mb, _status_kb("RssFile") / 1024)
+        self.anon_mb = max(self.anon_mb, status_kb("RssAnon") / 1024)
+        self.file_mb = max(self.file_mb, status_kb("RssFile") / 1024)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

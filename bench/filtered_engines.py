@@ -37,7 +37,7 @@ from .records import BuildResult
 PLANS = ("auto", "scan", "acorn", "post")
 
 
-class _IndexMethod(FilteredMethod):
+class IndexMethod(FilteredMethod):
     """A method backed by one of :mod:`bench.engines`'s adapters."""
 
     engine: Engine
@@ -83,7 +83,7 @@ class _AttributedVecsearch(VecsearchEngine):
 LOOP = "auto-loop"
 
 
-class VecsearchMethod(_IndexMethod):
+class VecsearchMethod(IndexMethod):
     """``Index.search(filter=..., plan=...)``, one curve per plan; ``scan`` is exact. On a
     per-query-filter case the batch call is also timed as a loop of single-query calls."""
 
@@ -142,7 +142,7 @@ class VecsearchMethod(_IndexMethod):
                                              shared_by=len(queries) if shared else 1).plan)
 
 
-class HnswlibMethod(_IndexMethod):
+class HnswlibMethod(IndexMethod):
     """hnswlib's ``knn_query(filter=...)`` with ``k = min(k, matches)`` (it raises when it finds
     fewer than k allowed items): a shared filter is one batch call (per query only if the
     batch raises), a per-query filter one call per query (its API has no batch form)."""
@@ -187,7 +187,7 @@ class HnswlibMethod(_IndexMethod):
         return ids, failures
 
 
-class FaissMethod(_IndexMethod):
+class FaissMethod(IndexMethod):
     """faiss ``IndexHNSWFlat`` with ``SearchParametersHNSW(sel=IDSelectorBitmap)``: one batch
     for a shared filter, one call per query for per-query filters."""
 

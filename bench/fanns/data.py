@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -35,6 +34,7 @@ from ..datasets import (
 from ..datasets.arxiv_like import ARXIV_LIKE_VERSION, generate_arxiv_like
 from ..datasets.workloads import BUCKETS, query_set_from_values
 
+from ..data import file_identity
 from ..filtered_data import FilterCase
 
 WORKLOADS = ("unfiltered", "em", "r", "emis", "em+r")
@@ -168,7 +168,7 @@ def load_source(
         queries = np.ascontiguousarray(ds.queries[:nq], dtype=np.float32)
         data = FannsData(f"debian-minilm-{base.shape[0]}x{base.shape[1]}", False, base, queries,
                          attrs, _specs(cols.get("em"), cols.get("r"), cols.get("emis")),
-                         {"kind": "debian", **_file_identity(Path(arg) / "base.npy"),
+                         {"kind": "debian", **file_identity(Path(arg) / "base.npy"),
                           "n": base.shape[0], "nq": queries.shape[0]})  # fmt: skip
     elif kind == "parquet":
         from vecsearch.datasets.parquet import load_parquet
@@ -185,7 +185,7 @@ def load_source(
                          np.ascontiguousarray(base), np.ascontiguousarray(vectors[stop:]),
                          {k: v[: base.shape[0]] for k, v in attrs.items()},
                          _specs(override.get("em"), override.get("r"), override.get("emis")),
-                         {"kind": "parquet", **_file_identity(Path(arg))})  # fmt: skip
+                         {"kind": "parquet", **file_identity(Path(arg))})  # fmt: skip
     else:
         raise ValueError(
             f"--data: unknown source {source!r}; use generated, arxiv-fanns:<dir>, debian:<dir>"
@@ -216,7 +216,7 @@ def _arxiv_fanns(directory: str, n: Optional[int], nq: Optional[int], override: 
     queries = np.ascontiguousarray(ds.queries[:nq], dtype=np.float32)
     data = FannsData(f"arxiv-for-fanns-{ds.n}x{ds.base.shape[1]}", False,
                      np.ascontiguousarray(ds.base, dtype=np.float32), queries, ds.attributes, specs,
-                     {"kind": "arxiv-fanns", **_file_identity(Path(directory) / "database_vectors.fvecs"),
+                     {"kind": "arxiv-fanns", **file_identity(Path(directory) / "database_vectors.fvecs"),
                       "nq": nq})  # fmt: skip
     given_values = {
         "em": [{"label": int(v)} for v in ds.em_labels[:nq]],
@@ -228,11 +228,6 @@ def _arxiv_fanns(directory: str, n: Optional[int], nq: Optional[int], override: 
     for w, rows in ds.ground_truth.items():
         data.given_truth[w] = rows[:nq]
     return data
-
-
-def _file_identity(path: Path) -> dict[str, Any]:
-    st = os.stat(path)
-    return {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def query_sets(

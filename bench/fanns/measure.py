@@ -10,7 +10,6 @@ items is a right answer. ``recall_ids`` is the strict id-overlap figure, also re
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import tempfile
 import time
@@ -119,40 +118,6 @@ def measure_point(
         recall, strict, float(qps.mean()), float(qps.std()), float(qps.max()), tuple(times),
         probe, failures, plan,
     )  # fmt: skip
-
-
-def rss_bytes() -> int:
-    """Current resident set size (Linux /proc; 0 elsewhere)."""
-    return _status_kb("VmRSS") * 1024
-
-
-def reset_peak() -> bool:
-    """Reset the kernel's peak-RSS mark (Linux >= 4.0); False when not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def peak_rss_bytes() -> int:
-    """Peak RSS since the last :func:`reset_peak` (VmHWM), else since process start."""
-    kb = _status_kb("VmHWM")
-    if kb:
-        return kb * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _status_kb(field: str) -> int:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def index_bytes(method: FilteredMethod) -> int | None:

@@ -30,7 +30,7 @@ from ..filtered_engines import (
     PLANS,
     FilteredMethod,
     VecsearchMethod,
-    _IndexMethod,
+    IndexMethod,
 )
 from .data import FannsCase
 
@@ -49,7 +49,7 @@ class FannsVecsearch(VecsearchMethod):
         return super().prepare(case)
 
 
-class UsearchMethod(_IndexMethod):
+class UsearchMethod(IndexMethod):
     """usearch, unfiltered only (no predicate in its Python search API)."""
 
     name = "usearch"
@@ -93,7 +93,7 @@ def is_exact(method: FilteredMethod, case: FannsCase, curve: str) -> bool:
 
 def prepare(method: FilteredMethod, case: FannsCase) -> Any:
     """The case's filters in the method's form (untimed); None for unfiltered index search."""
-    if case.unfiltered and isinstance(method, _IndexMethod):
+    if case.unfiltered and isinstance(method, IndexMethod):
         return None
     return method.prepare(case)
 
@@ -103,7 +103,7 @@ def search(
     prepared: Any, curve: str,
 ) -> tuple[np.ndarray, int]:
     """One single-threaded pass; the unfiltered case uses the library's plain search."""
-    if case.unfiltered and isinstance(method, _IndexMethod):
+    if case.unfiltered and isinstance(method, IndexMethod):
         return method.engine.search(queries, k, ef, 1), 0
     return method.search(queries, k, ef, prepared, curve)
 

@@ -27,14 +27,8 @@ from ..machine import load_average, machine_info
 from . import methods as M
 from .records import BuildRecord, FannsRun
 from .data import CONTROLLED_KINDS, WORKLOADS, build_cases, load_source, query_sets
-from .measure import (
-    FannsPoint,
-    index_bytes,
-    measure_point,
-    peak_rss_bytes,
-    reset_peak,
-    rss_bytes,
-)
+from ..rss import peak_rss_bytes, reset_peak, rss_bytes
+from .measure import FannsPoint, index_bytes, measure_point
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Deleted ids leave dead rows behind (no slot, never matched again)."""
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 

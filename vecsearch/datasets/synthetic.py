@@ -32,8 +32,8 @@ __all__ = [
 #: Bump when the generated numbers change, so cached ground truth is invalidated.
 GENERATOR_VERSION = 1
 
-_BLOCK = 8192  # rows per seeded block; part of the output definition, do not change
-_STREAM_MIXTURE, _STREAM_BASE, _STREAM_QUERIES = 0, 1, 2
+BLOCK_ROWS = 8192  # rows per seeded block; part of the output definition, do not change
+STREAM_MIXTURE, STREAM_BASE, STREAM_QUERIES = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,12 @@ class Mixture:
             float32 array [n, dim], C-contiguous.
         """
         out = np.empty((n, self.dim), dtype=np.float32)
-        for start in range(0, n, _BLOCK):
-            stop = min(start + _BLOCK, n)
+        for start in range(0, n, BLOCK_ROWS):
+            stop = min(start + BLOCK_ROWS, n)
             # Seeded per block, so the first rows are the same whatever n is.
-            block_seed = np.random.SeedSequence(seed, spawn_key=(stream, start // _BLOCK))
+            block_seed = np.random.SeedSequence(seed, spawn_key=(stream, start // BLOCK_ROWS))
             rng = np.random.default_rng(block_seed)
-            self._fill(out[start:stop], rng, _BLOCK)
+            self._fill(out[start:stop], rng, BLOCK_ROWS)
         if normalize:
             _normalize_rows(out)
         return out
@@ -132,7 +132,7 @@ def make_mixture(
     if spread < 0 or noise < 0:
         raise ValueError(f"spread and noise must be >= 0, got {spread}, {noise}")
     rank = min(rank, dim)
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_STREAM_MIXTURE,)))
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(STREAM_MIXTURE,)))
     centres = rng.standard_normal((n_clusters, dim), dtype=np.float32)
     _normalize_rows(centres)
     # Decaying spectrum: a few dominant directions per cluster, like real data.
@@ -171,7 +171,7 @@ def clustered_vectors(
         ((1000, 32), dtype('float32'))
     """
     mix = make_mixture(dim, n_clusters=n_clusters, seed=seed)
-    return mix.sample(n, seed, _STREAM_BASE, normalize=normalize)
+    return mix.sample(n, seed, STREAM_BASE, normalize=normalize)
 
 
 def clustered_queries(
@@ -191,7 +191,7 @@ def clustered_queries(
         float32 [nq, dim].
     """
     mix = make_mixture(dim, n_clusters=n_clusters, seed=seed)
-    return mix.sample(nq, seed, _STREAM_QUERIES, normalize=normalize)
+    return mix.sample(nq, seed, STREAM_QUERIES, normalize=normalize)
 
 
 def clustered_dataset(
@@ -210,8 +210,8 @@ def clustered_dataset(
         :func:`clustered_vectors` and :func:`clustered_queries` with the same arguments.
     """
     mix = make_mixture(dim, n_clusters=n_clusters, seed=seed)
-    base = mix.sample(n, seed, _STREAM_BASE, normalize=normalize)
-    queries = mix.sample(nq, seed, _STREAM_QUERIES, normalize=normalize)
+    base = mix.sample(n, seed, STREAM_BASE, normalize=normalize)
+    queries = mix.sample(nq, seed, STREAM_QUERIES, normalize=normalize)
     return base, queries
 
 

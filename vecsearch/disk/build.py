@@ -8,7 +8,6 @@ file is written (vectors copied from the spill file, checksummed) and renamed in
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Optional
 
 import numpy as np
