@@ -307,3 +307,28 @@ def test_per_query_id_arrays_make_the_same_bitmaps_in_one_lookup():
     for i, ids in enumerate(lists):
         one = index.search(q[i], k=5, filter=np.asarray(ids, dtype=np.uint64), plan="scan")
         np.testing.assert_array_equal(batch[0][i], one[0][0])
+
+
+def test_equal_per_query_expressions_are_evaluated_once_and_answer_alike(make_data_queries):
+    """Per-query expressions equal in structure and constants (built separately) share one
+    bitmap, so the planner and the blocked scan see one filter shared by a block; every
+    query's answer equals its own single call."""
+    from vecsearch.filters.bitmaps import filter_bitmaps
+
+    x, q = make_data_queries(3000, 24, 16, seed=9)
+    index = vecsearch.Index(16, M=8, ef_construction=64)
+    labels = np.arange(len(x)) % 5
+    index.add(x, attributes={"label": labels, "tag": [["t"] if i % 7 == 0 else [] for i in range(len(x))]})
+    F = vecsearch.F
+    filters = [(F("label") == int(i % 3)) & ~F("tag").contains_any(["t"]) for i in range(len(q))]
+    _, matches, filter_of, _ = filter_bitmaps(index._core, index._attributes, filters, len(q))
+    assert len(matches) == 3 and sorted(set(filter_of.tolist())) == [0, 1, 2]
+    assert all(filter_of[i] == filter_of[i % 3] for i in range(len(q)))
+    for plan in ("auto", "scan", "acorn"):
+        ids, dists = index.search(q, k=10, ef=64, filter=filters, plan=plan)
+        for i in range(len(q)):
+            one_ids, one_dists = index.search(q[i], k=10, ef=64, filter=filters[i], plan=plan)
+            np.testing.assert_array_equal(ids[i], one_ids[0])
+    allowed = np.flatnonzero((labels == 1) & (np.arange(len(x)) % 7 != 0))
+    ids, _ = index.search(q, k=10, filter=filters, plan="scan")
+    assert np.isin(ids[1::3], allowed).all()

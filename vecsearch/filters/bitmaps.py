@@ -30,8 +30,9 @@ def filter_bitmaps(core: Any, store: Any, filter: Any, nq: int, threads: int = 0
         raise ValueError(f"got {len(filters)} filters for {nq} queries; pass one per query or one shared")
     filter_of = np.arange(nq, dtype=np.uint32) if per_query else np.zeros(nq, dtype=np.uint32)
     exprs = [i for i, f in enumerate(filters) if isinstance(f, Expr)]
-    if len(exprs) == len(filters):  # the common case: one native call for every filter
-        bitmaps, matches, epoch = evaluate_expressions(core, store, filters, threads)
+    if len(exprs) == len(filters):  # the common case: one native call for every distinct filter
+        distinct, filter_of = _distinct(filters) if per_query else (filters, filter_of)
+        bitmaps, matches, epoch = evaluate_expressions(core, store, distinct, threads)
         return bitmaps, matches, filter_of, epoch
     if per_query and all(_is_id_array(f) for f in filters):  # one id lookup for the whole batch
         bitmaps, epoch = id_array_bitmaps(core, filters)
@@ -48,6 +49,19 @@ def filter_bitmaps(core: Any, store: Any, filter: Any, nq: int, threads: int = 0
     for row, (words, _) in built.items():
         bitmaps[row, : words.shape[0]] = words
     return bitmaps, _popcount_rows(bitmaps), filter_of, epochs.pop()
+
+
+def _distinct(exprs: list) -> Tuple[list, np.ndarray]:
+    """(the distinct expressions, index of each query's among them): queries whose filters are
+    equal in structure and constants share one bitmap, and the planner and the blocked scan
+    see them as one filter shared by a block of queries."""
+    index: dict = {}
+    filter_of = np.fromiter((index.setdefault(e.key(), len(index)) for e in exprs), dtype=np.uint32,
+                            count=len(exprs))
+    first = {}
+    for e, f in zip(exprs, filter_of.tolist()):
+        first.setdefault(f, e)
+    return [first[f] for f in range(len(index))], filter_of
 
 
 def evaluate_expressions(core: Any, store: Any, exprs: list, threads: int) -> Tuple[np.ndarray, np.ndarray, int]:

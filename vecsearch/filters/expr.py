@@ -12,7 +12,7 @@ wrong type for its column, raises FilterError when the filter is used.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Sequence, Tuple
 
 import numpy as np
@@ -41,6 +41,22 @@ class Expr:
     def emit(self, store: Any, program: Program) -> None:  # pragma: no cover - every subclass overrides
         """Appends this expression's ops over `store` to `program`."""
         raise NotImplementedError
+
+    def key(self) -> Any:
+        """A hashable form of the expression's structure and constants: equal for expressions
+        that select the same rows by construction (``F("a") == 1`` built twice), so a batch
+        evaluates them once and scans their queries together. Unhashable constants make the
+        key the object itself."""
+        parts = []
+        for f in fields(self):  # type: ignore[arg-type]  # every subclass is a dataclass
+            value = getattr(self, f.name)
+            parts.append(value.key() if isinstance(value, Expr) else (type(value).__name__, value))
+        key = (type(self).__name__, *parts)
+        try:
+            hash(key)
+        except TypeError:
+            return self
+        return key
 
 
 def _expr(value: Any) -> Expr:
