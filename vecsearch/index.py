@@ -461,8 +461,7 @@ class Index:
             before = dict(self._core.plan_stats())
             self._cost_model = CostModel.measure(self._core, queries, size)
             after = dict(self._core.plan_stats())
-            calibration = getattr(self, "_calibration_plans", {})
-            self._calibration_plans = {name: calibration.get(name, 0) + after[name] - before[name]
+            self._calibration_plans = {name: self._calibration_plans.get(name, 0) + after[name] - before[name]
                                        for name in after}
         return self._cost_model
 
@@ -533,8 +532,7 @@ class Index:
         if "bytes_read" in io:
             io["bytes_per_query"] = io["bytes_read"] / queries
             io["reads_per_query"] = io["read_calls"] / queries
-        calibration = getattr(self, "_calibration_plans", {})
-        plans = {name: count - calibration.get(name, 0)
+        plans = {name: count - self._calibration_plans.get(name, 0)
                  for name, count in self._core.plan_stats().items()}
         return {"memory": self.memory_usage(), "io": io, "plans": plans}
 
