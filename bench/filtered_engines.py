@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from .engines import Engine, HNSWParams, load_engine
-from .engines.exact import BruteForce, FaissFlat
-from .engines.faiss_ivf import FaissIvf
+from .engines.exact import BruteForce
+from .engines.faiss_selected import FaissFlat, FaissIvf, bitmap_selector
 from .engines.filtered import FilteredMethod
 from .engines.lancedb_ import LanceDbMethod
 from .engines.vecsearch_ import VecsearchEngine
@@ -205,11 +205,8 @@ class FaissMethod(IndexMethod):
         return [self._selector(case.query_mask(i, self.n)) for i in range(case.truth.shape[0])]
 
     def _selector(self, mask: np.ndarray) -> tuple[Any, ...]:
-        faiss = self.faiss
-        bitmap = np.packbits(mask, bitorder="little")
-        selector = faiss.IDSelectorBitmap(mask.shape[0], faiss.swig_ptr(bitmap))
-        # the selector points into the bitmap: keep both alive with the parameters
-        return bitmap, selector, faiss.SearchParametersHNSW(sel=selector)
+        bitmap, selector = bitmap_selector(self.faiss, mask)
+        return bitmap, selector, self.faiss.SearchParametersHNSW(sel=selector)
 
     def search(
         self, queries: np.ndarray, k: int, ef: int, prepared: Any, curve: str

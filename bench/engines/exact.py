@@ -1,14 +1,13 @@
-"""The exact pre-filter baselines: the matching rows scored by brute force.
+"""The numpy exact pre-filter baseline, and the per-query filter grouping the baselines share.
 
 - ``bruteforce``: numpy on one BLAS thread. Queries that share a filter are answered
   as one matrix product over the matching rows (``|x|^2 - 2 Q X^T``, in blocks of
   queries that keep the distance matrix in a few MiB), then ``argpartition`` per row;
   per-query filters are grouped by identical filter first (FANNS labels repeat), and a
   filter allowing most rows scores every row and masks the rest.
-- ``faiss-flat``: faiss ``IndexFlatL2`` searched with ``SearchParameters(sel=
-  IDSelectorBitmap)``, one call per distinct filter, one OpenMP thread.
 
-The report's "exact pre-filter" baseline is the faster of the two per case.
+The other exact baseline, ``faiss-flat``, is in :mod:`bench.engines.faiss_selected`; the
+report's "exact pre-filter" baseline is the faster of the two per case.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ import numpy as np
 
 from ..filtered_data import FilterCase
 from ..records import BuildResult
-from ._version import dist_version
 from .filtered import FilteredMethod, per_query, query_rows
 
 #: Distances computed per block of queries: 4M floats (16 MiB) bound the temporary.
@@ -82,57 +80,6 @@ class BruteForce(FilteredMethod):
 
     def close(self) -> None:
         self.__dict__.pop("base", None)
-
-
-class FaissFlat(FilteredMethod):
-    """faiss ``IndexFlatL2`` with an ``IDSelectorBitmap``: its exact filtered route."""
-
-    name = "faiss-flat"
-    exact_curves = frozenset({""})
-
-    def __init__(self, params: Any) -> None:
-        super().__init__(params)
-        import faiss  # ImportError here: the method is skipped with the reason
-
-        self.faiss = faiss
-
-    @property
-    def version(self) -> str:
-        return dist_version("faiss-cpu", self.faiss)
-
-    def build(
-        self, data: np.ndarray, attributes: dict[str, Any], threads: int, progress: bool
-    ) -> BuildResult | None:
-        self.n = data.shape[0]
-        self.index = self.faiss.IndexFlatL2(data.shape[1])
-        self.index.add(data)
-        return None
-
-    def prepare(self, case: FilterCase) -> Any:
-        return matching_rows(case)
-
-    def search(
-        self, queries: np.ndarray, k: int, ef: int, prepared: Any, curve: str
-    ) -> tuple[np.ndarray, int]:
-        self.faiss.omp_set_num_threads(1)
-        if not per_query(prepared):
-            return self._search(queries, prepared, k), 0
-        ids = np.empty((queries.shape[0], k), dtype=np.int64)
-        for rows, members in group_by_filter(prepared):
-            ids[members] = self._search(queries[members], rows, k)
-        return ids, 0
-
-    def _search(self, queries: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
-        faiss = self.faiss
-        mask = np.zeros(self.n, dtype=bool)
-        mask[rows] = True
-        bitmap = np.packbits(mask, bitorder="little")
-        selector = faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(bitmap))
-        _, ids = self.index.search(queries, k, params=faiss.SearchParameters(sel=selector))
-        return ids.astype(np.int64, copy=False)
-
-    def close(self) -> None:
-        self.__dict__.pop("index", None)
 
 
 def matching_rows(case: FilterCase) -> Any:

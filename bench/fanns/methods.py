@@ -6,8 +6,8 @@
   costs our own binding, beside the peers that have only that form).
 - ``hnswlib``: Python ``filter`` callback over each query's bool mask, one call per query,
   ``k = min(k, matches)``.
-- ``faiss``: ``IndexHNSWFlat`` with one ``IDSelectorBitmap`` per distinct filter;
-  ``faiss-ivf``: IVF-Flat with the same selectors, nprobe swept.
+- ``faiss``: ``IndexHNSWFlat`` with one ``IDSelectorBitmap`` per query, one call each;
+  ``faiss-ivf``: IVF-Flat with one selector per distinct filter, nprobe swept.
 - ``lancedb``: each query's filter as SQL, pre- and post-filtered, one call per query.
 - exact pre-filter baselines: ``bruteforce`` (numpy, one BLAS thread, queries sharing a
   filter in one matrix product) and ``faiss-flat`` (``IndexFlatL2`` + selector).
