@@ -70,6 +70,7 @@ class FilteredConfig:
     min_qps: float = 20.0
     progress: bool = True
     storage: str = "float32"  # vecsearch's Index(storage=...)
+    debian: str | None = None  # the debian-minilm folder (base.npy, queries.npy)
 
     def common(self) -> UnfilteredConfig:
         """The options shared with the unfiltered suite, to reuse its checks and data loading."""
@@ -91,6 +92,7 @@ class FilteredConfig:
             targets=(self.target_recall,),
             stop_recall=self.stop_recall,
             progress=self.progress,
+            debian=self.debian,
         )
 
     def validate(self) -> None:

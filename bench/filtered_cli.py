@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from .argtypes import float_list, names
 
@@ -104,37 +103,16 @@ def add_filtered_cli(p: argparse.ArgumentParser) -> None:
 def run_filtered(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run the suite from parsed arguments (errors exit 2, like the unfiltered suites)."""
     from .filtered import FilteredConfig, run  # after parsing: --help stays fast
+    from .unfiltered_cli import common_fields, run_config
 
-    synthetic = args.base is None
     cfg = FilteredConfig(
-        n=args.n if args.n is not None or not synthetic else FILTERED_PRESET["n"],
-        nq=args.nq if args.nq is not None or not synthetic else FILTERED_PRESET["nq"],
-        dim=args.dim,
-        base=args.base,
-        queries=args.queries,
-        seed=args.seed,
-        M=args.M,
-        ef_construction=args.ef_construction,
-        k=args.k,
-        efs=tuple(sorted(set(args.efs))),
+        **common_fields(args, parser, "filtered", FILTERED_PRESET),
         selectivities=tuple(sorted(set(args.selectivities))),
         workloads=args.workloads,
         methods=args.methods,
         plans=args.plans,
         storage=args.storage,
         build_threads=args.threads,
-        out=args.out,
-        reps=args.reps,
         target_recall=args.target_recall,
-        stop_recall=args.stop_recall,
-        min_qps=args.min_qps,
-        progress=args.progress and sys.stderr.isatty(),  # bars in a log file are noise
     )
-    try:
-        return run(cfg, suite="filtered")
-    except ValueError as e:
-        parser.exit(2, f"python -m bench filtered: error: {e}\n")
-    except KeyboardInterrupt:  # before any method ran (data / ground truth): nothing to report
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-
+    return run_config(run, cfg, parser, "filtered")

@@ -148,42 +148,54 @@ def _debian_dir(source: str, parser: argparse.ArgumentParser, suite: str) -> str
     return path
 
 
-def run_unfiltered(args: argparse.Namespace, parser: argparse.ArgumentParser, suite: str) -> int:
-    """Run the suite ``suite`` (a key of :data:`PRESETS`) from parsed arguments."""
-
-    from .unfiltered import UnfilteredConfig, run  # after parsing: --help stays fast
-
-    preset = PRESETS[suite]
+def common_fields(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, suite: str, preset: dict[str, Any]
+) -> dict[str, Any]:
+    """The config fields every suite on these options shares: the data (generated at the
+    preset's size unless given), the graph, the sweep and the output."""
     debian = _debian_dir(args.data, parser, suite)
     synthetic = args.base is None and debian is None
-    cfg = UnfilteredConfig(
+    return dict(
         n=args.n if args.n is not None or not synthetic else preset["n"],
         nq=args.nq if args.nq is not None or not synthetic else preset["nq"],
         dim=args.dim,
         base=args.base,
         queries=args.queries,
+        debian=debian,
         seed=args.seed,
         M=args.M,
         ef_construction=args.ef_construction,
         k=args.k,
         efs=tuple(sorted(set(args.efs))),
-        threads=tuple(sorted(set(args.threads))),
-        build_threads=args.build_threads,
-        methods=args.methods,
         out=args.out,
         reps=args.reps,
-        targets=tuple(sorted(set(args.target_recall))),
         stop_recall=args.stop_recall,
         min_qps=args.min_qps,
-        debian=debian,
         progress=args.progress and sys.stderr.isatty(),  # bars in a log file are noise
     )
+
+
+def run_config(run: Any, cfg: Any, parser: argparse.ArgumentParser, suite: str) -> int:
+    """``run(cfg, suite=suite)``: a bad configuration exits 2 with the suite's name, Ctrl-C
+    before anything was measured exits 130."""
     try:
-        return run(cfg, suite=suite)
+        return int(run(cfg, suite=suite))
     except ValueError as e:
         parser.exit(2, f"python -m bench {suite}: error: {e}\n")
-    except KeyboardInterrupt:  # before any engine ran (data / ground truth): nothing to report
+    except KeyboardInterrupt:  # before any method ran (data / ground truth): nothing to report
         print("\ninterrupted", file=sys.stderr)
         return 130
 
 
+def run_unfiltered(args: argparse.Namespace, parser: argparse.ArgumentParser, suite: str) -> int:
+    """Run the suite ``suite`` (a key of :data:`PRESETS`) from parsed arguments."""
+    from .unfiltered import UnfilteredConfig, run  # after parsing: --help stays fast
+
+    cfg = UnfilteredConfig(
+        **common_fields(args, parser, suite, PRESETS[suite]),
+        threads=tuple(sorted(set(args.threads))),
+        build_threads=args.build_threads,
+        methods=args.methods,
+        targets=tuple(sorted(set(args.target_recall))),
+    )
+    return run_config(run, cfg, parser, suite)
