@@ -29,6 +29,7 @@ from vecsearch.errors import (
     IncompleteIndexError,
     MemoryBudgetError,
     NonFiniteError,
+    ShardError,
     UnknownIdError,
     VecsearchError,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "FormatVersionError",
     "IncompleteIndexError",
     "MemoryBudgetError",
+    "ShardError",
     "build_on_disk",
     "plan_memory",
 ]

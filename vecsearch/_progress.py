@@ -12,6 +12,9 @@ class _NoBar:
     def update(self, n: int = 1) -> None:
         pass
 
+    def set_postfix_str(self, s: str = "") -> None:
+        pass
+
 
 @contextmanager
 def progress(total: int, desc: str, enabled: Optional[bool] = None, unit: str = "vec") -> Iterator[object]:

@@ -58,6 +58,19 @@ class MemoryBudgetError(VecsearchError, ValueError):
 
 
 
+class ShardError(VecsearchError, RuntimeError):
+    """A shard of a :class:`vecsearch.distributed.ShardedIndex` cannot answer: its actor died
+    (and no replica is left), or it restarted without the changes made since its last save.
+    ``shard`` is its number."""
+
+    def __init__(self, shard: int, why: str) -> None:
+        super().__init__(f"shard {shard}: {why}")
+        self.shard = shard
+
+    def __reduce__(self):  # Ray and pickle rebuild it from (shard, why)
+        return (type(self), (self.shard, str(self).split(": ", 1)[1]))
+
+
 class _StaleFilterError(VecsearchError):
     """Internal: the index changed between building a filter bitmap and searching with it;
     the search rebuilds the bitmap and tries again."""
@@ -79,4 +92,7 @@ __all__ = [
     "FormatError",
     "FormatVersionError",
     "FilterError",
+    "IncompleteIndexError",
+    "MemoryBudgetError",
+    "ShardError",
 ]

@@ -24,7 +24,8 @@ template <class T>
 carray<T> require_array(const py::handle& obj, const char* what) {
     if (!py::isinstance<py::array>(obj)) throw InvalidArgument(std::string(what) + " must be a numpy array");
     py::array arr = py::reinterpret_borrow<py::array>(obj);
-    if (!arr.dtype().is(py::dtype::of<T>()))
+    // Equivalent, not identical: numpy has two uint64 types (ulong, ulonglong) that unpickling can swap.
+    if (!arr.dtype().equal(py::dtype::of<T>()))
         throw InvalidArgument(std::string(what) + " must have dtype " + std::string(py::str(py::dtype::of<T>())) +
                               ", got " + std::string(py::str(arr.dtype())));
     if (!(arr.flags() & py::array::c_style))
