@@ -107,9 +107,9 @@ class ShardGroup:
         return self.call_each(method, ref, *args)
 
     def _replica(self, shard: int) -> int:
-        live = [r for r in range(self.replicas) if self.alive[shard][r]]
-        if not live:
-            raise ShardError(shard, "no replica of it is alive")
+        # With no replica known alive, ask one anyway: Ray may have restarted it since, and a
+        # dead one fails fast with the error the caller should see.
+        live = [r for r in range(self.replicas) if self.alive[shard][r]] or list(range(self.replicas))
         return live[(self._turn + shard) % len(live)]
 
     def _submit(self, s: int, r: int, method: str, args: tuple) -> Any:
@@ -118,7 +118,9 @@ class ShardGroup:
     def _result(self, s: int, r: int, method: str, args: tuple, ref: Any) -> Any:
         while True:
             try:
-                return self._ray.get(ref)
+                answer = self._ray.get(ref)
+                self.alive[s][r] = True
+                return answer
             except ShardRestarted as e:
                 token, generation = _cause(e).args
                 if self._adoptable(s, generation):
@@ -133,7 +135,8 @@ class ShardGroup:
                 why = f"its actor died ({_first_line(e)})"
             live = [q for q in range(self.replicas) if self.alive[s][q]]
             if not live:
-                raise ShardError(s, why) from None
+                raise ShardError(s, why + (" (Ray restarts it from its last save, if it has one)"
+                                           if "died" in why else "")) from None
             r = live[0]  # another replica answers
             ref = self._submit(s, r, method, args)
 
