@@ -14,6 +14,8 @@ Suites (subcommands), each registered below with its options and its run:
                       recall, QPS, RAM
     disk              codes in RAM, float vectors left on disk: re-rank reads, RSS, cold/warm cache,
                       at one or several scales (--scales) with a growth table toward 10M
+    distributed       ShardedIndex on a local Ray as 1, 2, 4 shards vs one Index: recall at equal
+                      ef, QPS, latency per batch size, scatter-gather overhead
 
 Run ``python -m bench SUITE --help`` for the options.
 """
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .disk import DISK_HELP, add_disk_options
+from .distributed import DISTRIBUTED_HELP, add_distributed_options
 from .fanns.cli import FANNS_HELP, add_fanns_options, run_fanns
 from .filtered_cli import FILTERED_HELP, add_filtered_cli, run_filtered
 from .quantization import QUANT_HELP, add_quantization_options
@@ -79,6 +82,7 @@ SUITES: dict[str, Suite] = {
                           _lazy(".quantization", "run_quantization")),
     "storage": Suite(STORAGE_HELP, add_storage_options, _lazy(".storage", "run_storage")),
     "disk": Suite(DISK_HELP, add_disk_options, _lazy(".disk", "run_disk")),
+    "distributed": Suite(DISTRIBUTED_HELP, add_distributed_options, _lazy(".distributed", "run_distributed")),
 }  # fmt: skip
 
 

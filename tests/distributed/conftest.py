@@ -13,9 +13,12 @@ import ray
 
 @pytest.fixture(scope="session")
 def ray_local():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=256 << 20)
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=256 << 20)
     yield ray
-    ray.shutdown()
+    if started:
+        ray.shutdown()
 
 
 def exact_knn(data: np.ndarray, queries: np.ndarray, k: int, allowed: np.ndarray = None) -> np.ndarray:

@@ -90,6 +90,7 @@ class ShardedIndex:
         self._latency: List[collections.deque] = [collections.deque(maxlen=SAMPLES) for _ in range(shards)]
         self._gather: collections.deque = collections.deque(maxlen=SAMPLES)
         self._merge: collections.deque = collections.deque(maxlen=SAMPLES)
+        self._overhead: collections.deque = collections.deque(maxlen=SAMPLES)
         self._dirty = [0] * shards  # mutations since the last save or load, per shard
         self._cpus = cluster.cpus_per_actor(shards * replicas, num_cpus)
         self._group = cluster.ShardGroup(shards, replicas, options, directory, load_options,
@@ -231,6 +232,7 @@ class ShardedIndex:
         result = merge_topk([(ids, dists) for ids, dists, _ in answers], k)
         self._gather.append(gathered - start)
         self._merge.append(time.perf_counter() - gathered)
+        self._overhead.append(gathered - start - max(seconds for _, _, seconds in answers))
         for s, (_, _, seconds) in enumerate(answers):
             self._latency[s].append(seconds)
         return result
@@ -244,9 +246,10 @@ class ShardedIndex:
 
     def stats(self) -> dict:
         """``shards``: each shard's :meth:`vecsearch.Index.stats`; ``latency``: seconds per
-        batch, each shard's own search time (``shard_p50``/``shard_p99`` per shard), the
-        scatter-gather wall time (``gather_*``: remote calls, queues and transfers included) and
-        the merge (``merge_*``), over the last batches."""
+        batch over the last batches (``batches``, ``mean``, ``p50``, ``p99`` each): ``shard``,
+        each shard's own search time; ``gather``, the scatter-gather wall time (remote calls,
+        queues and transfers included); ``overhead``, the gather time less the slowest shard's
+        search, i.e. what distribution costs; ``merge``, the top-k merge."""
         def summary(samples: Sequence[float]) -> Dict[str, float]:
             if not samples:
                 return {"batches": 0}
@@ -256,13 +259,13 @@ class ShardedIndex:
         return {
             "shards": self._group.call_each("stats"),
             "latency": {"shard": [summary(s) for s in self._latency], "gather": summary(self._gather),
-                        "merge": summary(self._merge)},
+                        "overhead": summary(self._overhead), "merge": summary(self._merge)},
         }
 
     def reset_stats(self) -> None:
         """Zeroes every shard's counters and the latency samples."""
         self._group.call_each("reset_stats")
-        for samples in (*self._latency, self._gather, self._merge):
+        for samples in (*self._latency, self._gather, self._overhead, self._merge):
             samples.clear()
 
     # -- persistence ------------------------------------------------------------------------
