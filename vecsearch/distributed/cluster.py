@@ -38,16 +38,16 @@ def _ray() -> Any:
 
 
 def cpus_per_actor(actors: int, num_cpus: Optional[float]) -> float:
-    """CPUs Ray reserves for each actor: `num_cpus`, or one, or an equal share of the CPUs
-    still free when fewer are free than actors (none when none are: every actor can be placed,
-    rather than wait forever behind another index's actors)."""
+    """CPUs Ray reserves for each actor: `num_cpus`, or an equal share of the CPUs still free
+    (none when none are: every actor can be placed, rather than wait forever behind another
+    index's actors)."""
     ray = _ray()
     if num_cpus is not None:
         if not num_cpus >= 0:
             raise ValueError(f"num_cpus must be >= 0, got {num_cpus!r}")
         return float(num_cpus)
     free = float(ray.available_resources().get("CPU", 0.0))
-    return min(1.0, free / actors)
+    return free / actors
 
 
 class ShardGroup:

@@ -14,6 +14,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from vecsearch.attributes.store import NO_SLOT
 from vecsearch.distributed.files import FileSource, shard_attributes, shard_blocks, shard_ids
 from vecsearch.distributed.manifest import MANIFEST, ShardEntry, file_sha256, read_manifest, shard_file
 from vecsearch.errors import FormatError, VecsearchError
@@ -189,7 +190,8 @@ class Shard:
     def missing(self, token: str, ids: np.ndarray) -> np.ndarray:
         """The ids of `ids` this shard does not hold."""
         self._check(token)
-        return np.asarray([i for i in ids if int(i) not in self.index], dtype=np.uint64)
+        ids = np.ascontiguousarray(ids, dtype=np.uint64)
+        return ids[self.index._core.slots_of(ids, missing_ok=True) == NO_SLOT]
 
     def reload(self, token: str, directory: str) -> int:
         """Loads this shard's file of the save in `directory` (a replica joining a build)."""

@@ -52,8 +52,8 @@ class ShardedIndex:
         shards: number of shards.
         replicas: actors per shard holding the same data. A search is answered by one replica
             (in turn); if it dies, another answers. Writes go to every replica.
-        num_cpus: CPUs Ray reserves per actor (default: one, or an equal share of the cluster
-            when it has fewer CPUs than actors). It is also each shard's search threads.
+        num_cpus: CPUs Ray reserves per actor (default: an equal share of the CPUs free when
+            the index is made). Its whole part (at least 1) is each shard's search and build threads.
         actor_options: more ``ray.remote`` options for the actors (``resources``, ``scheduling_strategy``...).
 
     Ray is started locally (``ray.init()``) unless it already runs; to use a cluster, call
@@ -93,6 +93,7 @@ class ShardedIndex:
         self._overhead: collections.deque = collections.deque(maxlen=SAMPLES)
         self._dirty = [0] * shards  # mutations since the last save or load, per shard
         self._cpus = cluster.cpus_per_actor(shards * replicas, num_cpus)
+        self._threads = max(1, int(self._cpus))  # each shard's search and add threads by default
         self._group = cluster.ShardGroup(shards, replicas, options, directory, load_options,
                                          self._cpus, actor_options or {}, self._adoptable)
 
@@ -151,7 +152,8 @@ class ShardedIndex:
                     raise DuplicateIdError(f"id {int(uniq[counts > 1][0])} appears more than once in this add")
             parts = [(s, rows) for s, rows in enumerate(split_rows(ids, self.shards)) if rows.size]
             self._group.call_many([(s, "check_add", (ids[rows], take_rows(attributes, rows))) for s, rows in parts])
-            self._group.write_many([(s, "add", (data[rows], ids[rows], take_rows(attributes, rows), num_threads))
+            threads = num_threads or self._threads
+            self._group.write_many([(s, "add", (data[rows], ids[rows], take_rows(attributes, rows), threads))
                                     for s, rows in parts])
             for s, _ in parts:
                 self._dirty[s] += 1
@@ -223,7 +225,7 @@ class ShardedIndex:
         k = positive_int(k, "k")
         data = as_vectors(queries, self.dim, "queries")
         options = {"ef": ef, "filter": filter, "plan": plan, "rerank": rerank,
-                   "num_threads": num_threads or max(1, int(self._cpus))}
+                   "num_threads": num_threads or self._threads}
         start = time.perf_counter()
         answers = self._group.scatter("search", data, k, options)
         gathered = time.perf_counter()
@@ -326,7 +328,7 @@ class ShardedIndex:
         index = cls.__new__(cls)
         index._setup(options, shards, positive_int(replicas, "replicas"), num_cpus, actor_options, directory,
                      {"vectors_on_disk": True}, src.count, 0)
-        build_options.setdefault("num_threads", max(1, int(index._cpus)))
+        build_options.setdefault("num_threads", index._threads)
         build_options.update(progress=False, load=True)
         per_shard = np.bincount(shard_of(np.arange(src.count, dtype=np.uint64), shards), minlength=shards)
         job = index._group.start_each("build", directory, 1, src, shards, {"metric": metric}, build_options)
