@@ -101,7 +101,13 @@ class ShardGroup:
         for s, method, args in calls:
             r = self._replica(s)
             pending.append((s, r, method, args, self._submit(s, r, method, args)))
-        return [self._result(s, r, method, args, ref) for s, r, method, args, ref in pending]
+        try:  # the usual case: every shard answers, awaited in one call
+            answers = self._ray.get([p[4] for p in pending])
+        except (ShardRestarted, self._ray.exceptions.RayActorError):
+            return [self._result(s, r, method, args, ref) for s, r, method, args, ref in pending]
+        for s, r, *_ in pending:
+            self.alive[s][r] = True
+        return answers
 
     def scatter(self, method: str, data: np.ndarray, *args: Any) -> List[Any]:
         """`method(data, *args)` on every shard, `data` put in the object store once (a small
