@@ -197,3 +197,32 @@ def test_build_from_files(ray_local, corpus, oracle, tmp_path):
         assert len(again) == N
     finally:
         again.close()
+
+
+def test_build_refuses_bad_sources(ray_local, tmp_path):
+    with pytest.raises(ValueError, match="holds no vector files"):
+        ShardedIndex.build(tmp_path / "idx", tmp_path, shards=2)
+    np.save(tmp_path / "a.npy", np.zeros((10, 4), np.float32))
+    np.save(tmp_path / "b.npy", np.zeros((10, 5), np.float32))
+    with pytest.raises(ValueError, match="different lengths"):
+        ShardedIndex.build(tmp_path / "idx2", tmp_path, shards=2)
+    with pytest.raises(TypeError, match="source must be"):
+        ShardedIndex.build(tmp_path / "idx3", 5, shards=2)
+
+
+def test_build_from_npy_files_ids_are_row_positions(ray_local, corpus, oracle, tmp_path):
+    exact_knn, recall = oracle
+    data, queries, _ = corpus
+    src = tmp_path / "src"
+    src.mkdir()
+    for i, (lo, hi) in enumerate([(0, 1000), (1000, 4500), (4500, N)]):
+        np.save(src / f"part{i}.npy", data[lo:hi])
+    index = ShardedIndex.build(tmp_path / "idx", src, shards=3, storage="sq8", M=12, ef_construction=80)
+    try:
+        assert len(index) == N
+        rows = np.array([0, 999, 1000, 4499, 4500, N - 1])
+        np.testing.assert_array_equal(index.get_vectors(rows), data[rows])
+        found, _ = index.search(queries, K, ef=64)
+        assert recall(found.astype(np.int64), exact_knn(data, queries, K)) >= 0.9
+    finally:
+        index.close()

@@ -42,8 +42,14 @@ def scan_files(source: Any, column: Optional[str] = None, attribute_columns: Opt
             raise ValueError(f"{os.fspath(source)!r} holds no vector files ({', '.join(SUFFIXES)})")
     elif isinstance(source, (str, os.PathLike)):
         files = [os.fspath(source)]
+    elif hasattr(source, "iter_batches"):  # a Ray Dataset: its tensor columns are no list<float> parquet
+        raise TypeError("a Ray Dataset is not a build source yet: write its vectors to .npy files (or parquet "
+                        "with a list<float> column) and build from their directory")
     else:
-        files = [os.fspath(f) for f in source]
+        try:
+            files = [os.fspath(f) for f in source]
+        except TypeError:
+            raise TypeError(f"source must be a directory, a file or a list of files, got {type(source).__name__}") from None
         if not files:
             raise ValueError("the list of source files is empty")
     rows, dims = [], set()
