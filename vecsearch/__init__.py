@@ -21,6 +21,7 @@ from vecsearch._validate import MISSING_ID
 from vecsearch.errors import (
     DimensionError,
     FilterError,
+    FilterSyntaxError,
     DTypeError,
     DuplicateIdError,
     EmptyIndexError,
@@ -61,6 +62,7 @@ __all__ = [
     "NotTrainedError",
     "F",
     "FilterError",
+    "FilterSyntaxError",
     "MISSING_ID",
     "simd_info",
     "VecsearchError",

@@ -71,6 +71,20 @@ class ShardError(VecsearchError, RuntimeError):
         return (type(self), (self.shard, str(self).split(": ", 1)[1]))
 
 
+class FilterSyntaxError(VecsearchError, ValueError):
+    """A filter string does not parse: ``position`` is the character where it went wrong, and
+    the message says what was expected there."""
+
+    def __init__(self, text: str, position: int, problem: str) -> None:
+        excerpt = text if len(text) <= 120 else text[:120] + "..."
+        caret = " " * min(position, len(excerpt)) + "^"
+        super().__init__(f"filter syntax error at position {position}: {problem}\n  {excerpt}\n  {caret}")
+        self.text, self.position, self.problem = text, position, problem
+
+    def __reduce__(self):  # pickle (and Ray) rebuild it from its three parts
+        return (type(self), (self.text, self.position, self.problem))
+
+
 class _StaleFilterError(VecsearchError):
     """Internal: the index changed between building a filter bitmap and searching with it;
     the search rebuilds the bitmap and tries again."""
@@ -92,6 +106,7 @@ __all__ = [
     "FormatError",
     "FormatVersionError",
     "FilterError",
+    "FilterSyntaxError",
     "IncompleteIndexError",
     "MemoryBudgetError",
     "ShardError",

@@ -385,7 +385,9 @@ class Index:
             ef: beam width (default ``max(k, ef_search)``); higher is slower and more accurate.
             num_threads: native threads across queries (default: all cores).
             filter: restricts the answer, shared by every query or as a list with one per query:
-                an expression over attributes (``F("year") >= 2018``); an array of allowed ids
+                an expression over attributes (``F("year") >= 2018``), or the same as a string
+                (``"year >= 2018 AND section IN ('libs', 'doc')"``, see
+                :mod:`vecsearch.filters.text`); an array of allowed ids
                 (ids not in the index are ignored); a numba ``@cfunc("uint8(uint64)")`` of the id,
                 called from native code without the GIL; or a plain Python callable
                 ``f(id) -> bool`` (slow: one Python call per vector).

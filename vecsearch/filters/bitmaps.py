@@ -17,11 +17,16 @@ from vecsearch.errors import _StaleFilterError
 from vecsearch.filters.cfunc import compiled_predicate_address
 from vecsearch.filters.expr import Expr
 from vecsearch.filters.program import compile_filter
+from vecsearch.filters.text import parse_filter
 
 
 def filter_bitmaps(core: Any, store: Any, filter: Any, nq: int, threads: int = 0):
     """(bitmaps [filters, words], match counts, filter index per query, epoch) of a shared
-    filter or of a list with one filter per query."""
+    filter or of a list with one filter per query. Filter strings are parsed to expressions."""
+    if isinstance(filter, str):
+        filter = parse_filter(filter)
+    elif isinstance(filter, (list, tuple)) and any(isinstance(f, str) for f in filter):
+        filter = [parse_filter(f) if isinstance(f, str) else f for f in filter]
     per_query = isinstance(filter, (list, tuple)) and len(filter) > 0 and all(
         isinstance(f, Expr) or callable(f) or np.ndim(f) >= 1 for f in filter
     )
