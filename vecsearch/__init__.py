@@ -36,6 +36,7 @@ from vecsearch.errors import (
 )
 from vecsearch.filters.expr import F
 from vecsearch.index import Index
+from vecsearch.search_info import SearchInfo
 from vecsearch.disk import build_on_disk, plan_memory
 from vecsearch.quant import PQ, SQ8, BinaryQuantizer, NotTrainedError, Quantizer
 
@@ -55,6 +56,7 @@ if _core.simd_info()["warning"]:
 
 __all__ = [
     "Index",
+    "SearchInfo",
     "Quantizer",
     "PQ",
     "SQ8",

@@ -19,6 +19,7 @@ from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.store import NO_SLOT
 from vecsearch.errors import DuplicateIdError, EmptyIndexError, _StaleFilterError
 from vecsearch.filters.bitmaps import filter_bitmaps
+from vecsearch.search_info import search_info
 from vecsearch.filters.planner import CALIBRATION_QUERIES, PLANS, CostModel, QueryPlan, choose_plan, plan_codes
 
 # Results are k wide whatever the index size, so k is bounded to keep a typo from asking for
@@ -376,7 +377,8 @@ class Index:
         filter: Any = None,
         plan: str = "auto",
         rerank: Optional[int] = None,
-    ) -> Tuple[np.ndarray, np.ndarray]:
+        return_info: bool = False,
+    ) -> Any:
         """The k nearest neighbours of each query.
 
         Args:
@@ -397,9 +399,13 @@ class Index:
             rerank: with quantized storage, how many of the walk's best candidates are re-scored
                 exactly (default: the index's ``rerank``; 0 returns code distances). The exact
                 scan plan always uses the float vectors.
+            return_info: also return a :class:`vecsearch.SearchInfo`: per query, the live
+                matches of its filter, what answered it, and whether the row is exact and
+                complete (a short row because only that many match, not because any were missed).
 
         Returns:
-            (ids, distances): uint64 [nq, k] and float32 [nq, k], each row sorted by distance.
+            (ids, distances), or (ids, distances, info) with ``return_info``: uint64 [nq, k] and
+            float32 [nq, k], each row sorted by distance.
             Rows shorter than k (only when fewer than k live vectors match) are padded with ``MISSING_ID``
             (2**64-1, i.e. -1 viewed as int64) and ``inf``.
 
@@ -419,7 +425,14 @@ class Index:
             raise EmptyIndexError("the index is empty: add vectors before searching")
         nq = data.shape[0]
         if filter is not None:
-            return self._search_filtered(data, k, ef, rerank, threads, filter, plan)
+            ids, dists, answered, matches = self._search_filtered(data, k, ef, rerank, threads, filter, plan)
+            return (ids, dists, search_info(ids, matches, answered)) if return_info else (ids, dists)
+        ids, dists = self._search_unfiltered(data, k, ef, rerank, threads)
+        return (ids, dists, search_info(ids, np.full(nq, len(self)), None)) if return_info else (ids, dists)
+
+    def _search_unfiltered(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int
+                           ) -> Tuple[np.ndarray, np.ndarray]:
+        nq = data.shape[0]
         if nq <= SEARCH_CHUNK:
             return self._core.search(data, k, ef, rerank, threads)
         ids = np.empty((nq, k), dtype=np.uint64)
@@ -489,7 +502,9 @@ class Index:
             plans = plan_codes(matches, live, k, ef, model, sharing)[filter_of]
         else:
             plans = np.full(nq, PLANS[plan], dtype=np.uint8)
-        return self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of, plans, epoch)
+        ids, dists, answered = self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of,
+                                                          plans, epoch)
+        return ids, dists, answered, matches[filter_of]
 
     @staticmethod
     def _threads(num_threads: Optional[int]) -> int:

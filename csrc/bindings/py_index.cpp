@@ -221,15 +221,18 @@ public:
         static_assert(sizeof(size_t) == sizeof(uint64_t), "match counts are passed as uint64");
         py::array_t<uint64_t> ids({py::ssize_t(nq), py::ssize_t(k)});
         py::array_t<float> dists({py::ssize_t(nq), py::ssize_t(k)});
+        py::array_t<uint8_t> answered{py::ssize_t(nq)};
         uint64_t* ip = ids.mutable_data();
         float* dp = dists.mutable_data();
+        static_assert(sizeof(Answered) == sizeof(uint8_t), "answered codes are passed as uint8");
+        Answered* ap = reinterpret_cast<Answered*>(answered.mutable_data());
         {
             py::gil_scoped_release release;
             h_->search_filtered(queries.data(), nq, k, ef, rerank, clamp_threads(threads), views.data(),
                                 reinterpret_cast<const size_t*>(matches.data()), filter_of.data(),
-                                reinterpret_cast<const FilterPlan*>(plans.data()), epoch, ip, dp);
+                                reinterpret_cast<const FilterPlan*>(plans.data()), epoch, ip, dp, ap);
         }
-        return py::make_tuple(ids, dists);
+        return py::make_tuple(ids, dists, answered);
     }
 
     py::array_t<float> get_vectors(py::handle ids_obj) const {

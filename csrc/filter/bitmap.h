@@ -41,4 +41,16 @@ enum class FilterPlan : uint8_t {
     post = 2,   // walk the whole graph, keep matching nodes, widen the beam until k are found
 };
 
+// What answered a filtered query in the end (reported per query to the caller): the planned
+// scan, one of the walks, or the exact scan that replaced a walk (re-routed before it ran, or
+// run after it because the walk met fewer matches than exist or provably missed closer ones).
+enum class Answered : uint8_t {
+    scan = 0,
+    acorn = 1,
+    post = 2,
+    acorn_rerouted = 3,
+    acorn_fallback = 4,
+    post_fallback = 5,
+};
+
 }  // namespace vecsearch

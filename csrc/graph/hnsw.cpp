@@ -942,12 +942,13 @@ bool Hnsw::walk_missed_matches(const Scorer& score, bool exact, const SlotBitmap
 }
 
 template <class Scorer>
-void Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
-                               size_t matches, FilterPlan plan, external_id* out_ids, float* out_dists) const {
+Answered Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
+                                   size_t matches, FilterPlan plan, external_id* out_ids, float* out_dists) const {
     Scratch& sc = scratch();
     const float* q = score.query();
     const size_t want = std::min(k, matches);
     size_t found = 0;
+    Answered answered = Answered(plan);
     plan_counts_[size_t(plan)].fetch_add(1, std::memory_order_relaxed);
     if (plan != FilterPlan::scan && want > 0) {
         float ep_dist;
@@ -969,6 +970,7 @@ void Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t 
             double selectivity = double(matches) / double(std::max<size_t>(1, count_ - n_deleted_));
             if (local_selectivity(ep_acorn, bitmap) < kAntiCorrelated * selectivity) {
                 plan = FilterPlan::scan;
+                answered = Answered::acorn_rerouted;
                 plan_counts_[kRerouted].fetch_add(1, std::memory_order_relaxed);
             }
         }
@@ -991,12 +993,14 @@ void Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t 
         if (want > 0) found = scan_filtered(q, k, bitmap, out_ids, out_dists);
     } else if (found < want || (found > 0 && walk_missed_matches(score, exact, bitmap, out_ids, out_dists, found))) {
         plan_counts_[plan == FilterPlan::acorn ? kAcornFallback : kPostFallback].fetch_add(1, std::memory_order_relaxed);
+        answered = plan == FilterPlan::acorn ? Answered::acorn_fallback : Answered::post_fallback;
         found = scan_filtered(q, k, bitmap, out_ids, out_dists);
     }
     for (size_t i = found; i < k; ++i) {
         out_ids[i] = kMissingId;
         out_dists[i] = std::numeric_limits<float>::infinity();
     }
+    return answered;
 }
 
 // A whole row into L2 (not L1: the scan's query blocks stream through L1 meanwhile, and would
@@ -1118,9 +1122,11 @@ void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, si
 
 void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t rerank, size_t threads,
                            const SlotBitmap* bitmaps, const size_t* matches, const uint32_t* filter_of,
-                           const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists) const {
+                           const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists,
+                           Answered* out_answered) const {
     std::shared_lock<std::shared_mutex> lock(rw_);
     if (epoch != epoch_) throw StaleFilterError("the index changed after the filter was built");
+    std::fill(out_answered, out_answered + nq, Answered::scan);  // what blocked scans leave
     if (count_ == n_deleted_) {
         std::fill(out_ids, out_ids + nq * k, kMissingId);
         std::fill(out_dists, out_dists + nq * k, std::numeric_limits<float>::infinity());
@@ -1165,8 +1171,8 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
         size_t i = singles[t - tasks.size()];
         uint32_t f = filter_of[i];
         with_scorer(queries + i * params_.dim, [&](const auto& score) {
-            search_one_filtered(score, k, ef, rerank, bitmaps[f], matches[f], plans[i], out_ids + i * k,
-                                out_dists + i * k);
+            out_answered[i] = search_one_filtered(score, k, ef, rerank, bitmaps[f], matches[f], plans[i],
+                                                  out_ids + i * k, out_dists + i * k);
         });
     });
 }

@@ -105,9 +105,11 @@ public:
     // has matches[filter_of[i]] set bits), by plans[i]. The bitmaps must have been built at
     // mutation epoch `epoch`; after any add or delete since, this throws StaleFilterError and
     // the caller rebuilds them (a reused slot would otherwise let a stale bit through).
+    // out_answered[i] says what answered query i (see Answered).
     void search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t rerank, size_t threads,
                          const SlotBitmap* bitmaps, const size_t* matches, const uint32_t* filter_of,
-                         const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists) const;
+                         const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists,
+                         Answered* out_answered) const;
     // Fills a bitmap (over slots, n_words words) of the given ids and the epoch it is valid
     // for; false when n_words no longer covers every slot. Ids not in the index are ignored
     // (a filter may name ids that were deleted).
@@ -235,8 +237,8 @@ private:
     size_t scan_filtered(const float* q, size_t k, const SlotBitmap& bitmap, external_id* out_ids,
                          float* out_dists) const;
     template <class Scorer>
-    void search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
-                             size_t matches, FilterPlan plan, external_id* out_ids, float* out_dists) const;
+    Answered search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
+                                 size_t matches, FilterPlan plan, external_id* out_ids, float* out_dists) const;
     size_t scan_exact(const float* q, size_t k, external_id* out_ids, float* out_dists) const;
     template <class Scorer>
     void search_one(const Scorer& score, size_t k, size_t ef, size_t rerank, external_id* out_ids,

@@ -1,0 +1,54 @@
+"""What a search tells about each of its answers (``search(..., return_info=True)``): how many
+live vectors match the query's filter, what answered it, and whether the answer is exact, so a
+row shorter than k can be told apart: only that many matched, or the search missed some."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vecsearch._validate import MISSING_ID
+
+# The native Answered codes (csrc/filter/bitmap.h), in order.
+ANSWERED = ("scan", "acorn", "post", "acorn_rerouted", "acorn_fallback", "post_fallback")
+# Answers computed exactly over every matching vector.
+EXACT_PLANS = ("scan", "acorn_rerouted", "acorn_fallback", "post_fallback")
+
+
+@dataclass(frozen=True)
+class SearchInfo:
+    """Per query (arrays of length nq):
+
+    - ``found``: results in the row (k less the ``MISSING_ID`` padding);
+    - ``matches``: live vectors that match the query's filter (all live vectors without one);
+    - ``plan``: what answered: ``"walk"`` (unfiltered graph walk), ``"scan"`` (exact scan of the
+      matching vectors), ``"acorn"`` or ``"post"`` (filtered walks), or the exact scan that replaced
+      a walk: ``"acorn_rerouted"`` (the filter fails around the query), ``"acorn_fallback"`` /
+      ``"post_fallback"`` (the walk met fewer matches than exist, or provably missed closer ones);
+    - ``exact``: the row is the exact answer: an exact scan answered, or the walk returned every
+      matching vector there is (never for a walk that may have missed some);
+    - ``complete``: exact, and the row holds ``min(k, matches)`` results: a short complete row is
+      short because only that many vectors match.
+    """
+
+    found: np.ndarray
+    matches: np.ndarray
+    plan: np.ndarray
+    exact: np.ndarray
+    complete: np.ndarray
+
+
+def search_info(ids: np.ndarray, matches: np.ndarray, answered: np.ndarray) -> SearchInfo:
+    """The info of a filtered search's rows (answered: native codes) or, with `answered` None,
+    of an unfiltered one (`matches`: the live count per query)."""
+    k = ids.shape[1]
+    found = (ids != MISSING_ID).sum(axis=1).astype(np.int64)
+    matches = np.asarray(matches, dtype=np.int64)
+    if answered is None:
+        plan = np.full(ids.shape[0], "walk", dtype=object)
+    else:
+        plan = np.asarray(ANSWERED, dtype=object)[np.asarray(answered, dtype=np.intp)]
+    scanned = np.isin(plan, EXACT_PLANS)
+    exact = scanned | (found == matches)  # a walk that returned every match is exact too
+    complete = exact & (found == np.minimum(k, matches))
+    return SearchInfo(found, matches, plan, exact, complete)
