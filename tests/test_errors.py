@@ -347,3 +347,22 @@ def test_empty_index_other_ops():
         idx.delete([0])
     with pytest.raises(UnknownIdError, match="id 0 "):
         idx.get_vectors([0])
+
+
+def test_every_error_class_is_listed_and_exported():
+    import inspect
+
+    from vecsearch import errors
+
+    public = {name for name, cls in inspect.getmembers(errors, inspect.isclass)
+              if issubclass(cls, errors.VecsearchError) and not name.startswith("_")}
+    assert set(errors.__all__) == public
+    assert all(getattr(vecsearch, name) is getattr(errors, name) for name in public)
+
+
+def test_native_argument_errors_are_vecsearch_errors():
+    from vecsearch import _core
+
+    core = _core.HnswIndex(4, "l2", 4, 16, 0, 1, 4)
+    with pytest.raises(vecsearch.InvalidArgumentError, match="dtype"):
+        core.add(np.zeros((2, 4), np.float64), None, 1)

@@ -90,6 +90,11 @@ class _StaleFilterError(VecsearchError):
     the search rebuilds the bitmap and tries again."""
 
 
+class InvalidArgumentError(VecsearchError, ValueError):
+    """The native core refused an argument (a wrong dtype, shape or range). The Python API checks
+    its input first, so this reaches callers of ``vecsearch._core`` itself, or marks a bug."""
+
+
 class FilterError(VecsearchError, ValueError):
     """A filter or attribute value does not fit the schema: unknown field, a value of the wrong
     type for its column, an operator the column kind does not support."""
@@ -108,6 +113,7 @@ __all__ = [
     "FilterError",
     "FilterSyntaxError",
     "IncompleteIndexError",
+    "InvalidArgumentError",
     "MemoryBudgetError",
     "ShardError",
 ]

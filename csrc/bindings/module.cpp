@@ -42,7 +42,7 @@ PYBIND11_MODULE(_core, m) {
         } catch (const vecsearch::IoError& e) {
             PyErr_SetString(PyExc_OSError, e.what());
         } catch (const vecsearch::InvalidArgument& e) {
-            PyErr_SetString(PyExc_ValueError, e.what());
+            raise_as("InvalidArgumentError", e.what());
         }
     });
     vecsearch::init_simd(m);
