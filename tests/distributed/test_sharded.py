@@ -226,3 +226,19 @@ def test_build_from_npy_files_ids_are_row_positions(ray_local, corpus, oracle, t
         assert recall(found.astype(np.int64), exact_knn(data, queries, K)) >= 0.9
     finally:
         index.close()
+
+
+def test_return_info_merges_the_shards(sharded, corpus):
+    data, queries, attrs = corpus
+    year = attrs["year"]
+    rare = F("kind") == "a"
+    few = rare & (F("year") == 2000) & (F("year") < 2001)
+    expected = int(((attrs["kind"] == "a") & (year == 2000)).sum())
+    ids, _, info = sharded.search(queries[:5], K, filter=few, return_info=True)
+    assert (info.matches == expected).all() and (info.found == min(K, expected)).all()
+    assert info.exact.all() and info.complete.all()
+    _, _, info = sharded.search(queries[:5], K, filter="year >= 2001", plan="acorn", return_info=True)
+    assert (info.matches == int((year >= 2001).sum())).all()
+    assert not info.complete.any()
+    _, _, info = sharded.search(queries[:5], K, return_info=True)
+    assert (info.matches == N).all() and (info.plan == "walk").all()

@@ -93,16 +93,17 @@ class Shard:
         self._check(token)
         return self.index.get_vectors(ids)
 
-    def search(self, token: str, queries: np.ndarray, k: int, options: Dict[str, Any]
-               ) -> Tuple[np.ndarray, np.ndarray, float]:
-        """This shard's k best of every query, and the seconds the search took here."""
+    def search(self, token: str, queries: np.ndarray, k: int, options: Dict[str, Any]) -> tuple:
+        """This shard's k best of every query (ids, distances, and with ``return_info`` in
+        `options` its SearchInfo), then the seconds the search took here."""
         self._check(token)
         start = time.perf_counter()
         if len(self.index) == 0:
             nq = queries.shape[0]
-            return np.empty((nq, 0), np.uint64), np.empty((nq, 0), np.float32), 0.0
-        ids, dists = self.index.search(queries, k, **options)
-        return ids, dists, time.perf_counter() - start
+            empty = (np.empty((nq, 0), np.uint64), np.empty((nq, 0), np.float32))
+            return (*empty, None, 0.0) if options.get("return_info") else (*empty, 0.0)
+        answer = self.index.search(queries, k, **options)
+        return (*answer, time.perf_counter() - start)
 
     def explain(self, token: str, query: np.ndarray, filter: Any, k: int, ef: Optional[int]) -> Any:
         self._check(token)

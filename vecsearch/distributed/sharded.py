@@ -22,7 +22,7 @@ from vecsearch._validate import as_ids, as_vectors, positive_int
 from vecsearch.distributed import cluster
 from vecsearch.distributed.files import scan_files
 from vecsearch.distributed.manifest import MANIFEST, Manifest, read_manifest, remove_other_generations, write_manifest
-from vecsearch.distributed.merge import merge_topk
+from vecsearch.distributed.merge import merge_info, merge_topk
 from vecsearch.distributed.routing import shard_of, split_rows, take_rows
 from vecsearch.errors import DuplicateIdError, EmptyIndexError, UnknownIdError
 
@@ -217,26 +217,30 @@ class ShardedIndex:
     # -- search -----------------------------------------------------------------------------
 
     def search(self, queries: Any, k: int = 10, *, ef: Optional[int] = None, filter: Any = None,
-               plan: str = "auto", rerank: Optional[int] = None,
-               num_threads: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
+               plan: str = "auto", rerank: Optional[int] = None, num_threads: Optional[int] = None,
+               return_info: bool = False) -> Any:
         """The k nearest neighbours of each query over all shards; arguments and results as
         :meth:`vecsearch.Index.search` (``ef``, ``filter`` and ``plan`` apply in every shard).
-        ``num_threads``: search threads in each shard (default: its CPU share)."""
+        ``num_threads``: search threads in each shard (default: its CPU share). With
+        ``return_info``, the info merges the shards': matches summed, exact only where every
+        shard's answer was, and ``plan`` the shards' plans joined by ``+`` where they differ."""
         k = positive_int(k, "k")
         data = as_vectors(queries, self.dim, "queries")
         options = {"ef": ef, "filter": filter, "plan": plan, "rerank": rerank,
-                   "num_threads": num_threads or self._threads}
+                   "num_threads": num_threads or self._threads, "return_info": return_info}
         start = time.perf_counter()
         answers = self._group.scatter("search", data, k, options)
         gathered = time.perf_counter()
-        if all(ids.shape[1] == 0 for ids, _, _ in answers):
+        if all(a[0].shape[1] == 0 for a in answers):
             raise EmptyIndexError("the index is empty: add vectors before searching")
-        result = merge_topk([(ids, dists) for ids, dists, _ in answers], k)
+        result = merge_topk([(a[0], a[1]) for a in answers], k)
         self._gather.append(gathered - start)
         self._merge.append(time.perf_counter() - gathered)
-        self._overhead.append(gathered - start - max(seconds for _, _, seconds in answers))
-        for s, (_, _, seconds) in enumerate(answers):
-            self._latency[s].append(seconds)
+        self._overhead.append(gathered - start - max(a[-1] for a in answers))
+        for s, answer in enumerate(answers):
+            self._latency[s].append(answer[-1])
+        if return_info:
+            return (*result, merge_info(result[0], [a[2] for a in answers if a[0].shape[1]]))
         return result
 
     def explain(self, query: Any, filter: Any, *, k: int = 10, ef: Optional[int] = None) -> ShardedPlan:
