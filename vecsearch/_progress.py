@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 # Below this many items an operation is quick and shows no bar unless asked.
 AUTO_THRESHOLD = 50_000
@@ -17,7 +17,7 @@ class _NoBar:
 
 
 @contextmanager
-def progress(total: int, desc: str, enabled: Optional[bool] = None, unit: str = "vec") -> Iterator[object]:
+def progress(total: int, desc: str, enabled: Optional[bool] = None, unit: str = "vec") -> Iterator[Any]:
     """A bar with `update(n)`; enabled=None shows it for large totals when tqdm exists."""
     show = (total >= AUTO_THRESHOLD) if enabled is None else bool(enabled)
     if show:

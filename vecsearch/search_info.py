@@ -4,6 +4,7 @@ row shorter than k can be told apart: only that many matched, or the search miss
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -38,7 +39,7 @@ class SearchInfo:
     complete: np.ndarray
 
 
-def search_info(ids: np.ndarray, matches: np.ndarray, answered: np.ndarray) -> SearchInfo:
+def search_info(ids: np.ndarray, matches: np.ndarray, answered: Optional[np.ndarray]) -> SearchInfo:
     """The info of a filtered search's rows (answered: native codes) or, with `answered` None,
     of an unfiltered one (`matches`: the live count per query)."""
     k = ids.shape[1]

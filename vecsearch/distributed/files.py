@@ -55,7 +55,8 @@ def scan_files(source: Any, column: Optional[str] = None, attribute_columns: Opt
     rows, dims = [], set()
     for path in files:
         src = open_source(path, BLOCK_ROWS, column=column)
-        rows.append(int(src.count))
+        assert src.count is not None  # files know their length
+        rows.append(src.count)
         dims.add(src.dim)
     if len(dims) != 1:
         raise ValueError(f"the source files hold vectors of different lengths: {sorted(dims)}")

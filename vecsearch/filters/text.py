@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import re
-from typing import Any, Callable, List, NamedTuple
+from typing import Any, Callable, List, NamedTuple, NoReturn
 
 import numpy as np
 
@@ -73,7 +73,7 @@ def tokenize(text: str) -> List[Token]:
                 raise FilterSyntaxError(text, pos, f"unterminated {'name' if text[pos] == '`' else 'string'}")
             raise FilterSyntaxError(text, pos, f"unexpected character {text[pos]!r}")
         if m.lastgroup != "space":
-            tokens.append(Token(m.lastgroup, m.group(), pos))
+            tokens.append(Token(str(m.lastgroup), m.group(), pos))
         pos = m.end()
     tokens.append(Token("end", "", len(text)))
     return tokens
@@ -124,7 +124,7 @@ class _Parser:
             self.fail(f"expected {char!r} {context}")
         self.i += 1
 
-    def fail(self, expected: str) -> None:
+    def fail(self, expected: str) -> NoReturn:
         raise FilterSyntaxError(self.text, self.tok.pos, f"{expected}, found {self.tok.describe()}")
 
     # -- grammar ----------------------------------------------------------------------------
