@@ -63,14 +63,16 @@ def test_gamma_graph_unfiltered_recall(graphs, oracle, recall):
     assert recall(ids, truth) >= 0.95
 
 
-def test_gamma_graph_survives_save_load_and_deletes(make_data_queries, tmp_path):
+@pytest.mark.parametrize("storage,version", [("float32", 3), ("auto", 4)])
+def test_gamma_graph_survives_save_load_and_deletes(make_data_queries, tmp_path, storage, version):
     x, q = make_data_queries(1500, 10, 8, seed=2)
-    index = vecsearch.Index(8, M=6, ef_construction=32, acorn_gamma=4, acorn_m_beta=8)
+    index = vecsearch.Index(8, M=6, ef_construction=32, acorn_gamma=4, acorn_m_beta=8, storage=storage)
     index.add(x, attributes={"n": np.arange(len(x))})
     index.delete(np.arange(0, len(x), 5))
     path = tmp_path / "gamma.vs"
     index.save(path)
-    assert _format.IndexFile(str(path)).version == 3
+    # Gamma rows alone need version 3; codes (storage="auto" chose SQ8 here) need 4.
+    assert _format.IndexFile(str(path)).version == version
     for mmap in (False, True):
         loaded = vecsearch.Index.load(path, mmap=mmap)
         assert (loaded.acorn_gamma, loaded.acorn_m_beta) == (4, 8)

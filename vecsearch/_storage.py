@@ -6,7 +6,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-STORAGES = ("float32", "sq8", "pq", "binary")
+STORAGES = ("auto", "float32", "sq8", "pq", "binary")
+# "auto" decides once the index holds this many vectors (fewer say little about the data).
+AUTO_MIN_ROWS = 1_000
+# The check of "auto": true neighbours among the code's nearest, on a sample of the data.
+AUTO_QUERIES, AUTO_BASE, AUTO_K, AUTO_DEPTH, AUTO_RECALL = 100, 10_000, 10, 40, 0.99
 # Vectors of the first add that train an untrained quantizer (a seeded sample when larger).
 TRAIN_SAMPLE = 65_536
 
@@ -21,7 +25,7 @@ def resolve_storage(storage: Any, dim: int, metric: str) -> Optional[Any]:
     from vecsearch import quant
 
     if isinstance(storage, str):
-        if storage == "float32":
+        if storage in ("float32", "auto"):  # auto starts as float32 until it has decided
             return None
         if storage == "sq8":
             return quant.SQ8(metric=metric)
@@ -37,6 +41,30 @@ def resolve_storage(storage: Any, dim: int, metric: str) -> Optional[Any]:
             raise DimensionError(f"the quantizer was trained on dim {storage.dim}, the index has dim {dim}")
         return storage
     raise TypeError(f"storage must be a string or a vecsearch.quant.Quantizer, got {type(storage).__name__}")
+
+
+def auto_codes(sample: np.ndarray, metric: str, seed: int) -> Optional[Any]:
+    """What ``storage="auto"`` walks with, from a sample of the data: SQ8 (trained on it) when
+    its code distances keep the true neighbours near the top, else None (float32).
+
+    The check: AUTO_QUERIES rows of the sample are queries against up to AUTO_BASE others; the
+    exact AUTO_K nearest of each must be, at a rate of AUTO_RECALL, among the AUTO_DEPTH
+    nearest by code distance. A walk re-ranks its whole beam (at least AUTO_DEPTH wide at the
+    default ef), so codes that pass lose nothing a re-rank cannot restore; data whose values
+    span ranges that 256 levels per dimension cannot resolve (a few huge outliers) fail it.
+    """
+    from vecsearch import quant
+    from vecsearch.datasets.ground_truth import exact_knn
+
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(sample.shape[0])
+    queries = np.ascontiguousarray(sample[rows[:AUTO_QUERIES]])
+    base = np.ascontiguousarray(sample[rows[AUTO_QUERIES:AUTO_QUERIES + AUTO_BASE]])
+    codec = quant.SQ8(metric=metric).train(sample)
+    truth, _ = exact_knn(base, queries, AUTO_K, metric, progress=False)
+    near, _ = codec.search(codec.encode(base), queries, AUTO_DEPTH)
+    hits = sum(np.isin(t, n).sum() for t, n in zip(truth, near))
+    return codec if hits >= AUTO_RECALL * truth.size else None
 
 
 def default_pq_m(dim: int) -> int:

@@ -12,12 +12,12 @@ from vecsearch._persist import load_index, save_index
 from vecsearch.disk.budget import check_file_budget
 from vecsearch.disk.spill import check_complete
 from vecsearch._progress import progress as _progress_bar
-from vecsearch._storage import resolve_storage, training_sample
+from vecsearch._storage import AUTO_MIN_ROWS, auto_codes, resolve_storage, training_sample
 from vecsearch._validate import (MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS, MISSING_ID, as_ids, as_vectors,
                                  non_negative_int, normalized, positive_int)
 from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.store import NO_SLOT
-from vecsearch.errors import DuplicateIdError, EmptyIndexError, _StaleFilterError
+from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, _StaleFilterError
 from vecsearch.filters.bitmaps import filter_bitmaps
 from vecsearch.search_info import search_info
 from vecsearch.filters.planner import CALIBRATION_QUERIES, PLANS, CostModel, QueryPlan, choose_plan, plan_codes
@@ -57,8 +57,12 @@ class Index:
         acorn_m_beta: with ``acorn_gamma > 1``, how many nearest level-0 neighbours are kept
             uncompressed (default ``2 * M``); past them a neighbour already linked from a kept
             one is dropped and recovered at search time in two hops.
-        storage: ``"float32"`` (default: walks use exact distances), or compact codes that the
-            graph walks with: ``"sq8"`` (one byte per dimension), ``"pq"`` (``dim / 4`` bytes),
+        storage: ``"auto"`` (default): once the index holds 1,000 vectors, unfiltered walks
+            score SQ8 codes (one byte per dimension) and re-rank exactly from the float vectors,
+            if a check on a sample shows the codes keep the true neighbours (else float32);
+            filtered walks keep scoring the float vectors (where a filter crowds its matches at
+            one distance, code error would decide between them); or ``"float32"`` (every walk
+            uses exact distances), ``"sq8"``, ``"pq"`` (``dim / 4`` bytes),
             ``"binary"`` (one bit per dimension), or a :class:`vecsearch.quant.Quantizer`. An
             untrained quantizer is trained on (a sample of up to 65,536 of) the first add's
             vectors. The graph is built from the float vectors, which stay in RAM to re-rank.
@@ -90,7 +94,7 @@ class Index:
         ef_search: int = 64,
         acorn_gamma: int = 1,
         acorn_m_beta: Optional[int] = None,
-        storage: Any = "float32",
+        storage: Any = "auto",
         rerank: Optional[int] = None,
     ) -> None:
         dim = positive_int(dim, "dim", maximum=MAX_DIM)
@@ -109,6 +113,7 @@ class Index:
         quantizer = resolve_storage(storage, dim, metric)
         self._init(_core.HnswIndex(dim, metric, M, ef_construction, int(seed), acorn_gamma, acorn_m_beta), ef_search)
         self.rerank = rerank
+        self._auto = self._auto_pending = isinstance(storage, str) and storage == "auto"
         self._quantizer = quantizer  # an untrained one is trained by the first add
         if quantizer is not None and quantizer.is_trained:
             self._attach_quantizer(quantizer, 0)
@@ -127,6 +132,8 @@ class Index:
         self._keepalive = keepalive  # the mmap behind borrowed vectors
         self._disk_io: Optional[str] = None  # "io_uring", "pread" or "mmap" with vectors on disk
         self._quantizer: Any = None  # None: float32 storage
+        self._auto = False  # storage="auto": codes for unfiltered walks only
+        self._auto_pending = False  # ... and it has not decided yet
         self._rerank: Optional[int] = None
         self._cost_model: Optional[CostModel] = None
         # Plan counts of the planner's own calibration searches, left out of stats()["plans"].
@@ -281,16 +288,26 @@ class Index:
                         for name, (kind, values, null) in prepared.items()
                     }, self._core.slots_of(out[start:stop]))
                 bar.update(stop - start)
+        if self._auto_pending and len(self) >= AUTO_MIN_ROWS:
+            self._decide_storage(threads)
         return out
 
     def set_storage(self, storage: Any, *, num_threads: Optional[int] = None) -> None:
         """Switches how walks score: ``"float32"`` drops the codes; ``"sq8"``, ``"pq"``,
         ``"binary"`` or a :class:`vecsearch.quant.Quantizer` encodes every stored vector (an
-        untrained quantizer is first trained on a sample of up to 65,536 of them). The graph is
+        untrained quantizer is first trained on a sample of up to 65,536 of them); ``"auto"``
+        decides as the constructor's does (now, or once 1,000 vectors are in). The graph is
         kept as it is: it was built from the float vectors, whatever the storage.
         """
         quantizer = resolve_storage(storage, self.dim, self.metric)
         threads = self._threads(num_threads)
+        self._auto = self._auto_pending = isinstance(storage, str) and storage == "auto"
+        if self._auto_pending and len(self) >= AUTO_MIN_ROWS:
+            with self._write_gate:
+                self._core.detach_codec()
+                self._quantizer = None
+            self._decide_storage(threads)
+            return
         with self._write_gate:
             if quantizer is not None and not quantizer.is_trained and len(self):
                 with self._attributes.lock:
@@ -309,6 +326,17 @@ class Index:
         self._core.attach_codec(quantizer.to_bytes(), None, threads)
         self._quantizer = quantizer
         self._cost_model = None  # plan costs change with the storage
+
+    def _decide_storage(self, threads: int) -> None:
+        """storage="auto": SQ8 codes if they hold the neighbours on a sample of the index."""
+        with self._attributes.lock:
+            live = self._attributes.ids[self._attributes.alive]
+        sample = self._core.get_vectors(np.ascontiguousarray(training_sample(live, self.seed)))
+        codec = auto_codes(sample, self.metric, self.seed)
+        with self._write_gate:
+            if codec is not None:
+                self._attach_quantizer(codec, threads)
+            self._auto_pending = False
 
     def _train_quantizer(self, data: np.ndarray) -> None:
         # The first add trains an untrained quantizer; the codec then encodes every add natively.
@@ -474,7 +502,7 @@ class Index:
             sample = np.random.default_rng(0).choice(live, min(CALIBRATION_QUERIES, live.shape[0]), replace=False)
             queries = self._core.get_vectors(np.ascontiguousarray(sample))
             before = dict(self._core.plan_stats())
-            self._cost_model = CostModel.measure(self._core, queries, size)
+            self._cost_model = CostModel.measure(self._core, queries, size, self._exact_filtered_walks)
             after = dict(self._core.plan_stats())
             self._calibration_plans = {name: self._calibration_plans.get(name, 0) + after[name] - before[name]
                                        for name in after}
@@ -503,8 +531,13 @@ class Index:
         else:
             plans = np.full(nq, PLANS[plan], dtype=np.uint8)
         ids, dists, answered = self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of,
-                                                          plans, epoch)
+                                                          plans, epoch, self._exact_filtered_walks)
         return ids, dists, answered, matches[filter_of]
+
+    @property
+    def _exact_filtered_walks(self) -> bool:
+        # storage="auto" keeps filtered walks on the float vectors, unless those are on disk.
+        return self._auto and self._quantizer is not None and self._disk_io is None
 
     @staticmethod
     def _threads(num_threads: Optional[int]) -> int:
@@ -618,6 +651,10 @@ class Index:
         index._attributes = attributes
         index._quantizer = quantizer
         index._rerank = rerank
+        auto = f.meta.get("storage_auto")
+        if auto not in (None, "pending", "decided"):
+            raise FormatError(f"{path}: meta field 'storage_auto' is {auto!r}, not 'pending' or 'decided'")
+        index._auto, index._auto_pending = auto is not None, auto == "pending"
         if vectors_on_disk and f.has("vectors"):
             f.release("vectors")  # read per query from now on, one row at a time
             if disk_io != "mmap":

@@ -199,7 +199,7 @@ public:
     py::tuple search_filtered(py::handle queries_obj, size_t k, size_t ef, size_t rerank, size_t threads,
                               py::handle bitmaps_obj,
                               py::handle matches_obj, py::handle filter_of_obj, py::handle plans_obj,
-                              uint64_t epoch) const {
+                              uint64_t epoch, bool exact_walks) const {
         carray<float> queries = require_matrix(queries_obj, h_->params().dim, "queries");
         if (k == 0) throw InvalidArgument("k must be positive");
         size_t nq = queries.shape(0);
@@ -230,7 +230,7 @@ public:
             py::gil_scoped_release release;
             h_->search_filtered(queries.data(), nq, k, ef, rerank, clamp_threads(threads), views.data(),
                                 reinterpret_cast<const size_t*>(matches.data()), filter_of.data(),
-                                reinterpret_cast<const FilterPlan*>(plans.data()), epoch, ip, dp, ap);
+                                reinterpret_cast<const FilterPlan*>(plans.data()), epoch, ip, dp, ap, exact_walks);
         }
         return py::make_tuple(ids, dists, answered);
     }
@@ -511,7 +511,7 @@ void init_index(py::module_& m) {
         .def("epoch", &PyHnsw::epoch)
         .def("search_filtered", &PyHnsw::search_filtered, py::arg("queries"), py::arg("k"), py::arg("ef"),
              py::arg("rerank"), py::arg("threads"), py::arg("bitmaps"), py::arg("matches"), py::arg("filter_of"), py::arg("plans"),
-             py::arg("epoch"))
+             py::arg("epoch"), py::arg("exact_walks") = false)
         .def("size", &PyHnsw::size)
         .def("slot_count", &PyHnsw::slot_count)
         .def("contains", &PyHnsw::contains, py::arg("id"))

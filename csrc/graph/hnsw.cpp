@@ -571,10 +571,10 @@ void Hnsw::insert(slot_t slot, size_t visited_size) {
 // Queries
 
 template <class Fn>
-void Hnsw::with_scorer(const float* query, const Fn& fn) const {
+void Hnsw::with_scorer(const float* query, const Fn& fn, bool codes) const {
     Scratch& sc = scratch();
     const float* q = aligned_query(sc.query, query, params_.dim);
-    if (!codec_) {
+    if (!codec_ || !codes) {
         fn(ExactScorer(store_, q));
         return;
     }
@@ -1123,7 +1123,7 @@ void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, si
 void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t rerank, size_t threads,
                            const SlotBitmap* bitmaps, const size_t* matches, const uint32_t* filter_of,
                            const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists,
-                           Answered* out_answered) const {
+                           Answered* out_answered, bool exact_walks) const {
     std::shared_lock<std::shared_mutex> lock(rw_);
     if (epoch != epoch_) throw StaleFilterError("the index changed after the filter was built");
     std::fill(out_answered, out_answered + nq, Answered::scan);  // what blocked scans leave
@@ -1132,7 +1132,8 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
         std::fill(out_dists, out_dists + nq * k, std::numeric_limits<float>::infinity());
         return;
     }
-    ef = std::max<size_t>(1, std::min(std::max({ef, k, codec_ ? rerank : 0}), count_));
+    const bool codes = codec_ && !exact_walks;
+    ef = std::max<size_t>(1, std::min(std::max({ef, k, codes ? rerank : 0}), count_));
     // Scan-plan queries sharing a filter are answered in blocks; the rest one by one.
     std::unordered_map<uint32_t, std::vector<uint32_t>> scans;
     for (size_t i = 0; i < nq; ++i)
@@ -1173,7 +1174,7 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
         with_scorer(queries + i * params_.dim, [&](const auto& score) {
             out_answered[i] = search_one_filtered(score, k, ef, rerank, bitmaps[f], matches[f], plans[i],
                                                   out_ids + i * k, out_dists + i * k);
-        });
+        }, codes);
     });
 }
 

@@ -105,11 +105,12 @@ public:
     // has matches[filter_of[i]] set bits), by plans[i]. The bitmaps must have been built at
     // mutation epoch `epoch`; after any add or delete since, this throws StaleFilterError and
     // the caller rebuilds them (a reused slot would otherwise let a stale bit through).
-    // out_answered[i] says what answered query i (see Answered).
+    // out_answered[i] says what answered query i (see Answered). exact_walks: the filtered walks
+    // score the float vectors even when codes exist (codes then serve unfiltered walks only).
     void search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t rerank, size_t threads,
                          const SlotBitmap* bitmaps, const size_t* matches, const uint32_t* filter_of,
                          const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists,
-                         Answered* out_answered) const;
+                         Answered* out_answered, bool exact_walks = false) const;
     // Fills a bitmap (over slots, n_words words) of the given ids and the epoch it is valid
     // for; false when n_words no longer covers every slot. Ids not in the index are ignored
     // (a filter may name ids that were deleted).
@@ -207,7 +208,7 @@ private:
     // Query helpers (no locks: writers are excluded by rw_).
     // Runs fn(scorer) with this query's scorer: exact, or the codec's (query prepared in scratch).
     template <class Fn>
-    void with_scorer(const float* q, const Fn& fn) const;
+    void with_scorer(const float* q, const Fn& fn, bool codes = true) const;
     // Walks, templates over ExactScorer / CodeScorer (graph/scorer.h).
     template <class Scorer>
     slot_t greedy_query(const Scorer& score, float& dist) const;

@@ -65,14 +65,14 @@ class CostModel:
     measured_at_size: int
 
     @classmethod
-    def measure(cls, core: Any, queries: np.ndarray, size: int) -> "CostModel":
+    def measure(cls, core: Any, queries: np.ndarray, size: int, exact_walks: bool = False) -> "CostModel":
         """Times each plan on `queries` (a few stored vectors, so walks behave as for real
         queries): scans of every slot and of a 1% sample, blocked scans of a 10% sample at two
         block sizes, unfiltered walks, and ACORN walks over random filters at each of
         ``CALIBRATION_SELECTIVITIES``, each walk at both ``CALIBRATION_EFS``. Each figure is the
         fastest of 3 runs in CPU time of the calling thread (which runs them: one search thread),
         so a run the OS preempted on a loaded machine does not inflate one plan's cost against
-        another's."""
+        another's. ``exact_walks``: the walks score float vectors, as the searches will."""
         words, epoch = core.ids_to_bitmap(np.zeros(0, dtype=np.uint64))
         slots = core.slot_count()
         rng = np.random.default_rng(0)
@@ -89,7 +89,7 @@ class CostModel:
                 start = time.thread_time()
                 for i in range(0, nq - per_call + 1, per_call):
                     core.search_filtered(source[i:i + per_call], 10, ef, ef, 1, bitmap[np.newaxis, :],
-                                         matches, shared, plans, epoch)
+                                         matches, shared, plans, epoch, exact_walks)
                 best = min(best, time.thread_time() - start)
             return best * 1e6 / (nq - nq % per_call)
 
