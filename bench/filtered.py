@@ -69,7 +69,7 @@ class FilteredConfig:
     stop_recall: float = 0.99
     min_qps: float = 20.0
     progress: bool = True
-    storage: str = "float32"  # vecsearch's Index(storage=...)
+    storage: str = "auto"  # vecsearch's Index(storage=...): the default
     debian: str | None = None  # the debian-minilm folder (base.npy, queries.npy)
 
     def common(self) -> UnfilteredConfig:

@@ -54,10 +54,11 @@ def add_filtered_options(p: argparse.ArgumentParser) -> None:
     )
     idx.add_argument(
         "--storage",
-        choices=("float32", "sq8", "pq", "binary"),
-        default="float32",
-        help="vecsearch's storage: float32 (default), or codes its walks use before an exact "
-        "re-rank of the beam (the peers always use float32)",
+        choices=("auto", "float32", "sq8", "pq", "binary"),
+        default="auto",
+        help="vecsearch's storage: auto (the Index default: SQ8 codes for unfiltered walks when "
+        "they hold the neighbours, floats for filtered ones), float32, or codes every walk uses "
+        "before an exact re-rank of the beam",
     )
     idx.add_argument(
         "--reps", type=int, default=1, help="timed calls per point after the warm-up (default 1)"

@@ -93,7 +93,7 @@ class VecsearchMethod(IndexMethod):
     filters = "expression"
     engine: _AttributedVecsearch
 
-    def __init__(self, params: HNSWParams, plans: tuple[str, ...] = PLANS, storage: str = "float32") -> None:
+    def __init__(self, params: HNSWParams, plans: tuple[str, ...] = PLANS, storage: str = "auto") -> None:
         self.storage = storage
         super().__init__(params)
         self.curves = plans
@@ -240,7 +240,7 @@ EXACT_BASELINES = ("bruteforce", "faiss-flat")
 
 
 def load_method(
-    name: str, params: HNSWParams, plans: tuple[str, ...] = PLANS, storage: str = "float32"
+    name: str, params: HNSWParams, plans: tuple[str, ...] = PLANS, storage: str = "auto"
 ) -> FilteredMethod:
     """Construct the named method; ImportError when its library is not installed."""
     if name == "vecsearch":

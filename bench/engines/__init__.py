@@ -15,6 +15,7 @@ ENGINES = {
     "faiss": "bench.engines.faiss_:FaissEngine",
     "usearch": "bench.engines.usearch_:UsearchEngine",
     "vecsearch-sq8": "bench.engines.vecsearch_:VecsearchSq8Engine",
+    "vecsearch-fp32": "bench.engines.vecsearch_:VecsearchFloatEngine",
     "svs-fp32": "bench.engines.svs_:SvsEngine",
     "svs-lvq8": "bench.engines.svs_:SvsLvq8Engine",
     "svs-lvq4x8": "bench.engines.svs_:SvsLvq4x8Engine",

@@ -17,8 +17,12 @@ if not hasattr(vecsearch, "Index"):  # package present but its native core not b
 
 
 class VecsearchEngine(Engine):
+    """vecsearch as `Index(dim, metric)` gives it: storage="auto" (SQ8 codes walked, then an
+    exact re-rank, when they hold the neighbours on the data)."""
+
     name = "vecsearch"
-    storage = "float32"  # Index(storage=...): float32, or codes walked then re-ranked
+    storage = "auto"  # Index(storage=...): auto, float32, or codes walked then re-ranked
+    codes = "auto (sq8)"
 
     @property
     def version(self) -> str:
@@ -46,6 +50,14 @@ class VecsearchEngine(Engine):
 
     def _save(self, path: str) -> None:
         self.index.save(path)
+
+
+class VecsearchFloatEngine(VecsearchEngine):
+    """vecsearch walking the float vectors (storage="float32")."""
+
+    name = "vecsearch-fp32"
+    storage = "float32"
+    codes = "float32"
 
 
 class VecsearchSq8Engine(VecsearchEngine):
