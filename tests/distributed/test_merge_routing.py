@@ -83,3 +83,10 @@ def test_take_rows_for_every_attribute_form():
     assert take_rows(None, rows) is None
     with pytest.raises(TypeError, match="attributes must be"):
         take_rows(5, rows)
+
+
+def test_cpu_share_is_a_precision_ray_accepts():
+    from vecsearch.distributed.cluster import cpu_share
+
+    assert cpu_share(2.0, 3) == 0.6666  # Ray refuses fractions finer than 0.0001
+    assert cpu_share(2.0, 4) == 0.5 and cpu_share(0.0, 4) == 0.0 and cpu_share(1.3, 1) == 1.3

@@ -8,8 +8,8 @@ copy of a live replica's index (``heal``).
 """
 from __future__ import annotations
 
+import math
 import tempfile
-import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -46,8 +46,12 @@ def cpus_per_actor(actors: int, num_cpus: Optional[float]) -> float:
         if not num_cpus >= 0:
             raise ValueError(f"num_cpus must be >= 0, got {num_cpus!r}")
         return float(num_cpus)
-    free = float(ray.available_resources().get("CPU", 0.0))
-    return free / actors
+    return cpu_share(float(ray.available_resources().get("CPU", 0.0)), actors)
+
+
+def cpu_share(free: float, actors: int) -> float:
+    """`free` CPUs split over `actors`, rounded down to the 0.0001 that Ray accepts."""
+    return math.floor(free / actors * 10_000) / 10_000
 
 
 class ShardGroup:
