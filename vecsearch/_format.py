@@ -36,12 +36,13 @@ from __future__ import annotations
 
 import json
 import mmap
+import io
 import os
 import secrets
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Callable, Dict, Iterable, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -96,7 +97,7 @@ def _crc(data) -> int:
     return zlib.crc32(data) & 0xFFFFFFFF
 
 
-def read_chunks(f: BinaryIO, offset: int, length: int, short: str) -> Iterable[memoryview]:
+def read_chunks(f: io.BufferedIOBase, offset: int, length: int, short: str) -> Iterable[memoryview]:
     """`length` bytes of `f` from `offset`, through one reused buffer of up to READ_CHUNK bytes
     (each chunk is valid until the next is read); FormatError(`short`) if the file ends first."""
     buf = bytearray(min(length, READ_CHUNK))
@@ -130,7 +131,7 @@ def encode(meta: Mapping, arrays: Mapping[str, Any], version: int = 2) -> Tuple[
             sections.append(Section(name, arr))
             continue
         raw = np.ascontiguousarray(arr).reshape(-1).view(np.uint8)  # bytes, empty arrays included
-        sections.append(Section(name, memoryview(raw)))
+        sections.append(Section(name, raw.data))
     offset = _aligned(HEADER.size + ENTRY.size * len(sections))
     table = b""
     layout = []
@@ -273,7 +274,7 @@ class IndexFile:
     def _fail(self, what: str) -> FormatError:
         return FormatError(f"{self.path}: {what}")
 
-    def _check(self, size: int, f: BinaryIO) -> None:
+    def _check(self, size: int, f: io.BufferedIOBase) -> None:
         view = memoryview(self._map)
         try:
             magic, version, n_sections, file_size, reserved1, header_crc, reserved2 = HEADER.unpack_from(view, 0)
@@ -321,7 +322,7 @@ class IndexFile:
         finally:
             view.release()
 
-    def _section_crc(self, f: BinaryIO, name: str, offset: int, length: int) -> int:
+    def _section_crc(self, f: io.BufferedIOBase, name: str, offset: int, length: int) -> int:
         # Read through a buffer rather than the mapping: touching a mapped section would make its
         # pages part of this process's resident memory, and sections (the vectors) can be larger
         # than RAM.

@@ -114,7 +114,7 @@ class Index:
         self._init(_core.HnswIndex(dim, metric, M, ef_construction, int(seed), acorn_gamma, acorn_m_beta), ef_search)
         self.rerank = rerank
         self._auto = self._auto_pending = isinstance(storage, str) and storage == "auto"
-        self._quantizer = quantizer  # an untrained one is trained by the first add
+        self._quantizer: Any = quantizer  # an untrained one is trained by the first add
         if quantizer is not None and quantizer.is_trained:
             self._attach_quantizer(quantizer, 0)
 
@@ -131,7 +131,7 @@ class Index:
         self.ef_search = ef_search
         self._keepalive = keepalive  # the mmap behind borrowed vectors
         self._disk_io: Optional[str] = None  # "io_uring", "pread" or "mmap" with vectors on disk
-        self._quantizer: Any = None  # None: float32 storage
+        self._quantizer = None  # None: float32 storage
         self._auto = False  # storage="auto": codes for unfiltered walks only
         self._auto_pending = False  # ... and it has not decided yet
         self._rerank: Optional[int] = None

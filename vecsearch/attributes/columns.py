@@ -46,7 +46,7 @@ class Column:
 
     def _invalidate(self) -> None:
         self._index = None
-        self._null_rows: Optional[np.ndarray] = None
+        self._null_rows = None
 
 
 class NumericColumn(Column):
@@ -55,7 +55,7 @@ class NumericColumn(Column):
     def __init__(self, name: str, kind: str):
         super().__init__(name)
         self.kind = kind
-        dtype = {"int": np.int64, "float": np.float64, "date": "datetime64[ns]", "bool": np.bool_}[kind]
+        dtype: Any = {"int": np.int64, "float": np.float64, "date": "datetime64[ns]", "bool": np.bool_}[kind]
         self.values = np.zeros(0, dtype=dtype)
 
     def append(self, values: np.ndarray, null: np.ndarray) -> None:
@@ -233,4 +233,5 @@ class TagsColumn(Column):
     def postings(self, tags: Sequence[str]) -> List[np.ndarray]:
         """One row list per distinct tag, shortest first (an unknown tag gives an empty list);
         contains_all is their intersection."""
-        return sorted((self._rows_with(t) if t in self._code_of else EMPTY for t in set(tags)), key=len)
+        found = (self._rows_with(t) for t in set(tags))
+        return sorted((EMPTY if rows is None else rows for rows in found), key=len)

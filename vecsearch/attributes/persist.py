@@ -38,7 +38,7 @@ def to_sections(store: AttributeStore) -> Tuple[Dict[str, Any], Dict[str, np.nda
             elif isinstance(col, CategoryColumn):
                 entry["vocabulary"] = list(col.categories)
                 arrays[f"a{i}.codes"] = col.codes.copy()
-            else:
+            elif isinstance(col, TagsColumn):
                 entry["vocabulary"] = list(col.vocabulary)
                 arrays[f"a{i}.off"] = col.offsets.copy()
                 arrays[f"a{i}.tags"] = col.tag_codes.copy()

@@ -115,7 +115,7 @@ class AttributeStore:
                     raise FilterError(f"unknown column {name!r}; the index has columns: {known}")
                 if isinstance(column, NumericColumn):
                     column.set(rows, values, null)
-                else:
+                elif isinstance(column, (CategoryColumn, TagsColumn)):
                     column.set(rows, values)
 
     def delete(self, ids: np.ndarray) -> None:
@@ -132,7 +132,7 @@ class AttributeStore:
     def _append(column: Column, values: Any, null: np.ndarray) -> None:
         if isinstance(column, NumericColumn):
             column.append(values, null)
-        else:
+        elif isinstance(column, (CategoryColumn, TagsColumn)):
             column.append(values)
 
     @staticmethod
@@ -141,7 +141,7 @@ class AttributeStore:
             return
         if isinstance(column, NumericColumn):
             column.append(np.zeros(n, dtype=column.values.dtype), np.ones(n, dtype=bool))
-        else:
+        elif isinstance(column, (CategoryColumn, TagsColumn)):
             column.append([None] * n)
 
     # -- reads --------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ class AttributeStore:
                     vals = column.values[rows].tolist()
                 elif isinstance(column, CategoryColumn):
                     vals = [column.categories[c] if c >= 0 else None for c in column.codes[rows].tolist()]
-                else:
+                elif isinstance(column, TagsColumn):
                     vals = [column.row_tags(r) for r in rows.tolist()]
                 out[name] = [None if column.null[r] else v for r, v in zip(rows.tolist(), vals)]
             return out

@@ -210,7 +210,8 @@ def read_ragged_vecs(path: PathLike, *, max_dim: int | None = None) -> list[np.n
     """
     dtype = _dtype_for(path, _VECS_DTYPES)
     raw = np.fromfile(path, dtype=np.uint8)
-    size, offset, rows = raw.size, 0, []
+    size, offset = raw.size, 0
+    rows: list = []
     while offset < size:
         i = len(rows)
         if size - offset < 4:

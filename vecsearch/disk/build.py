@@ -101,14 +101,14 @@ def _codes_for(storage: Any, dim: int, count: Optional[int], metric: str, M: int
             raise ValueError("memory_budget needs a source of known length (an array or a file), "
                              "not an iterable")
     if storage == "auto":
-        if budget is None:
+        if budget is None or count is None:
             raise ValueError("storage='auto' chooses codes for a memory_budget: pass memory_budget=")
         return quantizer_for(plan_memory(count, dim, budget, M=M)["storage"], metric)
     quantizer = resolve_storage(storage, dim, metric)
     if quantizer is None:
         raise ValueError("build_on_disk keeps compact codes in RAM: storage must be 'sq8', 'pq', 'binary', "
                          "'auto' or a Quantizer (float32 walks would read the disk at every step)")
-    if budget is not None:
+    if budget is not None and count is not None:  # (a budget needs a count: checked above)
         need = estimate_bytes(count, dim, _code_size(quantizer, dim), M=M)
         if need > budget:
             raise MemoryBudgetError(

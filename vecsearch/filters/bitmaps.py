@@ -63,7 +63,7 @@ def _distinct(exprs: list) -> Tuple[list, np.ndarray]:
     index: dict = {}
     filter_of = np.fromiter((index.setdefault(e.key(), len(index)) for e in exprs), dtype=np.uint32,
                             count=len(exprs))
-    first = {}
+    first: dict = {}
     for e, f in zip(exprs, filter_of.tolist()):
         first.setdefault(f, e)
     return [first[f] for f in range(len(index))], filter_of

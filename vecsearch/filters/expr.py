@@ -256,7 +256,7 @@ def _numeric_value(field: str, kind: str, value: Any) -> Any:
     if kind == "date":
         if isinstance(value, (_dt.date, np.datetime64, str)):
             try:
-                return np.datetime64(value, "ns")
+                return np.datetime64(value, "ns")  # type: ignore[call-overload]  # numpy's stubs omit date + unit
             except ValueError:
                 raise FilterError(f"field {field!r} is a date; {value!r} is not a date") from None
         raise FilterError(f"field {field!r} is a date; cannot compare it with {type(value).__name__}")

@@ -40,4 +40,5 @@ class BinaryQuantizer(Quantizer):
         return _core.Codec("binary", dim, self._metric, threshold=_THRESHOLDS[self._threshold])
 
     def _options_from_codec(self) -> None:
+        assert self._codec is not None  # called once a codec exists
         self._threshold = "mean" if int(self._codec.options()["threshold"]) == 1 else "sign"

@@ -93,6 +93,7 @@ class PQ(Quantizer):
         return np.ascontiguousarray(rot, dtype=np.float32)
 
     def _options_from_codec(self) -> None:
+        assert self._codec is not None  # called once a codec exists
         opts = self._codec.options()
         self._m, self._nbits, self._opq = int(opts["m"]), int(opts["nbits"]), bool(opts["opq"])
         self._seed = int(opts["seed"])
