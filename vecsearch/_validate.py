@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from vecsearch.errors import DimensionError, DTypeError, NonFiniteError
+from vecsearch.errors import DimensionError, DTypeError, DuplicateIdError, NonFiniteError
 
 MISSING_ID = np.uint64(2**64 - 1)
 METRICS = ("l2", "ip", "cosine")
@@ -67,6 +67,13 @@ def as_ids(ids: Any, what: str = "ids", count: Optional[int] = None) -> np.ndarr
     if count is not None and arr.shape[0] != count:
         raise ValueError(f"got {arr.shape[0]} {what} for {count} vectors")
     return arr
+
+
+def require_distinct(ids: np.ndarray, call: str) -> None:
+    """Raises DuplicateIdError naming the first id that repeats within one `call` ("add", ...)."""
+    uniq, counts = np.unique(ids, return_counts=True)
+    if uniq.shape[0] != ids.shape[0]:
+        raise DuplicateIdError(f"id {int(uniq[counts > 1][0])} appears more than once in this {call}")
 
 
 def positive_int(value: Any, what: str, *, maximum: Optional[int] = None) -> int:

@@ -14,7 +14,7 @@ from vecsearch.disk.spill import check_complete
 from vecsearch._progress import progress as _progress_bar
 from vecsearch._storage import AUTO_MIN_ROWS, auto_codes, resolve_storage, training_sample
 from vecsearch._validate import (MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS, MISSING_ID, as_ids, as_vectors,
-                                 non_negative_int, normalized, positive_int)
+                                 non_negative_int, normalized, positive_int, require_distinct)
 from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.store import NO_SLOT
 from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, _StaleFilterError
@@ -268,9 +268,7 @@ class Index:
         threads = self._threads(num_threads)
         if ids is not None:
             ids = as_ids(ids, "ids", count=n)
-            uniq, counts = np.unique(ids, return_counts=True)
-            if uniq.shape[0] != n:
-                raise DuplicateIdError(f"id {int(uniq[counts > 1][0])} appears more than once in this add")
+            require_distinct(ids, "add")
             self._check_absent(ids)
         prepared = self._attributes.prepare(attributes, n)
         self._train_quantizer(data)
@@ -310,9 +308,7 @@ class Index:
             return
         with self._write_gate:
             if quantizer is not None and not quantizer.is_trained and len(self):
-                with self._attributes.lock:
-                    live = self._attributes.ids[self._attributes.alive]
-                quantizer.train(self._core.get_vectors(np.ascontiguousarray(training_sample(live, self.seed))))
+                quantizer.train(self._training_vectors())
             if quantizer is not None and quantizer.is_trained:
                 self._attach_quantizer(quantizer, threads)
                 return
@@ -329,14 +325,19 @@ class Index:
 
     def _decide_storage(self, threads: int) -> None:
         """storage="auto": SQ8 codes if they hold the neighbours on a sample of the index."""
-        with self._attributes.lock:
-            live = self._attributes.ids[self._attributes.alive]
-        sample = self._core.get_vectors(np.ascontiguousarray(training_sample(live, self.seed)))
-        codec = auto_codes(sample, self.metric, self.seed)
+        codec = auto_codes(self._training_vectors(), self.metric, self.seed)
         with self._write_gate:
             if codec is not None:
                 self._attach_quantizer(codec, threads)
             self._auto_pending = False
+
+    def _live_ids(self) -> np.ndarray:
+        with self._attributes.lock:
+            return self._attributes.ids[self._attributes.alive]
+
+    def _training_vectors(self) -> np.ndarray:
+        """The stored vectors of a seeded sample of up to TRAIN_SAMPLE live ids."""
+        return self._core.get_vectors(np.ascontiguousarray(training_sample(self._live_ids(), self.seed)))
 
     def _train_quantizer(self, data: np.ndarray) -> None:
         # The first add trains an untrained quantizer; the codec then encodes every add natively.
@@ -497,8 +498,7 @@ class Index:
     def _costs(self) -> CostModel:
         size = len(self)
         if self._cost_model is None or self._cost_model.stale(size):
-            with self._attributes.lock:
-                live = self._attributes.ids[self._attributes.alive]
+            live = self._live_ids()
             sample = np.random.default_rng(0).choice(live, min(CALIBRATION_QUERIES, live.shape[0]), replace=False)
             queries = self._core.get_vectors(np.ascontiguousarray(sample))
             before = dict(self._core.plan_stats())

@@ -4,7 +4,7 @@ row shorter than k can be told apart: only that many matched, or the search miss
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -42,14 +42,18 @@ class SearchInfo:
 def search_info(ids: np.ndarray, matches: np.ndarray, answered: Optional[np.ndarray]) -> SearchInfo:
     """The info of a filtered search's rows (answered: native codes) or, with `answered` None,
     of an unfiltered one (`matches`: the live count per query)."""
-    k = ids.shape[1]
-    found = (ids != MISSING_ID).sum(axis=1).astype(np.int64)
-    matches = np.asarray(matches, dtype=np.int64)
     if answered is None:
         plan = np.full(ids.shape[0], "walk", dtype=object)
     else:
         plan = np.asarray(ANSWERED, dtype=object)[np.asarray(answered, dtype=np.intp)]
-    scanned = np.isin(plan, EXACT_PLANS)
-    exact = scanned | (found == matches)  # a walk that returned every match is exact too
-    complete = exact & (found == np.minimum(k, matches))
+    return rows_info(ids, matches, plan, np.isin(plan, EXACT_PLANS))
+
+
+def rows_info(ids: np.ndarray, matches: Any, plan: np.ndarray, exact_by_plan: np.ndarray) -> SearchInfo:
+    """The SearchInfo of result rows `ids` given each row's match count, plan and whether that
+    plan computed it exactly; a row that holds every match there is is exact too."""
+    found = (ids != MISSING_ID).sum(axis=1).astype(np.int64)
+    matches = np.asarray(matches, dtype=np.int64)
+    exact = exact_by_plan | (found == matches)
+    complete = exact & (found == np.minimum(ids.shape[1], matches))
     return SearchInfo(found, matches, plan, exact, complete)

@@ -176,15 +176,15 @@ class ShardGroup:
     def heal(self) -> int:
         """Replaces each dead replica by a new actor holding a copy of a live replica's index;
         returns how many were replaced."""
+        # Every write calls this: with nothing to replace it returns before any scratch space.
+        healable = [s for s in range(self.shards) if any(self.alive[s]) and not all(self.alive[s])]
+        if not healable:
+            return 0
         replaced = 0
         with tempfile.TemporaryDirectory() as scratch:
-            for s in range(self.shards):
-                dead = [r for r in range(self.replicas) if not self.alive[s][r]]
-                live = [r for r in range(self.replicas) if self.alive[s][r]]
-                if not dead or not live:
-                    continue
+            for s in healable:
                 data = self.call_many([(s, "export", (scratch,))])[0]
-                for r in dead:
+                for r in [r for r in range(self.replicas) if not self.alive[s][r]]:
                     self._ray.kill(self.actors[s][r])
                     actor = self._actor_class.remote(s, self._args[0], None, {})
                     self.tokens[s][r], _ = self._ray.get(actor.adopt.remote(data, scratch))

@@ -76,13 +76,14 @@ def shard_blocks(src: FileSource, shard: int, shards: int) -> Iterator[np.ndarra
     """The vectors of `shard`'s rows, block by block, in source order."""
     offset = 0
     for path, count in zip(src.files, src.rows):
+        end = offset + count  # where this file's rows end, as scanned before the build
         for block in open_source(path, BLOCK_ROWS, column=src.column).blocks:
             ids = np.arange(offset, offset + block.shape[0], dtype=np.uint64)
             mine = shard_of(ids, shards) == shard
             offset += block.shape[0]
             if mine.any():
                 yield np.asarray(block[mine], dtype=np.float32)
-        if offset != sum(src.rows[:src.files.index(path) + 1]):
+        if offset != end:
             raise ValueError(f"{path} changed while the index was built from it")
 
 

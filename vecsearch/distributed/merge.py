@@ -11,7 +11,7 @@ from typing import Sequence, Tuple
 import numpy as np
 
 from vecsearch._validate import MISSING_ID
-from vecsearch.search_info import SearchInfo
+from vecsearch.search_info import SearchInfo, rows_info
 
 
 def merge_topk(answers: Sequence[Tuple[np.ndarray, np.ndarray]], k: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -33,10 +33,7 @@ def merge_info(ids: np.ndarray, infos: Sequence[SearchInfo]) -> SearchInfo:
     """The SearchInfo of merged rows `ids` from the shards' own: matches add up, a row is exact
     only if every shard's part was (the merge of exact top-k lists is exact), and the plan names
     each distinct shard plan, joined by ``+``."""
-    k = ids.shape[1]
-    found = (ids != MISSING_ID).sum(axis=1).astype(np.int64)
-    matches = np.sum([info.matches for info in infos], axis=0).astype(np.int64)
-    exact = np.logical_and.reduce([info.exact for info in infos])
+    matches = np.sum([info.matches for info in infos], axis=0)
     plans = np.stack([info.plan for info in infos], axis=1)
     plan = np.array(["+".join(dict.fromkeys(row)) for row in plans], dtype=object)
-    return SearchInfo(found, matches, plan, exact, exact & (found == np.minimum(k, matches)))
+    return rows_info(ids, matches, plan, np.logical_and.reduce([info.exact for info in infos]))

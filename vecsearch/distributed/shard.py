@@ -38,19 +38,28 @@ class Shard:
         self.rows_streamed = 0  # of a running build, for the caller's progress bars
         self.load_options = dict(load_options or {})
         if directory is not None and os.path.exists(os.path.join(directory, MANIFEST)):
-            manifest = read_manifest(directory)
-            entry = manifest.shards[shard]
-            self.index = self._load(os.path.join(directory, entry.file), entry)
-            self.generation = manifest.generation
+            self._load_save(directory)
         else:
             self.index = Index(**options)
 
-    def _load(self, path: str, entry: ShardEntry) -> Any:
+    def _load_save(self, directory: str) -> None:
+        """Loads this shard's file of the save the manifest of `directory` names, checked
+        against the manifest's SHA-256."""
         from vecsearch.index import Index
 
+        manifest = read_manifest(directory)
+        entry = manifest.shards[self.shard]
+        path = os.path.join(directory, entry.file)
         if file_sha256(path) != entry.sha256:
             raise FormatError(f"shard {self.shard}: {path!r} does not match the checksum in the manifest")
-        return Index.load(path, **self.load_options)
+        self.index = Index.load(path, **self.load_options)
+        self.generation = manifest.generation
+
+    def _entry(self, directory: str, name: str, generation: int) -> ShardEntry:
+        """The manifest entry of the file `name` this shard just wrote for `generation`."""
+        self.generation = generation
+        path = os.path.join(directory, name)
+        return ShardEntry(name, file_sha256(path), os.path.getsize(path), len(self.index))
 
     def _check(self, token: Optional[str]) -> None:
         if token != self.token:
@@ -123,10 +132,8 @@ class Shard:
         """Writes the shard as `generation`'s file in `directory` and returns its manifest entry."""
         self._check(token)
         name = shard_file(self.shard, generation)
-        path = os.path.join(directory, name)
-        self.index.save(path)
-        self.generation = generation
-        return ShardEntry(name, file_sha256(path), os.path.getsize(path), len(self.index))
+        self.index.save(os.path.join(directory, name))
+        return self._entry(directory, name, generation)
 
     def build(self, token: str, directory: str, generation: int, source: FileSource, shards: int,
               options: Dict[str, Any], build_options: Dict[str, Any]) -> ShardEntry:
@@ -136,13 +143,11 @@ class Shard:
 
         self._check(token)
         name = shard_file(self.shard, generation)
-        path = os.path.join(directory, name)
         ids = shard_ids(source, self.shard, shards)
         blocks = self._counted(shard_blocks(source, self.shard, shards))
-        self.index = build_on_disk(path, blocks, ids=ids, attributes=shard_attributes(source, self.shard, shards),
-                                   **options, **build_options)
-        self.generation = generation
-        return ShardEntry(name, file_sha256(path), os.path.getsize(path), len(self.index))
+        self.index = build_on_disk(os.path.join(directory, name), blocks, ids=ids,
+                                   attributes=shard_attributes(source, self.shard, shards), **options, **build_options)
+        return self._entry(directory, name, generation)
 
     def _counted(self, blocks: Any) -> Any:
         self.rows_streamed = 0
@@ -197,8 +202,5 @@ class Shard:
     def reload(self, token: str, directory: str) -> int:
         """Loads this shard's file of the save in `directory` (a replica joining a build)."""
         self._check(token)
-        manifest = read_manifest(directory)
-        entry = manifest.shards[self.shard]
-        self.index = self._load(os.path.join(directory, entry.file), entry)
-        self.generation = manifest.generation
+        self._load_save(directory)
         return len(self.index)

@@ -18,13 +18,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from vecsearch._progress import progress as progress_bar
-from vecsearch._validate import as_ids, as_vectors, positive_int
+from vecsearch._validate import as_ids, as_vectors, positive_int, require_distinct
 from vecsearch.distributed import cluster
 from vecsearch.distributed.files import scan_files
 from vecsearch.distributed.manifest import MANIFEST, Manifest, read_manifest, remove_other_generations, write_manifest
 from vecsearch.distributed.merge import merge_info, merge_topk
 from vecsearch.distributed.routing import shard_of, split_rows, take_rows
-from vecsearch.errors import DuplicateIdError, EmptyIndexError, UnknownIdError
+from vecsearch.errors import EmptyIndexError, UnknownIdError
 
 # Latency samples kept per shard for stats(): enough for a stable p99.
 SAMPLES = 1024
@@ -147,16 +147,12 @@ class ShardedIndex:
                 ids = np.arange(self._next_id, self._next_id + n, dtype=np.uint64)
             else:
                 ids = as_ids(ids, "ids", count=n)
-                uniq, counts = np.unique(ids, return_counts=True)
-                if uniq.shape[0] != n:
-                    raise DuplicateIdError(f"id {int(uniq[counts > 1][0])} appears more than once in this add")
-            parts = [(s, rows) for s, rows in enumerate(split_rows(ids, self.shards)) if rows.size]
+                require_distinct(ids, "add")
+            parts = self._parts(ids)
             self._group.call_many([(s, "check_add", (ids[rows], take_rows(attributes, rows))) for s, rows in parts])
             threads = num_threads or self._threads
-            self._group.write_many([(s, "add", (data[rows], ids[rows], take_rows(attributes, rows), threads))
-                                    for s, rows in parts])
-            for s, _ in parts:
-                self._dirty[s] += 1
+            self._write([(s, "add", (data[rows], ids[rows], take_rows(attributes, rows), threads))
+                         for s, rows in parts])
             if n:
                 self._next_id = max(self._next_id, int(ids.max()) + 1)
         return ids
@@ -164,37 +160,42 @@ class ShardedIndex:
     def delete(self, ids: Any) -> None:
         """Removes ids from their shards. Raises UnknownIdError (deleting nothing) if any is absent."""
         ids = as_ids(ids, "ids")
-        uniq, counts = np.unique(ids, return_counts=True)
-        if uniq.shape[0] != ids.shape[0]:
-            raise DuplicateIdError(f"id {int(uniq[counts > 1][0])} appears more than once in this delete")
+        require_distinct(ids, "delete")
         with self._write_lock:
-            parts = [(s, rows) for s, rows in enumerate(split_rows(ids, self.shards)) if rows.size]
-            for missing in self._group.call_many([(s, "missing", (ids[rows],)) for s, rows in parts]):
-                if missing.size:
-                    raise UnknownIdError(f"id {int(missing[0])} is not in the index")
-            self._group.write_many([(s, "delete", (ids[rows],)) for s, rows in parts])
-            for s, _ in parts:
-                self._dirty[s] += 1
+            parts = self._parts(ids)
+            self._require_present(ids, parts)
+            self._write([(s, "delete", (ids[rows],)) for s, rows in parts])
 
     remove = delete
+
+    def _parts(self, ids: np.ndarray) -> List[Tuple[int, np.ndarray]]:
+        """(shard, positions in `ids`) for every shard that holds some of `ids`."""
+        return [(s, rows) for s, rows in enumerate(split_rows(ids, self.shards)) if rows.size]
+
+    def _require_present(self, ids: np.ndarray, parts: List[Tuple[int, np.ndarray]]) -> None:
+        for missing in self._group.call_many([(s, "missing", (ids[rows],)) for s, rows in parts]):
+            if missing.size:
+                raise UnknownIdError(f"id {int(missing[0])} is not in the index")
+
+    def _write(self, calls: List[Tuple[int, str, tuple]]) -> None:
+        """Runs each (shard, method, args) on every live replica; the shards then differ from
+        their last save."""
+        self._group.write_many(calls)
+        for s, _, _ in calls:
+            self._dirty[s] += 1
 
     def set_attributes(self, ids: Any, attributes: Any) -> None:
         """Replaces column values of existing ids (as :meth:`vecsearch.Index.set_attributes`)."""
         ids = as_ids(ids, "ids")
         with self._write_lock:
-            parts = [(s, rows) for s, rows in enumerate(split_rows(ids, self.shards)) if rows.size]
-            for missing in self._group.call_many([(s, "missing", (ids[rows],)) for s, rows in parts]):
-                if missing.size:
-                    raise UnknownIdError(f"id {int(missing[0])} is not in the index")
-            self._group.write_many([(s, "set_attributes", (ids[rows], take_rows(attributes, rows)))
-                                    for s, rows in parts])
-            for s, _ in parts:
-                self._dirty[s] += 1
+            parts = self._parts(ids)
+            self._require_present(ids, parts)
+            self._write([(s, "set_attributes", (ids[rows], take_rows(attributes, rows))) for s, rows in parts])
 
     def get_attributes(self, ids: Any) -> dict:
         """Column name -> list of values of `ids`, in the order given."""
         ids = as_ids(ids, "ids")
-        parts = [(s, rows) for s, rows in enumerate(split_rows(ids, self.shards)) if rows.size]
+        parts = self._parts(ids)
         answers = self._group.call_many([(s, "get_attributes", (ids[rows],)) for s, rows in parts])
         out: Dict[str, list] = {}
         for (_, rows), answer in zip(parts, answers):
@@ -208,7 +209,7 @@ class ShardedIndex:
         """The stored vectors of `ids` [n, dim], in the order given."""
         ids = as_ids(ids, "ids")
         out = np.empty((ids.shape[0], self.dim), dtype=np.float32)
-        parts = [(s, rows) for s, rows in enumerate(split_rows(ids, self.shards)) if rows.size]
+        parts = self._parts(ids)
         for (_, rows), vectors in zip(parts, self._group.call_many([(s, "get_vectors", (ids[rows],))
                                                                      for s, rows in parts])):
             out[rows] = vectors
