@@ -19,6 +19,7 @@ import numpy as np
 
 from .argtypes import int_list
 from .machine import machine_info
+from .measure import recall_at_k
 
 DISTRIBUTED_HELP = "ShardedIndex on a local Ray (1, 2, 4 shards) vs one Index: recall, QPS, latency, overhead"
 
@@ -71,11 +72,6 @@ def _truth(base: np.ndarray, queries: np.ndarray, k: int, mask: np.ndarray | Non
     return rows[exact_knn(base[rows], queries, k, progress=False)[0]]
 
 
-def _recall(found: np.ndarray, truth: np.ndarray) -> float:
-    hits = sum(len(set(f.tolist()) & set(t.tolist())) for f, t in zip(found.astype(np.int64), truth))
-    return hits / truth.size
-
-
 def _timed(search: Callable[[np.ndarray], Any], queries: np.ndarray, batch: int, budget: float = 3.0) -> list[float]:
     """Seconds per call of `search` on consecutive batches of `batch` queries, for about `budget` s."""
     times, start, i = [], time.perf_counter(), 0
@@ -113,7 +109,7 @@ def run_distributed(args: argparse.Namespace) -> int:
                 found, _ = index.search(queries, k, ef=ef, filter=f, **extra)
                 t = time.perf_counter()
                 index.search(queries, k, ef=ef, filter=f, **extra)
-                row["recall"][f"{case}@{ef}"] = _recall(found, truth[case])
+                row["recall"][f"{case}@{ef}"] = recall_at_k(found.view(np.int64), truth[case], k)
                 row["qps"][f"{case}@{ef}"] = len(queries) / (time.perf_counter() - t)
         ef = args.efs[len(args.efs) // 2]
         for batch in args.batch_sizes:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bench.__main__ import main
@@ -63,12 +62,8 @@ def test_bad_arguments_exit_2(tmp_path: Path) -> None:
     assert e.value.code == 2
 
 
-def test_debian_layout_run(tmp_path: Path) -> None:
-    base, queries = clustered_dataset(1000, 20, 8, seed=4)
-    root = tmp_path / "debian-minilm"
-    root.mkdir()
-    np.save(root / "base.npy", base)
-    np.save(root / "queries.npy", queries)
+def test_debian_layout_run(tmp_path: Path, debian_layout) -> None:
+    root = debian_layout(1000, 20, 8, seed=4)
     assert main(["unfiltered", "--data", f"debian:{root}", *_args(tmp_path / "r", "--methods", "hnswlib")]) == 0
     doc = json.loads((tmp_path / "r" / "results.json").read_text())
     assert doc["dataset"]["name"] == "debian-minilm-1000x8" and doc["dataset"]["nq"] == 20

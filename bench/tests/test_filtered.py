@@ -203,14 +203,8 @@ def test_slow_points_are_probed_and_end_the_curve(tmp_path: Path) -> None:
     assert len(per_curve) == len(doc["points"])  # one point each: the sweep stopped
 
 
-def test_cli_reads_the_debian_layout(tmp_path: Path) -> None:
-    from vecsearch.datasets import clustered_dataset
-
-    base, queries = clustered_dataset(1500, 10, 8, seed=6)
-    root = tmp_path / "debian-minilm"
-    root.mkdir()
-    np.save(root / "base.npy", base)
-    np.save(root / "queries.npy", queries)
+def test_cli_reads_the_debian_layout(tmp_path: Path, debian_layout) -> None:
+    root = debian_layout(1500, 10, 8, seed=6)
     argv = ["filtered", "--data", f"debian:{root}", "--workloads", "range", "--selectivities", "0.1",
             "--methods", "bruteforce", "--no-progress", "--out", str(tmp_path / "r")]
     assert main(argv) == 0

@@ -6,7 +6,6 @@ own native processes are not built with the sanitizers).
 """
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import ray
 
@@ -20,20 +19,3 @@ def ray_local():
     if started:
         ray.shutdown()
 
-
-def exact_knn(data: np.ndarray, queries: np.ndarray, k: int, allowed: np.ndarray = None) -> np.ndarray:
-    """Brute-force l2 neighbours (row numbers) of each query, among `allowed` rows if given."""
-    d = (queries ** 2).sum(1)[:, None] - 2 * queries @ data.T + (data ** 2).sum(1)[None, :]
-    if allowed is not None:
-        d[:, ~allowed] = np.inf
-    return np.argsort(d, axis=1, kind="stable")[:, :k]
-
-
-def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    hits = [len(set(f.tolist()) & set(t.tolist())) for f, t in zip(found, truth)]
-    return float(np.sum(hits)) / truth.size
-
-
-@pytest.fixture
-def oracle():
-    return exact_knn, recall
