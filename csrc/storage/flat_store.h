@@ -15,6 +15,7 @@
 #include <string>
 
 #include "common/errors.h"
+#include "common/huge_pages.h"
 #include "common/types.h"
 #include "simd/kernels.h"
 
@@ -40,8 +41,7 @@ public:
         if (external_) throw InvalidArgument("the external vector rows are full (" + std::to_string(capacity_) + " rows)");
         capacity = capacity < used ? used : capacity;
         size_t bytes = capacity * dim_ * sizeof(float);
-        void* p = nullptr;
-        if (posix_memalign(&p, 64, bytes == 0 ? 64 : bytes) != 0) throw std::bad_alloc();
+        void* p = allocate_huge(bytes == 0 ? 64 : bytes);  // walks read rows at random
         if (used) std::memcpy(p, data_, used * dim_ * sizeof(float));
         owned_data_.reset(static_cast<float*>(p));
         data_ = owned_data_.get();
