@@ -81,3 +81,36 @@ def test_unknown_kernel_and_level_are_errors():
         _core.quant_kernel("sse9", "sq8_dot", codes, np.zeros(8, np.float32))
     with pytest.raises(vecsearch.DimensionError):
         _core.quant_kernel("scalar", "hamming", np.zeros((2, 7), np.uint8), np.zeros(7, np.uint8))
+
+
+def _fastscan_reference(packed, tables):
+    """Sum of code v over chunks: table bytes looked up by its two code bytes' four nibbles
+    (quant/kernels.h: fastscan32), in plain numpy."""
+    chunks = packed.shape[0]
+    t = tables.reshape(chunks, 128).astype(np.int64)
+    lo, hi = packed[:, :32].astype(np.int64), packed[:, 32:].astype(np.int64)
+    rows = np.arange(chunks)[:, None]
+    lane = (np.arange(32) & 16)[None, :]  # codes 16..31 read each table's second 16-byte copy
+    total = (
+        t[rows, lane + (lo & 15)]
+        + t[rows, 64 + lane + (lo >> 4)]
+        + t[rows, 32 + lane + (hi & 15)]
+        + t[rows, 96 + lane + (hi >> 4)]
+    )
+    return total.sum(0).astype(np.float64)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("chunks", (1, 2, 24, 255, 256, 257, 600))
+def test_fastscan32_matches_reference(level, chunks):
+    # Table entries up to 124 (four five-bit levels): the largest sums the kernels must carry,
+    # past their 16-bit accumulators' flush points (128 and 256 chunks).
+    rng = np.random.default_rng(chunks)
+    packed = rng.integers(0, 256, size=(chunks, 64), dtype=np.uint8)
+    tables = rng.integers(0, 125, size=chunks * 128, dtype=np.uint8)
+    got = _core.quant_kernel(level, "fastscan32", packed, tables)
+    np.testing.assert_array_equal(got, _fastscan_reference(packed, tables))
+    worst = np.full(chunks * 128, 124, dtype=np.uint8)
+    np.testing.assert_array_equal(
+        _core.quant_kernel(level, "fastscan32", packed, worst), np.full(32, 4 * 124 * chunks, dtype=np.float64)
+    )

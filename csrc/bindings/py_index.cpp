@@ -360,6 +360,11 @@ public:
         py::gil_scoped_release release;
         h_->detach_codec();
     }
+    void enable_neighbour_codes(bool on, size_t threads) {
+        py::gil_scoped_release release;
+        h_->enable_neighbour_codes(on, threads);
+    }
+    bool has_neighbour_codes() const { return h_->has_neighbour_codes(); }
     // (codec bytes, codes uint8 [slot_count, code_size]) or None without a codec.
     py::object export_codes() const {
         std::vector<uint8_t> codes, blob;
@@ -521,6 +526,8 @@ void init_index(py::module_& m) {
              py::arg("mapped_source") = false)
         .def("export_codes", &PyHnsw::export_codes)
         .def("detach_codec", &PyHnsw::detach_codec)
+        .def("enable_neighbour_codes", &PyHnsw::enable_neighbour_codes, py::arg("on"), py::arg("threads"))
+        .def("has_neighbour_codes", &PyHnsw::has_neighbour_codes)
         .def("params", &PyHnsw::params)
         .def("export_state", &PyHnsw::export_state, py::arg("with_vectors") = true)
         .def("attach_reader", &PyHnsw::attach_reader, py::arg("path"), py::arg("offset"), py::arg("rows"),

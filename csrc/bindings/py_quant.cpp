@@ -202,6 +202,7 @@ const QuantKernels& hook_table(const std::string& level) {
 // Testing hook: one quant kernel at one SIMD level, over rows of `codes`.
 //   sq8_l2: a = shifted query [dim], b = scale [dim];  sq8_dot: a = weights [dim]
 //   pq8: a = table [m, 256];  hamming / hamming_scan: q = query code [words * 8]
+//   fastscan32: codes = [chunks, 64] packed codes of 32 vectors, a = tables [chunks * 128] (uint8)
 py::array_t<float> quant_kernel(const std::string& level, const std::string& name, py::handle codes_obj,
                                 py::handle a_obj, py::handle b_obj) {
     const QuantKernels& k = hook_table(level);
@@ -228,6 +229,13 @@ py::array_t<float> quant_kernel(const std::string& level, const std::string& nam
         if (a.ndim() != 2 || size_t(a.shape(0)) != w || a.shape(1) != 256)
             throw DimensionError("a must be [m, 256] with m the code width");
         k.pq8_scan(a.data(), c, w, n, o);
+    } else if (name == "fastscan32") {
+        carray<uint8_t> t = require_array<uint8_t>(a_obj, "a");
+        if (w != 64 || t.ndim() != 1 || size_t(t.shape(0)) != n * 128)
+            throw DimensionError("fastscan32 takes codes [chunks, 64] and tables [chunks * 128]");
+        py::array_t<float> sums(py::ssize_t{32});
+        k.fastscan32(c, t.data(), n, sums.mutable_data());
+        return sums;
     } else if (name == "hamming" || name == "hamming_scan") {
         carray<uint8_t> q = require_array<uint8_t>(a_obj, "q");
         if (w % 8 != 0 || q.ndim() != 1 || size_t(q.shape(0)) != w)

@@ -49,6 +49,7 @@ public:
         return true;
     }
     bool has_next() const { return cursor_ < size_; }
+    slot_t peek_next() const { return data_[cursor_].slot; }  // the entry pop_next() would return
     slot_t pop_next() {
         Neighbor& n = data_[cursor_];
         slot_t slot = n.slot;

@@ -143,7 +143,7 @@ Hnsw::MemoryParts Hnsw::memory_parts() const {
     p.vectors_mapped = store_.borrowed() || store_.external();
     p.graph = capacity_ * (row0_ * sizeof(slot_t) + sizeof(int32_t) + 1 + sizeof(void*));
     for (size_t s = 0; s < count_; ++s) p.graph += size_t(levels_[s]) * (params_.M + 1) * sizeof(slot_t);
-    p.codes = codes_.capacity() + (codec_ ? codec_->serialize().size() : 0);
+    p.codes = codes_.capacity() + (codec_ ? codec_->serialize().size() : 0) + (ncodes_ ? ncodes_->bytes() : 0);
     p.ids = capacity_ * sizeof(external_id) + id_to_slot_.bytes();
     return p;
 }
@@ -158,7 +158,8 @@ void Hnsw::reserve(size_t capacity) {
     // Refuse what RAM cannot hold: with overcommit a larger request would "succeed" and the
     // process would be killed later, when the pages are touched.
     size_t per_slot = (store_.external() ? 0 : params_.dim * sizeof(float)) + row0_ * sizeof(slot_t) + sizeof(external_id) + sizeof(int32_t) +
-                      1 + sizeof(void*) + (codec_ ? codec_->code_size() : 0);
+                      1 + sizeof(void*) + (codec_ ? codec_->code_size() : 0) +
+                      (ncodes_ ? ncodes_->batches() * ncodes_->batch_bytes() : 0);
     if (capacity > physical_memory_bytes() / per_slot) throw std::bad_alloc();
     store_.reserve(capacity, count_);
     links0_.resize(capacity * row0_, 0);
@@ -167,6 +168,10 @@ void Hnsw::reserve(size_t capacity) {
     ids_.resize(capacity, kMissingId);
     deleted_.resize(capacity, 0);
     if (codec_) codes_.resize(capacity * codec_->code_size());
+    if (ncodes_) {
+        ncodes_->reserve(capacity);
+        links_dirty_.resize(capacity, 0);
+    }
     capacity_ = capacity;
 }
 
@@ -247,6 +252,7 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
         if (codec_) codec_->encode(store_.row(slots[i]), 1, &codes_[size_t(slots[i]) * codec_->code_size()], 1);
         insert(slots[i], visited_size);
     });
+    if (ncodes_) refresh_neighbour_codes(reused > 0, threads);
 }
 
 void Hnsw::attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size_t n_codes, size_t threads,
@@ -263,7 +269,7 @@ void Hnsw::attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size
     size_t cs = codec->code_size();
     if (codes && n_codes != count_)
         throw FormatError("corrupt index: " + std::to_string(n_codes) + " codes for " + std::to_string(count_) + " slots");
-    std::vector<uint8_t> fresh(capacity_ * cs);
+    HugeVector<uint8_t> fresh(capacity_ * cs);
     if (codes) {
         constexpr size_t kChunk = size_t(64) << 20;
         for (size_t at = 0; at < count_ * cs; at += kChunk) {
@@ -288,7 +294,7 @@ void Hnsw::detach_codec() {
     std::unique_lock<std::shared_mutex> lock(rw_);
     ++epoch_;
     codec_.reset();
-    std::vector<uint8_t>().swap(codes_);
+    HugeVector<uint8_t>().swap(codes_);
 }
 
 void Hnsw::attach_reader(std::shared_ptr<const VectorReader> reader) {
@@ -486,6 +492,7 @@ void Hnsw::connect(slot_t slot, int level, const std::vector<Neighbor>& selected
         size_t cnt = std::min(selected.size(), cap);
         for (size_t j = 0; j < cnt; ++j) row[1 + j] = selected[j].slot;
         row[0] = slot_t(cnt);
+        if (ncodes_ && level == 0) links_dirty_[slot] = 1;
     }
     std::vector<Neighbor>& cands = scratch().shrink;
     for (const Neighbor& nb : selected) {
@@ -494,6 +501,7 @@ void Hnsw::connect(slot_t slot, int level, const std::vector<Neighbor>& selected
         slot_t* row = links_mut(other, level);
         size_t cnt = row[0];
         if (std::find(row + 1, row + 1 + cnt, slot) != row + 1 + cnt) continue;
+        if (ncodes_ && level == 0) links_dirty_[other] = 1;  // under the row's lock
         if (cnt < cap) {
             row[1 + cnt] = slot;
             row[0] = slot_t(cnt + 1);
@@ -614,6 +622,7 @@ template <class Scorer>
 slot_t Hnsw::greedy_query(const Scorer& score, float& dist) const {
     return greedy_query(score, dist, [](slot_t, float) {});
 }
+template slot_t Hnsw::greedy_query<ExactScorer>(const ExactScorer&, float&) const;  // for hnsw_fast_walk.cpp
 
 
 // One level-0 walk with a beam of `ef`: the beam's first k entries are the unfiltered answer, and
@@ -783,6 +792,20 @@ void Hnsw::search(const float* queries, size_t nq, size_t k, size_t ef, size_t r
         return;
     }
     // The answer never needs a beam wider than the index; re-ranking reads the whole beam.
+    if (ncodes_ && !reader_) {
+        ef = std::max<size_t>(1, std::min(std::max(ef, k), count_));
+        ThreadPool::global().parallel_for(nq, threads, 1, [&](size_t i) {
+            const float* q = aligned_query(scratch().query, queries + i * params_.dim, params_.dim);
+            external_id* ids = out_ids + i * k;
+            float* dists = out_dists + i * k;
+            size_t found = walk_neighbour_codes(q, k, ef, ids, dists);
+            // As search_one: a node without incoming links can hide from the walk.
+            if (found < std::min(k, count_ - n_deleted_)) found = scan_exact(q, k, ids, dists);
+            std::fill(ids + found, ids + k, kMissingId);
+            std::fill(dists + found, dists + k, std::numeric_limits<float>::infinity());
+        });
+        return;
+    }
     ef = std::max<size_t>(1, std::min(std::max({ef, k, codec_ ? rerank : 0}), count_));
     ThreadPool::global().parallel_for(nq, threads, 1, [&](size_t i) {
         with_scorer(queries + i * params_.dim,

@@ -23,11 +23,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/huge_pages.h"
 #include "common/types.h"
 #include "filter/bitmap.h"
 #include "filter/program.h"
 #include "graph/beam.h"
 #include "graph/id_map.h"
+#include "graph/neighbour_codes.h"
 #include "graph/scorer.h"
 #include "graph/visited.h"
 #include "quant/codec.h"
@@ -138,6 +140,12 @@ public:
     // The codes of every slot, for save; empty without a codec.
     std::vector<uint8_t> export_codes() const;
 
+    // Neighbour codes (graph/neighbour_codes.h): with them, unfiltered searches of an index whose
+    // vectors are in RAM walk RaBitQ estimates and score only expanded nodes exactly (the rerank
+    // argument is then unused); adds keep them current. Off: the walks are as before.
+    void enable_neighbour_codes(bool on, size_t threads);
+    bool has_neighbour_codes() const;
+
     // Vectors on disk. attach_reader re-ranks from `reader` (rows read with pread) instead of
     // the store, which then stays a mapping of the same file that only exact scans touch; null
     // detaches. An add drops the reader: new rows live in RAM, not in the file.
@@ -241,6 +249,14 @@ private:
     Answered search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
                                  size_t matches, FilterPlan plan, external_id* out_ids, float* out_dists) const;
     size_t scan_exact(const float* q, size_t k, external_id* out_ids, float* out_dists) const;
+    // The walk over neighbour codes (graph/hnsw_fast_walk.cpp); returns how many it found.
+    size_t walk_neighbour_codes(const float* q, size_t k, size_t ef, external_id* out_ids, float* out_dists) const;
+    // Re-packs the neighbour-code blocks of every slot whose level-0 row an add changed (all of
+    // them when it reused slots: their old codes sit in other blocks).
+    void refresh_neighbour_codes(bool all, size_t threads);
+    // Slot s's walk neighbours: its level-0 links, then the nearest two-hop nodes up to the
+    // block's width (cands is scratch).
+    void walk_neighbours(slot_t s, std::vector<slot_t>& out, std::vector<Neighbor>& cands) const;
     template <class Scorer>
     void search_one(const Scorer& score, size_t k, size_t ef, size_t rerank, external_id* out_ids,
                     float* out_dists) const;
@@ -260,8 +276,10 @@ private:
     mutable std::atomic<uint64_t> reranked_queries_{0}, reranked_rows_{0};
     // Indexed by FilterPlan, then rerouted, acorn fallback, post fallback (see PlanCounters).
     mutable std::array<std::atomic<uint64_t>, 6> plan_counts_{};
-    std::vector<uint8_t> codes_;    // [capacity, codec_->code_size()]
-    std::vector<slot_t> links0_;
+    HugeVector<uint8_t> codes_;  // [capacity, codec_->code_size()]
+    std::unique_ptr<NeighbourCodes> ncodes_;  // null: walks score one neighbour at a time
+    std::vector<uint8_t> links_dirty_;        // with ncodes_: level-0 rows changed by this add
+    HugeVector<slot_t> links0_;
     std::vector<std::unique_ptr<slot_t[]>> upper_;
     std::vector<int32_t> levels_;
     std::vector<external_id> ids_;

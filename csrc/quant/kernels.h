@@ -29,6 +29,12 @@ struct QuantKernels {
     // Nearest of k centroids (stored transposed, ct[d * k + j]; cnorm[j] = |c_j|^2) to x[0..dsub).
     // Returns the index and writes |x - c|^2 to *dist.
     uint32_t (*nearest)(const float* x, const float* ct, const float* cnorm, size_t dsub, size_t k, float* dist);
+    // FastScan of 32 four-bit-group codes (quant/rabitq.h): out[v] = sum over `chunks` chunks of
+    // lut[c*128 + s(v,c)] lookups, where chunk c is 64 code bytes (byte v and 32 + v belong to
+    // code v; low nibbles index the first 64 table bytes, high nibbles the next 64; in each
+    // 32-byte half, codes 0-15 read its first 16-byte table, codes 16-31 its second, equal copy
+    // in practice). Table entries are at most 124 (five-bit levels, four per entry).
+    void (*fastscan32)(const uint8_t* packed, const uint8_t* lut, size_t chunks, float* out);
 };
 
 const QuantKernels& scalar_quant_kernels();

@@ -1,6 +1,7 @@
 // AVX2 + FMA (+ POPCNT) level of the quant kernels, through function-level target attributes.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "quant/kernels.h"
@@ -103,11 +104,41 @@ VS_AVX2 uint32_t nearest_avx2(const float* x, const float* ct, const float* cn, 
     return uint32_t(arg);
 }
 
+// Each 32-byte half of a chunk holds one pair of nibble groups for the 32 codes; the byte sums
+// are widened into even and odd 16-bit lanes, flushed to float before they could overflow.
+VS_AVX2 void fastscan32_avx2(const uint8_t* packed, const uint8_t* lut, size_t chunks, float* out) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), low8 = _mm256_set1_epi16(0x00FF);
+    for (size_t v = 0; v < 32; ++v) out[v] = 0.0f;
+    constexpr size_t kFlush = 128;  // chunks per flush: 2 * 248 * 128 < 65536
+    for (size_t c0 = 0; c0 < chunks; c0 += kFlush) {
+        __m256i even = _mm256_setzero_si256(), odd = _mm256_setzero_si256();
+        size_t c1 = std::min(chunks, c0 + kFlush);
+        for (size_t c = c0; c < c1; ++c)
+            for (size_t h = 0; h < 2; ++h) {
+                __m256i codes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + c * 64 + h * 32));
+                __m256i tlo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + c * 128 + h * 32));
+                __m256i thi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + c * 128 + 64 + h * 32));
+                __m256i r = _mm256_add_epi8(_mm256_shuffle_epi8(tlo, _mm256_and_si256(codes, low4)),
+                                            _mm256_shuffle_epi8(thi, _mm256_and_si256(_mm256_srli_epi16(codes, 4), low4)));
+                even = _mm256_add_epi16(even, _mm256_and_si256(r, low8));
+                odd = _mm256_add_epi16(odd, _mm256_srli_epi16(r, 8));
+            }
+        alignas(32) uint16_t e[16], o[16];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(e), even);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(o), odd);
+        for (size_t w = 0; w < 16; ++w) {
+            out[2 * w] += float(e[w]);
+            out[2 * w + 1] += float(o[w]);
+        }
+    }
+}
+
 }  // namespace
 
 const QuantKernels& avx2_quant_kernels() {
     static const QuantKernels table{SimdLevel::avx2,   "avx2",           sq8_l2_avx2,   sq8_dot_avx2,
-                                    hamming_avx2,      hamming_scan_avx2, scalar_quant_kernels().pq8_scan, nearest_avx2};
+                                    hamming_avx2,      hamming_scan_avx2, scalar_quant_kernels().pq8_scan, nearest_avx2,
+                                    fastscan32_avx2};
     return table;
 }
 

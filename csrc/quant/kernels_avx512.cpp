@@ -2,6 +2,7 @@
 // Tails use masked loads, which never touch the masked-out bytes.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "quant/kernels.h"
@@ -143,9 +144,38 @@ VS_AVX512 uint32_t nearest_avx512(const float* x, const float* ct, const float* 
     return uint32_t(arg);
 }
 
+// One chunk per 64-byte register: its two halves (and their tables) are two pairs of nibble
+// groups, so the sum of a code is its even or odd 16-bit lane in both halves.
+VS_AVX512 void fastscan32_avx512(const uint8_t* packed, const uint8_t* lut, size_t chunks, float* out) {
+    const __m512i low4 = _mm512_set1_epi8(0x0F), low8 = _mm512_set1_epi16(0x00FF);
+    for (size_t v = 0; v < 32; ++v) out[v] = 0.0f;
+    constexpr size_t kFlush = 256;  // chunks per flush: 248 * 256 < 65536
+    for (size_t c0 = 0; c0 < chunks; c0 += kFlush) {
+        __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
+        size_t c1 = std::min(chunks, c0 + kFlush);
+        for (size_t c = c0; c < c1; ++c) {
+            __m512i codes = _mm512_loadu_si512(packed + c * 64);
+            __m512i tlo = _mm512_loadu_si512(lut + c * 128);
+            __m512i thi = _mm512_loadu_si512(lut + c * 128 + 64);
+            __m512i r = _mm512_add_epi8(_mm512_shuffle_epi8(tlo, _mm512_and_si512(codes, low4)),
+                                        _mm512_shuffle_epi8(thi, _mm512_and_si512(_mm512_srli_epi16(codes, 4), low4)));
+            even = _mm512_add_epi16(even, _mm512_and_si512(r, low8));
+            odd = _mm512_add_epi16(odd, _mm512_srli_epi16(r, 8));
+        }
+        alignas(64) uint16_t e[32], o[32];
+        _mm512_store_si512(e, even);
+        _mm512_store_si512(o, odd);
+        for (size_t w = 0; w < 16; ++w) {
+            out[2 * w] += float(e[w] + e[w + 16]);
+            out[2 * w + 1] += float(o[w] + o[w + 16]);
+        }
+    }
+}
+
 QuantKernels make_table() {
     QuantKernels t{SimdLevel::avx512, "avx512",      sq8_l2_avx512,   sq8_dot_avx512,
-                   hamming_popcnt,    hamming_scan_popcnt, scalar_quant_kernels().pq8_scan, nearest_avx512};
+                   hamming_popcnt,    hamming_scan_popcnt, scalar_quant_kernels().pq8_scan, nearest_avx512,
+                   fastscan32_avx512};
     if (cpu_has_vpopcntdq()) {
         t.hamming = hamming_vpopcnt;
         t.hamming_scan = hamming_scan_vpopcnt;

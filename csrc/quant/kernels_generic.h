@@ -128,5 +128,21 @@ __attribute__((always_inline)) inline uint32_t nearest(const float* x, const flo
     return arg;
 }
 
+// The reference FastScan: for each code, the four table lookups of every chunk.
+__attribute__((always_inline)) inline void fastscan32(const uint8_t* packed, const uint8_t* lut, size_t chunks,
+                                                      float* out) {
+    for (size_t v = 0; v < 32; ++v) {
+        uint32_t s = 0;
+        for (size_t c = 0; c < chunks; ++c) {
+            const uint8_t* p = packed + c * 64;
+            const uint8_t* t = lut + c * 128;
+            const size_t lane = v & 16;  // codes 16..31 read the second copy of each table
+            s += t[lane + (p[v] & 15)] + t[64 + lane + (p[v] >> 4)] + t[32 + lane + (p[32 + v] & 15)] +
+                 t[96 + lane + (p[32 + v] >> 4)];
+        }
+        out[v] = float(s);
+    }
+}
+
 }  // namespace quant_generic
 }  // namespace vecsearch

@@ -25,11 +25,16 @@ uint32_t nearest_scalar(const float* x, const float* ct, const float* cn, size_t
     return g::nearest(x, ct, cn, dsub, k, dist);
 }
 
+void fastscan32_scalar(const uint8_t* packed, const uint8_t* lut, size_t chunks, float* out) {
+    g::fastscan32(packed, lut, chunks, out);
+}
+
 }  // namespace
 
 const QuantKernels& scalar_quant_kernels() {
     static const QuantKernels table{SimdLevel::scalar, "scalar",  sq8_l2_scalar,  sq8_dot_scalar,
-                                    hamming_scalar,    hamming_scan_scalar, pq8_scan_scalar, nearest_scalar};
+                                    hamming_scalar,    hamming_scan_scalar, pq8_scan_scalar, nearest_scalar,
+                                    fastscan32_scalar};
     return table;
 }
 
