@@ -16,6 +16,7 @@ ENGINES = {
     "usearch": "bench.engines.usearch_:UsearchEngine",
     "vecsearch-sq8": "bench.engines.vecsearch_:VecsearchSq8Engine",
     "vecsearch-fp32": "bench.engines.vecsearch_:VecsearchFloatEngine",
+    "vecsearch-ncodes": "bench.engines.vecsearch_:VecsearchNeighbourCodesEngine",
     "svs-fp32": "bench.engines.svs_:SvsEngine",
     "svs-lvq8": "bench.engines.svs_:SvsLvq8Engine",
     "svs-lvq4x8": "bench.engines.svs_:SvsLvq4x8Engine",

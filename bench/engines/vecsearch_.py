@@ -66,3 +66,16 @@ class VecsearchSq8Engine(VecsearchEngine):
     name = "vecsearch-sq8"
     storage = "sq8"
     codes = "sq8"
+
+
+class VecsearchNeighbourCodesEngine(VecsearchFloatEngine):
+    """vecsearch's experimental neighbour-code walk (one-bit RaBitQ residuals of each node's
+    neighbours in its block, FastScan-scored; expanded nodes scored exactly), switched on with
+    the private core call while it is not yet a storage choice. Its build time includes packing."""
+
+    name = "vecsearch-ncodes"
+    codes = "rabitq-1bit (neighbour blocks)"
+
+    def add(self, data: np.ndarray, start: int, threads: int) -> None:
+        super().add(data, start, threads)
+        self.index._core.enable_neighbour_codes(True, threads)  # packs once, then keeps up
