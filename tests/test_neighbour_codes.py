@@ -78,3 +78,16 @@ def test_disable_returns_to_the_float_walk(make_data_queries):
     assert not index._core.has_neighbour_codes()
     after = index.search(queries, k=5, ef=64)
     np.testing.assert_array_equal(before[0], after[0])
+
+
+def test_shallow_rerank_still_returns_exact_distances(make_data_queries, oracle, recall):
+    # Expanded nodes are ranked by SQ8 codes; only the best `rerank` are re-scored exactly,
+    # and what is returned carries those exact distances.
+    data, queries = make_data_queries(4000, 40, 256, seed=8)
+    index = _walk_index(data, "l2")
+    ids, dists = index.search(queries, k=10, ef=96, rerank=10, num_threads=1)
+    true_ids, _ = oracle(data, queries, 10, "l2")
+    assert recall(ids, true_ids) >= 0.9
+    got = index.get_vectors(ids.reshape(-1)).reshape(ids.shape + (256,))
+    want = ((got - queries[:, None, :].astype(np.float64)) ** 2).sum(-1)
+    np.testing.assert_allclose(dists, want, rtol=1e-4, atol=1e-3)

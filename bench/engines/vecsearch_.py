@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 import vecsearch
@@ -71,11 +73,15 @@ class VecsearchSq8Engine(VecsearchEngine):
 class VecsearchNeighbourCodesEngine(VecsearchFloatEngine):
     """vecsearch's experimental neighbour-code walk (one-bit RaBitQ residuals of each node's
     neighbours in its block, FastScan-scored; expanded nodes scored exactly), switched on with
-    the private core call while it is not yet a storage choice. Its build time includes packing."""
+    the private core call while it is not yet a storage choice. Its build time includes packing
+    the blocks once, after the bulk load (later adds would re-pack only the rows they change)."""
 
     name = "vecsearch-ncodes"
-    codes = "rabitq-1bit (neighbour blocks)"
+    codes = "rabitq-1bit (neighbour blocks) + sq8"
 
-    def add(self, data: np.ndarray, start: int, threads: int) -> None:
-        super().add(data, start, threads)
-        self.index._core.enable_neighbour_codes(True, threads)  # packs once, then keeps up
+    def build(self, data: np.ndarray, threads: int, **kwargs: Any) -> None:
+        super().build(data, threads, **kwargs)
+        self.index._core.enable_neighbour_codes(True, threads)
+        # Expanded nodes are ranked by SQ8 codes; the best 40 are re-scored exactly (the depth
+        # storage="auto" checks SQ8 against: true 10-NN within the codes' top 40).
+        self.index.rerank = 40

@@ -141,8 +141,8 @@ public:
     std::vector<uint8_t> export_codes() const;
 
     // Neighbour codes (graph/neighbour_codes.h): with them, unfiltered searches of an index whose
-    // vectors are in RAM walk RaBitQ estimates and score only expanded nodes exactly (the rerank
-    // argument is then unused); adds keep them current. Off: the walks are as before.
+    // vectors are in RAM walk RaBitQ estimates, score expanded nodes by SQ8 codes and re-score
+    // the best `rerank` of them exactly; adds keep them current. Off: the walks are as before.
     void enable_neighbour_codes(bool on, size_t threads);
     bool has_neighbour_codes() const;
 
@@ -250,7 +250,9 @@ private:
                                  size_t matches, FilterPlan plan, external_id* out_ids, float* out_dists) const;
     size_t scan_exact(const float* q, size_t k, external_id* out_ids, float* out_dists) const;
     // The walk over neighbour codes (graph/hnsw_fast_walk.cpp); returns how many it found.
-    size_t walk_neighbour_codes(const float* q, size_t k, size_t ef, external_id* out_ids, float* out_dists) const;
+    // Its best max(k, rerank) expanded nodes are re-scored exactly.
+    size_t walk_neighbour_codes(const float* q, size_t k, size_t ef, size_t rerank, external_id* out_ids,
+                                float* out_dists) const;
     // Re-packs the neighbour-code blocks of every slot whose level-0 row an add changed (all of
     // them when it reused slots: their old codes sit in other blocks).
     void refresh_neighbour_codes(bool all, size_t threads);

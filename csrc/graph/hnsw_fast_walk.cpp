@@ -1,8 +1,8 @@
-// The unfiltered walk over neighbour codes (graph/neighbour_codes.h), as SymphonyQG walks: the
-// beam is ordered by RaBitQ estimates, every node it expands is scored exactly from its float
-// vector, and the answer is the best k exactly scored nodes. Expanding a node costs one
-// contiguous block read and one FastScan call per 32 neighbours; estimates only decide which
-// neighbours enter the beam, so every distance returned is exact.
+// The unfiltered walk over neighbour codes (graph/neighbour_codes.h), after SymphonyQG: the
+// beam is ordered by RaBitQ estimates; every node it expands is scored by the SQ8 code at the
+// head of its block, so an expansion reads one contiguous block and nothing else; the best
+// `rerank` expanded nodes are re-scored exactly at the end, where their rows are read as one
+// prefetched batch. Every distance returned is exact.
 #include <algorithm>
 #include <limits>
 #include <xmmintrin.h>
@@ -19,6 +19,8 @@ struct FastWalkScratch {
     VisitedList visited;
     TopK top;
     RabitqQuery query;
+    std::vector<uint8_t> own_query;  // the own codec's prepared query, 64-byte aligned inside
+    std::vector<Neighbor> exact;
 };
 
 FastWalkScratch& fast_walk_scratch() {
@@ -32,17 +34,32 @@ inline void prefetch_all(const void* p, size_t bytes) {
     for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(c + off, _MM_HINT_T0);
 }
 
+// The first lines of the next block: more software prefetches saturate the line-fill
+// buffers (measured slower), and the hardware streamer follows a block read in order.
+constexpr size_t kHeadLines = 4;
+
+inline void prefetch_head(const void* p, size_t bytes) {
+    const char* c = static_cast<const char*>(p);
+    size_t n = std::min<size_t>(kHeadLines, bytes / 64);
+    for (size_t i = 0; i < n; ++i) _mm_prefetch(c + 64 * i, _MM_HINT_T0);
+}
+
 }  // namespace
 
-size_t Hnsw::walk_neighbour_codes(const float* q, size_t k, size_t ef, external_id* out_ids, float* out_dists) const {
+size_t Hnsw::walk_neighbour_codes(const float* q, size_t k, size_t ef, size_t rerank, external_id* out_ids,
+                                  float* out_dists) const {
     FastWalkScratch& sc = fast_walk_scratch();
     const NeighbourCodes& nc = *ncodes_;
     const RabitqEncoder& enc = nc.encoder();
     enc.prepare(q, sc.query);
     const RabitqQuery& rq = sc.query;
-    const size_t chunks = enc.chunks(), batch_bytes = nc.batch_bytes(), block_bytes = nc.batches() * batch_bytes;
+    const size_t chunks = enc.chunks(), block_bytes = nc.block_bytes();
     const size_t factors_at = nc.factors_at();
     const auto fastscan = active_quant_kernels().fastscan32;
+    const Codec& own = nc.own_codec();
+    sc.own_query.resize(own.prepared_size() + 64);
+    uint8_t* own_q = sc.own_query.data() + (64 - reinterpret_cast<uintptr_t>(sc.own_query.data()) % 64) % 64;
+    own.prepare(q, own_q);
 
     ExactScorer exact(store_, q);
     float ep_dist;
@@ -52,23 +69,21 @@ size_t Hnsw::walk_neighbour_codes(const float* q, size_t k, size_t ef, external_
     TopK& top = sc.top;
     pool.reset(ef);
     visited.reset(count_);
-    top.reset(k);
+    top.reset(std::max(k, rerank));
     visited.test_and_set(ep);
     pool.insert(ep_dist, ep);
     alignas(64) float acc[NeighbourCodes::kBatch];
     while (pool.has_next()) {
         const slot_t u = pool.pop_next();
         if (pool.has_next()) {
-            // Load the likely next node's block and vector while this one is scored.
-            const slot_t next = pool.peek_next();
-            prefetch_all(nc.block(next), block_bytes);
-            prefetch_all(store_.row(next), params_.dim * sizeof(float));
+            // Load the likely next node's block while this one is scored.
+            prefetch_head(nc.block(pool.peek_next()), block_bytes);
         }
-        const float d_u = u == ep ? ep_dist : exact(u);
-        if (!deleted_[u]) top.push(d_u, u);
         const uint8_t* block = nc.block(u);
+        const float d_u = own.distance(own_q, block);
+        if (!deleted_[u]) top.push(d_u, u);
         for (size_t b = 0; b < nc.batches(); ++b) {
-            const uint8_t* batch = block + b * batch_bytes;
+            const uint8_t* batch = nc.batch(block, b);
             const slot_t* links = reinterpret_cast<const slot_t*>(batch);
             if (links[0] == kNoSlot) break;
             const uint8_t* packed = batch + NeighbourCodes::kCodesAt;
@@ -89,12 +104,25 @@ size_t Hnsw::walk_neighbour_codes(const float* q, size_t k, size_t ef, external_
             }
         }
     }
+    // Exact re-rank of the best expanded nodes, their rows loaded a few ahead.
     const std::vector<Neighbor>& best = top.sorted();
+    std::vector<Neighbor>& scored = sc.exact;
+    scored.resize(best.size());
+    constexpr size_t kAhead = 4;
+    for (size_t i = 0; i < std::min(kAhead, best.size()); ++i)
+        prefetch_all(store_.row(best[i].slot), params_.dim * sizeof(float));
     for (size_t i = 0; i < best.size(); ++i) {
-        out_ids[i] = ids_[best[i].slot];
-        out_dists[i] = best[i].dist;
+        if (i + kAhead < best.size()) prefetch_all(store_.row(best[i + kAhead].slot), params_.dim * sizeof(float));
+        scored[i] = Neighbor{exact(best[i].slot), best[i].slot};
     }
-    return best.size();
+    const size_t found = std::min(k, scored.size());
+    std::partial_sort(scored.begin(), scored.begin() + found, scored.end(),
+                      [](const Neighbor& a, const Neighbor& b) { return a.dist < b.dist; });
+    for (size_t i = 0; i < found; ++i) {
+        out_ids[i] = ids_[scored[i].slot];
+        out_dists[i] = scored[i].dist;
+    }
+    return found;
 }
 
 }  // namespace vecsearch

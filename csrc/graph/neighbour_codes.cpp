@@ -5,12 +5,14 @@
 
 namespace vecsearch {
 
-NeighbourCodes::NeighbourCodes(std::unique_ptr<RabitqEncoder> encoder, size_t degree)
+NeighbourCodes::NeighbourCodes(std::unique_ptr<RabitqEncoder> encoder, std::unique_ptr<Codec> own, size_t degree)
     : encoder_(std::move(encoder)),
+      own_(std::move(own)),
+      own_bytes_((own_->code_size() + 63) / 64 * 64),
       batches_((degree + kBatch - 1) / kBatch),
       code_bytes_(encoder_->code_bytes()),
       batch_bytes_(kCodesAt + encoder_->chunks() * 64 + 3 * kBatch * sizeof(float)),
-      lines_per_block_(batches_ * batch_bytes_ / 64) {}
+      lines_per_block_((own_bytes_ + batches_ * batch_bytes_) / 64) {}
 
 size_t NeighbourCodes::bytes() const { return lines_.capacity() * sizeof(Line); }
 
@@ -24,14 +26,14 @@ uint8_t* NeighbourCodes::clear_block(slot_t s) {
     uint8_t* block = lines_[size_t(s) * lines_per_block_].bytes;
     std::memset(block, 0, lines_per_block_ * sizeof(Line));
     for (size_t b = 0; b < batches_; ++b) {
-        slot_t* slots = reinterpret_cast<slot_t*>(block + b * batch_bytes_);
+        slot_t* slots = reinterpret_cast<slot_t*>(block + own_bytes_ + b * batch_bytes_);
         std::fill(slots, slots + kBatch, kNoSlot);
     }
     return block;
 }
 
 void NeighbourCodes::put(uint8_t* block, size_t j, slot_t v, const uint8_t* code, const float* factors) {
-    uint8_t* batch = block + (j / kBatch) * batch_bytes_;
+    uint8_t* batch = block + own_bytes_ + (j / kBatch) * batch_bytes_;
     const size_t lane = j % kBatch, chunks = encoder_->chunks();
     reinterpret_cast<slot_t*>(batch)[lane] = v;
     uint8_t* packed = batch + kCodesAt;

@@ -3,7 +3,9 @@
 // all its neighbours with one FastScan call per 32 of them, instead of one random row load and
 // one kernel call per neighbour.
 //
-// Block of slot s: batches() batches of batch_bytes(), each holding 32 of s's walk neighbours
+// Block of slot s: s's own SQ8 code (own_bytes(), what the walk scores s by when it expands
+// it, re-ranking its best from the float vectors at the end), then batches() batches of
+// batch_bytes(), each holding 32 of s's walk neighbours
 // (its level-0 links, topped up to the block's width by the graph: see hnsw_neighbour_codes.cpp).
 // A batch is [slots: 32 x uint32, kNoSlot past the end][packed codes: chunks * 64 bytes]
 // [f_add x 32][f_scale x 32][pop x 32] (floats; see quant/rabitq.h), so a walk reads nothing
@@ -18,6 +20,7 @@
 
 #include "common/huge_pages.h"
 #include "common/types.h"
+#include "quant/codec.h"
 #include "quant/rabitq.h"
 
 namespace vecsearch {
@@ -26,9 +29,13 @@ class NeighbourCodes {
 public:
     static constexpr size_t kBatch = 32;
 
-    NeighbourCodes(std::unique_ptr<RabitqEncoder> encoder, size_t degree);
+    // own: a trained codec for the nodes' own codes (SQ8).
+    NeighbourCodes(std::unique_ptr<RabitqEncoder> encoder, std::unique_ptr<Codec> own, size_t degree);
 
     const RabitqEncoder& encoder() const { return *encoder_; }
+    const Codec& own_codec() const { return *own_; }
+    size_t own_bytes() const { return own_bytes_; }
+    size_t block_bytes() const { return lines_per_block_ * 64; }
     size_t batches() const { return batches_; }
     size_t width() const { return batches_ * kBatch; }  // walk neighbours a block holds
     // Offsets inside a batch.
@@ -40,11 +47,12 @@ public:
 
     // Room for `capacity` slots (existing codes and blocks kept).
     void reserve(size_t capacity);
-    // Slot s's block from its n <= width() walk neighbours: rotated(v) is the rotation of slot
-    // v's vector (RabitqEncoder::rotate).
+    // Slot s's block from its vector x and its n <= width() walk neighbours: rotated(v) is the
+    // rotation of slot v's vector (RabitqEncoder::rotate).
     template <class Rotated>
-    void pack(slot_t s, const slot_t* neighbours, size_t n, const Rotated& rotated);
+    void pack(slot_t s, const float* x, const slot_t* neighbours, size_t n, const Rotated& rotated);
     const uint8_t* block(slot_t s) const { return lines_[size_t(s) * lines_per_block_].bytes; }
+    const uint8_t* batch(const uint8_t* block, size_t b) const { return block + own_bytes_ + b * batch_bytes_; }
 
 private:
     struct alignas(64) Line {
@@ -52,17 +60,19 @@ private:
     };
 
     std::unique_ptr<RabitqEncoder> encoder_;
+    std::unique_ptr<Codec> own_;
     uint8_t* clear_block(slot_t s);
     void put(uint8_t* block, size_t j, slot_t v, const uint8_t* bits, const float* factors);
 
-    size_t batches_, code_bytes_, batch_bytes_, lines_per_block_;
+    size_t own_bytes_, batches_, code_bytes_, batch_bytes_, lines_per_block_;
     size_t capacity_ = 0;
     HugeVector<Line> lines_;  // [capacity, lines_per_block]
 };
 
 template <class Rotated>
-void NeighbourCodes::pack(slot_t s, const slot_t* neighbours, size_t n, const Rotated& rotated) {
+void NeighbourCodes::pack(slot_t s, const float* x, const slot_t* neighbours, size_t n, const Rotated& rotated) {
     uint8_t* block = clear_block(s);
+    own_->encode(x, 1, block, 1);
     const float* ru = rotated(s);
     std::vector<uint8_t> bits(code_bytes_);
     float factors[3];
