@@ -5,10 +5,17 @@ is built over, so RAM holds the graph, the ids and one block while the page cach
 the kernel can of the vectors. Then the quantizer is trained on a random sample of the rows,
 every row is encoded in a sequential pass that reads the file through a buffer, and the index
 file is written (vectors copied from the spill file, checksummed) and renamed into place.
+
+While rows are added, the graph is checkpointed (vecsearch/disk/checkpoint.py) every
+``checkpoint_seconds``: a build that is killed or interrupted is continued by the same call,
+from its last checkpoint, and the file it finishes is the one an uninterrupted build writes.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+import os
+import time
+import warnings
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -17,6 +24,8 @@ from vecsearch._progress import progress as progress_bar
 from vecsearch._storage import TRAIN_SAMPLE, resolve_storage
 from vecsearch._validate import positive_int
 from vecsearch.disk.budget import estimate_bytes, plan_memory, quantizer_for
+from vecsearch.disk.checkpoint import (checkpoint_path, read_checkpoint, remove_checkpoint, restore_checkpoint,
+                                       write_checkpoint)
 from vecsearch.disk.sources import open_source
 from vecsearch.disk.spill import SpillFile
 from vecsearch.errors import MemoryBudgetError
@@ -46,6 +55,7 @@ def build_on_disk(
     progress: Optional[bool] = None,
     load: bool = True,
     disk_io: str = "pread",
+    checkpoint_seconds: float = 300.0,
 ) -> Any:
     """Builds an index of `source` into the file `path` without holding the vectors in RAM,
     and returns it loaded with ``vectors_on_disk=True`` (or None with ``load=False``).
@@ -69,6 +79,10 @@ def build_on_disk(
         metric, M, ef_construction, seed, ef_search, rerank: as for :class:`Index`.
         num_threads, progress: build threads; a tqdm bar (default: for large sources).
         disk_io: how the returned index reads re-ranked rows (see :meth:`Index.load`).
+        checkpoint_seconds: how often the graph of the rows added so far is saved beside the
+            build (``<path>.checkpoint``). A call whose build of `path` was killed or interrupted
+            (Ctrl-C) resumes from the last checkpoint when the source and parameters are the
+            same (a RuntimeWarning names the row it continues from); otherwise it starts over.
 
     Raises:
         MemoryBudgetError: the budget cannot hold the index. ValueError, DimensionError,
@@ -79,18 +93,67 @@ def build_on_disk(
     src = open_source(source, BLOCK_ROWS, column=column)
     sample_size = positive_int(sample_size, "sample_size")
     quantizer = _codes_for(storage, src.dim, src.count, metric, M, memory_budget)
-    index = Index(src.dim, metric, M=M, ef_construction=ef_construction, seed=seed, ef_search=ef_search)
-    spill = SpillFile(path, src.dim, src.count or BLOCK_ROWS)
+    params = {"dim": src.dim, "metric": metric, "M": M, "ef_construction": ef_construction, "seed": seed}
+    fingerprint = {**params, "rows": src.count, "ids": ids is not None,
+                   "attributes": sorted(attributes) if isinstance(attributes, dict) else attributes is not None}
+    if not checkpoint_seconds >= 0:
+        raise ValueError(f"checkpoint_seconds must be a non-negative number of seconds, got {checkpoint_seconds!r}")
+    index, spill, done = _start(path, src, params, fingerprint, ef_search)
+    index.ef_search = ef_search
+    finished = False
     try:
         index._core.use_external_vectors(spill.array, copy=False)
-        count = _stream(index, src, spill, ids, attributes, num_threads, progress)
+        count = _stream(index, src, spill, ids, attributes, num_threads, progress,
+                        done, _Checkpoints(index, path, spill, fingerprint, checkpoint_seconds))
         _encode(index, quantizer, spill, count, sample_size, seed, num_threads, progress)
         index.rerank = rerank
         save_index(index, path, vectors=spill.region(count))
+        finished = True
+    except Exception:
+        remove_checkpoint(path)  # bad input or a failed write: nothing to resume
+        raise
     finally:
         del index
-        spill.close()
+        # Killed or interrupted (Ctrl-C): keep the vectors the checkpoint names.
+        spill.close(keep=not finished and os.path.exists(checkpoint_path(path)))
+    remove_checkpoint(path)
     return Index.load(path, vectors_on_disk=True, disk_io=disk_io) if load else None
+
+
+def _start(path: Any, src: Any, params: Dict[str, Any], fingerprint: Dict[str, Any], ef_search: int) -> Any:
+    """(index, spill file, rows already added): resumed from this build's checkpoint, or new."""
+    from vecsearch.index import Index
+
+    ckpt = read_checkpoint(path, fingerprint)
+    if ckpt is not None:
+        rows = ckpt.meta.get("rows")
+        spill = SpillFile(path, src.dim, src.count or BLOCK_ROWS, keep_rows=rows if isinstance(rows, int) else 0)
+        try:
+            index, done = restore_checkpoint(ckpt, spill.array, params)
+        except BaseException:
+            spill.close(keep=True)  # a later call may still resume (or start over) from it
+            raise
+        warnings.warn(f"resuming the build of {os.fspath(path)} from row {done} (its last checkpoint)",
+                      RuntimeWarning, stacklevel=3)
+        return index, spill, done
+    remove_checkpoint(path)  # another build's, or none
+    index = Index(params["dim"], params["metric"], M=params["M"], ef_construction=params["ef_construction"],
+                  seed=params["seed"], ef_search=ef_search)
+    return index, SpillFile(path, src.dim, src.count or BLOCK_ROWS), 0
+
+
+class _Checkpoints:
+    """Writes a checkpoint after an add when `seconds` have passed since the last one."""
+
+    def __init__(self, index: Any, path: Any, spill: SpillFile, fingerprint: Dict[str, Any], seconds: float):
+        self.index, self.path, self.spill, self.fingerprint = index, path, spill, fingerprint
+        self.seconds = float(seconds)
+        self.last = time.monotonic()
+
+    def after(self, rows: int) -> None:
+        if time.monotonic() - self.last >= self.seconds:
+            write_checkpoint(self.index, self.path, rows, self.spill.array, self.fingerprint)
+            self.last = time.monotonic()
 
 
 def _codes_for(storage: Any, dim: int, count: Optional[int], metric: str, M: int, budget: Optional[int]) -> Any:
@@ -124,11 +187,19 @@ def _code_size(quantizer: Any, dim: int) -> int:
 
 
 def _stream(index: Any, src: Any, spill: SpillFile, ids: Any, attributes: Any, num_threads: Optional[int],
-            progress: Optional[bool]) -> int:
-    """Adds every block of `src` to `index`, whose vectors live in `spill`; returns the count."""
-    done = 0
+            progress: Optional[bool], done: int, checkpoints: _Checkpoints) -> int:
+    """Adds the blocks of `src` after its first `done` rows to `index`, whose vectors live in
+    `spill`; returns the count."""
+    skip = done
     with progress_bar(src.count or 0, "vecsearch build", progress if src.count else bool(progress)) as bar:
+        bar.update(done)
         for block in src.blocks:
+            if skip:  # rows a resumed build already holds
+                taken = min(skip, len(block))
+                skip -= taken
+                block = block[taken:]
+                if not len(block):
+                    continue
             n = len(block)
             if spill.ensure(done + n):
                 index._core.use_external_vectors(spill.array, copy=False)
@@ -136,8 +207,11 @@ def _stream(index: Any, src: Any, spill: SpillFile, ids: Any, attributes: Any, n
                       attributes=_slice(attributes, done, done + n), num_threads=num_threads, progress=False)
             done += n
             bar.update(n)
+            checkpoints.after(done)
     if done == 0:
         raise ValueError("the vector source is empty")
+    if skip:
+        raise ValueError(f"the source has fewer rows than the {done} its checkpoint holds")
     if ids is not None and len(ids) != done:
         raise ValueError(f"got {len(ids)} ids for {done} vectors")
     return done

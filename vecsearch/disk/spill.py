@@ -32,7 +32,8 @@ def check_complete(path: Any) -> None:
         state = "is still running" if _locked(spill) else "was interrupted"
         raise IncompleteIndexError(
             f"{path}: no index file, but {spill} is there: a build of this index {state}; "
-            "the index is incomplete (build it again)")
+            "the index is incomplete (build it again: build_on_disk with the same source and parameters "
+            "continues from its last checkpoint)")
 
 
 def _locked(spill: str) -> bool:
@@ -53,7 +54,9 @@ class SpillFile:
     """float32 rows [capacity, dim] in ``<path>.building``, mapped writable and grown by
     doubling; the build's index writes its vectors straight into the mapping."""
 
-    def __init__(self, path: Any, dim: int, capacity: int) -> None:
+    def __init__(self, path: Any, dim: int, capacity: int, keep_rows: int = 0) -> None:
+        """keep_rows: resume a build whose first `keep_rows` rows are in the file (a checkpoint
+        names them); 0 starts afresh."""
         self.path = building_path(path)
         self.dim = dim
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -62,13 +65,18 @@ class SpillFile:
         except BlockingIOError:
             os.close(fd)
             raise RuntimeError(f"another process is building {os.fspath(path)} ({self.path} is locked)") from None
-        if os.fstat(fd).st_size:
-            warnings.warn(f"removing {self.path}, left by an interrupted build", RuntimeWarning, stacklevel=3)
-        os.ftruncate(fd, 0)
+        size = os.fstat(fd).st_size
+        if keep_rows and size < keep_rows * dim * 4:
+            os.close(fd)
+            raise ValueError(f"{self.path} holds {size // (dim * 4)} rows, fewer than the {keep_rows} to resume from")
+        if not keep_rows:
+            if size:
+                warnings.warn(f"removing {self.path}, left by an interrupted build", RuntimeWarning, stacklevel=3)
+            os.ftruncate(fd, 0)
         self._fd = fd
         self.rows = 0
         self.array: Any = None
-        self._map(max(1, capacity))
+        self._map(max(1, capacity, keep_rows))
 
     def _map(self, capacity: int) -> None:
         os.ftruncate(self._fd, capacity * self.dim * 4)  # sparse: no disk used until written
@@ -88,11 +96,15 @@ class SpillFile:
         self.array.flush()
         return FileRegion(self.path, 0, count * self.dim * 4)
 
-    def close(self) -> None:
-        """Unmaps, removes the file and releases the lock."""
+    def close(self, keep: bool = False) -> None:
+        """Unmaps, removes the file (unless `keep`: an interrupted build resumes from it) and
+        releases the lock."""
+        if keep and self.array is not None:
+            self.array.flush()
         self.array = None
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
+        if not keep:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
         os.close(self._fd)
