@@ -17,8 +17,9 @@ class _NoBar:
 
 
 @contextmanager
-def progress(total: int, desc: str, enabled: Optional[bool] = None, unit: str = "vec") -> Iterator[Any]:
-    """A bar with `update(n)`; enabled=None shows it for large totals when tqdm exists."""
+def progress(total: int, desc: str, enabled: Optional[bool] = None, unit: str = "vec", initial: int = 0) -> Iterator[Any]:
+    """A bar with `update(n)`; enabled=None shows it for large totals when tqdm exists.
+    `initial`: items already done (a resumed operation), left out of its rate and time left."""
     show = (total >= AUTO_THRESHOLD) if enabled is None else bool(enabled)
     if show:
         try:
@@ -28,7 +29,7 @@ def progress(total: int, desc: str, enabled: Optional[bool] = None, unit: str = 
     if not show:
         yield _NoBar()
         return
-    bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False)
+    bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False, initial=initial)
     try:
         yield bar
     finally:

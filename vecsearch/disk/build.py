@@ -191,8 +191,8 @@ def _stream(index: Any, src: Any, spill: SpillFile, ids: Any, attributes: Any, n
     """Adds the blocks of `src` after its first `done` rows to `index`, whose vectors live in
     `spill`; returns the count."""
     skip = done
-    with progress_bar(src.count or 0, "vecsearch build", progress if src.count else bool(progress)) as bar:
-        bar.update(done)
+    with progress_bar(src.count or 0, "vecsearch build", progress if src.count else bool(progress),
+                      initial=done) as bar:
         for block in src.blocks:
             if skip:  # rows a resumed build already holds
                 taken = min(skip, len(block))
