@@ -249,6 +249,8 @@ private:
     Answered search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
                                  size_t matches, FilterPlan plan, external_id* out_ids, float* out_dists) const;
     size_t scan_exact(const float* q, size_t k, external_id* out_ids, float* out_dists) const;
+    // Writes the ids and distances of best[0..n) to the outputs; returns n.
+    size_t write_answer(const Neighbor* best, size_t n, external_id* out_ids, float* out_dists) const;
     // The walk over neighbour codes (graph/hnsw_fast_walk.cpp); returns how many it found.
     // Its best max(k, rerank) expanded nodes are re-scored exactly.
     size_t walk_neighbour_codes(const float* q, size_t k, size_t ef, size_t rerank, external_id* out_ids,

@@ -7,7 +7,7 @@
 #include <limits>
 #include <xmmintrin.h>
 
-#include "graph/hnsw.h"
+#include "graph/hnsw_detail.h"
 #include "quant/kernels.h"
 
 namespace vecsearch {
@@ -118,11 +118,7 @@ size_t Hnsw::walk_neighbour_codes(const float* q, size_t k, size_t ef, size_t re
     const size_t found = std::min(k, scored.size());
     std::partial_sort(scored.begin(), scored.begin() + found, scored.end(),
                       [](const Neighbor& a, const Neighbor& b) { return a.dist < b.dist; });
-    for (size_t i = 0; i < found; ++i) {
-        out_ids[i] = ids_[scored[i].slot];
-        out_dists[i] = scored[i].dist;
-    }
-    return found;
+    return write_answer(scored.data(), found, out_ids, out_dists);
 }
 
 }  // namespace vecsearch
