@@ -114,3 +114,17 @@ def test_fastscan32_matches_reference(level, chunks):
     np.testing.assert_array_equal(
         _core.quant_kernel(level, "fastscan32", packed, worst), np.full(32, 4 * 124 * chunks, dtype=np.float64)
     )
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dim", WIDTHS + (127, 128, 129, 4096))
+def test_u8s8_dot_matches_reference(level, dim):
+    # Extremes included: 255 * -128 and 255 * 127 in every lane (VNNI sums four products per lane).
+    rng = np.random.default_rng(dim)
+    codes = rng.integers(0, 256, size=(12, dim), dtype=np.uint8)
+    codes[0] = 255
+    w = rng.integers(-128, 128, size=dim, dtype=np.int8)
+    want = codes.astype(np.int64) @ w.astype(np.int64)
+    np.testing.assert_array_equal(_core.quant_kernel(level, "u8s8_dot", codes, w), want.astype(np.float32))
+    low = np.full(dim, -128, dtype=np.int8)
+    np.testing.assert_array_equal(_core.quant_kernel(level, "u8s8_dot", codes[:1], low), [-128.0 * 255 * dim])

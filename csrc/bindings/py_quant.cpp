@@ -203,6 +203,7 @@ const QuantKernels& hook_table(const std::string& level) {
 //   sq8_l2: a = shifted query [dim], b = scale [dim];  sq8_dot: a = weights [dim]
 //   pq8: a = table [m, 256];  hamming / hamming_scan: q = query code [words * 8]
 //   fastscan32: codes = [chunks, 64] packed codes of 32 vectors, a = tables [chunks * 128] (uint8)
+//   u8s8_dot: a = signed query bytes [dim] (int8)
 py::array_t<float> quant_kernel(const std::string& level, const std::string& name, py::handle codes_obj,
                                 py::handle a_obj, py::handle b_obj) {
     const QuantKernels& k = hook_table(level);
@@ -229,6 +230,10 @@ py::array_t<float> quant_kernel(const std::string& level, const std::string& nam
         if (a.ndim() != 2 || size_t(a.shape(0)) != w || a.shape(1) != 256)
             throw DimensionError("a must be [m, 256] with m the code width");
         k.pq8_scan(a.data(), c, w, n, o);
+    } else if (name == "u8s8_dot") {
+        carray<int8_t> a = require_array<int8_t>(a_obj, "a");
+        if (a.ndim() != 1 || size_t(a.shape(0)) != w) throw DimensionError("a must be 1-d of the code width");
+        for (size_t i = 0; i < n; ++i) o[i] = float(k.u8s8_dot(c + i * w, a.data(), w));
     } else if (name == "fastscan32") {
         carray<uint8_t> t = require_array<uint8_t>(a_obj, "a");
         if (w != 64 || t.ndim() != 1 || size_t(t.shape(0)) != n * 128)

@@ -61,7 +61,8 @@ Hnsw::MemoryParts Hnsw::memory_parts() const {
     p.vectors_mapped = store_.borrowed() || store_.external();
     p.graph = capacity_ * (row0_ * sizeof(slot_t) + sizeof(int32_t) + 1 + sizeof(void*));
     for (size_t s = 0; s < count_; ++s) p.graph += size_t(levels_[s]) * (params_.M + 1) * sizeof(slot_t);
-    p.codes = codes_.capacity() + (codec_ ? codec_->serialize().size() : 0) + (ncodes_ ? ncodes_->bytes() : 0);
+    p.codes = codes_.capacity() + code_norms_.capacity() * sizeof(float) +
+              (codec_ ? codec_->serialize().size() : 0) + (ncodes_ ? ncodes_->bytes() : 0);
     p.ids = capacity_ * sizeof(external_id) + id_to_slot_.bytes();
     return p;
 }
@@ -86,6 +87,7 @@ void Hnsw::reserve(size_t capacity) {
     ids_.resize(capacity, kMissingId);
     deleted_.resize(capacity, 0);
     if (codec_) codes_.resize(capacity * codec_->code_size());
+    if (sq8_norms()) code_norms_.resize(capacity, 0.0f);
     if (ncodes_) {
         ncodes_->reserve(capacity);
         links_dirty_.resize(capacity, 0);
@@ -168,6 +170,7 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
     ThreadPool::global().parallel_for(n, threads, 1, [&](size_t i) {
         // Only this insertion writes the slot's code, and builds link with float distances.
         if (codec_) codec_->encode(store_.row(slots[i]), 1, &codes_[size_t(slots[i]) * codec_->code_size()], 1);
+        if (sq8_norms()) set_code_norms(slots[i], size_t(slots[i]) + 1);
         insert(slots[i], visited_size);
     });
     if (ncodes_) refresh_neighbour_codes(reused > 0, threads);
@@ -206,12 +209,27 @@ void Hnsw::attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size
     ++epoch_;
     codes_.swap(fresh);
     codec_ = std::move(codec);
+    sq8_ = dynamic_cast<const SQ8Codec*>(codec_.get());
+    HugeVector<float>().swap(code_norms_);
+    if (sq8_norms()) {
+        code_norms_.assign(capacity_, 0.0f);
+        ThreadPool::global().parallel_for((count_ + 1023) / 1024, threads, 1, [&](size_t c) {
+            set_code_norms(c * 1024, std::min(count_, (c + 1) * 1024));
+        });
+    }
+}
+
+void Hnsw::set_code_norms(size_t begin, size_t end) {
+    const size_t cs = codec_->code_size();
+    for (size_t s = begin; s < end; ++s) code_norms_[s] = sq8_->code_norm(&codes_[s * cs]);
 }
 
 void Hnsw::detach_codec() {
     std::unique_lock<std::shared_mutex> lock(rw_);
     ++epoch_;
     codec_.reset();
+    sq8_ = nullptr;
+    HugeVector<float>().swap(code_norms_);
     HugeVector<uint8_t>().swap(codes_);
 }
 
@@ -557,7 +575,8 @@ void Hnsw::search(const float* queries, size_t nq, size_t k, size_t ef, size_t r
     ef = std::max<size_t>(1, std::min(std::max({ef, k, codec_ ? rerank : 0}), count_));
     ThreadPool::global().parallel_for(nq, threads, 1, [&](size_t i) {
         with_scorer(queries + i * params_.dim,
-                    [&](const auto& score) { search_one(score, k, ef, rerank, out_ids + i * k, out_dists + i * k); });
+                    [&](const auto& score) { search_one(score, k, ef, rerank, out_ids + i * k, out_dists + i * k); },
+                    true, rerank > 0);
     });
 }
 

@@ -216,7 +216,9 @@ private:
     // Query helpers (no locks: writers are excluded by rw_).
     // Runs fn(scorer) with this query's scorer: exact, or the codec's (query prepared in scratch).
     template <class Fn>
-    void with_scorer(const float* q, const Fn& fn, bool codes = true) const;
+    // int8: SQ8 codes may be scored against an 8-bit form of the query (its rounding moves only
+    // the walk, so callers pass rerank > 0: with rerank = 0 the code distances are the answer).
+    void with_scorer(const float* q, const Fn& fn, bool codes, bool int8) const;
     // Walks, templates over ExactScorer / CodeScorer (graph/scorer.h).
     template <class Scorer>
     slot_t greedy_query(const Scorer& score, float& dist) const;
@@ -258,6 +260,9 @@ private:
     // Re-packs the neighbour-code blocks of every slot whose level-0 row an add changed (all of
     // them when it reused slots: their old codes sit in other blocks).
     void refresh_neighbour_codes(bool all, size_t threads);
+    // The SQ8 code norms of slots [begin, end) (sq8_ and l2 only).
+    void set_code_norms(size_t begin, size_t end);
+    bool sq8_norms() const { return sq8_ && params_.metric == Metric::l2; }
     // Slot s's walk neighbours: its level-0 links, then the nearest two-hop nodes up to the
     // block's width (cands is scratch).
     void walk_neighbours(slot_t s, std::vector<slot_t>& out, std::vector<Neighbor>& cands) const;
@@ -281,6 +286,8 @@ private:
     // Indexed by FilterPlan, then rerouted, acorn fallback, post fallback (see PlanCounters).
     mutable std::array<std::atomic<uint64_t>, 6> plan_counts_{};
     HugeVector<uint8_t> codes_;  // [capacity, codec_->code_size()]
+    const SQ8Codec* sq8_ = nullptr;    // codec_ when it is SQ8: walks score it with an int8 query
+    HugeVector<float> code_norms_;     // with sq8_ and l2: each slot's SQ8Codec::code_norm
     std::unique_ptr<NeighbourCodes> ncodes_;  // null: walks score one neighbour at a time
     std::vector<uint8_t> links_dirty_;        // with ncodes_: level-0 rows changed by this add
     HugeVector<slot_t> links0_;

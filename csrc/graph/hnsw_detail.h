@@ -14,6 +14,7 @@
 
 #include "common/thread_pool.h"
 #include "graph/hnsw.h"
+#include "quant/kernels.h"
 
 namespace vecsearch {
 namespace hnsw_detail {
@@ -111,16 +112,23 @@ inline void pad_missing(external_id* ids, float* dists, size_t from, size_t to) 
 using namespace hnsw_detail;
 
 template <class Fn>
-void Hnsw::with_scorer(const float* query, const Fn& fn, bool codes) const {
+void Hnsw::with_scorer(const float* query, const Fn& fn, bool codes, bool int8) const {
     Scratch& sc = scratch();
     const float* q = aligned_query(sc.query, query, params_.dim);
     if (!codec_ || !codes) {
         fn(ExactScorer(store_, q));
         return;
     }
-    sc.prepared.resize(codec_->prepared_size() + 64);
+    sc.prepared.resize(std::max(codec_->prepared_size(), params_.dim) + 64);
     uint8_t* prepared = sc.prepared.data();
     prepared += (64 - reinterpret_cast<uintptr_t>(prepared) % 64) % 64;
+    if (sq8_ && int8) {
+        int8_t* w8 = reinterpret_cast<int8_t*>(prepared);
+        const SQ8Codec::IntQuery form = sq8_->prepare_int8(q, w8);
+        fn(Sq8Scorer(store_, q, codes_.data(), sq8_norms() ? code_norms_.data() : nullptr, w8, form,
+                     active_quant_kernels().u8s8_dot));
+        return;
+    }
     codec_->prepare(q, prepared);
     fn(CodeScorer(store_, q, *codec_, codes_.data(), prepared));
 }

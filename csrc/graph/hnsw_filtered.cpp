@@ -377,7 +377,7 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
         with_scorer(queries + i * params_.dim, [&](const auto& score) {
             out_answered[i] = search_one_filtered(score, k, ef, rerank, bitmaps[f], matches[f], plans[i],
                                                   out_ids + i * k, out_dists + i * k);
-        }, codes);
+        }, codes, rerank > 0);
     });
 }
 

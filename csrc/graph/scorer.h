@@ -10,6 +10,7 @@
 
 #include "common/types.h"
 #include "quant/codec.h"
+#include "quant/sq8.h"
 #include "storage/flat_store.h"
 
 namespace vecsearch {
@@ -59,6 +60,34 @@ private:
     const uint8_t* codes_;
     const uint8_t* prepared_;
     size_t code_size_;
+};
+
+// SQ8 codes scored against an int8 form of the query (SQ8Codec::prepare_int8): one integer
+// dot product per code, no per-dimension float conversion; exact() reads the float vectors.
+class Sq8Scorer {
+public:
+    static constexpr bool kApproximate = true;
+
+    Sq8Scorer(const FlatStore& store, const float* q, const uint8_t* codes, const float* norms, const int8_t* w8,
+              SQ8Codec::IntQuery form, int32_t (*dot)(const uint8_t*, const int8_t*, size_t))
+        : store_(&store), q_(q), codes_(codes), norms_(norms), w8_(w8), form_(form), dot_(dot), dim_(store.dim()) {}
+    const float* query() const { return q_; }
+    float operator()(slot_t s) const {
+        const float norm = norms_ ? norms_[s] : 0.0f;
+        return form_.base + norm + form_.mul * float(dot_(codes_ + size_t(s) * dim_, w8_, dim_));
+    }
+    float exact(slot_t s) const { return store_->distance(q_, s); }
+    void prefetch(slot_t s) const { prefetch_lines(codes_ + size_t(s) * dim_, dim_); }
+
+private:
+    const FlatStore* store_;
+    const float* q_;
+    const uint8_t* codes_;
+    const float* norms_;
+    const int8_t* w8_;
+    SQ8Codec::IntQuery form_;
+    int32_t (*dot_)(const uint8_t*, const int8_t*, size_t);
+    size_t dim_;
 };
 
 }  // namespace vecsearch

@@ -35,6 +35,9 @@ struct QuantKernels {
     // 32-byte half, codes 0-15 read its first 16-byte table, codes 16-31 its second, equal copy
     // in practice). Table entries are at most 124 (five-bit levels, four per entry).
     void (*fastscan32)(const uint8_t* packed, const uint8_t* lut, size_t chunks, float* out);
+    // sum_i code_i * w_i over dim unsigned code bytes and signed query bytes (SQ8 walks: an
+    // int8 query against the codes, one vpdpbusd per 64 dimensions with AVX-512 VNNI).
+    int32_t (*u8s8_dot)(const uint8_t* code, const int8_t* w, size_t dim);
 };
 
 const QuantKernels& scalar_quant_kernels();

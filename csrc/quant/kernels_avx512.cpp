@@ -172,10 +172,30 @@ VS_AVX512 void fastscan32_avx512(const uint8_t* packed, const uint8_t* lut, size
     }
 }
 
+VS_AVX512 int32_t u8s8_dot_avx512(const uint8_t* c, const int8_t* w, size_t dim) { return g::u8s8_dot(c, w, dim); }
+
+// One vpdpbusd per 64 dimensions; the tail through masked loads.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) int32_t u8s8_dot_vnni(const uint8_t* c, const int8_t* w,
+                                                                               size_t dim) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i + 128 <= dim; i += 128) {
+        a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(c + i), _mm512_loadu_si512(w + i));
+        a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(c + i + 64), _mm512_loadu_si512(w + i + 64));
+    }
+    for (; i + 64 <= dim; i += 64) a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(c + i), _mm512_loadu_si512(w + i));
+    if (i < dim) {
+        const __mmask64 m = (~0ull) >> (64 - (dim - i));
+        a1 = _mm512_dpbusd_epi32(a1, _mm512_maskz_loadu_epi8(m, c + i), _mm512_maskz_loadu_epi8(m, w + i));
+    }
+    return _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
+}
+
 QuantKernels make_table() {
     QuantKernels t{SimdLevel::avx512, "avx512",      sq8_l2_avx512,   sq8_dot_avx512,
                    hamming_popcnt,    hamming_scan_popcnt, scalar_quant_kernels().pq8_scan, nearest_avx512,
-                   fastscan32_avx512};
+                   fastscan32_avx512, u8s8_dot_avx512};
+    if (cpu_has_vnni()) t.u8s8_dot = u8s8_dot_vnni;
     if (cpu_has_vpopcntdq()) {
         t.hamming = hamming_vpopcnt;
         t.hamming_scan = hamming_scan_vpopcnt;

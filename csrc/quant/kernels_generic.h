@@ -128,6 +128,12 @@ __attribute__((always_inline)) inline uint32_t nearest(const float* x, const flo
     return arg;
 }
 
+__attribute__((always_inline)) inline int32_t u8s8_dot(const uint8_t* code, const int8_t* w, size_t dim) {
+    int32_t s = 0;
+    for (size_t i = 0; i < dim; ++i) s += int32_t(code[i]) * int32_t(w[i]);
+    return s;
+}
+
 // The reference FastScan: for each code, the four table lookups of every chunk.
 __attribute__((always_inline)) inline void fastscan32(const uint8_t* packed, const uint8_t* lut, size_t chunks,
                                                       float* out) {

@@ -29,12 +29,14 @@ void fastscan32_scalar(const uint8_t* packed, const uint8_t* lut, size_t chunks,
     g::fastscan32(packed, lut, chunks, out);
 }
 
+int32_t u8s8_dot_scalar(const uint8_t* c, const int8_t* w, size_t dim) { return g::u8s8_dot(c, w, dim); }
+
 }  // namespace
 
 const QuantKernels& scalar_quant_kernels() {
     static const QuantKernels table{SimdLevel::scalar, "scalar",  sq8_l2_scalar,  sq8_dot_scalar,
                                     hamming_scalar,    hamming_scan_scalar, pq8_scan_scalar, nearest_scalar,
-                                    fastscan32_scalar};
+                                    fastscan32_scalar, u8s8_dot_scalar};
     return table;
 }
 

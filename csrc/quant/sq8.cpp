@@ -90,6 +90,36 @@ void SQ8Codec::scan(const uint8_t* prepared, const uint8_t* codes, size_t n, flo
     for (size_t r = 0; r < n; ++r) out[r] = 1.0f - (p[0] + k_->sq8_dot(p + kHeader, codes + r * dim_, dim_));
 }
 
+SQ8Codec::IntQuery SQ8Codec::prepare_int8(const float* q, int8_t* w8) const {
+    if (!trained_) throw InvalidArgument("sq8: search before train");
+    const bool l2 = metric_ == Metric::l2;
+    std::vector<float> w(dim_);
+    double base = 0.0;
+    float top = 0.0f;
+    for (size_t i = 0; i < dim_; ++i) {
+        const float p = l2 ? q[i] - vmin_[i] : q[i];
+        base += l2 ? double(p) * p : double(q[i]) * vmin_[i];
+        w[i] = p * scale_[i];
+        top = std::max(top, std::fabs(w[i]));
+    }
+    const float step = top > 0.0f ? top / 127.0f : 1.0f;
+    for (size_t i = 0; i < dim_; ++i) w8[i] = int8_t(std::lrint(w[i] / step));
+    IntQuery out;
+    out.base = l2 ? float(base) : float(1.0 - base);
+    out.mul = l2 ? -2.0f * step : -step;
+    return out;
+}
+
+float SQ8Codec::code_norm(const uint8_t* code) const {
+    if (metric_ != Metric::l2) return 0.0f;
+    float s = 0.0f;
+    for (size_t i = 0; i < dim_; ++i) {
+        const float v = scale_[i] * float(code[i]);
+        s += v * v;
+    }
+    return s;
+}
+
 std::vector<uint8_t> SQ8Codec::serialize() const {
     ByteWriter w;
     write_codec_header(w, kind(), dim_, metric_, trained_);

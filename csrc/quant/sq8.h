@@ -34,6 +34,17 @@ public:
     float distance(const uint8_t* prepared, const uint8_t* code) const override;
     void scan(const uint8_t* prepared, const uint8_t* codes, size_t n, float* out) const override;
 
+    // The graph walk's integer form of a query: signed bytes w8 (dim of them) such that
+    //   distance(code) ~= base + code_norm(code) + mul * sum_i code_i * w8_i
+    // (code_norm is 0 for ip/cosine), one int8 dot product per code (QuantKernels::u8s8_dot).
+    // The query's rounding to 8 bits only moves walk estimates; answers are re-ranked exactly.
+    struct IntQuery {
+        float base = 0.0f, mul = 0.0f;
+    };
+    IntQuery prepare_int8(const float* q, int8_t* w8) const;
+    // l2: sum_i (scale_i * code_i)^2, the code's part of its distance to any query; 0 otherwise.
+    float code_norm(const uint8_t* code) const;
+
     std::vector<uint8_t> serialize() const override;
     static std::unique_ptr<Codec> restore(ByteReader& r, size_t dim, Metric metric, bool trained);
 

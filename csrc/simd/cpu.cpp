@@ -105,6 +105,14 @@ const KernelTable& active_kernels() { return *choice().table; }
 bool simd_forced() { return choice().forced; }
 const std::string& simd_warning() { return choice().warning; }
 
+bool cpu_has_vnni() {
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_cpu_supports("avx512vnni");
+#else
+    return false;
+#endif
+}
+
 bool cpu_has_vpopcntdq() {
 #if defined(__x86_64__) || defined(__i386__)
     return cpu_has_avx512() && __builtin_cpu_supports("avx512vpopcntdq");

@@ -22,5 +22,6 @@ bool simd_forced();
 const std::string& simd_warning();
 // AVX-512 VPOPCNTDQ (vector popcount), used by the Hamming kernels at the avx512 level.
 bool cpu_has_vpopcntdq();
+bool cpu_has_vnni();  // AVX-512 VNNI: int8 dot products (vpdpbusd)
 
 }  // namespace vecsearch
