@@ -136,12 +136,7 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
     size_t reused = std::min(n, free_slots_.size());
     size_t fresh = n - reused;
     if (count_ + fresh > kMaxSlots) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
-    if (count_ + fresh > capacity_ || store_.borrowed()) {
-        size_t want = std::max(count_ + fresh, capacity_ + capacity_ / 2 + 16);
-        // External rows hold what the caller sized them for: no slack beyond them.
-        if (store_.external()) want = std::min(want, std::max(count_ + fresh, store_.capacity()));
-        reserve(want);
-    }
+    if (count_ + fresh > capacity_ || store_.borrowed()) reserve(grown_capacity(fresh));
     reader_.reset();  // the new rows are not in the file it reads
 
     id_to_slot_.reserve(id_to_slot_.size() + n);
@@ -279,7 +274,21 @@ void Hnsw::reserve_more(size_t n) {
     std::unique_lock<std::shared_mutex> lock(rw_);
     size_t fresh = n > free_slots_.size() ? n - free_slots_.size() : 0;
     if (count_ + fresh > kMaxSlots) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
-    if (count_ + fresh > capacity_) reserve(count_ + fresh);
+    if (count_ + fresh <= capacity_) return;
+    // Grown as add() grows it, or every add of a chunked load would copy the whole index again;
+    // exactly what is needed when the slack does not fit.
+    try {
+        reserve(grown_capacity(fresh));
+    } catch (const std::bad_alloc&) {
+        reserve(count_ + fresh);
+    }
+}
+
+size_t Hnsw::grown_capacity(size_t fresh) const {
+    size_t want = std::max(count_ + fresh, capacity_ + capacity_ / 2 + 16);
+    // External rows hold what the caller sized them for: no slack beyond them.
+    if (store_.external()) want = std::min(want, std::max(count_ + fresh, store_.capacity()));
+    return std::min(want, kMaxSlots);
 }
 
 void Hnsw::remove(const external_id* ids, size_t n) {

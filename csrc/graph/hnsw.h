@@ -201,6 +201,8 @@ private:
     std::mutex& link_lock(slot_t s) const { return link_locks_[s & (kLockStripes - 1)]; }
 
     void reserve(size_t capacity);
+    // The capacity an add of `fresh` new slots grows to: half again, within external rows.
+    size_t grown_capacity(size_t fresh) const;
     int draw_level(slot_t slot) const;
     void init_slot(slot_t slot, int level);
     void insert(slot_t slot, size_t visited_size);
