@@ -93,17 +93,18 @@ void SQ8Codec::scan(const uint8_t* prepared, const uint8_t* codes, size_t n, flo
 SQ8Codec::IntQuery SQ8Codec::prepare_int8(const float* q, int8_t* w8) const {
     if (!trained_) throw InvalidArgument("sq8: search before train");
     const bool l2 = metric_ == Metric::l2;
-    std::vector<float> w(dim_);
+    // w_i = (q_i - min_i) * scale_i (l2) or q_i * scale_i: computed twice rather than kept, so a
+    // query on the walk's hot path allocates nothing.
+    auto weight = [&](size_t i) { return (l2 ? q[i] - vmin_[i] : q[i]) * scale_[i]; };
     double base = 0.0;
     float top = 0.0f;
     for (size_t i = 0; i < dim_; ++i) {
         const float p = l2 ? q[i] - vmin_[i] : q[i];
         base += l2 ? double(p) * p : double(q[i]) * vmin_[i];
-        w[i] = p * scale_[i];
-        top = std::max(top, std::fabs(w[i]));
+        top = std::max(top, std::fabs(weight(i)));
     }
     const float step = top > 0.0f ? top / 127.0f : 1.0f;
-    for (size_t i = 0; i < dim_; ++i) w8[i] = int8_t(std::lrint(w[i] / step));
+    for (size_t i = 0; i < dim_; ++i) w8[i] = int8_t(std::lrint(weight(i) / step));
     IntQuery out;
     out.base = l2 ? float(base) : float(1.0 - base);
     out.mul = l2 ? -2.0f * step : -step;

@@ -71,16 +71,16 @@ def restore_checkpoint(f: IndexFile, vectors: np.ndarray, params: Dict[str, Any]
     rows, count = meta.get("rows"), meta.get("count")
     if not isinstance(rows, int) or not isinstance(count, int) or not 0 < count <= rows <= vectors.shape[0]:
         raise FormatError(f"{f.path}: checkpoint row counts are inconsistent with {vectors.shape[0]} spilled rows")
+    ids, deleted = f.array("ids", np.uint64), f.array("deleted", np.uint8)
     core = _core.HnswIndex.restore(
         params["dim"], params["metric"], params["M"], params["ef_construction"], params["seed"],
         count, meta["entry_point"], meta["max_level"], meta["next_auto_id"],
-        vectors[:count], f.array("ids", np.uint64), f.array("levels", np.int32), f.array("deleted", np.uint8),
+        vectors[:count], ids, f.array("levels", np.int32), deleted,
         f.array("links0", np.uint32), f.array("upper", np.uint32), True, 1, 2 * params["M"],
     )
     index = Index.__new__(Index)
     index._init(core, meta["ef_search"])
-    ids = f.array("ids", np.uint64)
-    live = np.ascontiguousarray(ids[f.array("deleted", np.uint8) == 0])
+    live = np.ascontiguousarray(ids[deleted == 0])
     if f.has("attrs"):
         index._attributes = attributes_from_sections(f, live, core.slots_of)
     else:
