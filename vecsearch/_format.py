@@ -22,7 +22,10 @@ Version 3 is written only for ACORN-gamma graphs: their ``links0`` rows are
 ``1 + level0_degree`` wide (meta ``acorn_gamma``, ``acorn_m_beta``), so older readers must refuse
 them; every other index is still written as version 2. Version 4 is written only for indexes
 with quantized storage: sections ``codec`` (uint8, the quantizer's serialised parameters,
-vecsearch/quant) and ``codes`` (uint8 [count, code_size]), meta ``storage`` and ``rerank``.
+vecsearch/quant) and ``codes`` (uint8 [count, code_size]), meta ``storage`` and ``rerank``; a
+PQ index built on disk may add a refine code (vecsearch/quant/refine.py): ``refine_codec``,
+``refine_codes`` uint8 [count, m], ``refine_terms`` and ``refine_errors`` float32 [count], which
+older version 4 readers skip.
 
 Reading checks, in order: magic, version (an unknown one raises FormatVersionError naming both
 versions), header CRC, that every section lies inside the file, then each section's CRC, before

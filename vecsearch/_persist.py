@@ -56,6 +56,11 @@ def save_index(index: Any, path: Any, vectors: Optional[FileRegion] = None) -> N
         blob, codes = coded
         arrays["codec"] = np.frombuffer(blob, dtype=np.uint8)
         arrays["codes"] = codes
+    refined = index._core.export_refine()
+    if refined is not None:  # sections older readers skip: the index still loads, unrefined
+        blob, codes, terms, errors = refined
+        arrays.update(refine_codec=np.frombuffer(blob, dtype=np.uint8), refine_codes=codes,
+                      refine_terms=terms, refine_errors=errors)
     # A file takes the lowest version that holds it: codes need 4, ACORN-gamma rows (wider than
     # older releases expect) 3, anything else 2.
     version = 4 if coded is not None else 3 if index.acorn_gamma > 1 else 2
@@ -148,4 +153,29 @@ def _load_storage(f: IndexFile, core: Any, dim: int) -> Tuple[Any, Optional[int]
     if codes.size % size:
         raise FormatError(f"{f.path}: codes section is not a whole number of {size}-byte codes")
     core.attach_codec(blob, codes.reshape(-1, size), 0, mapped_source=True)
+    _load_refine(f, core)
     return quantizer, rerank
+
+
+_REFINE_SECTIONS = ("refine_codec", "refine_codes", "refine_terms", "refine_errors")
+
+
+def _load_refine(f: IndexFile, core: Any) -> None:
+    """Attaches the saved refine code (vecsearch/quant/refine.py), when the file has one."""
+    present = [f.has(name) for name in _REFINE_SECTIONS]
+    if not any(present):
+        return
+    if not all(present):
+        raise FormatError(f"{f.path}: a refine code without all of its sections {_REFINE_SECTIONS}")
+    from vecsearch.quant import Quantizer
+
+    blob = f.array("refine_codec", np.uint8).tobytes()
+    refine = Quantizer.from_bytes(blob)
+    if refine.kind != "pq" or refine.metric != "ip":
+        raise FormatError(f"{f.path}: the refine code is not an inner-product PQ")
+    codes, terms, errors = (f.array(name, dtype) for name, dtype in
+                            zip(_REFINE_SECTIONS[1:], (np.uint8, np.float32, np.float32)))
+    if codes.size % refine.code_size:
+        raise FormatError(f"{f.path}: refine_codes is not a whole number of {refine.code_size}-byte codes")
+    core.attach_refine(blob, codes.reshape(-1, refine.code_size), terms, errors)
+    f.release_all(only=_REFINE_SECTIONS)

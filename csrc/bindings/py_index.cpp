@@ -288,6 +288,55 @@ public:
         py::gil_scoped_release release;
         h_->attach_reader(nullptr);
     }
+    // A refine code over the PQ codes (quant/refine.h): the residual PQ's bytes, its codes uint8
+    // [slots, m] and float32 terms and errors [slots]; None detaches.
+    void attach_refine(py::object blob, py::handle codes_obj, py::handle terms_obj, py::handle errors_obj) {
+        if (blob.is_none()) {
+            py::gil_scoped_release release;
+            h_->attach_refine(nullptr);
+            return;
+        }
+        std::string raw = blob.cast<py::bytes>();
+        std::unique_ptr<Codec> codec = restore_codec(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
+        auto codes = require_array<uint8_t>(codes_obj, "refine codes");
+        auto terms = require_array<float>(terms_obj, "refine terms");
+        auto errors = require_array<float>(errors_obj, "refine errors");
+        const size_t n = codes.ndim() == 2 ? size_t(codes.shape(0)) : 0;
+        if (codes.ndim() != 2 || size_t(codes.shape(1)) != codec->code_size() || terms.ndim() != 1 ||
+            errors.ndim() != 1 || size_t(terms.shape(0)) != n || size_t(errors.shape(0)) != n)
+            throw FormatError("corrupt index: refine codes, terms and errors do not match each other");
+        py::gil_scoped_release release;
+        auto refine = std::make_unique<ResidualRefiner>(std::move(codec), h_->params().metric, codes.data(),
+                                                        terms.data(), errors.data(), n);
+        h_->attach_refine(std::move(refine));
+    }
+    // (codec bytes, codes, terms, errors) of the refine code, or None.
+    py::object export_refine() const {
+        const ResidualRefiner* r = h_->refiner();
+        if (!r) return py::none();
+        std::vector<uint8_t> blob = r->codec().serialize();
+        const size_t n = r->size(), m = r->codec().code_size();
+        return py::make_tuple(py::bytes(reinterpret_cast<const char*>(blob.data()), blob.size()),
+                              to_numpy(std::vector<uint8_t>(r->codes(), r->codes() + n * m),
+                                       {py::ssize_t(n), py::ssize_t(m)}),
+                              to_numpy(std::vector<float>(r->terms(), r->terms() + n), {py::ssize_t(n)}),
+                              to_numpy(std::vector<float>(r->errors(), r->errors() + n), {py::ssize_t(n)}));
+    }
+    // Test hook: the refine code's (estimates, lower bounds) of the distances from `query` to `ids`.
+    py::tuple refine_bounds(py::handle query_obj, py::handle ids_obj) const {
+        const ResidualRefiner* r = h_->refiner();
+        const Codec* walk = h_->codec();
+        if (!r || !walk) throw InvalidArgument("the index has no refine code");
+        auto q = require_array<float>(query_obj, "query");
+        auto ids = require_array<external_id>(ids_obj, "ids");
+        if (q.ndim() != 1 || size_t(q.shape(0)) != h_->params().dim) throw DimensionError("query must be [dim]");
+        std::vector<slot_t> slots(ids.size());
+        if (!h_->slots_of(ids.data(), ids.size(), slots.data())) throw UnknownIdError("an id is not in the index");
+        std::vector<float> est(slots.size()), lower(slots.size());
+        r->bound(*walk, h_->export_codes().data(), q.data(), slots.data(), slots.size(), est.data(), lower.data());
+        return py::make_tuple(to_numpy(std::move(est), {py::ssize_t(slots.size())}),
+                              to_numpy(std::move(lower), {py::ssize_t(slots.size())}));
+    }
     // Build into a writable float32 [rows, dim] buffer (a file mapping) that this object keeps
     // alive until the next call; copy: move the current rows into it first.
     void use_external_vectors(py::array buffer, bool copy) {
@@ -533,6 +582,10 @@ void init_index(py::module_& m) {
         .def("attach_reader", &PyHnsw::attach_reader, py::arg("path"), py::arg("offset"), py::arg("rows"),
              py::arg("use_uring"))
         .def("detach_reader", &PyHnsw::detach_reader)
+        .def("attach_refine", &PyHnsw::attach_refine, py::arg("codec"), py::arg("codes"), py::arg("terms"),
+             py::arg("errors"))
+        .def("export_refine", &PyHnsw::export_refine)
+        .def("refine_bounds", &PyHnsw::refine_bounds, py::arg("query"), py::arg("ids"))
         .def("use_external_vectors", &PyHnsw::use_external_vectors, py::arg("buffer"), py::arg("copy"))
         .def("io_stats", &PyHnsw::io_stats)
         .def("reset_io_stats", &PyHnsw::reset_io_stats)

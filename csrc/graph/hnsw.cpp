@@ -62,7 +62,8 @@ Hnsw::MemoryParts Hnsw::memory_parts() const {
     p.graph = capacity_ * (row0_ * sizeof(slot_t) + sizeof(int32_t) + 1 + sizeof(void*));
     for (size_t s = 0; s < count_; ++s) p.graph += size_t(levels_[s]) * (params_.M + 1) * sizeof(slot_t);
     p.codes = codes_.capacity() + code_norms_.capacity() * sizeof(float) +
-              (codec_ ? codec_->serialize().size() : 0) + (ncodes_ ? ncodes_->bytes() : 0);
+              (codec_ ? codec_->serialize().size() : 0) + (ncodes_ ? ncodes_->bytes() : 0) +
+              (refine_ ? refine_->memory_bytes() : 0);
     p.ids = capacity_ * sizeof(external_id) + id_to_slot_.bytes();
     return p;
 }
@@ -138,6 +139,7 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
     if (count_ + fresh > kMaxSlots) throw InvalidArgument("an index holds at most 2^31 - 1 vectors");
     if (count_ + fresh > capacity_ || store_.borrowed()) reserve(grown_capacity(fresh));
     reader_.reset();  // the new rows are not in the file it reads
+    refine_.reset();  // nor in its slot-indexed arrays
 
     id_to_slot_.reserve(id_to_slot_.size() + n);
     // Assign slots (deleted ones first), copy vectors and register ids, then link in parallel.
@@ -204,6 +206,7 @@ void Hnsw::attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size
     ++epoch_;
     codes_.swap(fresh);
     codec_ = std::move(codec);
+    refine_.reset();  // it refined the old codes
     sq8_ = dynamic_cast<const SQ8Codec*>(codec_.get());
     HugeVector<float>().swap(code_norms_);
     if (sq8_norms()) {
@@ -223,6 +226,7 @@ void Hnsw::detach_codec() {
     std::unique_lock<std::shared_mutex> lock(rw_);
     ++epoch_;
     codec_.reset();
+    refine_.reset();
     sq8_ = nullptr;
     HugeVector<float>().swap(code_norms_);
     HugeVector<uint8_t>().swap(codes_);

@@ -33,6 +33,7 @@
 #include "graph/scorer.h"
 #include "graph/visited.h"
 #include "quant/codec.h"
+#include "quant/refine.h"
 #include "storage/flat_store.h"
 #include "storage/vector_reader.h"
 
@@ -151,6 +152,11 @@ public:
     // detaches. An add drops the reader: new rows live in RAM, not in the file.
     void attach_reader(std::shared_ptr<const VectorReader> reader);
     const VectorReader* reader() const { return reader_.get(); }
+    // A refine code (quant/refine.h) of every slot, over a PQ walk code: re-ranks then score
+    // (and, with the vectors on disk, read) only the candidates whose lower bound can still
+    // enter the top k. Dropped by an add and by any change of codec. Null detaches.
+    void attach_refine(std::unique_ptr<ResidualRefiner> refine);
+    const ResidualRefiner* refiner() const { return refine_.get(); }
     // Builds into rows that the caller keeps alive (a writable mapping of a file, grown by the
     // caller and attached again): `rows` rows of dim floats. With copy, the current rows are
     // copied in first (switching from RAM); without, `data` already holds them (a remap).
@@ -255,6 +261,13 @@ private:
     size_t scan_exact(const float* q, size_t k, external_id* out_ids, float* out_dists) const;
     // Writes the ids and distances of best[0..n) to the outputs; returns n.
     size_t write_answer(const Neighbor* best, size_t n, external_id* out_ids, float* out_dists) const;
+    // Re-scores candidates from the float vectors (graph/hnsw_rerank.cpp): the first
+    // max(k, rerank), or, with a refine code, those of all n whose lower bound can still enter
+    // the top k (at most max(k, rerank) rows). Fills `exact` with what it scored.
+    void rerank_exact(const float* q, const Neighbor* cands, size_t n, size_t k, size_t rerank,
+                      std::vector<Neighbor>& exact) const;
+    // Exact distances of m rows, read in one batch from disk or from RAM.
+    void score_rows(const float* q, const slot_t* slots, size_t m, Neighbor* out) const;
     // The walk over neighbour codes (graph/hnsw_fast_walk.cpp); returns how many it found.
     // Its best max(k, rerank) expanded nodes are re-scored exactly.
     size_t walk_neighbour_codes(const float* q, size_t k, size_t ef, size_t rerank, external_id* out_ids,
@@ -284,6 +297,7 @@ private:
     FlatStore store_;
     std::unique_ptr<Codec> codec_;  // null: float32 storage only
     std::shared_ptr<const VectorReader> reader_;  // null: re-rank from store_
+    std::unique_ptr<ResidualRefiner> refine_;     // null: re-rank the walk's first candidates
     mutable std::atomic<uint64_t> reranked_queries_{0}, reranked_rows_{0};
     // Indexed by FilterPlan, then rerouted, acorn fallback, post fallback (see PlanCounters).
     mutable std::array<std::atomic<uint64_t>, 6> plan_counts_{};

@@ -243,29 +243,14 @@ void Hnsw::walk_collect(const Scorer& score, slot_t ep, float ep_dist, size_t ef
     }
 }
 
-// Writes the best k of the walk's candidates; an approximate walk's first `rerank` candidates
-// are re-scored from the float vectors first (BiDR / DiskANN-style refinement).
+// Writes the best k of the walk's candidates; an approximate walk's candidates are re-scored
+// from the float vectors first (BiDR / DiskANN-style refinement; see rerank_exact).
 template <class Scorer>
 size_t Hnsw::finish_candidates(const Scorer& score, const Neighbor* cands, size_t n, size_t k, size_t rerank,
                                external_id* out_ids, float* out_dists) const {
     if (Scorer::kApproximate && rerank > 0) {
-        Scratch& sc = scratch();
-        std::vector<Neighbor>& exact = sc.reranked;
-        exact.resize(std::min(n, std::max(rerank, k)));
-        if (reader_) {
-            // Vectors on disk: one batched read of every candidate's row, then exact distances.
-            sc.disk_slots.resize(exact.size());
-            for (size_t i = 0; i < exact.size(); ++i) sc.disk_slots[i] = cands[i].slot;
-            sc.disk_rows.resize(exact.size() * params_.dim);
-            reader_->read(sc.disk_slots.data(), exact.size(), sc.disk_rows.data());
-            for (size_t i = 0; i < exact.size(); ++i)
-                exact[i] = Neighbor{store_.distance(score.query(), &sc.disk_rows[i * params_.dim]), cands[i].slot};
-        } else {
-            for (size_t i = 0; i < exact.size(); ++i) {
-                if (i + 2 < exact.size()) prefetch_row(store_.row(cands[i + 2].slot), params_.dim);
-                exact[i] = Neighbor{score.exact(cands[i].slot), cands[i].slot};
-            }
-        }
+        std::vector<Neighbor>& exact = scratch().reranked;
+        rerank_exact(score.query(), cands, n, k, rerank, exact);
         reranked_queries_.fetch_add(1, std::memory_order_relaxed);
         reranked_rows_.fetch_add(exact.size(), std::memory_order_relaxed);
         auto closer = [](const Neighbor& a, const Neighbor& b) { return a.dist < b.dist; };

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from vecsearch.disk.checkpoint import (checkpoint_path, read_checkpoint, remove_
 from vecsearch.disk.sources import open_source
 from vecsearch.disk.spill import SpillFile
 from vecsearch.errors import MemoryBudgetError
+from vecsearch.quant.refine import REFINE_FLOATS_BYTES, encode_refine, refine_m, train_refine
 
 # Rows per add call and per encode pass: big enough to keep the native threads busy, small
 # enough that Ctrl-C and the progress bar are served every second or so.
@@ -56,6 +57,7 @@ def build_on_disk(
     load: bool = True,
     disk_io: str = "pread",
     checkpoint_seconds: float = 300.0,
+    refine: Any = "auto",
 ) -> Any:
     """Builds an index of `source` into the file `path` without holding the vectors in RAM,
     and returns it loaded with ``vectors_on_disk=True`` (or None with ``load=False``).
@@ -79,6 +81,10 @@ def build_on_disk(
         metric, M, ef_construction, seed, ef_search, rerank: as for :class:`Index`.
         num_threads, progress: build threads; a tqdm bar (default: for large sources).
         disk_io: how the returned index reads re-ranked rows (see :meth:`Index.load`).
+        refine: a second, finer code in RAM of what PQ codes miss (vecsearch.quant.refine), so
+            that a search reads from disk only the candidates that can still enter its top k:
+            ``"auto"`` (default: one of the walk code's size when storage is PQ and it fits
+            ``memory_budget``), a number of sub-quantizers, or None.
         checkpoint_seconds: how often the graph of the rows added so far is saved beside the
             build (``<path>.checkpoint``). A call whose build of `path` was killed or interrupted
             (Ctrl-C) resumes from the last checkpoint when the source and parameters are the
@@ -92,7 +98,7 @@ def build_on_disk(
 
     src = open_source(source, BLOCK_ROWS, column=column)
     sample_size = positive_int(sample_size, "sample_size")
-    quantizer = _codes_for(storage, src.dim, src.count, metric, M, memory_budget)
+    quantizer, refine_subspaces = _codes_for(storage, refine, src.dim, src.count, metric, M, memory_budget)
     params = {"dim": src.dim, "metric": metric, "M": M, "ef_construction": ef_construction, "seed": seed}
     fingerprint = {**params, "rows": src.count, "ids": ids is not None,
                    "attributes": sorted(attributes) if isinstance(attributes, dict) else attributes is not None}
@@ -105,7 +111,7 @@ def build_on_disk(
         index._core.use_external_vectors(spill.array, copy=False)
         count = _stream(index, src, spill, ids, attributes, num_threads, progress,
                         done, _Checkpoints(index, path, spill, fingerprint, checkpoint_seconds))
-        _encode(index, quantizer, spill, count, sample_size, seed, num_threads, progress)
+        _encode(index, quantizer, refine_subspaces, spill, count, sample_size, seed, num_threads, progress)
         index.rerank = rerank
         save_index(index, path, vectors=spill.region(count))
         finished = True
@@ -156,8 +162,10 @@ class _Checkpoints:
             self.last = time.monotonic()
 
 
-def _codes_for(storage: Any, dim: int, count: Optional[int], metric: str, M: int, budget: Optional[int]) -> Any:
-    """The (untrained or trained) quantizer of the build, checked against the budget."""
+def _codes_for(storage: Any, refine: Any, dim: int, count: Optional[int], metric: str, M: int,
+               budget: Optional[int]) -> Tuple[Any, int]:
+    """The (untrained or trained) quantizer of the build and its refine code's sub-quantizer
+    count (0: none), checked against the budget."""
     if budget is not None:
         budget = positive_int(budget, "memory_budget")
         if count is None:
@@ -166,18 +174,26 @@ def _codes_for(storage: Any, dim: int, count: Optional[int], metric: str, M: int
     if storage == "auto":
         if budget is None or count is None:
             raise ValueError("storage='auto' chooses codes for a memory_budget: pass memory_budget=")
-        return quantizer_for(plan_memory(count, dim, budget, M=M)["storage"], metric)
-    quantizer = resolve_storage(storage, dim, metric)
-    if quantizer is None:
-        raise ValueError("build_on_disk keeps compact codes in RAM: storage must be 'sq8', 'pq', 'binary', "
-                         "'auto' or a Quantizer (float32 walks would read the disk at every step)")
-    if budget is not None and count is not None:  # (a budget needs a count: checked above)
-        need = estimate_bytes(count, dim, _code_size(quantizer, dim), M=M)
-        if need > budget:
-            raise MemoryBudgetError(
-                f"{count} vectors with {quantizer.kind} codes need about {need / 2**20:.1f} MiB of RAM, over the "
-                f"memory_budget of {budget / 2**20:.1f} MiB; storage='auto' picks codes that fit")
-    return quantizer
+        quantizer = quantizer_for(plan_memory(count, dim, budget, M=M)["storage"], metric)
+    else:
+        quantizer = resolve_storage(storage, dim, metric)
+        if quantizer is None:
+            raise ValueError("build_on_disk keeps compact codes in RAM: storage must be 'sq8', 'pq', 'binary', "
+                             "'auto' or a Quantizer (float32 walks would read the disk at every step)")
+    subspaces = refine_m(refine, quantizer, dim)
+    if budget is None or count is None:
+        return quantizer, subspaces
+    code_size = _code_size(quantizer, dim)
+    need = estimate_bytes(count, dim, code_size + (subspaces + REFINE_FLOATS_BYTES if subspaces else 0), M=M)
+    if need > budget and subspaces and refine == "auto":  # the refine code is what gives way
+        subspaces = 0
+        need = estimate_bytes(count, dim, code_size, M=M)
+    if need > budget:
+        refined = f" and {subspaces}-byte refine codes" if subspaces else ""
+        raise MemoryBudgetError(
+            f"{count} vectors with {quantizer.kind} codes{refined} need about {need / 2**20:.1f} MiB of RAM, over "
+            f"the memory_budget of {budget / 2**20:.1f} MiB; storage='auto' picks codes that fit")
+    return quantizer, subspaces
 
 
 def _code_size(quantizer: Any, dim: int) -> int:
@@ -229,20 +245,35 @@ def _slice(attributes: Any, start: int, stop: int) -> Any:
     raise TypeError(f"attributes must be a dict, a DataFrame or a pyarrow Table, got {type(attributes).__name__}")
 
 
-def _encode(index: Any, quantizer: Any, spill: SpillFile, count: int, sample_size: int, seed: int,
-            num_threads: Optional[int], progress: Optional[bool]) -> None:
-    """Trains `quantizer` on a random sample of the rows, encodes every row, attaches the codes."""
+def _encode(index: Any, quantizer: Any, refine_subspaces: int, spill: SpillFile, count: int, sample_size: int,
+            seed: int, num_threads: Optional[int], progress: Optional[bool]) -> None:
+    """Trains `quantizer` (and a refine code of `refine_subspaces`, when not 0) on a random
+    sample of the rows, encodes every row, attaches the codes."""
     threads = 0 if num_threads is None else positive_int(num_threads, "num_threads")
-    if not quantizer.is_trained:
+    sample = None
+    if not quantizer.is_trained or refine_subspaces:
         rows = np.sort(np.random.default_rng(seed).choice(count, min(sample_size, count), replace=False))
-        quantizer.train(np.ascontiguousarray(spill.array[rows]), threads=threads)
+        sample = np.ascontiguousarray(spill.array[rows])
+    if not quantizer.is_trained:
+        quantizer.train(sample, threads=threads)
+    refine = train_refine(quantizer, sample, refine_subspaces, seed=seed, threads=threads) if refine_subspaces else None
+    del sample
     codes = np.empty((count, quantizer.code_size), dtype=np.uint8)
+    if refine is not None:
+        fine = np.empty((count, refine.code_size), dtype=np.uint8)
+        terms = np.empty(count, dtype=np.float32)
+        errors = np.empty(count, dtype=np.float32)
     # Through a file buffer, not the mapping: a sequential pass must not pin every page.
     with open(spill.path, "rb") as f, progress_bar(count, "vecsearch encode", progress) as bar:
         for start in range(0, count, BLOCK_ROWS):
             n = min(BLOCK_ROWS, count - start)
             block = np.fromfile(f, dtype=np.float32, count=n * spill.dim).reshape(n, spill.dim)
             codes[start:start + n] = quantizer.encode(block, threads=threads)
+            if refine is not None:
+                fine[start:start + n], terms[start:start + n], errors[start:start + n] = encode_refine(
+                    quantizer, refine, block, codes[start:start + n], index.metric, threads=threads)
             bar.update(n)
     index._core.attach_codec(quantizer.to_bytes(), codes, threads)
     index._quantizer = quantizer
+    if refine is not None:
+        index._core.attach_refine(refine.to_bytes(), fine, terms, errors)
