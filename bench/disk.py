@@ -42,6 +42,9 @@ def add_disk_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scales", type=positive_int_list, default=None,
                    help="base sizes to run, e.g. 500000,1000000,2000000 (default: --n); with --base, first rows")
     p.add_argument("--storage", default="pq", choices=("sq8", "pq", "binary"), help="codes in RAM (default pq)")
+    p.add_argument("--refine", default="auto", type=_refine_arg,
+                   help="refine codes in RAM with PQ codes: auto (default: the library's choice), none, or a "
+                        "number of sub-quantizers")
     p.add_argument("--M", type=int, default=16, help="HNSW M (default 16)")
     p.add_argument("--ef-construction", type=int, default=200, help="HNSW ef_construction (default 200)")
     p.add_argument("--build-threads", type=int, default=None, help="build threads (default all cores)")
@@ -62,6 +65,15 @@ def add_disk_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, default=None, help="where base vectors are written (default OUT/data)")
     p.add_argument("--out", type=Path, default=Path("bench-results/disk"), help="results directory")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+
+
+def _refine_arg(text: str) -> str | int:
+    if text in ("auto", "none"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--refine takes auto, none or a number, got {text!r}") from None
 
 
 def _grid(efs: tuple[int, ...], reranks: tuple[int, ...]) -> list[tuple[int, int]]:
@@ -111,7 +123,9 @@ def _data(args: argparse.Namespace, n: int, largest: int) -> DiskData:
 
 def _build(args: argparse.Namespace, data: DiskData, work: Path) -> tuple[Path, dict[str, Any]]:
     """The index file for this data and these parameters: built in a child, or reused with its record."""
-    params = dict(storage=args.storage, M=args.M, ef_construction=args.ef_construction, seed=args.seed)
+    params: dict[str, Any] = dict(storage=args.storage, M=args.M, ef_construction=args.ef_construction, seed=args.seed)
+    if args.refine != "none":  # indexes from before refine codes had none: their key stays
+        params["refine"] = args.refine
     rows = {k: v for k, v in data.identity.items() if k not in ("nq", "queries")}  # the queries don't change the index
     key = hashlib.sha256(json.dumps([rows, params], sort_keys=True).encode()).hexdigest()[:12]
     index_path = args.out / "index" / f"{data.name}-{args.storage}-{key}.vs"

@@ -95,6 +95,7 @@ def _build_index(vecsearch: Any, spec: dict[str, Any], source: np.ndarray, path:
     """The build itself (build_on_disk: the vectors never whole in RAM); returns the method and
     the seconds spent saving (None: part of the build)."""
     vecsearch.build_on_disk(path, source, metric="l2", storage=spec["storage"], num_threads=spec["threads"],
+                            refine=spec.get("refine"),  # absent: "none"
                             memory_budget=spec["memory_budget"], progress=spec.get("progress", True),
                             load=False,  # loading is the search process's to measure, not the build's
                             **params)
