@@ -57,6 +57,11 @@ def add_disk_options(p: argparse.ArgumentParser) -> None:
                    help="how re-rank rows are read: io_uring, pread, mmap (default all three; io_uring where the kernel allows it)")
     p.add_argument("--ram-max-n", type=int, default=2_000_000,
                    help="also measure the in-RAM index at scales up to this n (default 2000000)")
+    p.add_argument("--peers", type=names, default=("lancedb",),
+                   help="peers on disk measured on the same data: lancedb (IVF_PQ with refine, on its own files), "
+                        "or none (default lancedb, where installed)")
+    p.add_argument("--peer-max-n", type=int, default=2_000_000,
+                   help="measure the peers at scales up to this n (default 2000000)")
     p.add_argument("--reps", type=int, default=3, help="timed warm passes per point, fastest kept (default 3)")
     p.add_argument("--k", type=int, default=10, help="recall@k (default 10)")
     p.add_argument("--target-recall", type=float, default=0.95, help="headline recall (default 0.95)")
@@ -177,13 +182,43 @@ def run_scale(args: argparse.Namespace, n: int, disk_ios: list[str], largest: in
               f"MiB, peak RSS during search {result['search']['peak_rss_mb']:.0f} MiB "
               f"(process baseline {result['baseline']['rss_mb']:.0f} MiB)", flush=True)
         searches.append(result)
+    peers = _peers(args, data, truth_path, work) if n <= args.peer_max_n else []
     return dict(n=n, dim=data.dim, dataset=data.identity, name=data.name, index=str(index_path),
                 base_bytes=data.n * data.dim * 4, data_seconds=data_seconds,
-                truth_seconds=truth_seconds, build=build, searches=searches)  # data/truth: ~0 when cached
+                truth_seconds=truth_seconds, build=build, searches=searches, peers=peers)  # data/truth: ~0 when cached
+
+
+def _peers(args: argparse.Namespace, data: DiskData, truth_path: Path, work: Path) -> list[dict[str, Any]]:
+    """Each asked peer built (or reused) on the same rows and searched with the same queries."""
+    peers = []
+    if "lancedb" not in args.peers:
+        return peers
+    try:
+        import lancedb  # noqa: F401
+    except ImportError as e:
+        print(f"  lancedb: skipped ({e}; pip install lancedb)")
+        return peers
+    rows = {k: v for k, v in data.identity.items() if k not in ("nq", "queries")}
+    key = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:12]
+    directory = args.out / "lancedb" / f"{data.name}-{key}"
+    record_path = directory.with_suffix(".build.json")
+    if not args.rebuild and record_path.exists() and directory.exists():
+        build = {**json.loads(record_path.read_text()), "reused": True}
+        print(f"  lancedb: reusing {directory} (built in {build['seconds']:.1f} s)")
+    else:
+        print("  building the lancedb table and IVF_PQ index in a child process ...", flush=True)
+        build = _child("lancedb-build", dict(source=str(data.base_path), n=data.n, dir=str(directory)), work)
+        record_path.write_text(json.dumps(build, indent=1))
+    print(f"  lancedb build: {build['seconds']:.1f} s, peak RSS {build['peak_rss_mb']:.0f} MiB, "
+          f"files {build['file_bytes'] / 2**20:.0f} MiB", flush=True)
+    result = _child("lancedb-search", dict(dir=str(directory), queries=str(data.queries_path), truth=str(truth_path),
+                                           k=args.k, reps=args.reps), work)
+    peers.append(dict(name="lancedb", build=build, **result))
+    return peers
 
 
 def run_disk(args: argparse.Namespace) -> int:
-    from .disk_report import growth, print_growth, print_rerank_curve, print_scale, result_points
+    from .disk_report import growth, print_growth, print_peers, print_rerank_curve, print_scale, result_points
     from .machine import machine_info
 
     scales = args.scales or (args.n,)
@@ -205,6 +240,7 @@ def run_disk(args: argparse.Namespace) -> int:
             results.append(run_scale(args, n, disk_ios, max(scales)))
             print_rerank_curve(results[-1], args.k)
             print_scale(results[-1], args.k, args.target_recall)
+            print_peers(results[-1], args.k, args.target_recall)
             write()  # after every scale: an interrupted growth run keeps what it measured
     except KeyboardInterrupt:
         print("\ninterrupted: reporting the scales measured so far", file=sys.stderr)

@@ -60,6 +60,31 @@ def print_scale(scale: dict[str, Any], k: int, target: float) -> None:
           "   sampled during the searches: mapped vector pages touched by the passes count as file pages)")
 
 
+def print_peers(scale: dict[str, Any], k: int, target: float) -> None:
+    """Per peer and cache: its best QPS at the target recall against vecsearch's best disk path
+    (ours / theirs), with what each read per query and its peak RSS."""
+    ours = [r for r in scale["searches"] if r["mode"] == "disk"]
+    for peer in scale.get("peers", []):
+        print(f"\n  {peer['name']} (its own files; {peer['build']['method']}, built in {peer['build']['seconds']:.0f} s, "
+              f"{peer['build']['file_bytes'] / MiB:.0f} MiB on disk; its own thread pool)")
+        print(f"  {'cache':5s} {'vecsearch QPS':>13s} {'KiB/q':>7s} {'peak RSS':>8s} {peer['name'] + ' QPS':>13s} "
+              f"{'KiB/q':>7s} {'peak RSS':>8s} {'ours/theirs':>11s}   (recall@{k} >= {target})")
+        for cache in ("cold", "warm"):
+            mine = [(p, r) for r in ours if (p := best(r["points"], cache, target))]
+            p_ours, r_ours = max(mine, key=lambda pr: pr[0]["qps"]) if mine else (None, None)
+            p_peer = best(peer["points"], cache, target)
+            left = (f"{p_ours['qps']:13.0f} {p_ours['read_kb_per_query']:7.1f} {r_ours['search']['peak_rss_mb']:8.0f}"
+                    if p_ours else f"{'—':>13s} {'':7s} {'':8s}")
+            if p_peer:
+                right = (f"{p_peer['qps']:13.0f} {p_peer['read_kb_per_query']:7.1f} {peer['search']['peak_rss_mb']:8.0f}"
+                         f" (nprobes {p_peer['nprobes']}, refine {p_peer['refine_factor']})")
+            else:
+                top = max((q["recall"] for q in peer["points"] if q["cache"] == cache), default=0.0)
+                right = f"{'never':>13s} (best recall {top:.4f})"
+            ratio = f"{p_ours['qps'] / p_peer['qps']:11.2f}x" if p_ours and p_peer else f"{'—':>12s}"
+            print(f"  {cache:5s} {left} {right} {ratio}")
+
+
 def print_rerank_curve(scale: dict[str, Any], k: int) -> None:
     """Recall@k, QPS and KiB read per query against the re-rank depth, at the widest beam measured."""
     points = [p for r in scale["searches"] for p in r["points"]]

@@ -1,4 +1,5 @@
-"""The disk suite's child processes: ``python -m bench.disk_worker build|search SPEC.json RESULT.json``.
+"""The disk suite's child processes: ``python -m bench.disk_worker TASK SPEC.json RESULT.json``, TASK
+one of build, search, lancedb-build, lancedb-search (bench/disk_lancedb.py).
 
 Each build and each search configuration runs in a fresh process, so its peak RSS (VmHWM) is its
 own: the harness's data, and an earlier configuration's pages, never count. The parent passes a
@@ -201,7 +202,11 @@ def _print_point(spec: dict[str, Any], p: dict[str, Any]) -> None:
 def main(argv: list[str]) -> int:
     task, spec_path, result_path = argv
     spec = json.loads(Path(spec_path).read_text())
-    result = {"build": build, "search": search}[task](spec)
+    from . import disk_lancedb
+
+    tasks = {"build": build, "search": search, "lancedb-build": disk_lancedb.build,
+             "lancedb-search": disk_lancedb.search}
+    result = tasks[task](spec)
     tmp = Path(result_path + ".partial")
     tmp.write_text(json.dumps(result, indent=1))
     os.replace(tmp, result_path)
