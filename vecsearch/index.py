@@ -455,7 +455,8 @@ class Index:
         nq = data.shape[0]
         if filter is not None:
             ids, dists, answered, matches = self._search_filtered(data, k, ef, rerank, threads, filter, plan)
-            return (ids, dists, search_info(ids, matches, answered)) if return_info else (ids, dists)
+            info = search_info(ids, matches, answered, scans_exact=not self._scans_codes) if return_info else None
+            return (ids, dists, info) if return_info else (ids, dists)
         ids, dists = self._search_unfiltered(data, k, ef, rerank, threads)
         return (ids, dists, search_info(ids, np.full(nq, len(self)), None)) if return_info else (ids, dists)
 
@@ -538,6 +539,11 @@ class Index:
     def _exact_filtered_walks(self) -> bool:
         # storage="auto" keeps filtered walks on the float vectors, unless those are on disk.
         return self._auto and self._quantizer is not None and self._disk_io is None
+
+    @property
+    def _scans_codes(self) -> bool:
+        # With rows read per query from disk, the scan plan scores codes and re-reads the best.
+        return self._disk_io in ("io_uring", "pread") and self._quantizer is not None
 
     @staticmethod
     def _threads(num_threads: Optional[int]) -> int:

@@ -27,7 +27,8 @@ class SearchInfo:
       a walk: ``"acorn_rerouted"`` (the filter fails around the query), ``"acorn_fallback"`` /
       ``"post_fallback"`` (the walk met fewer matches than exist, or provably missed closer ones);
     - ``exact``: the row is the exact answer: an exact scan answered, or the walk returned every
-      matching vector there is (never for a walk that may have missed some);
+      matching vector there is (never for a walk that may have missed some). With the vectors on
+      disk (read per query) a scan scores the codes and reads only the best rows: not exact;
     - ``complete``: exact, and the row holds ``min(k, matches)`` results: a short complete row is
       short because only that many vectors match.
     """
@@ -39,14 +40,16 @@ class SearchInfo:
     complete: np.ndarray
 
 
-def search_info(ids: np.ndarray, matches: np.ndarray, answered: Optional[np.ndarray]) -> SearchInfo:
+def search_info(ids: np.ndarray, matches: np.ndarray, answered: Optional[np.ndarray], *,
+                scans_exact: bool = True) -> SearchInfo:
     """The info of a filtered search's rows (answered: native codes) or, with `answered` None,
-    of an unfiltered one (`matches`: the live count per query)."""
+    of an unfiltered one (`matches`: the live count per query). `scans_exact` False: the scans
+    scored codes and re-ranked the best (vectors on disk), so they are approximate too."""
     if answered is None:
         plan = np.full(ids.shape[0], "walk", dtype=object)
     else:
         plan = np.asarray(ANSWERED, dtype=object)[np.asarray(answered, dtype=np.intp)]
-    return rows_info(ids, matches, plan, np.isin(plan, EXACT_PLANS))
+    return rows_info(ids, matches, plan, np.isin(plan, EXACT_PLANS) & scans_exact)
 
 
 def rows_info(ids: np.ndarray, matches: Any, plan: np.ndarray, exact_by_plan: np.ndarray) -> SearchInfo:

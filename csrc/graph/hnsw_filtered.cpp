@@ -125,6 +125,22 @@ size_t Hnsw::scan_filtered(const float* q, size_t k, const SlotBitmap& bitmap, e
     return write_answer(best.data(), best.size(), out_ids, out_dists);
 }
 
+// With the vectors on disk, the scan scores the matching slots' codes in RAM and re-ranks the
+// best max(ef, rerank) of them (rerank_exact: with a refine code, only those whose lower bound
+// can enter the top k are read), so no row is read for a slot that fails the filter, and few
+// for those that pass.
+template <class Scorer>
+size_t Hnsw::scan_codes_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
+                                 external_id* out_ids, float* out_dists) const {
+    TopK& top = scratch().top;
+    top.reset(std::max({k, ef, rerank}));
+    bitmap.for_each([&](slot_t s) {
+        if (s < count_ && !deleted_[s]) top.push(score(s), s);
+    });
+    const std::vector<Neighbor>& best = top.sorted();
+    return finish_candidates(score, best.data(), best.size(), k, rerank, out_ids, out_dists);
+}
+
 // Draws up to kMissProbes random matching vectors (seeded by the query, so answers stay
 // deterministic) and reports whether any is closer than `kth`, the worst distance a walk
 // returned: then the walk missed a region of matches, as happens when the filter holds far from
@@ -199,12 +215,16 @@ Answered Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, siz
     // The scan plan, and the exact answer whenever a walk met fewer matches than exist or
     // provably missed closer ones.
     const bool exact = !Scorer::kApproximate || rerank > 0;
+    auto scan = [&] {
+        if (reader_ && Scorer::kApproximate) return scan_codes_filtered(score, k, ef, rerank, bitmap, out_ids, out_dists);
+        return scan_filtered(q, k, bitmap, out_ids, out_dists);
+    };
     if (plan == FilterPlan::scan) {
-        if (want > 0) found = scan_filtered(q, k, bitmap, out_ids, out_dists);
+        if (want > 0) found = scan();
     } else if (found < want || (found > 0 && walk_missed_matches(score, exact, bitmap, out_ids, out_dists, found))) {
         plan_counts_[plan == FilterPlan::acorn ? kAcornFallback : kPostFallback].fetch_add(1, std::memory_order_relaxed);
         answered = plan == FilterPlan::acorn ? Answered::acorn_fallback : Answered::post_fallback;
-        found = scan_filtered(q, k, bitmap, out_ids, out_dists);
+        found = scan();
     }
     pad_missing(out_ids, out_dists, found, k);
     return answered;
@@ -350,7 +370,8 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
     std::unordered_map<uint32_t, std::vector<slot_t>> slots;
     std::vector<uint8_t> blocked(nq, 0);
     for (auto& [f, group] : scans) {
-        if (group.size() < kScanBlockMin) continue;
+        // Blocked scans score the float rows: not with them on disk and codes to walk.
+        if (group.size() < kScanBlockMin || (reader_ && codes)) continue;
         std::vector<slot_t>& list = slots[f];
         list.reserve(matches[f]);
         bitmaps[f].for_each([&](slot_t s) {
