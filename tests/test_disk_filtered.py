@@ -65,3 +65,13 @@ def test_a_filter_of_three_reads_at_most_three_rows(index, data):
     np.testing.assert_array_equal(np.sort(ids[:, :3], axis=1), np.tile(RARE, (len(q), 1)))
     assert info.complete.all() and (info.found == 3).all()
     assert index.stats()["io"]["rows_per_query"] <= 3
+
+
+def test_explain_gives_the_rows_a_query_reads(index, data):
+    q = data[1][:1]
+    plan = index.explain(q[0], F("bucket") < 10, k=K, ef=64)
+    assert plan.rows_read is not None and 0 < plan.rows_read <= 64
+    assert index.explain(q[0], F("rare") == 1, k=K, ef=64).rows_read <= 3
+    ram = vecsearch.Index.load(index._keepalive.path) if hasattr(index, "_keepalive") else None
+    if ram is not None:
+        assert ram.explain(q[0], F("bucket") < 10, k=K, ef=64).rows_read is None

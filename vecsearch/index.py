@@ -1,6 +1,8 @@
 """The user-facing :class:`Index`: an HNSW graph over float32 vectors with uint64 ids."""
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import threading
 from typing import Any, Dict, Optional, Tuple, Union
@@ -494,7 +496,22 @@ class Index:
         if len(self) == 0:
             raise EmptyIndexError("the index is empty: add vectors before searching")
         _, matches, _, _ = filter_bitmaps(self._core, self._attributes, filter, 1)
-        return choose_plan(int(matches[0]), len(self), k, ef, self._costs(), shared_by)
+        chosen = choose_plan(int(matches[0]), len(self), k, ef, self._costs(), shared_by)
+        if self._disk_io is None:
+            return chosen
+        return dataclasses.replace(chosen, rows_read=self._expected_rows(chosen, k, ef))
+
+    def _expected_rows(self, chosen: QueryPlan, k: int, ef: int) -> float:
+        """Float rows a query of this plan reads from disk: a mapped file's exact scan reads every
+        match; otherwise at most the re-rank depth of the matches, and with a refine code the mean
+        this index has read per re-ranked query so far, when it has searched."""
+        if self._quantizer is None or (chosen.plan == "scan" and not self._scans_codes):
+            return float(chosen.matches)
+        rows = float(min(chosen.matches, self._rerank_for(ef, k, None)))
+        io = self._core.io_stats()
+        if io["queries"] and self._core.has_refine():
+            rows = min(rows, io["rows_reranked"] / io["queries"])
+        return rows
 
     def _costs(self) -> CostModel:
         size = len(self)

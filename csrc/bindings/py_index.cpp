@@ -310,6 +310,7 @@ public:
                                                         terms.data(), errors.data(), n);
         h_->attach_refine(std::move(refine));
     }
+    bool has_refine() const { return h_->refiner() != nullptr; }
     // (codec bytes, codes, terms, errors) of the refine code, or None.
     py::object export_refine() const {
         const ResidualRefiner* r = h_->refiner();
@@ -585,6 +586,7 @@ void init_index(py::module_& m) {
         .def("attach_refine", &PyHnsw::attach_refine, py::arg("codec"), py::arg("codes"), py::arg("terms"),
              py::arg("errors"))
         .def("export_refine", &PyHnsw::export_refine)
+        .def("has_refine", &PyHnsw::has_refine)
         .def("refine_bounds", &PyHnsw::refine_bounds, py::arg("query"), py::arg("ids"))
         .def("use_external_vectors", &PyHnsw::use_external_vectors, py::arg("buffer"), py::arg("copy"))
         .def("io_stats", &PyHnsw::io_stats)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -170,6 +170,9 @@ class QueryPlan:
     selectivity: float
     estimated_us: Dict[str, float] = field(default_factory=dict)
     eligible: tuple = ()
+    # With the vectors on disk: float rows the query is expected to read (at most the re-rank
+    # depth, and never a row that fails the filter); None in RAM.
+    rows_read: Optional[float] = None
 
 
 def plan_codes(matches: np.ndarray, live: int, k: int, ef: int, model: CostModel, shared_by: np.ndarray) -> np.ndarray:
