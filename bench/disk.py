@@ -29,7 +29,7 @@ import numpy as np
 
 from .argtypes import names, positive_int_list
 from .data import add_vector_data_options
-from .disk_data import DiskData, files_on_disk, ground_truth, synthetic_on_disk
+from .disk_data import DiskData, files_on_disk, filtered_ground_truth, ground_truth, synthetic_on_disk
 
 DISK_HELP = ("codes in RAM, float vectors on disk (re-rank reads): recall, QPS, bytes read, peak RSS vs in-RAM, "
              "at one or several scales")
@@ -57,6 +57,9 @@ def add_disk_options(p: argparse.ArgumentParser) -> None:
                    help="how re-rank rows are read: io_uring, pread, mmap (default all three; io_uring where the kernel allows it)")
     p.add_argument("--ram-max-n", type=int, default=2_000_000,
                    help="also measure the in-RAM index at scales up to this n (default 2000000)")
+    p.add_argument("--filters", type=_shares, default=(),
+                   help="also search with filters matching these shares of the rows, e.g. 0.01,0.1 (row i has "
+                        "bucket i %% 100; the filter is bucket < share * 100); ground truth among the matches")
     p.add_argument("--peers", type=names, default=("lancedb",),
                    help="peers on disk measured on the same data: lancedb (IVF_PQ with refine, on its own files), "
                         "or none (default lancedb, where installed)")
@@ -79,6 +82,18 @@ def _refine_arg(text: str) -> str | int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--refine takes auto, none or a number, got {text!r}") from None
+
+
+def _shares(text: str) -> tuple[float, ...]:
+    from .disk_data import filter_buckets
+
+    try:
+        shares = tuple(float(t) for t in text.split(",") if t)
+        for share in shares:
+            filter_buckets(share)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"--filters: {e}") from None
+    return shares
 
 
 def _grid(efs: tuple[int, ...], reranks: tuple[int, ...]) -> list[tuple[int, int]]:
@@ -172,10 +187,15 @@ def run_scale(args: argparse.Namespace, n: int, disk_ios: list[str], largest: in
     if n <= args.ram_max_n:
         configs.append(("ram", None))
     searches = []
-    for mode, io in configs:
-        spec = dict(index=str(index_path), queries=str(data.queries_path), truth=str(truth_path), k=args.k,
+    runs = [(mode, io, None, truth_path) for mode, io in configs]
+    for share in args.filters:  # filtered: the disk paths only, each with its own ground truth
+        filtered_truth = work / f"truth-{data.name}-k{args.k}-filter{share:g}.npy"
+        np.save(filtered_truth, filtered_ground_truth(data, args.k, share))
+        runs += [(mode, io, share, filtered_truth) for mode, io in configs if mode == "disk"]
+    for mode, io, share, truth_file in runs:
+        spec = dict(index=str(index_path), queries=str(data.queries_path), truth=str(truth_file), k=args.k,
                     mode=mode, disk_io=io, caches=["cold", "warm"] if mode == "disk" else ["warm"],
-                    points=_grid(args.efs, args.reranks), reps=args.reps)
+                    points=_grid(args.efs, args.reranks), reps=args.reps, filter=share)
         result = _child("search", spec, work)
         print(f"  {mode}/{result['disk_io'] or '-'}: load {result['load_seconds']:.1f} s (peak RSS while loading "
               f"{result['after_load']['peak_rss_mb']:.0f} MiB), RSS after load {result['after_load']['rss_mb']:.0f} "

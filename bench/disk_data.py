@@ -112,6 +112,39 @@ def ground_truth(data: DiskData, k: int, cache_dir: Path, *, progress: bool = Tr
     return truth
 
 
+# Filtered runs tag row i with bucket i % FILTER_BUCKETS; a share s matches buckets < s * FILTER_BUCKETS.
+FILTER_BUCKETS = 100
+
+
+def filter_buckets(share: float) -> int:
+    """How many of the FILTER_BUCKETS buckets a filter of this share of the rows matches."""
+    buckets = int(round(share * FILTER_BUCKETS))
+    if not 1 <= buckets <= FILTER_BUCKETS:
+        raise ValueError(f"a filter share must be a multiple of 1/{FILTER_BUCKETS} in (0, 1], got {share}")
+    return buckets
+
+
+def filtered_ground_truth(data: DiskData, k: int, share: float, block: int = 65_536) -> np.ndarray:
+    """Exact k-NN ids int64 [nq, k] among the rows of bucket < share * FILTER_BUCKETS, read in
+    blocks from the memmapped base; its pages are dropped after."""
+    base = open_base(data.base_path, data.n)
+    match = np.flatnonzero(np.arange(data.n) % FILTER_BUCKETS < filter_buckets(share))
+    q = data.queries.astype(np.float32)
+    best_d = np.full((len(q), k), np.inf, dtype=np.float32)
+    best_i = np.zeros((len(q), k), dtype=np.int64)
+    for start in range(0, len(match), block):
+        rows = match[start:start + block]
+        x = np.asarray(base[rows], dtype=np.float32)
+        d = (x * x).sum(1)[None, :] - 2.0 * q @ x.T + (q * q).sum(1)[:, None]
+        d_all = np.concatenate([best_d, d], axis=1)
+        i_all = np.concatenate([best_i, np.broadcast_to(rows, d.shape)], axis=1)
+        keep = np.argpartition(d_all, k - 1, axis=1)[:, :k]
+        best_d, best_i = np.take_along_axis(d_all, keep, 1), np.take_along_axis(i_all, keep, 1)
+    order = np.argsort(best_d, axis=1)
+    drop_cache(data.base_path)
+    return np.take_along_axis(best_i, order, 1)
+
+
 def drop_cache(path: Path | str) -> None:
     """Write back and drop ``path``'s pages from the page cache (Linux; a no-op elsewhere)."""
     if not hasattr(os, "posix_fadvise"):

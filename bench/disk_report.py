@@ -17,7 +17,7 @@ _PARTS = ("graph", "codes", "ids", "vectors", "attributes", "total")
 
 def result_points(scales: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every measured point, flat, with its scale and configuration."""
-    return [dict(n=s["n"], mode=r["mode"], disk_io=r["disk_io"], **{k: v for k, v in p.items() if k != "times"})
+    return [dict(n=s["n"], mode=r["mode"], disk_io=r["disk_io"], filter=r.get("filter"), **{k: v for k, v in p.items() if k != "times"})
             for s in scales for r in s["searches"] for p in r["points"]]
 
 
@@ -28,7 +28,8 @@ def best(points: list[dict[str, Any]], cache: str, target: float) -> dict[str, A
 
 
 def _label(search: dict[str, Any]) -> str:
-    return f"disk/{search['disk_io']}" if search["mode"] == "disk" else "ram"
+    label = f"disk/{search['disk_io']}" if search["mode"] == "disk" else "ram"
+    return label + (f" {search['filter']:.0%}" if search.get("filter") else "")
 
 
 def print_scale(scale: dict[str, Any], k: int, target: float) -> None:
@@ -63,7 +64,7 @@ def print_scale(scale: dict[str, Any], k: int, target: float) -> None:
 def print_peers(scale: dict[str, Any], k: int, target: float) -> None:
     """Per peer and cache: its best QPS at the target recall against vecsearch's best disk path
     (ours / theirs), with what each read per query and its peak RSS."""
-    ours = [r for r in scale["searches"] if r["mode"] == "disk"]
+    ours = [r for r in scale["searches"] if r["mode"] == "disk" and not r.get("filter")]
     for peer in scale.get("peers", []):
         print(f"\n  {peer['name']} (its own files; {peer['build']['method']}, built in {peer['build']['seconds']:.0f} s, "
               f"{peer['build']['file_bytes'] / MiB:.0f} MiB on disk; its own thread pool)")

@@ -140,6 +140,16 @@ def search(spec: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     index = vecsearch.Index.load(path, **kwargs)
     load_seconds = time.perf_counter() - start
+    filter_expr = None
+    if spec.get("filter"):
+        from vecsearch import F
+
+        from .disk_data import FILTER_BUCKETS, filter_buckets
+
+        ids = np.arange(len(index), dtype=np.uint64)  # build_on_disk without ids: row i has id i
+        index.set_attributes(ids, {"bucket": (ids % FILTER_BUCKETS).astype(np.int64)})
+        filter_expr = F("bucket") < filter_buckets(spec["filter"])
+        index.explain(queries[0], filter_expr)  # the planner's one-time cost calibration, before any point
     after_load = _memory()
     parts = index.memory_usage()
     reset_peak()  # from here on, VmHWM is the search's peak, not the load's (which verifies every page)
@@ -147,19 +157,20 @@ def search(spec: dict[str, Any]) -> dict[str, Any]:
     with PeakSampler() as sampler:
         for cache in spec["caches"]:
             for ef, rerank in spec["points"]:
-                points.append(_point(index, path, queries, truth, k, ef, rerank, cache, spec["reps"]))
+                points.append(_point(index, path, queries, truth, k, ef, rerank, cache, spec["reps"], filter_expr))
                 _print_point(spec, points[-1])
-    return dict(mode=spec["mode"], disk_io=kwargs.get("disk_io", "mmap" if on_disk else None),
+    return dict(mode=spec["mode"], disk_io=kwargs.get("disk_io", "mmap" if on_disk else None), filter=spec.get("filter"),
                 load_seconds=load_seconds, baseline=baseline, after_load=after_load,
                 search={**_memory(), **sampler.result()}, memory_usage=parts, library_stats=hasattr(index, "stats"),
                 points=points)
 
 
 def _point(index: Any, path: Path, queries: np.ndarray, truth: np.ndarray, k: int, ef: int, rerank: int,
-           cache: str, reps: int) -> dict[str, Any]:
+           cache: str, reps: int, filter_expr: Any = None) -> dict[str, Any]:
     def run() -> tuple[np.ndarray, float]:
         t0 = time.perf_counter()
-        ids, _ = index.search(queries, k=k, ef=ef, rerank=rerank, num_threads=1)
+        extra = {} if filter_expr is None else {"filter": filter_expr}
+        ids, _ = index.search(queries, k=k, ef=ef, rerank=rerank, num_threads=1, **extra)
         return ids, time.perf_counter() - t0
 
     if cache == "cold":
@@ -193,6 +204,8 @@ def _point(index: Any, path: Path, queries: np.ndarray, truth: np.ndarray, k: in
 
 def _print_point(spec: dict[str, Any], p: dict[str, Any]) -> None:
     label = f"{spec['mode']}/{spec['disk_io']}" if spec["mode"] == "disk" else "ram"
+    if spec.get("filter"):
+        label += f" {spec['filter']:.0%}"
     lib = f" lib={p['lib_bytes_read_per_query'] / 1024:7.1f} KiB/q" if "lib_bytes_read_per_query" in p else ""
     print(f"  {label:10s} {p['cache']:4s} ef={p['ef']:4d} rerank={p['rerank']:4d} recall@{spec['k']}={p['recall']:.4f} "
           f"QPS={p['qps']:7.0f} read={p['read_kb_per_query']:7.1f} KiB/q majflt={p['majflt_per_query']:5.1f}/q{lib}",

@@ -179,8 +179,10 @@ def test_set_attributes_and_deletes_change_what_matches():
     assert 0 in _matching(index, vectors, F("n") == 999)
     with pytest.raises(vecsearch.UnknownIdError):
         index.set_attributes([12345], {"colour": ["red"]})
-    with pytest.raises(FilterError, match="unknown column 'shape'"):
-        index.set_attributes([2], {"shape": ["round"]})
+    # A column set_attributes names and the index lacks is added, null for every other id.
+    index.set_attributes([2], {"shape": ["round"]})
+    np.testing.assert_array_equal(_matching(index, vectors, F("shape") == "round"), [2])
+    assert index.get_attributes([3])["shape"] == [None]
 
 
 def test_adds_without_attributes_are_null():

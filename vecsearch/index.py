@@ -371,12 +371,13 @@ class Index:
 
     def set_attributes(self, ids: Any, attributes: Any) -> None:
         """Replaces the values of the given columns for existing ids (other columns keep theirs).
+        A column the index does not have yet is added, null for every other id.
 
         Raises:
-            UnknownIdError: an id is not in the index. FilterError: unknown column, wrong type.
+            UnknownIdError: an id is not in the index. FilterError: a value of the wrong type.
         """
         ids = as_ids(ids, "ids")
-        prepared = self._attributes.prepare(attributes, ids.shape[0])
+        prepared = self._attributes.prepare(attributes, ids.shape[0], new_columns=True)
         self._attributes.set(ids, prepared)
 
     def get_attributes(self, ids: Any) -> dict:

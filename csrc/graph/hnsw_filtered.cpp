@@ -145,7 +145,9 @@ size_t Hnsw::scan_codes_filtered(const Scorer& score, size_t k, size_t ef, size_
 // deterministic) and reports whether any is closer than `kth`, the worst distance a walk
 // returned: then the walk missed a region of matches, as happens when the filter holds far from
 // the query (anti-correlated) and the walk settled on the wrong ones.
-// `exact` tells whether found_dists are exact distances or the scorer's estimates.
+// `exact` tells whether found_dists are exact distances or the scorer's estimates. With the
+// vectors on disk a probe is not read: it is judged by the refine code's estimate (or the walk
+// code's), so the check costs no I/O.
 template <class Scorer>
 bool Hnsw::walk_missed_matches(const Scorer& score, bool exact, const SlotBitmap& bitmap,
                                const external_id* found_ids, const float* found_dists, size_t found) const {
@@ -154,17 +156,23 @@ bool Hnsw::walk_missed_matches(const Scorer& score, bool exact, const SlotBitmap
     constexpr size_t kMissProbes = 32, kMaxDraws = 512;
     uint64_t state = 0x9E3779B97F4A7C15ull;
     std::memcpy(&state, q, std::min(sizeof(state), params_.dim * sizeof(float)));
-    size_t probes = 0;
-    for (size_t draw = 0; draw < kMaxDraws && probes < kMissProbes; ++draw) {
+    // A probe among the answer is no miss; one outside it and closer than the worst is.
+    slot_t probes[kMissProbes];
+    size_t drawn = 0, outside = 0;
+    for (size_t draw = 0; draw < kMaxDraws && drawn < kMissProbes; ++draw) {
         state = splitmix64(state);
         slot_t s = slot_t(state % count_);
         if (!bitmap.test(s) || deleted_[s]) continue;
-        ++probes;
-        // A probe among the answer is no miss; one outside it and closer than the worst is.
-        if (std::find(found_ids, found_ids + found, ids_[s]) != found_ids + found) continue;
-        if ((exact ? score.exact(s) : score(s)) < kth) return true;
+        ++drawn;
+        if (std::find(found_ids, found_ids + found, ids_[s]) == found_ids + found) probes[outside++] = s;
     }
-    return false;
+    if (exact && reader_ && Scorer::kApproximate && refine_) {
+        float est[kMissProbes], lower[kMissProbes];
+        refine_->bound(*codec_, codes_.data(), q, probes, outside, est, lower);
+        return std::any_of(est, est + outside, [&](float d) { return d < kth; });
+    }
+    const bool read = exact && !(reader_ && Scorer::kApproximate);
+    return std::any_of(probes, probes + outside, [&](slot_t s) { return (read ? score.exact(s) : score(s)) < kth; });
 }
 
 template <class Scorer>

@@ -62,8 +62,9 @@ class AttributeStore:
 
     # -- writes: prepare (validate, no change) then commit ------------------------------------
 
-    def prepare(self, attributes: Any, n: int) -> Prepared:
-        """Validates and converts attributes for n new or updated rows; changes nothing."""
+    def prepare(self, attributes: Any, n: int, *, new_columns: bool = False) -> Prepared:
+        """Validates and converts attributes for n new or updated rows; changes nothing.
+        `new_columns`: columns the store lacks are allowed (set() creates them)."""
         if attributes is None:
             return {}
         columns = to_columns(attributes)
@@ -73,7 +74,7 @@ class AttributeStore:
                 if not isinstance(name, str) or not name:
                     raise FilterError(f"column names must be non-empty strings, got {name!r}")
                 kind = self.columns[name].kind if name in self.columns else infer_kind(name, values)
-                if self.columns and name not in self.columns and len(self):
+                if self.columns and name not in self.columns and len(self) and not new_columns:
                     raise FilterError(
                         f"unknown column {name!r}: the schema was fixed by the first add "
                         f"({', '.join(sorted(self.columns))})"
@@ -105,14 +106,16 @@ class AttributeStore:
             self._row_of.add(ids, np.arange(start, start + n))
 
     def set(self, ids: np.ndarray, prepared: Prepared) -> None:
-        """Replaces the given columns' values of existing ids."""
+        """Replaces the given columns' values of existing ids; a column the store lacks is
+        created, null in every other row."""
         with self.lock:
             rows = self.rows_of(ids)
-            for name, (_, values, null) in prepared.items():
+            for name, (kind, values, null) in prepared.items():
                 column = self.columns.get(name)
                 if column is None:
-                    known = ", ".join(sorted(self.columns)) or "none (columns are created by add(..., attributes=...))"
-                    raise FilterError(f"unknown column {name!r}; the index has columns: {known}")
+                    column = _new_column(name, kind)
+                    self._append_nulls(column, len(self))
+                    self.columns[name] = column
                 if isinstance(column, NumericColumn):
                     column.set(rows, values, null)
                 elif isinstance(column, (CategoryColumn, TagsColumn)):
