@@ -22,7 +22,8 @@ from vecsearch.attributes.store import NO_SLOT
 from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, _StaleFilterError
 from vecsearch.filters.bitmaps import filter_bitmaps
 from vecsearch.search_info import search_info
-from vecsearch.filters.planner import CALIBRATION_QUERIES, PLANS, CostModel, QueryPlan, choose_plan, plan_codes
+from vecsearch.filters.planner import (CALIBRATION_QUERIES, DISK_SCAN_PREFERENCE, PLANS, CostModel, QueryPlan,
+                                       choose_plan, plan_codes)
 
 # Results are k wide whatever the index size, so k is bounded to keep a typo from asking for
 # gigabytes of padding.
@@ -521,7 +522,8 @@ class Index:
             sample = np.random.default_rng(0).choice(live, min(CALIBRATION_QUERIES, live.shape[0]), replace=False)
             queries = self._core.get_vectors(np.ascontiguousarray(sample))
             before = dict(self._core.plan_stats())
-            self._cost_model = CostModel.measure(self._core, queries, size, self._exact_filtered_walks)
+            model = CostModel.measure(self._core, queries, size, self._exact_filtered_walks)
+            self._cost_model = dataclasses.replace(model, scan_preference=DISK_SCAN_PREFERENCE) if self._scans_codes else model
             after = dict(self._core.plan_stats())
             self._calibration_plans = {name: self._calibration_plans.get(name, 0) + after[name] - before[name]
                                        for name in after}
@@ -546,6 +548,8 @@ class Index:
         if plan == "auto":
             live, model = len(self), self._costs()
             sharing = np.bincount(filter_of, minlength=len(matches))
+            if self._scans_codes:  # code scans run one query at a time, never blocked
+                sharing = np.ones_like(sharing)
             plans = plan_codes(matches, live, k, ef, model, sharing)[filter_of]
         else:
             plans = np.full(nq, PLANS[plan], dtype=np.uint8)
