@@ -23,8 +23,9 @@ from .disk_data import drop_cache, open_base
 from .measure import recall_at_k
 
 BATCH_ROWS = 65_536
-NPROBES = (8, 16, 32, 64, 128)
-REFINE_FACTORS = (1, 4, 10, 30)
+# Finer around the refine factors and probe counts where recall@10 crosses 0.95 (1M x 384).
+NPROBES = (8, 16, 24, 32, 48, 64, 128)
+REFINE_FACTORS = (1, 4, 6, 10, 30)
 
 
 def build(spec: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def search(spec: dict[str, Any]) -> dict[str, Any]:
 
     def run(nprobes: int, refine: int) -> tuple[np.ndarray, float]:
         t0 = time.perf_counter()
-        query = table.search(list(queries)).nprobes(nprobes).limit(k).select(["id"])
+        query = table.search(list(queries)).nprobes(nprobes).limit(k).select(["id", "_distance"])
         if refine > 1:
             query = query.refine_factor(refine)
         result = query.to_arrow()
