@@ -250,13 +250,13 @@ def _encode(index: Any, quantizer: Any, refine_subspaces: int, spill: SpillFile,
     """Trains `quantizer` (and a refine code of `refine_subspaces`, when not 0) on a random
     sample of the rows, encodes every row, attaches the codes."""
     threads = 0 if num_threads is None else positive_int(num_threads, "num_threads")
-    sample = None
-    if not quantizer.is_trained or refine_subspaces:
-        rows = np.sort(np.random.default_rng(seed).choice(count, min(sample_size, count), replace=False))
-        sample = np.ascontiguousarray(spill.array[rows])
-    if not quantizer.is_trained:
+    rows = np.sort(np.random.default_rng(seed).choice(count, min(sample_size, count), replace=False))
+    sample = np.ascontiguousarray(spill.array[rows]) if not quantizer.is_trained or refine_subspaces else None
+    if sample is not None and not quantizer.is_trained:
         quantizer.train(sample, threads=threads)
-    refine = train_refine(quantizer, sample, refine_subspaces, seed=seed, threads=threads) if refine_subspaces else None
+    refine = None
+    if sample is not None and refine_subspaces:
+        refine = train_refine(quantizer, sample, refine_subspaces, seed=seed, threads=threads)
     del sample
     codes = np.empty((count, quantizer.code_size), dtype=np.uint8)
     if refine is not None:

@@ -27,7 +27,9 @@ def train_refine(walk: PQ, sample: np.ndarray, m: int, *, seed: int = 0, threads
     (rows as the index stores them: normalised for cosine). Scored by inner products, so its
     table gives ``q . b`` for any metric."""
     residual = sample - walk.decode(walk.encode(sample, threads=threads))
-    return PQ(m, metric="ip", seed=seed).train(residual, threads=threads)
+    refine = PQ(m, metric="ip", seed=seed)
+    refine.train(residual, threads=threads)
+    return refine
 
 
 def encode_refine(walk: PQ, refine: PQ, rows: np.ndarray, walk_codes: np.ndarray, metric: str, *,
