@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <random>
 
@@ -160,11 +161,22 @@ void PQCodec::prepare(const float* q, uint8_t* prepared) const {
 }
 
 float PQCodec::distance(const uint8_t* prepared, const uint8_t* code) const {
+    // Eight lookups per step into four sums: one running sum would chain all m additions
+    // (4 cycles each) where the lookups themselves issue two per cycle.
     const float* p = reinterpret_cast<const float*>(prepared);
     const float* t = p + kHeader;
-    float s = 0.0f;
-    for (size_t j = 0; j < m_; ++j) s += t[j * 256 + code[j]];
-    return p[0] + s;
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    size_t j = 0;
+    for (; j + 8 <= m_; j += 8, t += 8 * 256) {
+        uint64_t w;
+        std::memcpy(&w, code + j, sizeof(w));
+        a0 += t[w & 255] + t[256 + ((w >> 8) & 255)];
+        a1 += t[512 + ((w >> 16) & 255)] + t[768 + ((w >> 24) & 255)];
+        a2 += t[1024 + ((w >> 32) & 255)] + t[1280 + ((w >> 40) & 255)];
+        a3 += t[1536 + ((w >> 48) & 255)] + t[1792 + (w >> 56)];
+    }
+    for (; j < m_; ++j, t += 256) a0 += t[code[j]];
+    return p[0] + ((a0 + a1) + (a2 + a3));
 }
 
 void PQCodec::scan(const uint8_t* prepared, const uint8_t* codes, size_t n, float* out) const {
