@@ -161,3 +161,23 @@ def test_a_file_missing_part_of_the_refine_code_is_refused(built, tmp_path):
     write_atomic(str(broken), f.meta, arrays, version=f.version)
     with pytest.raises(FormatError, match="refine"):
         vecsearch.Index.load(broken)
+
+
+@pytest.mark.parametrize("damage", ["nan_error", "short_terms", "bad_codec"])
+def test_a_damaged_refine_code_is_refused(built, tmp_path, damage):
+    from vecsearch._format import IndexFile, write_atomic
+
+    _, path, _ = built
+    f = IndexFile(str(path))
+    arrays = {name: np.array(f.array(name, np.uint8)) for name in f.sections if name != "meta"}
+    if damage == "nan_error":
+        errors = arrays["refine_errors"].view(np.float32)
+        errors[5] = np.nan
+    elif damage == "short_terms":
+        arrays["refine_terms"] = arrays["refine_terms"][:-4]
+    else:
+        arrays["refine_codec"] = arrays["refine_codec"][:10]
+    broken = tmp_path / "broken.vs"
+    write_atomic(str(broken), f.meta, arrays, version=f.version)  # checksums of the damaged bytes: it gets past them
+    with pytest.raises(FormatError):
+        vecsearch.Index.load(broken)
