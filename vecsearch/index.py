@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import os
 import threading
 from typing import Any, Dict, Optional, Tuple, Union
@@ -459,8 +458,9 @@ class Index:
         nq = data.shape[0]
         if filter is not None:
             ids, dists, answered, matches = self._search_filtered(data, k, ef, rerank, threads, filter, plan)
-            info = search_info(ids, matches, answered, scans_exact=not self._scans_codes) if return_info else None
-            return (ids, dists, info) if return_info else (ids, dists)
+            if not return_info:
+                return ids, dists
+            return ids, dists, search_info(ids, matches, answered, scans_exact=not self._scans_codes)
         ids, dists = self._search_unfiltered(data, k, ef, rerank, threads)
         return (ids, dists, search_info(ids, np.full(nq, len(self)), None)) if return_info else (ids, dists)
 
@@ -523,7 +523,9 @@ class Index:
             queries = self._core.get_vectors(np.ascontiguousarray(sample))
             before = dict(self._core.plan_stats())
             model = CostModel.measure(self._core, queries, size, self._exact_filtered_walks)
-            self._cost_model = dataclasses.replace(model, scan_preference=DISK_SCAN_PREFERENCE) if self._scans_codes else model
+            if self._scans_codes:
+                model = dataclasses.replace(model, scan_preference=DISK_SCAN_PREFERENCE, blocked_scans=False)
+            self._cost_model = model
             after = dict(self._core.plan_stats())
             self._calibration_plans = {name: self._calibration_plans.get(name, 0) + after[name] - before[name]
                                        for name in after}
@@ -548,8 +550,6 @@ class Index:
         if plan == "auto":
             live, model = len(self), self._costs()
             sharing = np.bincount(filter_of, minlength=len(matches))
-            if self._scans_codes:  # code scans run one query at a time, never blocked
-                sharing = np.ones_like(sharing)
             plans = plan_codes(matches, live, k, ef, model, sharing)[filter_of]
         else:
             plans = np.full(nq, PLANS[plan], dtype=np.uint8)

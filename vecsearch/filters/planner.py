@@ -72,6 +72,9 @@ class CostModel:
     # walk's recall at the same ef is lower: measured at 2M x 384 and 1 %, the code scan gave
     # recall 0.9996 in 2.75 ms, ACORN 0.947 in 2.0 ms at ef 512 and 0.970 in 6.4 ms at ef 2048.
     scan_preference: float = 1.0
+    # False where scans are never blocked across queries (code scans of a disk index): every
+    # query then pays the per-query scan cost, however many share its filter.
+    blocked_scans: bool = True
 
     @classmethod
     def measure(cls, core: Any, queries: np.ndarray, size: int, exact_walks: bool = False) -> "CostModel":
@@ -145,7 +148,7 @@ class CostModel:
         selectivity = np.maximum(matches / max(live, 1), 1e-12)
         shared_by = np.maximum(np.asarray(shared_by, dtype=np.float64), 1.0)
         block = self.scan_block_per_query + self.scan_block_per_block / shared_by
-        per_match = np.where(shared_by >= SCAN_BLOCK_MIN, block, self.scan_per_match)
+        per_match = np.where((shared_by >= SCAN_BLOCK_MIN) & self.blocked_scans, block, self.scan_per_match)
         xs = np.log([s for s, _, _ in self.acorn])
         fixed = np.interp(np.log(selectivity), xs, [f for _, f, _ in self.acorn])
         per_ef = np.interp(np.log(selectivity), xs, [c for _, _, c in self.acorn])
