@@ -20,6 +20,8 @@ a missing package raises ImportError there and only that method is skipped.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from typing import Any
 
 import numpy as np
@@ -142,6 +144,40 @@ class VecsearchMethod(IndexMethod):
                                              shared_by=len(queries) if shared else 1).plan)
 
 
+class RangedVecsearchMethod(VecsearchMethod):
+    """vecsearch with a range index on every int, float or date column (``create_range_index``):
+    ``auto`` (the planner may now pick the range index) and ``range`` (forced) curves. The range
+    indexes' build time is part of the build and printed with their memory."""
+
+    name = "vecsearch-ranged"
+
+    def __init__(self, params: HNSWParams, plans: tuple[str, ...] = ("auto", "range"), storage: str = "auto"
+                 ) -> None:
+        super().__init__(params, plans, storage)
+
+    def build(
+        self, data: np.ndarray, attributes: dict[str, Any], threads: int, progress: bool
+    ) -> BuildResult | None:
+        result = super().build(data, attributes, threads, progress)
+        index = self.engine.index
+        start = time.perf_counter()
+        for column, kind in index.attribute_schema.items():
+            if kind in ("int", "float", "date"):
+                index.create_range_index(column, num_threads=threads)
+        seconds = time.perf_counter() - start
+        size = index.memory_usage()["range_indexes"]
+        print(f"  vecsearch-ranged: range indexes on {', '.join(index.range_indexes) or 'none'} built in "
+              f"{seconds:.2f} s, {size / 2**20:.1f} MiB ({size / max(len(index), 1):.0f} B/vector)")
+        if result is None:
+            return None
+        return dataclasses.replace(result, method=self.name, seconds=result.seconds + seconds)
+
+    def case_curves(self, case: FilterCase) -> tuple[str, ...]:
+        if case.workload != "range":  # the forced curve only where a range index applies
+            return tuple(c for c in super().case_curves(case) if c != "range")
+        return super().case_curves(case)
+
+
 class HnswlibMethod(IndexMethod):
     """hnswlib's ``knn_query(filter=...)`` with ``k = min(k, matches)`` (it raises when it finds
     fewer than k allowed items): a shared filter is one batch call (per query only if the
@@ -227,6 +263,7 @@ class FaissMethod(IndexMethod):
 
 METHODS: dict[str, type[FilteredMethod]] = {
     "vecsearch": VecsearchMethod,
+    "vecsearch-ranged": RangedVecsearchMethod,
     "hnswlib": HnswlibMethod,
     "faiss": FaissMethod,
     "faiss-ivf": FaissIvf,
@@ -245,6 +282,8 @@ def load_method(
     """Construct the named method; ImportError when its library is not installed."""
     if name == "vecsearch":
         return VecsearchMethod(params, plans, storage)
+    if name == "vecsearch-ranged":
+        return RangedVecsearchMethod(params, storage=storage)
     return METHODS[name](params)
 
 

@@ -128,3 +128,20 @@ def test_u8s8_dot_matches_reference(level, dim):
     np.testing.assert_array_equal(_core.quant_kernel(level, "u8s8_dot", codes, w), want.astype(np.float32))
     low = np.full(dim, -128, dtype=np.int8)
     np.testing.assert_array_equal(_core.quant_kernel(level, "u8s8_dot", codes[:1], low), [-128.0 * 255 * dim])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("nw", [1, 3, 4])
+@pytest.mark.parametrize("chunks", [1, 25, 96])
+def test_u8s8_block16_matches_reference(level, nw, chunks):
+    # One block of 16 codes interleaved four bytes at a time (graph/range_codes.h), with the
+    # extremes 255 x -128 and 255 x 127 in every lane.
+    rng = np.random.default_rng(chunks * 10 + nw)
+    codes = rng.integers(0, 256, size=(16, chunks * 4), dtype=np.uint8)
+    codes[0] = 255
+    w = rng.integers(-128, 128, size=(nw, chunks * 4), dtype=np.int8)
+    w[0, ::2] = -128
+    block = codes.reshape(16, chunks, 4).transpose(1, 0, 2).reshape(chunks, 64)
+    want = (w.astype(np.int64) @ codes.T.astype(np.int64)).reshape(-1)
+    got = _core.quant_kernel(level, "u8s8_block16", np.ascontiguousarray(block), w)
+    np.testing.assert_array_equal(got, want.astype(np.float32))

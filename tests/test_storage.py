@@ -93,7 +93,7 @@ def test_trained_quantizer_and_cosine(data, oracle, recall):
 def test_memory_usage_by_component(built):
     plain = Index(DIM, "l2")
     parts = built["pq"].memory_usage()
-    assert set(parts) == {"graph", "codes", "vectors", "ids", "attributes", "total"}
+    assert set(parts) == {"graph", "codes", "vectors", "ids", "attributes", "range_indexes", "total"}
     assert parts["total"] == sum(v for key, v in parts.items() if key != "total")
     assert parts["codes"] >= N * built["pq"].quantizer.code_size
     assert plain.memory_usage()["codes"] == 0

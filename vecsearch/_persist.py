@@ -43,6 +43,8 @@ def save_index(index: Any, path: Any, vectors: Optional[FileRegion] = None) -> N
         "storage": index.storage,
         "rerank": index.rerank,
     }
+    if index.range_indexes:  # rebuilt from the vectors and the column on first use after a load
+        meta["range_indexes"] = list(index.range_indexes)
     if index._auto:  # storage="auto": "pending" until it has decided, then "decided"
         meta["storage_auto"] = "pending" if index._auto_pending else "decided"
     arrays = {name: state[name] for name in ("vectors", "ids", "levels", "deleted", "links0", "upper")}

@@ -22,7 +22,9 @@ from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, _St
 from vecsearch.filters.bitmaps import filter_bitmaps
 from vecsearch.search_info import search_info
 from vecsearch.filters.planner import (CALIBRATION_QUERIES, DISK_SCAN_PREFERENCE, PLANS, CostModel, QueryPlan,
-                                       choose_plan, plan_codes)
+                                       cheapest_cost, choose_plan, plan_codes)
+from vecsearch.filters.range_index import (RANGE_ANSWERED, RangeIndex, check_range_column, load_range_indexes,
+                                           range_filters)
 
 # Results are k wide whatever the index size, so k is bounded to keep a typo from asking for
 # gigabytes of padding.
@@ -144,6 +146,7 @@ class Index:
         # Held by adds and deletes around their native call, and by a filtered search that keeps
         # losing the race with them, so that search cannot starve.
         self._write_gate = threading.Lock()
+        self._range_indexes: Dict[str, RangeIndex] = {}  # column -> its range index
 
     # -- properties -------------------------------------------------------------------------
 
@@ -389,6 +392,36 @@ class Index:
         """Column name -> kind (``int``, ``float``, ``date``, ``bool``, ``category``, ``tags``)."""
         return self._attributes.schema
 
+    def create_range_index(self, column: str, *, num_threads: Optional[int] = None) -> None:
+        """Keeps the vectors again in the order of an int, float or date column, as 8-bit codes
+        (about ``dim + 8`` bytes per vector), so that a filter that is a range on that column
+        (``F(column).between(a, b)``, ``<``, ``>=``, ``==`` or an AND of them, as expressions
+        or strings) scans just the vectors in its range with integer dot products and re-scores
+        the best ``max(k, rerank)`` exactly. ``plan="auto"`` uses it for the queries where its
+        measured cost is below the other plans' (:meth:`explain` shows both); ``plan="range"``
+        forces it. Adds, deletes and changes to the column make it stale: the next search that
+        uses it rebuilds it. Saved with the index and rebuilt on first use after a load.
+
+        Raises:
+            FilterError: the column does not exist or is not int, float or date.
+        """
+        check_range_column(self._attributes, column)
+        ranged = self._range_indexes.get(column) or RangeIndex(column)
+        with self._write_gate:
+            ranged.refresh(self._core, self._attributes, self._threads(num_threads))
+        self._range_indexes[column] = ranged
+
+    def drop_range_index(self, column: str) -> None:
+        """Removes the range index of `column` (KeyError if it has none)."""
+        if column not in self._range_indexes:
+            raise KeyError(f"no range index on {column!r}; indexed: {sorted(self._range_indexes) or 'none'}")
+        del self._range_indexes[column]
+
+    @property
+    def range_indexes(self) -> Tuple[str, ...]:
+        """The columns that have a range index (see :meth:`create_range_index`)."""
+        return tuple(self._range_indexes)
+
     def get_vectors(self, ids: Any) -> np.ndarray:
         """The stored vectors of `ids` as float32 [n, dim] (normalised for cosine).
 
@@ -427,7 +460,8 @@ class Index:
                 ``f(id) -> bool`` (slow: one Python call per vector).
             plan: how filtered queries are answered: ``"auto"`` (per query, from the exact
                 match count and measured costs; see :meth:`explain`), ``"scan"`` (exact),
-                ``"acorn"`` (ACORN-1 walk over matching nodes) or ``"post"`` (walk, then filter).
+                ``"acorn"`` (ACORN-1 walk over matching nodes), ``"post"`` (walk, then filter) or
+                ``"range"`` (the range index of the filter's column: see :meth:`create_range_index`).
             rerank: with quantized storage, how many of the walk's best candidates are re-scored
                 exactly (default: the index's ``rerank``; 0 returns code distances). The exact
                 scan plan always uses the float vectors.
@@ -499,9 +533,24 @@ class Index:
             raise EmptyIndexError("the index is empty: add vectors before searching")
         _, matches, _, _ = filter_bitmaps(self._core, self._attributes, filter, 1)
         chosen = choose_plan(int(matches[0]), len(self), k, ef, self._costs(), shared_by)
+        routed = self._range_route(filter, 1, "auto", False, 0)
+        if routed is not None:
+            chosen = self._explain_range(chosen, *routed, k, ef, shared_by)
         if self._disk_io is None:
             return chosen
         return dataclasses.replace(chosen, rows_read=self._expected_rows(chosen, k, ef))
+
+    def _explain_range(self, chosen: QueryPlan, ranged: RangeIndex, codes: Any, spans: np.ndarray,
+                       filter_of: np.ndarray, k: int, ef: int, shared_by: int) -> QueryPlan:
+        """`chosen` with the range index's estimate beside the other plans', and its plan when cheaper."""
+        assert ranged.cost is not None
+        rows = spans[:1, 1] - spans[:1, 0]
+        cost = float(ranged.cost.estimate(rows, max(k, self._rerank_for(ef, k, None)), np.array([shared_by]))[0])
+        estimated = {**chosen.estimated_us, "range": cost}
+        cheaper = bool(self._range_cheaper(ranged, spans[:1], np.zeros(shared_by, dtype=np.uint32), k, ef,
+                                           self._rerank_for(ef, k, None))[0])
+        return dataclasses.replace(chosen, plan="range" if cheaper else chosen.plan, estimated_us=estimated,
+                                   eligible=(*chosen.eligible, "range"), range_index=ranged.column)
 
     def _expected_rows(self, chosen: QueryPlan, k: int, ef: int) -> float:
         """Float rows a query of this plan reads from disk: a mapped file's exact scan reads every
@@ -533,18 +582,78 @@ class Index:
 
     def _search_filtered(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
                          plan: str):
-        if plan != "auto" and plan not in PLANS:
-            raise ValueError(f"unknown plan {plan!r}; expected 'auto', 'scan', 'acorn' or 'post'")
+        if plan != "auto" and plan != "range" and plan not in PLANS:
+            raise ValueError(f"unknown plan {plan!r}; expected 'auto', 'scan', 'acorn', 'post' or 'range'")
         for _ in range(FILTER_RETRIES):
             try:
-                return self._search_filtered_once(data, k, ef, rerank, threads, filter, plan)
+                return self._search_filtered_once(data, k, ef, rerank, threads, filter, plan, gated=False)
             except _StaleFilterError:
                 pass
         with self._write_gate:  # no add or delete can make this attempt stale
-            return self._search_filtered_once(data, k, ef, rerank, threads, filter, plan)
+            return self._search_filtered_once(data, k, ef, rerank, threads, filter, plan, gated=True)
 
     def _search_filtered_once(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
-                              plan: str):
+                              plan: str, gated: bool):
+        routed = self._range_route(filter, data.shape[0], plan, gated, threads)
+        if routed is not None:
+            ranged, codes, spans, filter_of = routed
+            use = np.ones(spans.shape[0], dtype=bool) if plan == "range" else self._range_cheaper(
+                ranged, spans, filter_of, k, ef, rerank)
+            asked = use[filter_of]
+            if asked.all():
+                ids, dists = self._core.search_range(codes, data, k, rerank, threads, spans, filter_of)
+                matches = (spans[:, 1] - spans[:, 0])[filter_of]
+                return ids, dists, np.full(data.shape[0], RANGE_ANSWERED, dtype=np.uint8), matches
+            if asked.any():  # per-query ranges: the range index answers those it is cheaper for
+                return self._split_range(data, k, ef, rerank, threads, filter, plan, codes, spans, filter_of, asked)
+        return self._search_bitmaps(data, k, ef, rerank, threads, filter, plan)
+
+    def _range_route(self, filter: Any, nq: int, plan: str, gated: bool, threads: int):
+        """(range index, its codes, spans, filter_of) when a range index answers every filter of the batch
+        (rebuilt first when the index or its column changed); None otherwise."""
+        if plan not in ("auto", "range"):
+            return None
+        routed = range_filters(self._range_indexes, self._attributes, filter, nq) if self._range_indexes else None
+        if routed is None:
+            if plan == "range":
+                raise ValueError("plan='range' needs filters that are ranges on a column with a range index "
+                                 f"(indexed: {sorted(self._range_indexes) or 'none'}); see create_range_index")
+            return None
+        ranged, bounds, filter_of = routed
+        if not ranged.fresh(self._core, self._attributes):
+            if gated:
+                ranged.refresh(self._core, self._attributes, threads)
+            else:
+                with self._write_gate:
+                    ranged.refresh(self._core, self._attributes, threads)
+        return (ranged, *ranged.spans(bounds), filter_of)
+
+    def _range_cheaper(self, ranged: RangeIndex, spans: np.ndarray, filter_of: np.ndarray, k: int, ef: int,
+                       rerank: int) -> np.ndarray:
+        """bool per filter: the range index's measured cost is below the cheapest other plan's."""
+        matches = (spans[:, 1] - spans[:, 0]).astype(np.int64)
+        sharing = np.bincount(filter_of, minlength=spans.shape[0])
+        assert ranged.cost is not None
+        mine = ranged.cost.estimate(matches, max(k, rerank), sharing)
+        return (mine < cheapest_cost(matches, len(self), k, ef, self._costs(), sharing)) & (matches > 0)
+
+    def _split_range(self, data, k, ef, rerank, threads, filter, plan, codes, spans, filter_of, asked):
+        """Answers the queries in `asked` by the range index, the others by the bitmap plans."""
+        nq = data.shape[0]
+        ids = np.empty((nq, k), dtype=np.uint64)
+        dists = np.empty((nq, k), dtype=np.float32)
+        answered = np.full(nq, RANGE_ANSWERED, dtype=np.uint8)
+        matches = (spans[:, 1] - spans[:, 0])[filter_of].astype(np.int64)
+        ids[asked], dists[asked] = self._core.search_range(codes, np.ascontiguousarray(data[asked]), k, rerank,
+                                                           threads, spans, filter_of[asked])
+        rest = np.flatnonzero(~asked)
+        filters = [filter[i] for i in rest.tolist()]  # per-query filters: a mix needs a list
+        ids[rest], dists[rest], answered[rest], matches[rest] = self._search_bitmaps(
+            np.ascontiguousarray(data[rest]), k, ef, rerank, threads, filters, plan)
+        return ids, dists, answered, matches
+
+    def _search_bitmaps(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
+                        plan: str):
         nq = data.shape[0]
         bitmaps, matches, filter_of, epoch = filter_bitmaps(self._core, self._attributes, filter, nq, threads)
         if plan == "auto":
@@ -577,10 +686,12 @@ class Index:
         """Approximate bytes of RAM held by the index, by component: ``graph`` (links, levels),
         ``codes`` (quantized storage and its quantizer), ``vectors`` (float32 rows: the
         re-rank vectors with quantized storage; file pages when loaded with ``mmap=True``),
-        ``ids`` (id maps), ``attributes`` (columns and their indexes) and their ``total``."""
+        ``ids`` (id maps), ``attributes`` (columns and their indexes), ``range_indexes`` (see
+        :meth:`create_range_index`) and their ``total``."""
         parts = dict(self._core.memory_parts())
         mapped = parts.pop("vectors_mapped")
         parts["attributes"] = self._attributes.nbytes()
+        parts["range_indexes"] = sum(r.memory_bytes() for r in self._range_indexes.values())
         if mapped and self._disk_io is not None:  # vectors on disk: file pages, read per query
             parts["disk"] = parts.pop("vectors")
             parts["vectors"] = 0
@@ -683,6 +794,7 @@ class Index:
         if auto not in (None, "pending", "decided"):
             raise FormatError(f"{path}: meta field 'storage_auto' is {auto!r}, not 'pending' or 'decided'")
         index._auto, index._auto_pending = auto is not None, auto == "pending"
+        index._range_indexes = load_range_indexes(f.meta.get("range_indexes", []), attributes, path)
         if vectors_on_disk and f.has("vectors"):
             f.release("vectors")  # read per query from now on, one row at a time
             if disk_io != "mmap":

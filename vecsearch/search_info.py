@@ -10,8 +10,8 @@ import numpy as np
 
 from vecsearch._validate import MISSING_ID
 
-# The native Answered codes (csrc/filter/bitmap.h), in order.
-ANSWERED = ("scan", "acorn", "post", "acorn_rerouted", "acorn_fallback", "post_fallback")
+# The native Answered codes (csrc/filter/bitmap.h), in order, then the range index's.
+ANSWERED = ("scan", "acorn", "post", "acorn_rerouted", "acorn_fallback", "post_fallback", "range")
 # Answers computed exactly over every matching vector.
 EXACT_PLANS = ("scan", "acorn_rerouted", "acorn_fallback", "post_fallback")
 
@@ -25,7 +25,8 @@ class SearchInfo:
     - ``plan``: what answered: ``"walk"`` (unfiltered graph walk), ``"scan"`` (exact scan of the
       matching vectors), ``"acorn"`` or ``"post"`` (filtered walks), or the exact scan that replaced
       a walk: ``"acorn_rerouted"`` (the filter fails around the query), ``"acorn_fallback"`` /
-      ``"post_fallback"`` (the walk met fewer matches than exist, or provably missed closer ones);
+      ``"post_fallback"`` (the walk met fewer matches than exist, or provably missed closer ones),
+      or ``"range"`` (a range index's code scan of the matches, its best re-scored exactly);
     - ``exact``: the row is the exact answer: an exact scan answered, or the walk returned every
       matching vector there is (never for a walk that may have missed some). With the vectors on
       disk (read per query) a scan scores the codes and reads only the best rows: not exact;

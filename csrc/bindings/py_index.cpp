@@ -39,6 +39,15 @@ carray<uint64_t> require_ids(py::handle obj, const char* what) {
     return ids;
 }
 
+// A range index's codes (graph/range_codes.h), immutable once built: shared by the searches
+// that use them while Python may drop its reference.
+struct PyRangeCodes {
+    std::shared_ptr<const RangeCodes> codes;
+    size_t size() const { return codes->size(); }
+    uint64_t epoch() const { return codes->epoch(); }
+    size_t memory_bytes() const { return codes->memory_bytes(); }
+};
+
 class PyHnsw {
 public:
     explicit PyHnsw(std::unique_ptr<Hnsw> h) : h_(std::move(h)) {}
@@ -233,6 +242,34 @@ public:
                                 reinterpret_cast<const FilterPlan*>(plans.data()), epoch, ip, dp, ap, exact_walks);
         }
         return py::make_tuple(ids, dists, answered);
+    }
+
+    PyRangeCodes build_range_codes(py::handle slots_obj, size_t threads) const {
+        carray<uint32_t> slots = require_array<uint32_t>(slots_obj, "slots");
+        if (slots.ndim() != 1) throw InvalidArgument("slots must be 1-d");
+        py::gil_scoped_release release;
+        return PyRangeCodes{h_->build_range_codes(slots.data(), slots.size(), clamp_threads(threads))};
+    }
+
+    py::tuple search_range(const PyRangeCodes& codes, py::handle queries_obj, size_t k, size_t rerank, size_t threads,
+                           py::handle spans_obj, py::handle filter_of_obj) const {
+        carray<float> queries = require_matrix(queries_obj, h_->params().dim, "queries");
+        if (k == 0) throw InvalidArgument("k must be positive");
+        carray<uint64_t> spans = require_array<uint64_t>(spans_obj, "spans");
+        carray<uint32_t> filter_of = require_array<uint32_t>(filter_of_obj, "filter_of");
+        if (spans.ndim() != 2 || spans.shape(1) != 2) throw InvalidArgument("spans must be [filters, 2]");
+        const size_t nq = queries.shape(0);
+        if (size_t(filter_of.size()) != nq) throw InvalidArgument("one filter index per query");
+        py::array_t<uint64_t> ids({py::ssize_t(nq), py::ssize_t(k)});
+        py::array_t<float> dists({py::ssize_t(nq), py::ssize_t(k)});
+        uint64_t* ip = ids.mutable_data();
+        float* dp = dists.mutable_data();
+        {
+            py::gil_scoped_release release;
+            h_->search_range(*codes.codes, queries.data(), nq, spans.data(), spans.shape(0), filter_of.data(), k,
+                             rerank, clamp_threads(threads), ip, dp);
+        }
+        return py::make_tuple(ids, dists);
     }
 
     py::array_t<float> get_vectors(py::handle ids_obj) const {
@@ -548,6 +585,10 @@ void init_index(py::module_& m) {
         malloc_trim(0);
 #endif
     });
+    py::class_<PyRangeCodes>(m, "RangeCodes")
+        .def("size", &PyRangeCodes::size)
+        .def("epoch", &PyRangeCodes::epoch)
+        .def("memory_bytes", &PyRangeCodes::memory_bytes);
     py::class_<PyHnsw>(m, "HnswIndex")
         .def(py::init<size_t, const std::string&, size_t, size_t, uint64_t, size_t, size_t>(), py::arg("dim"),
              py::arg("metric"), py::arg("M"), py::arg("ef_construction"), py::arg("seed"), py::arg("acorn_gamma") = 1,
@@ -567,6 +608,9 @@ void init_index(py::module_& m) {
         .def("search_filtered", &PyHnsw::search_filtered, py::arg("queries"), py::arg("k"), py::arg("ef"),
              py::arg("rerank"), py::arg("threads"), py::arg("bitmaps"), py::arg("matches"), py::arg("filter_of"), py::arg("plans"),
              py::arg("epoch"), py::arg("exact_walks") = false)
+        .def("build_range_codes", &PyHnsw::build_range_codes, py::arg("slots"), py::arg("threads"))
+        .def("search_range", &PyHnsw::search_range, py::arg("codes"), py::arg("queries"), py::arg("k"),
+             py::arg("rerank"), py::arg("threads"), py::arg("spans"), py::arg("filter_of"))
         .def("size", &PyHnsw::size)
         .def("slot_count", &PyHnsw::slot_count)
         .def("contains", &PyHnsw::contains, py::arg("id"))

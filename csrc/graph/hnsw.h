@@ -30,6 +30,7 @@
 #include "graph/beam.h"
 #include "graph/id_map.h"
 #include "graph/neighbour_codes.h"
+#include "graph/range_codes.h"
 #include "graph/scorer.h"
 #include "graph/visited.h"
 #include "quant/codec.h"
@@ -128,6 +129,16 @@ public:
     // The slot of each id (kNoSlot where absent); false when some id is absent.
     bool slots_of(const external_id* ids, size_t n, slot_t* out) const;
     uint64_t epoch() const;
+
+    // Range index (graph/range_codes.h, graph/hnsw_range.cpp). build_range_codes encodes the
+    // live slots[0..n) in that order (an attribute column's); throws InvalidArgument for a slot
+    // that is not live. search_range answers query i from rows [spans[2f], spans[2f + 1]) of that
+    // order, f = filter_of[i]: an int8 scan of the codes, whose best max(k, rerank) are re-scored
+    // exactly. Throws StaleFilterError when the index changed since the codes were built.
+    std::unique_ptr<RangeCodes> build_range_codes(const slot_t* slots, size_t n, size_t threads) const;
+    void search_range(const RangeCodes& codes, const float* queries, size_t nq, const uint64_t* spans, size_t n_spans,
+                      const uint32_t* filter_of, size_t k, size_t rerank, size_t threads, external_id* out_ids,
+                      float* out_dists) const;
 
     // Quantized storage. attach_codec takes a trained codec of this index's dim and metric and
     // the codes of slots 0..slot_count()-1 (nullptr: encode the stored vectors); later adds

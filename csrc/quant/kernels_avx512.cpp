@@ -1,5 +1,6 @@
 // AVX-512 level of the quant kernels (F/BW/VL/DQ; VPOPCNTDQ for Hamming when the CPU has it).
 // Tails use masked loads, which never touch the masked-out bytes.
+#include <cstring>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -173,6 +174,10 @@ VS_AVX512 void fastscan32_avx512(const uint8_t* packed, const uint8_t* lut, size
 }
 
 VS_AVX512 int32_t u8s8_dot_avx512(const uint8_t* c, const int8_t* w, size_t dim) { return g::u8s8_dot(c, w, dim); }
+VS_AVX512 void u8s8_block16_avx512(const uint8_t* b, const int8_t* w, size_t nw, size_t stride, size_t chunks,
+                                  int32_t* out) {
+    g::u8s8_block16(b, w, nw, stride, chunks, out);
+}
 
 // One vpdpbusd per 64 dimensions; the tail through masked loads.
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) int32_t u8s8_dot_vnni(const uint8_t* c, const int8_t* w,
@@ -191,11 +196,49 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) int32_t u8s8_dot_vnni(con
     return _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
 }
 
+inline int32_t load_s32(const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// One 64-byte load of 16 codes' chunk per step, scored against each query's four bytes by
+// broadcast: every lane accumulates its own code's dot product.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void u8s8_block16_vnni(const uint8_t* b, const int8_t* w,
+                                                                                size_t nw, size_t stride,
+                                                                                size_t chunks, int32_t* out) {
+#define VS_WORD(j, c) _mm512_set1_epi32(load_s32(w + (j) * stride + (c) * 4))
+    if (nw == 4) {
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t c = 0; c < chunks; ++c) {
+            const __m512i v = _mm512_loadu_si512(b + c * 64);
+            a0 = _mm512_dpbusd_epi32(a0, v, VS_WORD(0, c));
+            a1 = _mm512_dpbusd_epi32(a1, v, VS_WORD(1, c));
+            a2 = _mm512_dpbusd_epi32(a2, v, VS_WORD(2, c));
+            a3 = _mm512_dpbusd_epi32(a3, v, VS_WORD(3, c));
+        }
+        _mm512_storeu_si512(out, a0);
+        _mm512_storeu_si512(out + 16, a1);
+        _mm512_storeu_si512(out + 32, a2);
+        _mm512_storeu_si512(out + 48, a3);
+        return;
+    }
+    for (size_t j = 0; j < nw; ++j) {
+        __m512i a = _mm512_setzero_si512();
+        for (size_t c = 0; c < chunks; ++c) a = _mm512_dpbusd_epi32(a, _mm512_loadu_si512(b + c * 64), VS_WORD(j, c));
+        _mm512_storeu_si512(out + j * 16, a);
+    }
+#undef VS_WORD
+}
+
 QuantKernels make_table() {
     QuantKernels t{SimdLevel::avx512, "avx512",      sq8_l2_avx512,   sq8_dot_avx512,
                    hamming_popcnt,    hamming_scan_popcnt, scalar_quant_kernels().pq8_scan, nearest_avx512,
-                   fastscan32_avx512, u8s8_dot_avx512};
-    if (cpu_has_vnni()) t.u8s8_dot = u8s8_dot_vnni;
+                   fastscan32_avx512, u8s8_dot_avx512, u8s8_block16_avx512};
+    if (cpu_has_vnni()) {
+        t.u8s8_dot = u8s8_dot_vnni;
+        t.u8s8_block16 = u8s8_block16_vnni;
+    }
     if (cpu_has_vpopcntdq()) {
         t.hamming = hamming_vpopcnt;
         t.hamming_scan = hamming_scan_vpopcnt;

@@ -134,6 +134,18 @@ __attribute__((always_inline)) inline int32_t u8s8_dot(const uint8_t* code, cons
     return s;
 }
 
+__attribute__((always_inline)) inline void u8s8_block16(const uint8_t* block, const int8_t* w, size_t nw,
+                                                        size_t stride, size_t chunks, int32_t* out) {
+    for (size_t j = 0; j < nw; ++j) {
+        int32_t s[16] = {};
+        for (size_t c = 0; c < chunks; ++c)
+            for (size_t r = 0; r < 16; ++r)
+                for (size_t t = 0; t < 4; ++t)
+                    s[r] += int32_t(block[c * 64 + r * 4 + t]) * int32_t(w[j * stride + c * 4 + t]);
+        for (size_t r = 0; r < 16; ++r) out[j * 16 + r] = s[r];
+    }
+}
+
 // The reference FastScan: for each code, the four table lookups of every chunk.
 __attribute__((always_inline)) inline void fastscan32(const uint8_t* packed, const uint8_t* lut, size_t chunks,
                                                       float* out) {

@@ -30,13 +30,17 @@ void fastscan32_scalar(const uint8_t* packed, const uint8_t* lut, size_t chunks,
 }
 
 int32_t u8s8_dot_scalar(const uint8_t* c, const int8_t* w, size_t dim) { return g::u8s8_dot(c, w, dim); }
+void u8s8_block16_scalar(const uint8_t* b, const int8_t* w, size_t nw, size_t stride, size_t chunks,
+                        int32_t* out) {
+    g::u8s8_block16(b, w, nw, stride, chunks, out);
+}
 
 }  // namespace
 
 const QuantKernels& scalar_quant_kernels() {
     static const QuantKernels table{SimdLevel::scalar, "scalar",  sq8_l2_scalar,  sq8_dot_scalar,
                                     hamming_scalar,    hamming_scan_scalar, pq8_scan_scalar, nearest_scalar,
-                                    fastscan32_scalar, u8s8_dot_scalar};
+                                    fastscan32_scalar, u8s8_dot_scalar, u8s8_block16_scalar};
     return table;
 }
 

@@ -35,6 +35,7 @@ class Column:
         self.null = np.zeros(0, dtype=bool)
         self._index: Any = None
         self._null_rows: Optional[np.ndarray] = None
+        self.version = 0  # bumped by every change of values (range indexes rebuild on it)
 
     def __len__(self) -> int:
         return self.null.shape[0]
@@ -45,6 +46,7 @@ class Column:
         return self._null_rows
 
     def _invalidate(self) -> None:
+        self.version += 1
         self._index = None
         self._null_rows = None
 
@@ -67,6 +69,10 @@ class NumericColumn(Column):
         self.values[rows] = values.astype(self.values.dtype, copy=False)
         self.null[rows] = null
         self._invalidate()
+
+    def sorted_values(self):
+        """(the non-null values ascending, their rows int64): what range filters search."""
+        return self._order()
 
     def _order(self):
         if self._index is None:

@@ -185,19 +185,33 @@ class QueryPlan:
     # With the vectors on disk: float rows the query is expected to read (at most the re-rank
     # depth, and never a row that fails the filter); None in RAM.
     rows_read: Optional[float] = None
+    # The column whose range index can answer the filter (plan "range" when it is cheapest).
+    range_index: Optional[str] = None
+
+
+def _ranked_costs(matches: np.ndarray, live: int, k: int, ef: int, model: CostModel,
+                  shared_by: np.ndarray) -> np.ndarray:
+    """[plans, filters]: each eligible plan's cost as the planner ranks it (inf: not eligible)."""
+    costs = model.costs(matches, live, max(ef, k), shared_by)
+    post = np.where(matches >= POST_MIN_SELECTIVITY * live, costs["post"], np.inf)
+    return np.stack([costs["scan"] / model.scan_preference, costs["acorn"], post])  # rows in PLANS order
 
 
 def plan_codes(matches: np.ndarray, live: int, k: int, ef: int, model: CostModel, shared_by: np.ndarray) -> np.ndarray:
     """The cheapest eligible plan (a PLANS code, uint8) for each filter, whose match count is in
     `matches` and which `shared_by` queries of the batch use."""
     matches = np.asarray(matches, dtype=np.int64)
-    costs = model.costs(matches, live, max(ef, k), shared_by)
-    post_ok = matches >= POST_MIN_SELECTIVITY * live
-    post = np.where(post_ok, costs["post"], np.inf)
-    stacked = np.stack([costs["scan"] / model.scan_preference, costs["acorn"], post])  # rows in PLANS order
-    codes = np.argmin(stacked, axis=0).astype(np.uint8)
+    codes = np.argmin(_ranked_costs(matches, live, k, ef, model, shared_by), axis=0).astype(np.uint8)
     codes[matches <= k] = PLANS["scan"]
     return codes
+
+
+def cheapest_cost(matches: np.ndarray, live: int, k: int, ef: int, model: CostModel,
+                  shared_by: np.ndarray) -> np.ndarray:
+    """The estimated microseconds of the plan :func:`plan_codes` picks for each filter (what a
+    range index must beat to answer it instead)."""
+    matches = np.asarray(matches, dtype=np.int64)
+    return _ranked_costs(matches, live, k, ef, model, shared_by).min(axis=0)
 
 
 def choose_plan(matches: int, live: int, k: int, ef: int, model: CostModel, shared_by: int = 1) -> QueryPlan:

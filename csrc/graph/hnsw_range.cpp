@@ -1,0 +1,80 @@
+// Range-index searches: queries whose filter is a range of one attribute column scan that
+// range's stretch of the column-ordered codes (graph/range_codes.h) in blocks of queries that
+// share it, then re-score their best candidates exactly from the vectors (RAM or disk).
+#include <algorithm>
+#include <unordered_map>
+
+#include "graph/hnsw_detail.h"
+
+namespace vecsearch {
+
+namespace {
+
+// Queries that share a span are scanned together, at most this many per pass over its codes:
+// their int8 forms and heaps stay in L1/L2 beside the chunk of codes being scored.
+constexpr size_t kRangeBlock = 32;
+
+}  // namespace
+
+std::unique_ptr<RangeCodes> Hnsw::build_range_codes(const slot_t* slots, size_t n, size_t threads) const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    for (size_t i = 0; i < n; ++i)
+        if (slots[i] >= count_ || deleted_[slots[i]])
+            throw InvalidArgument("range index: slot " + std::to_string(slots[i]) + " holds no live vector");
+    return RangeCodes::build(store_, params_.metric, slots, n, threads, epoch_);
+}
+
+void Hnsw::search_range(const RangeCodes& codes, const float* queries, size_t nq, const uint64_t* spans,
+                        size_t n_spans, const uint32_t* filter_of, size_t k, size_t rerank, size_t threads,
+                        external_id* out_ids, float* out_dists) const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    if (codes.epoch() != epoch_) throw StaleFilterError("the index changed after its range index was built");
+    if (codes.dim() != params_.dim) throw DimensionError("the range index's dim differs from the index's");
+    for (size_t f = 0; f < n_spans; ++f)
+        if (spans[2 * f] > spans[2 * f + 1] || spans[2 * f + 1] > codes.size())
+            throw InvalidArgument("range index: span out of its rows");
+    std::unordered_map<uint32_t, std::vector<uint32_t>> groups;
+    for (size_t i = 0; i < nq; ++i) {
+        if (filter_of[i] >= n_spans) throw InvalidArgument("filter index out of range");
+        groups[filter_of[i]].push_back(uint32_t(i));
+    }
+    struct Task {
+        uint32_t filter;
+        const uint32_t* block;
+        size_t nb;
+    };
+    std::vector<Task> tasks;
+    for (auto& [f, group] : groups)
+        for (size_t b = 0; b < group.size(); b += kRangeBlock)
+            tasks.push_back(Task{f, group.data() + b, std::min(kRangeBlock, group.size() - b)});
+    const size_t depth = std::max(k, rerank), dim = params_.dim;
+    ThreadPool::global().parallel_for(tasks.size(), threads, 1, [&](size_t t) {
+        const Task& task = tasks[t];
+        thread_local std::vector<int8_t> w8;
+        thread_local std::vector<SQ8Codec::IntQuery> forms;
+        thread_local std::vector<TopK> tops;
+        thread_local std::vector<slot_t> best;
+        thread_local std::vector<Neighbor> exact;
+        w8.resize(task.nb * codes.query_bytes());
+        forms.resize(task.nb);
+        if (tops.size() < task.nb) tops.resize(task.nb);
+        for (size_t j = 0; j < task.nb; ++j) {
+            forms[j] = codes.prepare(queries + size_t(task.block[j]) * dim, w8.data() + j * codes.query_bytes());
+            tops[j].reset(depth);
+        }
+        codes.scan(w8.data(), forms.data(), task.nb, spans[2 * task.filter], spans[2 * task.filter + 1], tops.data());
+        for (size_t j = 0; j < task.nb; ++j) {
+            const size_t i = task.block[j];
+            const std::vector<Neighbor>& cands = tops[j].sorted();
+            best.resize(cands.size());
+            for (size_t c = 0; c < cands.size(); ++c) best[c] = cands[c].slot;
+            exact.resize(best.size());
+            score_rows(queries + i * dim, best.data(), best.size(), exact.data());
+            std::sort(exact.begin(), exact.end(), [](const Neighbor& x, const Neighbor& y) { return x.dist < y.dist; });
+            const size_t found = write_answer(exact.data(), std::min(k, exact.size()), out_ids + i * k, out_dists + i * k);
+            pad_missing(out_ids + i * k, out_dists + i * k, found, k);
+        }
+    });
+}
+
+}  // namespace vecsearch

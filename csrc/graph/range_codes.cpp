@@ -1,0 +1,100 @@
+#include "graph/range_codes.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/errors.h"
+#include <limits>
+
+namespace vecsearch {
+
+namespace {
+
+constexpr size_t kInterleave = 16;         // rows per interleaved block (one 64-byte chunk)
+constexpr size_t kTrainRows = 65536;      // rows the SQ8 ranges are learnt from, at most
+constexpr size_t kEncodeRows = 4096;      // rows gathered and encoded per step
+constexpr size_t kChunkBytes = 256 << 10;  // codes a block of queries scans while they stay in L2
+constexpr size_t kGroup = 4;              // queries per kernel call
+
+}  // namespace
+
+RangeCodes::RangeCodes(size_t dim, Metric metric, uint64_t epoch)
+    : dim_(dim), chunks_((dim + 3) / 4), epoch_(epoch), codec_(dim, metric), kernels_(&active_quant_kernels()) {}
+
+std::unique_ptr<RangeCodes> RangeCodes::build(const FlatStore& store, Metric metric, const slot_t* slots, size_t n,
+                                              size_t threads, uint64_t epoch) {
+    const size_t dim = store.dim();
+    std::unique_ptr<RangeCodes> rc(new RangeCodes(dim, metric, epoch));
+    rc->slots_.assign(slots, slots + n);
+    // Train on an even sample of the order (every step-th row): the column need not be random.
+    const size_t train = std::min(n, kTrainRows);
+    std::vector<float> rows(std::max<size_t>(train, std::min(n, kEncodeRows)) * dim);
+    if (n == 0) return rc;
+    const size_t step = n / train;
+    for (size_t i = 0; i < train; ++i) std::memcpy(&rows[i * dim], store.row(slots[i * step]), dim * sizeof(float));
+    rc->codec_.train(rows.data(), train, threads);
+
+    const size_t chunks = rc->chunks_, block_bytes = chunks * 64;
+    rc->blocks_.assign((n + kInterleave - 1) / kInterleave * block_bytes, 0);
+    if (metric == Metric::l2) rc->norms_.resize(n);
+    std::vector<uint8_t> codes(std::min(n, kEncodeRows) * dim);
+    for (size_t start = 0; start < n; start += kEncodeRows) {
+        const size_t m = std::min(kEncodeRows, n - start);
+        for (size_t i = 0; i < m; ++i) std::memcpy(&rows[i * dim], store.row(slots[start + i]), dim * sizeof(float));
+        rc->codec_.encode(rows.data(), m, codes.data(), threads);
+        for (size_t i = 0; i < m; ++i) {
+            const size_t row = start + i;
+            const uint8_t* code = &codes[i * dim];
+            uint8_t* block = &rc->blocks_[row / kInterleave * block_bytes] + (row % kInterleave) * 4;
+            for (size_t c = 0; c < chunks; ++c)
+                std::memcpy(block + c * 64, code + c * 4, std::min<size_t>(4, dim - c * 4));
+            if (metric == Metric::l2) rc->norms_[row] = rc->codec_.code_norm(code);
+        }
+    }
+    return rc;
+}
+
+size_t RangeCodes::memory_bytes() const {
+    return slots_.capacity() * sizeof(slot_t) + blocks_.capacity() + norms_.capacity() * sizeof(float) +
+           codec_.serialize().size();
+}
+
+SQ8Codec::IntQuery RangeCodes::prepare(const float* q, int8_t* w8) const {
+    std::fill(w8, w8 + query_bytes(), int8_t(0));
+    return codec_.prepare_int8(q, w8);
+}
+
+void RangeCodes::scan(const int8_t* w8, const SQ8Codec::IntQuery* forms, size_t nb, size_t begin, size_t end,
+                      TopK* tops) const {
+    end = std::min(end, slots_.size());
+    if (begin >= end) return;
+    const size_t block_bytes = chunks_ * 64, stride = query_bytes();
+    const size_t chunk_rows = std::max<size_t>(1, kChunkBytes / block_bytes) * kInterleave;
+    alignas(64) int32_t dots[kGroup * kInterleave];
+    for (size_t first = begin / kInterleave * kInterleave; first < end; first += chunk_rows) {
+        const size_t last = std::min(end, first + chunk_rows);
+        for (size_t g = 0; g < nb; g += kGroup) {
+            const size_t nw = std::min(kGroup, nb - g);
+            for (size_t row0 = first; row0 < last; row0 += kInterleave) {
+                kernels_->u8s8_block16(&blocks_[row0 / kInterleave * block_bytes], w8 + g * stride, nw, stride,
+                                       chunks_, dots);
+                const size_t lo = std::max(row0, begin), hi = std::min(row0 + kInterleave, last);
+                for (size_t j = 0; j < nw; ++j) {
+                    const SQ8Codec::IntQuery& f = forms[g + j];
+                    TopK& top = tops[g + j];
+                    float bound = top.full() ? top.worst() : std::numeric_limits<float>::infinity();
+                    for (size_t row = lo; row < hi; ++row) {
+                        const float est = f.base + (norms_.empty() ? 0.0f : norms_[row]) +
+                                          f.mul * float(dots[j * kInterleave + row - row0]);
+                        if (est < bound) {
+                            top.push(est, slots_[row]);
+                            if (top.full()) bound = top.worst();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+}  // namespace vecsearch
