@@ -131,7 +131,7 @@ def test_u8s8_dot_matches_reference(level, dim):
 
 
 @pytest.mark.parametrize("level", LEVELS)
-@pytest.mark.parametrize("nw", [1, 3, 4])
+@pytest.mark.parametrize("nw", [1, 3, 4, 8])
 @pytest.mark.parametrize("chunks", [1, 25, 96])
 def test_u8s8_block16_matches_reference(level, nw, chunks):
     # One block of 16 codes interleaved four bytes at a time (graph/range_codes.h), with the

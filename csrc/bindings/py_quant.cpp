@@ -205,7 +205,7 @@ const QuantKernels& hook_table(const std::string& level) {
 //   fastscan32: codes = [chunks, 64] packed codes of 32 vectors, a = tables [chunks * 128] (uint8)
 //   u8s8_dot: a = signed query bytes [dim] (int8)
 //   u8s8_block16: codes = [chunks, 64] one block of 16 interleaved codes, a = queries [nw, chunks * 4]
-//   (int8, nw <= 4); returns [nw * 16]
+//   (int8, nw <= 8); returns [nw * 16]
 py::array_t<float> quant_kernel(const std::string& level, const std::string& name, py::handle codes_obj,
                                 py::handle a_obj, py::handle b_obj) {
     const QuantKernels& k = hook_table(level);
@@ -238,8 +238,8 @@ py::array_t<float> quant_kernel(const std::string& level, const std::string& nam
         for (size_t i = 0; i < n; ++i) o[i] = float(k.u8s8_dot(c + i * w, a.data(), w));
     } else if (name == "u8s8_block16") {
         carray<int8_t> a = require_array<int8_t>(a_obj, "a");
-        if (w != 64 || a.ndim() != 2 || size_t(a.shape(1)) != n * 4 || a.shape(0) < 1 || a.shape(0) > 4)
-            throw DimensionError("u8s8_block16 takes codes [chunks, 64] and 1 to 4 queries [nw, chunks * 4]");
+        if (w != 64 || a.ndim() != 2 || size_t(a.shape(1)) != n * 4 || a.shape(0) < 1 || a.shape(0) > 8)
+            throw DimensionError("u8s8_block16 takes codes [chunks, 64] and 1 to 8 queries [nw, chunks * 4]");
         const size_t nw = a.shape(0);
         std::vector<int32_t> dots(nw * 16);
         k.u8s8_block16(c, a.data(), nw, n * 4, n, dots.data());

@@ -14,7 +14,9 @@ constexpr size_t kInterleave = 16;         // rows per interleaved block (one 64
 constexpr size_t kTrainRows = 65536;      // rows the SQ8 ranges are learnt from, at most
 constexpr size_t kEncodeRows = 4096;      // rows gathered and encoded per step
 constexpr size_t kChunkBytes = 256 << 10;  // codes a block of queries scans while they stay in L2
-constexpr size_t kGroup = 4;              // queries per kernel call
+constexpr size_t kGroup = 8;              // queries per kernel call
+
+alignas(64) const float kZeros[kInterleave] = {};  // the norms of ip / cosine codes
 
 }  // namespace
 
@@ -36,7 +38,8 @@ std::unique_ptr<RangeCodes> RangeCodes::build(const FlatStore& store, Metric met
 
     const size_t chunks = rc->chunks_, block_bytes = chunks * 64;
     rc->blocks_.assign((n + kInterleave - 1) / kInterleave * block_bytes, 0);
-    if (metric == Metric::l2) rc->norms_.resize(n);
+    // Padded to whole blocks: a scan computes all 16 estimates of a block, used or not.
+    if (metric == Metric::l2) rc->norms_.resize((n + kInterleave - 1) / kInterleave * kInterleave, 0.0f);
     std::vector<uint8_t> codes(std::min(n, kEncodeRows) * dim);
     for (size_t start = 0; start < n; start += kEncodeRows) {
         const size_t m = std::min(kEncodeRows, n - start);
@@ -78,16 +81,19 @@ void RangeCodes::scan(const int8_t* w8, const SQ8Codec::IntQuery* forms, size_t 
             for (size_t row0 = first; row0 < last; row0 += kInterleave) {
                 kernels_->u8s8_block16(&blocks_[row0 / kInterleave * block_bytes], w8 + g * stride, nw, stride,
                                        chunks_, dots);
-                const size_t lo = std::max(row0, begin), hi = std::min(row0 + kInterleave, last);
+                const size_t lo = std::max(row0, begin) - row0, hi = std::min(row0 + kInterleave, last) - row0;
+                const float* norms = norms_.empty() ? kZeros : &norms_[row0];
                 for (size_t j = 0; j < nw; ++j) {
                     const SQ8Codec::IntQuery& f = forms[g + j];
+                    const int32_t* d = dots + j * kInterleave;
+                    // All 16 estimates first (a loop the compiler vectorises), then the rare admissions.
+                    float est[kInterleave];
+                    for (size_t r = 0; r < kInterleave; ++r) est[r] = f.base + norms[r] + f.mul * float(d[r]);
                     TopK& top = tops[g + j];
                     float bound = top.full() ? top.worst() : std::numeric_limits<float>::infinity();
-                    for (size_t row = lo; row < hi; ++row) {
-                        const float est = f.base + (norms_.empty() ? 0.0f : norms_[row]) +
-                                          f.mul * float(dots[j * kInterleave + row - row0]);
-                        if (est < bound) {
-                            top.push(est, slots_[row]);
+                    for (size_t r = lo; r < hi; ++r) {
+                        if (est[r] < bound) {
+                            top.push(est[r], slots_[row0 + r]);
                             if (top.full()) bound = top.worst();
                         }
                     }

@@ -52,7 +52,7 @@ private:
     SQ8Codec codec_;
     std::vector<slot_t> slots_;
     HugeVector<uint8_t> blocks_;  // [ceil(n / 16), chunks_, 16 rows x 4 bytes]
-    std::vector<float> norms_;    // l2: each row's SQ8Codec::code_norm; empty otherwise
+    std::vector<float> norms_;    // l2: each row's SQ8Codec::code_norm (zero-padded); empty otherwise
     const QuantKernels* kernels_;
 };
 

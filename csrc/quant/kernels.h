@@ -39,7 +39,7 @@ struct QuantKernels {
     // int8 query against the codes, one vpdpbusd per 64 dimensions with AVX-512 VNNI).
     int32_t (*u8s8_dot)(const uint8_t* code, const int8_t* w, size_t dim);
     // The same for 16 codes stored interleaved (graph/range_codes.h: chunk c holds bytes 4c..4c+3
-    // of code r at c * 64 + 4r) against nw <= 4 queries of `chunks` * 4 bytes each, `stride`
+    // of code r at c * 64 + 4r) against nw <= 8 queries of `chunks` * 4 bytes each, `stride`
     // bytes apart: out[j * 16 + r] = code r . query j. With VNNI one vpdpbusd per chunk and query
     // scores all 16 codes, with no horizontal sum.
     void (*u8s8_block16)(const uint8_t* block, const int8_t* w, size_t nw, size_t stride, size_t chunks,

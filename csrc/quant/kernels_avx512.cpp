@@ -203,32 +203,39 @@ inline int32_t load_s32(const int8_t* p) {
 }
 
 // One 64-byte load of 16 codes' chunk per step, scored against each query's four bytes by
-// broadcast: every lane accumulates its own code's dot product.
+// broadcast: every lane accumulates its own code's dot product, so no horizontal sum. Eight
+// queries keep eight independent vpdpbusd chains in flight (its latency is several cycles);
+// fewer split each query's chunks over two chains.
+template <size_t NW>
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) inline void block16_chains(
+    const uint8_t* b, const int8_t* w, size_t stride, size_t chunks, int32_t* out) {
+    __m512i acc[NW];
+    for (size_t j = 0; j < NW; ++j) acc[j] = _mm512_setzero_si512();
+    for (size_t c = 0; c < chunks; ++c) {
+        const __m512i v = _mm512_loadu_si512(b + c * 64);
+        for (size_t j = 0; j < NW; ++j)
+            acc[j] = _mm512_dpbusd_epi32(acc[j], v, _mm512_set1_epi32(load_s32(w + j * stride + c * 4)));
+    }
+    for (size_t j = 0; j < NW; ++j) _mm512_storeu_si512(out + j * 16, acc[j]);
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void u8s8_block16_vnni(const uint8_t* b, const int8_t* w,
                                                                                 size_t nw, size_t stride,
                                                                                 size_t chunks, int32_t* out) {
-#define VS_WORD(j, c) _mm512_set1_epi32(load_s32(w + (j) * stride + (c) * 4))
-    if (nw == 4) {
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-        for (size_t c = 0; c < chunks; ++c) {
-            const __m512i v = _mm512_loadu_si512(b + c * 64);
-            a0 = _mm512_dpbusd_epi32(a0, v, VS_WORD(0, c));
-            a1 = _mm512_dpbusd_epi32(a1, v, VS_WORD(1, c));
-            a2 = _mm512_dpbusd_epi32(a2, v, VS_WORD(2, c));
-            a3 = _mm512_dpbusd_epi32(a3, v, VS_WORD(3, c));
-        }
-        _mm512_storeu_si512(out, a0);
-        _mm512_storeu_si512(out + 16, a1);
-        _mm512_storeu_si512(out + 32, a2);
-        _mm512_storeu_si512(out + 48, a3);
-        return;
-    }
+    if (nw == 8) return block16_chains<8>(b, w, stride, chunks, out);
     for (size_t j = 0; j < nw; ++j) {
-        __m512i a = _mm512_setzero_si512();
-        for (size_t c = 0; c < chunks; ++c) a = _mm512_dpbusd_epi32(a, _mm512_loadu_si512(b + c * 64), VS_WORD(j, c));
-        _mm512_storeu_si512(out + j * 16, a);
+        const int8_t* q = w + j * stride;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+        size_t c = 0;
+        for (; c + 2 <= chunks; c += 2) {
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(b + c * 64), _mm512_set1_epi32(load_s32(q + c * 4)));
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(b + c * 64 + 64),
+                                     _mm512_set1_epi32(load_s32(q + c * 4 + 4)));
+        }
+        if (c < chunks)
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(b + c * 64), _mm512_set1_epi32(load_s32(q + c * 4)));
+        _mm512_storeu_si512(out + j * 16, _mm512_add_epi32(a0, a1));
     }
-#undef VS_WORD
 }
 
 QuantKernels make_table() {
