@@ -85,7 +85,7 @@ def test_plan_counters(filtered_setup):
     index.reset_stats()
     index.search(q[:7], k=10, filter=_allowed(len(x), 0.1, 1), plan="scan")
     assert index.stats()["plans"] == {"scan": 7, "acorn": 0, "post": 0, "acorn_rerouted": 0,
-                                      "acorn_fallback": 0, "post_fallback": 0}
+                                      "acorn_fallback": 0, "post_fallback": 0, "codes": 0}
     # Three matches far from every query: ACORN cannot walk to them through matching nodes, so
     # the core answers each query by the exact scan (re-routed up front, or after the walk).
     far = np.argsort(((x - q[:5].mean(axis=0)) ** 2).sum(axis=1))[-3:]

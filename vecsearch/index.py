@@ -461,7 +461,9 @@ class Index:
             plan: how filtered queries are answered: ``"auto"`` (per query, from the exact
                 match count and measured costs; see :meth:`explain`), ``"scan"`` (exact),
                 ``"acorn"`` (ACORN-1 walk over matching nodes), ``"post"`` (walk, then filter) or
-                ``"range"`` (the range index of the filter's column: see :meth:`create_range_index`).
+                ``"codes"`` (every match's SQ8 code scored with an 8-bit query, the best ``rerank``
+                re-scored exactly: storage ``"sq8"`` or ``"auto"`` that chose it) or ``"range"``
+                (the range index of the filter's column: see :meth:`create_range_index`).
             rerank: with quantized storage, how many of the walk's best candidates are re-scored
                 exactly (default: the index's ``rerank``; 0 returns code distances). The exact
                 scan plan always uses the float vectors.
@@ -571,7 +573,7 @@ class Index:
             sample = np.random.default_rng(0).choice(live, min(CALIBRATION_QUERIES, live.shape[0]), replace=False)
             queries = self._core.get_vectors(np.ascontiguousarray(sample))
             before = dict(self._core.plan_stats())
-            model = CostModel.measure(self._core, queries, size, self._exact_filtered_walks)
+            model = CostModel.measure(self._core, queries, size, self._exact_filtered_walks, self._sq8_in_ram)
             if self._scans_codes:
                 model = dataclasses.replace(model, scan_preference=DISK_SCAN_PREFERENCE, blocked_scans=False)
             self._cost_model = model
@@ -583,7 +585,10 @@ class Index:
     def _search_filtered(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
                          plan: str):
         if plan != "auto" and plan != "range" and plan not in PLANS:
-            raise ValueError(f"unknown plan {plan!r}; expected 'auto', 'scan', 'acorn', 'post' or 'range'")
+            raise ValueError(f"unknown plan {plan!r}; expected 'auto', 'scan', 'acorn', 'post', 'codes' or 'range'")
+        if plan == "codes" and not self._sq8_in_ram:
+            raise ValueError(f"plan='codes' needs SQ8 codes and the vectors in RAM; this index's storage is "
+                             f"{self.storage!r}" + (" with its vectors on disk" if self._disk_io else ""))
         for _ in range(FILTER_RETRIES):
             try:
                 return self._search_filtered_once(data, k, ef, rerank, threads, filter, plan, gated=False)
@@ -670,6 +675,11 @@ class Index:
     def _exact_filtered_walks(self) -> bool:
         # storage="auto" keeps filtered walks on the float vectors, unless those are on disk.
         return self._auto and self._quantizer is not None and self._disk_io is None
+
+    @property
+    def _sq8_in_ram(self) -> bool:
+        # SQ8 codes and float rows in RAM: the codes plan can scan the codes and re-rank exactly.
+        return self._quantizer is not None and self._quantizer.kind == "sq8" and self._disk_io is None
 
     @property
     def _scans_codes(self) -> bool:

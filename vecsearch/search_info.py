@@ -11,7 +11,7 @@ import numpy as np
 from vecsearch._validate import MISSING_ID
 
 # The native Answered codes (csrc/filter/bitmap.h), in order, then the range index's.
-ANSWERED = ("scan", "acorn", "post", "acorn_rerouted", "acorn_fallback", "post_fallback", "range")
+ANSWERED = ("scan", "acorn", "post", "acorn_rerouted", "acorn_fallback", "post_fallback", "codes", "range")
 # Answers computed exactly over every matching vector.
 EXACT_PLANS = ("scan", "acorn_rerouted", "acorn_fallback", "post_fallback")
 
@@ -26,7 +26,8 @@ class SearchInfo:
       matching vectors), ``"acorn"`` or ``"post"`` (filtered walks), or the exact scan that replaced
       a walk: ``"acorn_rerouted"`` (the filter fails around the query), ``"acorn_fallback"`` /
       ``"post_fallback"`` (the walk met fewer matches than exist, or provably missed closer ones),
-      or ``"range"`` (a range index's code scan of the matches, its best re-scored exactly);
+      ``"codes"`` (every match's 8-bit code scored, the best re-scored exactly) or ``"range"`` (the
+      same over a range index's stretch of codes);
     - ``exact``: the row is the exact answer: an exact scan answered, or the walk returned every
       matching vector there is (never for a walk that may have missed some). With the vectors on
       disk (read per query) a scan scores the codes and reads only the best rows: not exact;

@@ -181,7 +181,7 @@ def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
              if p["method"] in ("vecsearch-scan", "bruteforce", "faiss-flat")]
     assert exact and all(p["recall"] == 1.0 and p["ef"] is None for p in exact)
     plans = {p["plan"] for p in doc["points"] if p["method"].startswith("vecsearch")}
-    assert plans <= {"scan", "acorn", "post"}
+    assert plans <= {"scan", "acorn", "post", "codes"}
     rows = (tmp_path / "results.csv").read_text().strip().splitlines()
     assert len(rows) == 1 + len(doc["points"])
 

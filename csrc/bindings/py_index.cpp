@@ -225,7 +225,7 @@ public:
         for (size_t f = 0; f < nf; ++f) views[f] = SlotBitmap{bitmaps.data() + f * n_words, n_words * 64};
         for (size_t i = 0; i < nq; ++i) {
             if (filter_of.data()[i] >= nf) throw InvalidArgument("filter index out of range");
-            if (plans.data()[i] > uint8_t(FilterPlan::post)) throw InvalidArgument("unknown plan code");
+            if (plans.data()[i] > uint8_t(FilterPlan::codes)) throw InvalidArgument("unknown plan code");
         }
         static_assert(sizeof(size_t) == sizeof(uint64_t), "match counts are passed as uint64");
         py::array_t<uint64_t> ids({py::ssize_t(nq), py::ssize_t(k)});
@@ -421,6 +421,7 @@ public:
         d["acorn_rerouted"] = c.acorn_rerouted;
         d["acorn_fallback"] = c.acorn_fallback;
         d["post_fallback"] = c.post_fallback;
+        d["codes"] = c.codes;
         return d;
     }
     void reset_plan_stats() { h_->reset_plan_counters(); }

@@ -39,6 +39,7 @@ enum class FilterPlan : uint8_t {
     scan = 0,   // exact distances to every matching slot
     acorn = 1,  // ACORN-1: walk only matching nodes, reaching them through two-hop expansion
     post = 2,   // walk the whole graph, keep matching nodes, widen the beam until k are found
+    codes = 3,  // every matching slot's SQ8 code scored with an int8 query, the best re-scored exactly
 };
 
 // What answered a filtered query in the end (reported per query to the caller): the planned
@@ -51,6 +52,7 @@ enum class Answered : uint8_t {
     acorn_rerouted = 3,
     acorn_fallback = 4,
     post_fallback = 5,
+    codes = 6,
 };
 
 }  // namespace vecsearch

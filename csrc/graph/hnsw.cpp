@@ -261,7 +261,7 @@ void Hnsw::reset_rerank_counters() {
 Hnsw::PlanCounters Hnsw::plan_counters() const {
     auto at = [&](PlanCount c) { return plan_counts_[c].load(std::memory_order_relaxed); };
     return PlanCounters{at(kScanCount), at(kAcornCount), at(kPostCount), at(kRerouted),
-                        at(kAcornFallback), at(kPostFallback)};
+                        at(kAcornFallback), at(kPostFallback), at(kCodesCount)};
 }
 
 void Hnsw::reset_plan_counters() {

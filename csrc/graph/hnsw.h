@@ -186,6 +186,7 @@ public:
         uint64_t scan = 0, acorn = 0, post = 0;  // queries per plan as chosen
         uint64_t acorn_rerouted = 0;             // acorn queries sent to the scan (anti-correlated)
         uint64_t acorn_fallback = 0, post_fallback = 0;  // walks whose answer the scan replaced
+        uint64_t codes = 0;                              // queries answered by the codes plan
     };
     PlanCounters plan_counters() const;
     void reset_plan_counters();
@@ -269,6 +270,14 @@ private:
                                external_id* out_ids, float* out_dists) const;
     size_t scan_filtered(const float* q, size_t k, const SlotBitmap& bitmap, external_id* out_ids,
                          float* out_dists) const;
+    // The codes plan (graph/hnsw_code_scan.cpp): queries block[0..nb) scan the SQ8 codes of
+    // slots[0..n_slots), their best max(k, rerank) re-scored exactly.
+    void scan_codes_block(const float* queries, const uint32_t* block, size_t nb, size_t k, size_t rerank,
+                          const slot_t* slots, size_t n_slots, external_id* out_ids, float* out_dists) const;
+    // Writes the k best of a code scan's candidates (top, emptied) after re-scoring the first
+    // `depth` exactly, and then those the observed estimate error says may still enter the top k.
+    void finish_code_scan(const float* q, TopK& top, size_t k, size_t depth, external_id* out_ids,
+                          float* out_dists) const;
     template <class Scorer>
     Answered search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
                                  size_t matches, FilterPlan plan, external_id* out_ids, float* out_dists) const;
@@ -314,7 +323,7 @@ private:
     std::unique_ptr<ResidualRefiner> refine_;     // null: re-rank the walk's first candidates
     mutable std::atomic<uint64_t> reranked_queries_{0}, reranked_rows_{0};
     // Indexed by FilterPlan, then rerouted, acorn fallback, post fallback (see PlanCounters).
-    mutable std::array<std::atomic<uint64_t>, 6> plan_counts_{};
+    mutable std::array<std::atomic<uint64_t>, 7> plan_counts_{};
     HugeVector<uint8_t> codes_;  // [capacity, codec_->code_size()]
     const SQ8Codec* sq8_ = nullptr;    // codec_ when it is SQ8: walks score it with an int8 query
     HugeVector<float> code_norms_;     // with sq8_ and l2: each slot's SQ8Codec::code_norm

@@ -100,7 +100,7 @@ inline const float* aligned_query(std::vector<float>& buf, const float* query, s
 }
 
 enum PlanCount : size_t { kScanCount = 0, kAcornCount = 1, kPostCount = 2, kRerouted = 3,
-                          kAcornFallback = 4, kPostFallback = 5 };
+                          kAcornFallback = 4, kPostFallback = 5, kCodesCount = 6 };
 // Fills result positions [from, to) with the missing-result marker: ids kMissingId, +inf.
 inline void pad_missing(external_id* ids, float* dists, size_t from, size_t to) {
     std::fill(ids + from, ids + to, kMissingId);

@@ -365,40 +365,66 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
     }
     const bool codes = codec_ && !exact_walks;
     ef = std::max<size_t>(1, std::min(std::max({ef, k, codes ? rerank : 0}), count_));
-    // Scan-plan queries sharing a filter are answered in blocks; the rest one by one.
-    std::unordered_map<uint32_t, std::vector<uint32_t>> scans;
-    for (size_t i = 0; i < nq; ++i)
+    // Scan-plan queries sharing a filter are answered in blocks, codes-plan queries always (a
+    // block of one or more); the rest one by one.
+    std::unordered_map<uint32_t, std::vector<uint32_t>> scans, code_scans;
+    for (size_t i = 0; i < nq; ++i) {
         if (plans[i] == FilterPlan::scan) scans[filter_of[i]].push_back(uint32_t(i));
+        if (plans[i] == FilterPlan::codes) code_scans[filter_of[i]].push_back(uint32_t(i));
+    }
+    if (!code_scans.empty() && !sq8_) throw InvalidArgument("the codes plan needs SQ8 codes (storage 'sq8' or 'auto')");
     struct Task {
         uint32_t filter;     // blocked scan of this filter's matching slots ...
         const uint32_t* block;  // ... for these queries
         size_t nb;
+        bool codes;          // of their SQ8 codes, or of their float rows
     };
     std::vector<Task> tasks;
     std::unordered_map<uint32_t, std::vector<slot_t>> slots;
+    auto slots_of = [&](uint32_t f) {
+        auto [it, fresh] = slots.try_emplace(f);
+        if (fresh) {
+            it->second.reserve(matches[f]);
+            bitmaps[f].for_each([&](slot_t s) {
+                if (s < count_ && !deleted_[s]) it->second.push_back(s);
+            });
+        }
+    };
     std::vector<uint8_t> blocked(nq, 0);
     for (auto& [f, group] : scans) {
         // Blocked scans score the float rows: not with them on disk and codes to walk.
         if (group.size() < kScanBlockMin || (reader_ && codes)) continue;
-        std::vector<slot_t>& list = slots[f];
-        list.reserve(matches[f]);
-        bitmaps[f].for_each([&](slot_t s) {
-            if (s < count_ && !deleted_[s]) list.push_back(s);
-        });
+        slots_of(f);
         const size_t size = scan_block_size(group.size(), params_.dim, threads);
         for (size_t b = 0; b < group.size(); b += size)
-            tasks.push_back(Task{f, group.data() + b, std::min(size, group.size() - b)});
+            tasks.push_back(Task{f, group.data() + b, std::min(size, group.size() - b), false});
         for (uint32_t i : group) blocked[i] = 1;
     }
+    for (auto& [f, group] : code_scans) {
+        slots_of(f);
+        const size_t size = scan_block_size(group.size(), params_.dim, threads);
+        for (size_t b = 0; b < group.size(); b += size)
+            tasks.push_back(Task{f, group.data() + b, std::min(size, group.size() - b), true});
+        for (uint32_t i : group) {
+            blocked[i] = 1;
+            out_answered[i] = Answered::codes;
+        }
+    }
     std::vector<uint32_t> singles;
+    size_t n_codes = 0;
+    for (auto& [f, group] : code_scans) n_codes += group.size();
     for (size_t i = 0; i < nq; ++i)
         if (!blocked[i]) singles.push_back(uint32_t(i));
-    plan_counts_[kScanCount].fetch_add(nq - singles.size(), std::memory_order_relaxed);
+    plan_counts_[kScanCount].fetch_add(nq - singles.size() - n_codes, std::memory_order_relaxed);
+    plan_counts_[kCodesCount].fetch_add(n_codes, std::memory_order_relaxed);
     ThreadPool::global().parallel_for(tasks.size() + singles.size(), threads, 1, [&](size_t t) {
         if (t < tasks.size()) {
             const Task& task = tasks[t];
             const std::vector<slot_t>& list = slots.at(task.filter);
-            scan_block(queries, task.block, task.nb, k, list.data(), list.size(), out_ids, out_dists);
+            if (task.codes)
+                scan_codes_block(queries, task.block, task.nb, k, rerank, list.data(), list.size(), out_ids, out_dists);
+            else
+                scan_block(queries, task.block, task.nb, k, list.data(), list.size(), out_ids, out_dists);
             return;
         }
         size_t i = singles[t - tasks.size()];

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "graph/code_scan.h"
 #include "graph/hnsw_detail.h"
 
 namespace vecsearch {
@@ -53,26 +54,17 @@ void Hnsw::search_range(const RangeCodes& codes, const float* queries, size_t nq
         thread_local std::vector<int8_t> w8;
         thread_local std::vector<SQ8Codec::IntQuery> forms;
         thread_local std::vector<TopK> tops;
-        thread_local std::vector<slot_t> best;
-        thread_local std::vector<Neighbor> exact;
         w8.resize(task.nb * codes.query_bytes());
         forms.resize(task.nb);
         if (tops.size() < task.nb) tops.resize(task.nb);
         for (size_t j = 0; j < task.nb; ++j) {
             forms[j] = codes.prepare(queries + size_t(task.block[j]) * dim, w8.data() + j * codes.query_bytes());
-            tops[j].reset(depth);
+            tops[j].reset(code_scan::pool_size(depth));
         }
         codes.scan(w8.data(), forms.data(), task.nb, spans[2 * task.filter], spans[2 * task.filter + 1], tops.data());
         for (size_t j = 0; j < task.nb; ++j) {
             const size_t i = task.block[j];
-            const std::vector<Neighbor>& cands = tops[j].sorted();
-            best.resize(cands.size());
-            for (size_t c = 0; c < cands.size(); ++c) best[c] = cands[c].slot;
-            exact.resize(best.size());
-            score_rows(queries + i * dim, best.data(), best.size(), exact.data());
-            std::sort(exact.begin(), exact.end(), [](const Neighbor& x, const Neighbor& y) { return x.dist < y.dist; });
-            const size_t found = write_answer(exact.data(), std::min(k, exact.size()), out_ids + i * k, out_dists + i * k);
-            pad_missing(out_ids + i * k, out_dists + i * k, found, k);
+            finish_code_scan(queries + i * dim, tops[j], k, depth, out_ids + i * k, out_dists + i * k);
         }
     });
 }

@@ -1,5 +1,7 @@
 #include "graph/range_codes.h"
 
+#include "graph/code_scan.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -10,11 +12,11 @@ namespace vecsearch {
 
 namespace {
 
-constexpr size_t kInterleave = 16;         // rows per interleaved block (one 64-byte chunk)
+constexpr size_t kInterleave = code_scan::kRows;
 constexpr size_t kTrainRows = 65536;      // rows the SQ8 ranges are learnt from, at most
 constexpr size_t kEncodeRows = 4096;      // rows gathered and encoded per step
 constexpr size_t kChunkBytes = 256 << 10;  // codes a block of queries scans while they stay in L2
-constexpr size_t kGroup = 8;              // queries per kernel call
+constexpr size_t kGroup = code_scan::kGroup;
 
 alignas(64) const float kZeros[kInterleave] = {};  // the norms of ip / cosine codes
 
@@ -82,22 +84,8 @@ void RangeCodes::scan(const int8_t* w8, const SQ8Codec::IntQuery* forms, size_t 
                 kernels_->u8s8_block16(&blocks_[row0 / kInterleave * block_bytes], w8 + g * stride, nw, stride,
                                        chunks_, dots);
                 const size_t lo = std::max(row0, begin) - row0, hi = std::min(row0 + kInterleave, last) - row0;
-                const float* norms = norms_.empty() ? kZeros : &norms_[row0];
-                for (size_t j = 0; j < nw; ++j) {
-                    const SQ8Codec::IntQuery& f = forms[g + j];
-                    const int32_t* d = dots + j * kInterleave;
-                    // All 16 estimates first (a loop the compiler vectorises), then the rare admissions.
-                    float est[kInterleave];
-                    for (size_t r = 0; r < kInterleave; ++r) est[r] = f.base + norms[r] + f.mul * float(d[r]);
-                    TopK& top = tops[g + j];
-                    float bound = top.full() ? top.worst() : std::numeric_limits<float>::infinity();
-                    for (size_t r = lo; r < hi; ++r) {
-                        if (est[r] < bound) {
-                            top.push(est[r], slots_[row0 + r]);
-                            if (top.full()) bound = top.worst();
-                        }
-                    }
-                }
+                code_scan::admit(dots, nw, forms + g, norms_.empty() ? kZeros : &norms_[row0], &slots_[row0], lo, hi,
+                                 tops + g);
             }
         }
     }

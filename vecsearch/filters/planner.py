@@ -35,7 +35,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-PLANS = {"scan": 0, "acorn": 1, "post": 2}
+PLANS = {"scan": 0, "acorn": 1, "post": 2, "codes": 3}
 POST_MIN_SELECTIVITY = 0.2
 CALIBRATION_SELECTIVITIES = (0.01, 0.1, 0.5, 1.0)  # where ACORN's cost is measured
 CALIBRATION_EFS = (16, 64)  # the two beam widths each walk is timed at
@@ -75,16 +75,27 @@ class CostModel:
     # False where scans are never blocked across queries (code scans of a disk index): every
     # query then pays the per-query scan cost, however many share its filter.
     blocked_scans: bool = True
+    # The codes plan (an index with SQ8 codes in RAM): every match's code scored with an int8
+    # query, then the best max(k, rerank) re-scored exactly: codes_fixed + depth * codes_per_depth
+    # + matches * (codes_block_per_match when b >= SCAN_BLOCK_MIN queries share the filter, else
+    # codes_per_match). inf: the index has no such codes.
+    codes_fixed: float = float("inf")
+    codes_per_depth: float = 0.0
+    codes_per_match: float = 0.0
+    codes_block_per_match: float = 0.0
 
     @classmethod
-    def measure(cls, core: Any, queries: np.ndarray, size: int, exact_walks: bool = False) -> "CostModel":
+    def measure(cls, core: Any, queries: np.ndarray, size: int, exact_walks: bool = False,
+                code_scans: bool = False) -> "CostModel":
         """Times each plan on `queries` (a few stored vectors, so walks behave as for real
         queries): scans of every slot and of a 1% sample, blocked scans of a 10% sample at two
         block sizes, unfiltered walks, and ACORN walks over random filters at each of
         ``CALIBRATION_SELECTIVITIES``, each walk at both ``CALIBRATION_EFS``. Each figure is the
         fastest of 3 runs in CPU time of the calling thread (which runs them: one search thread),
         so a run the OS preempted on a loaded machine does not inflate one plan's cost against
-        another's. ``exact_walks``: the walks score float vectors, as the searches will."""
+        another's. ``exact_walks``: the walks score float vectors, as the searches will.
+        ``code_scans``: the index has SQ8 codes in RAM, so the codes plan is timed too (1 % and
+        10 % samples, shared by the block and alone, at two re-rank depths)."""
         words, epoch = core.ids_to_bitmap(np.zeros(0, dtype=np.uint64))
         slots = core.slot_count()
         rng = np.random.default_rng(0)
@@ -131,6 +142,16 @@ class CostModel:
             for b in (narrow, widened)
         )
         block_per_query, block_per_block = _line(1 / widened, wide_cost, 1 / narrow, narrow_cost)
+        codes = {}
+        if code_scans:
+            lo, hi = CALIBRATION_EFS
+            few, many = max(_popcount(sample), 1), max(_popcount(scattered), 2)
+            base = timed("codes", sample, nq, per_call=nq, ef=lo)
+            per_depth = max(0.0, (timed("codes", sample, nq, per_call=nq, ef=hi) - base) / (hi - lo))
+            shared_fixed, shared = _line(few, base, many, timed("codes", scattered, nq, per_call=nq, ef=lo))
+            _, alone = _line(few, timed("codes", sample, nq, ef=lo), many, timed("codes", scattered, nq, ef=lo))
+            codes = dict(codes_fixed=max(0.0, shared_fixed - lo * per_depth), codes_per_depth=per_depth,
+                         codes_per_match=max(alone, shared), codes_block_per_match=shared)
         return cls(
             scan_fixed=scan_fixed,
             scan_per_match=scan_per_match,
@@ -140,10 +161,12 @@ class CostModel:
             walk_per_ef=walk_per_ef,
             acorn=acorn,
             measured_at_size=size,
+            **codes,
         )
 
     def costs(self, matches: np.ndarray, live: int, ef: int, shared_by: np.ndarray) -> Dict[str, np.ndarray]:
-        """Estimated microseconds of each plan for filters with these match counts."""
+        """Estimated microseconds of each plan for filters with these match counts (``ef``: the
+        beam width, and the codes plan's re-rank depth)."""
         matches = np.asarray(matches, dtype=np.float64)
         selectivity = np.maximum(matches / max(live, 1), 1e-12)
         shared_by = np.maximum(np.asarray(shared_by, dtype=np.float64), 1.0)
@@ -156,6 +179,8 @@ class CostModel:
             "scan": self.scan_fixed + matches * per_match,
             "acorn": fixed + per_ef * ef,
             "post": self.walk_fixed + self.walk_per_ef * ef / selectivity,
+            "codes": self.codes_fixed + self.codes_per_depth * ef + matches * np.where(
+                shared_by >= SCAN_BLOCK_MIN, self.codes_block_per_match, self.codes_per_match),
         }
 
     def stale(self, size: int) -> bool:
@@ -194,7 +219,7 @@ def _ranked_costs(matches: np.ndarray, live: int, k: int, ef: int, model: CostMo
     """[plans, filters]: each eligible plan's cost as the planner ranks it (inf: not eligible)."""
     costs = model.costs(matches, live, max(ef, k), shared_by)
     post = np.where(matches >= POST_MIN_SELECTIVITY * live, costs["post"], np.inf)
-    return np.stack([costs["scan"] / model.scan_preference, costs["acorn"], post])  # rows in PLANS order
+    return np.stack([costs["scan"] / model.scan_preference, costs["acorn"], post, costs["codes"]])  # PLANS order
 
 
 def plan_codes(matches: np.ndarray, live: int, k: int, ef: int, model: CostModel, shared_by: np.ndarray) -> np.ndarray:
@@ -218,8 +243,11 @@ def choose_plan(matches: int, live: int, k: int, ef: int, model: CostModel, shar
     """The cheapest eligible plan for one query whose filter `shared_by` queries of the batch use."""
     code = int(plan_codes(np.array([matches]), live, k, ef, model, np.array([shared_by]))[0])
     costs = {name: float(v[0]) for name, v in model.costs(np.array([matches]), live, max(ef, k),
-                                                           np.array([shared_by])).items()}
+                                                           np.array([shared_by])).items()
+             if name != "codes" or np.isfinite(model.codes_fixed)}
     selectivity = matches / live if live else 0.0
     eligible = ("scan", "acorn", "post") if selectivity >= POST_MIN_SELECTIVITY else ("scan", "acorn")
+    if np.isfinite(model.codes_fixed):
+        eligible += ("codes",)
     plan = next(name for name, c in PLANS.items() if c == code)
     return QueryPlan(plan, matches, live, selectivity, costs, eligible)

@@ -1,0 +1,102 @@
+// The codes plan: an exhaustive scan of the matching slots' SQ8 codes (graph/code_scan.h) by a
+// block of queries sharing a filter, a quarter of the bytes of their float rows and four times the
+// arithmetic per instruction, then an exact re-rank of each query's best max(k, rerank).
+#include <algorithm>
+#include <cmath>
+
+#include "graph/code_scan.h"
+#include "graph/hnsw_detail.h"
+
+namespace vecsearch {
+
+namespace {
+
+constexpr size_t kChunkBytes = 256 << 10;  // codes interleaved at once, scored while in L2
+
+}  // namespace
+
+void Hnsw::finish_code_scan(const float* q, TopK& top, size_t k, size_t depth, external_id* out_ids,
+                            float* out_dists) const {
+    thread_local std::vector<slot_t> best;
+    thread_local std::vector<Neighbor> exact;
+    const std::vector<Neighbor>& cands = top.sorted();  // ascending by estimate
+    const size_t first = std::min(depth, cands.size());
+    best.resize(first);
+    for (size_t c = 0; c < first; ++c) best[c] = cands[c].slot;
+    exact.resize(first);
+    score_rows(q, best.data(), first, exact.data());
+    float err = 0.0f;
+    for (size_t c = 0; c < first; ++c) err = std::max(err, std::fabs(exact[c].dist - cands[c].dist));
+    auto kth = [&]() {
+        std::nth_element(exact.begin(), exact.begin() + (k - 1), exact.end(),
+                         [](const Neighbor& x, const Neighbor& y) { return x.dist < y.dist; });
+        return exact[k - 1].dist;
+    };
+    if (exact.size() >= k) {
+        float bound = kth();
+        for (size_t c = first; c < cands.size() && cands[c].dist - 2.0f * err <= bound; ++c) {
+            Neighbor n;
+            score_rows(q, &cands[c].slot, 1, &n);
+            exact.push_back(n);
+            err = std::max(err, std::fabs(n.dist - cands[c].dist));
+            if (n.dist < bound) bound = kth();
+        }
+    }
+    std::sort(exact.begin(), exact.end(), [](const Neighbor& x, const Neighbor& y) { return x.dist < y.dist; });
+    pad_missing(out_ids, out_dists, write_answer(exact.data(), std::min(k, exact.size()), out_ids, out_dists), k);
+}
+
+void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t nb, size_t k, size_t rerank,
+                            const slot_t* slots, size_t n_slots, external_id* out_ids, float* out_dists) const {
+    const size_t dim = params_.dim, nc = code_scan::chunks(dim), block_bytes = nc * 64;
+    const size_t chunk_rows = std::max<size_t>(1, kChunkBytes / block_bytes) * code_scan::kRows;
+    thread_local std::vector<int8_t> w8;
+    thread_local std::vector<SQ8Codec::IntQuery> forms;
+    thread_local std::vector<TopK> tops;
+    thread_local std::vector<uint8_t> chunk;
+    thread_local std::vector<float> norms;
+    thread_local std::vector<slot_t> chunk_slots;
+    w8.resize(nb * nc * 4);
+    forms.resize(nb);
+    if (tops.size() < nb) tops.resize(nb);
+    const size_t depth = std::max(k, rerank);
+    for (size_t j = 0; j < nb; ++j) {
+        forms[j] = code_scan::prepare(*sq8_, queries + size_t(block[j]) * dim, w8.data() + j * nc * 4);
+        tops[j].reset(code_scan::pool_size(depth));
+    }
+    chunk.resize(chunk_rows / code_scan::kRows * block_bytes);
+    norms.resize(chunk_rows);
+    chunk_slots.resize(chunk_rows);
+    const QuantKernels& kernels = active_quant_kernels();
+    const bool l2 = sq8_norms();
+    alignas(64) int32_t dots[code_scan::kGroup * code_scan::kRows];
+    const uint8_t* rows[code_scan::kRows];
+    for (size_t first = 0; first < n_slots; first += chunk_rows) {
+        const size_t m = std::min(chunk_rows, n_slots - first);
+        for (size_t b = 0; b * code_scan::kRows < m; ++b) {  // interleave the chunk once for the block
+            const size_t r0 = b * code_scan::kRows, nr = std::min(code_scan::kRows, m - r0);
+            for (size_t r = 0; r < nr; ++r) rows[r] = &codes_[size_t(slots[first + r0 + r]) * dim];
+            code_scan::interleave(rows, nr, dim, &chunk[b * block_bytes]);
+            for (size_t r = 0; r < code_scan::kRows; ++r) {
+                const slot_t s = r < nr ? slots[first + r0 + r] : kNoSlot;
+                chunk_slots[r0 + r] = s;
+                norms[r0 + r] = (l2 && r < nr) ? code_norms_[s] : 0.0f;
+            }
+        }
+        for (size_t g = 0; g < nb; g += code_scan::kGroup) {
+            const size_t nw = std::min(code_scan::kGroup, nb - g);
+            for (size_t r0 = 0; r0 < m; r0 += code_scan::kRows) {
+                kernels.u8s8_block16(&chunk[r0 / code_scan::kRows * block_bytes], w8.data() + g * nc * 4, nw, nc * 4,
+                                     nc, dots);
+                code_scan::admit(dots, nw, forms.data() + g, &norms[r0], &chunk_slots[r0], 0,
+                                 std::min(code_scan::kRows, m - r0), tops.data() + g);
+            }
+        }
+    }
+    for (size_t j = 0; j < nb; ++j) {
+        const size_t i = block[j];
+        finish_code_scan(queries + i * dim, tops[j], k, depth, out_ids + i * k, out_dists + i * k);
+    }
+}
+
+}  // namespace vecsearch
