@@ -144,6 +144,21 @@ class VecsearchMethod(IndexMethod):
                                              shared_by=len(queries) if shared else 1).plan)
 
 
+def create_range_indexes(index: Any, threads: int, label: str) -> float:
+    """Creates a range index on every int, float and date column of a vecsearch index, as a user
+    filtering by ranges (or equality) on them would; prints their build time and memory and
+    returns the seconds."""
+    start = time.perf_counter()
+    for column, kind in index.attribute_schema.items():
+        if kind in ("int", "float", "date"):
+            index.create_range_index(column, num_threads=threads)
+    seconds = time.perf_counter() - start
+    size = index.memory_usage()["range_indexes"]
+    print(f"  {label}: range indexes on {', '.join(index.range_indexes) or 'none'} built in "
+          f"{seconds:.2f} s, {size / 2**20:.1f} MiB ({size / max(len(index), 1):.0f} B/vector)")
+    return seconds
+
+
 class RangedVecsearchMethod(VecsearchMethod):
     """vecsearch with a range index on every int, float or date column (``create_range_index``):
     ``auto`` (the planner may now pick the range index) and ``range`` (forced) curves. The range
@@ -159,15 +174,7 @@ class RangedVecsearchMethod(VecsearchMethod):
         self, data: np.ndarray, attributes: dict[str, Any], threads: int, progress: bool
     ) -> BuildResult | None:
         result = super().build(data, attributes, threads, progress)
-        index = self.engine.index
-        start = time.perf_counter()
-        for column, kind in index.attribute_schema.items():
-            if kind in ("int", "float", "date"):
-                index.create_range_index(column, num_threads=threads)
-        seconds = time.perf_counter() - start
-        size = index.memory_usage()["range_indexes"]
-        print(f"  vecsearch-ranged: range indexes on {', '.join(index.range_indexes) or 'none'} built in "
-              f"{seconds:.2f} s, {size / 2**20:.1f} MiB ({size / max(len(index), 1):.0f} B/vector)")
+        seconds = create_range_indexes(self.engine.index, threads, self.name)
         if result is None:
             return None
         return dataclasses.replace(result, method=self.name, seconds=result.seconds + seconds)
