@@ -12,10 +12,13 @@ namespace vecsearch {
 namespace {
 
 constexpr size_t kChunkBytes = 256 << 10;  // codes interleaved at once, scored while in L2
+// A candidate past the re-rank depth is re-scored while its estimate, less the codes' bias and
+// this many times the largest deviation from it seen so far, is under the k-th exact distance.
+constexpr float kSpreadMargin = 1.0f;
 
 }  // namespace
 
-void Hnsw::finish_code_scan(const float* q, TopK& top, size_t k, size_t depth, external_id* out_ids,
+void Hnsw::finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth, external_id* out_ids,
                             float* out_dists) const {
     thread_local std::vector<slot_t> best;
     thread_local std::vector<Neighbor> exact;
@@ -25,8 +28,14 @@ void Hnsw::finish_code_scan(const float* q, TopK& top, size_t k, size_t depth, e
     for (size_t c = 0; c < first; ++c) best[c] = cands[c].slot;
     exact.resize(first);
     score_rows(q, best.data(), first, exact.data());
-    float err = 0.0f;
-    for (size_t c = 0; c < first; ++c) err = std::max(err, std::fabs(exact[c].dist - cands[c].dist));
+    // est - exact over the re-scored: its mean is the codes' bias (the same for every candidate,
+    // so it does not reorder them), its spread around that mean what may reorder them.
+    double bias = 0.0;
+    for (size_t c = 0; c < first; ++c) bias += double(cands[c].dist) - exact[c].dist;
+    bias /= double(std::max<size_t>(first, 1));
+    float spread = 0.0f;
+    for (size_t c = 0; c < first; ++c)
+        spread = std::max(spread, std::fabs(float(cands[c].dist - exact[c].dist - bias)));
     auto kth = [&]() {
         std::nth_element(exact.begin(), exact.begin() + (k - 1), exact.end(),
                          [](const Neighbor& x, const Neighbor& y) { return x.dist < y.dist; });
@@ -34,11 +43,11 @@ void Hnsw::finish_code_scan(const float* q, TopK& top, size_t k, size_t depth, e
     };
     if (exact.size() >= k) {
         float bound = kth();
-        for (size_t c = first; c < cands.size() && cands[c].dist - 2.0f * err <= bound; ++c) {
+        for (size_t c = first; c < cands.size() && cands[c].dist - float(bias) - kSpreadMargin * spread <= bound; ++c) {
             Neighbor n;
             score_rows(q, &cands[c].slot, 1, &n);
             exact.push_back(n);
-            err = std::max(err, std::fabs(n.dist - cands[c].dist));
+            spread = std::max(spread, std::fabs(float(cands[c].dist - n.dist - bias)));
             if (n.dist < bound) bound = kth();
         }
     }
@@ -52,7 +61,7 @@ void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t 
     const size_t chunk_rows = std::max<size_t>(1, kChunkBytes / block_bytes) * code_scan::kRows;
     thread_local std::vector<int8_t> w8;
     thread_local std::vector<SQ8Codec::IntQuery> forms;
-    thread_local std::vector<TopK> tops;
+    thread_local std::vector<code_scan::Pool> tops;
     thread_local std::vector<uint8_t> chunk;
     thread_local std::vector<float> norms;
     thread_local std::vector<slot_t> chunk_slots;

@@ -53,7 +53,7 @@ void Hnsw::search_range(const RangeCodes& codes, const float* queries, size_t nq
         const Task& task = tasks[t];
         thread_local std::vector<int8_t> w8;
         thread_local std::vector<SQ8Codec::IntQuery> forms;
-        thread_local std::vector<TopK> tops;
+        thread_local std::vector<code_scan::Pool> tops;
         w8.resize(task.nb * codes.query_bytes());
         forms.resize(task.nb);
         if (tops.size() < task.nb) tops.resize(task.nb);

@@ -70,7 +70,7 @@ SQ8Codec::IntQuery RangeCodes::prepare(const float* q, int8_t* w8) const {
 }
 
 void RangeCodes::scan(const int8_t* w8, const SQ8Codec::IntQuery* forms, size_t nb, size_t begin, size_t end,
-                      TopK* tops) const {
+                      code_scan::Pool* tops) const {
     end = std::min(end, slots_.size());
     if (begin >= end) return;
     const size_t block_bytes = chunks_ * 64, stride = query_bytes();

@@ -16,6 +16,7 @@
 #include "common/huge_pages.h"
 #include "common/types.h"
 #include "graph/beam.h"
+#include "graph/code_scan.h"
 #include "quant/kernels.h"
 #include "quant/sq8.h"
 #include "storage/flat_store.h"
@@ -40,9 +41,9 @@ public:
     // The int8 form of a query (w8: query_bytes(), zero-padded) and its affine map to distances.
     SQ8Codec::IntQuery prepare(const float* q, int8_t* w8) const;
     // Scans rows [begin, end) of the order for nb queries (w8 row j at j * query_bytes()),
-    // pushing each row's estimated distance into tops[j] (a TopK of the re-rank depth).
+    // pushing each row's estimated distance into tops[j] (a pool of the re-rank depth).
     void scan(const int8_t* w8, const SQ8Codec::IntQuery* forms, size_t nb, size_t begin, size_t end,
-              TopK* tops) const;
+              code_scan::Pool* tops) const;
 
 private:
     RangeCodes(size_t dim, Metric metric, uint64_t epoch);
