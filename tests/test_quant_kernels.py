@@ -145,3 +145,23 @@ def test_u8s8_block16_matches_reference(level, nw, chunks):
     want = (w.astype(np.int64) @ codes.T.astype(np.int64)).reshape(-1)
     got = _core.quant_kernel(level, "u8s8_block16", np.ascontiguousarray(block), w)
     np.testing.assert_array_equal(got, want.astype(np.float32))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("nw", [1, 2, 3, 8])
+def test_u8s8_block16_est_matches_reference(level, nw):
+    # The estimates base + norm + mul * dot and the mask of those under each query's bound.
+    chunks = 96
+    rng = np.random.default_rng(nw)
+    codes = rng.integers(0, 256, size=(16, chunks * 4), dtype=np.uint8)
+    w = rng.integers(-128, 128, size=(nw, chunks * 4), dtype=np.int8)
+    block = codes.reshape(16, chunks, 4).transpose(1, 0, 2).reshape(chunks, 64)
+    dots = (w.astype(np.int64) @ codes.T.astype(np.int64)).astype(np.float64)
+    base, mul, norm = rng.uniform(50, 60, nw), rng.uniform(-1e-3, -1e-4, nw), 0.75
+    est = base[:, None] + norm + mul[:, None] * dots
+    bound = np.median(est, axis=1)  # about half the lanes pass
+    b = np.stack([base, mul, bound, np.full(nw, norm)], axis=1).astype(np.float32)
+    got = _core.quant_kernel(level, "u8s8_block16_est", np.ascontiguousarray(block), w, b).reshape(nw, 17)
+    np.testing.assert_allclose(got[:, :16], est, rtol=1e-5, atol=1e-3)  # float32 sums of ~100
+    want_mask = [(sum(1 << r for r in range(16) if got[j, r] < np.float32(bound[j]))) for j in range(nw)]
+    assert got[:, 16].astype(np.int64).tolist() == want_mask

@@ -206,6 +206,8 @@ const QuantKernels& hook_table(const std::string& level) {
 //   u8s8_dot: a = signed query bytes [dim] (int8)
 //   u8s8_block16: codes = [chunks, 64] one block of 16 interleaved codes, a = queries [nw, chunks * 4]
 //   (int8, nw <= 8); returns [nw * 16]
+//   u8s8_block16_est: the same, b = [nw, 4] float32 rows (base, mul, bound, norm of every lane);
+//   returns [nw * 17]: each query's 16 estimates, then its mask
 py::array_t<float> quant_kernel(const std::string& level, const std::string& name, py::handle codes_obj,
                                 py::handle a_obj, py::handle b_obj) {
     const QuantKernels& k = hook_table(level);
@@ -246,6 +248,28 @@ py::array_t<float> quant_kernel(const std::string& level, const std::string& nam
         py::array_t<float> sums(py::ssize_t(nw * 16));
         for (size_t i = 0; i < nw * 16; ++i) sums.mutable_data()[i] = float(dots[i]);
         return sums;
+    } else if (name == "u8s8_block16_est") {
+        carray<int8_t> a = require_array<int8_t>(a_obj, "a");
+        carray<float> f = require_array<float>(b_obj, "b");
+        if (w != 64 || a.ndim() != 2 || size_t(a.shape(1)) != n * 4 || a.shape(0) < 1 || a.shape(0) > 8 ||
+            f.ndim() != 2 || f.shape(0) != a.shape(0) || f.shape(1) != 4)
+            throw DimensionError("u8s8_block16_est takes codes [chunks, 64], queries [nw, chunks * 4], b [nw, 4]");
+        const size_t nw = a.shape(0);
+        std::vector<float> base(nw), mul(nw), bound(nw), norms(16, f.data()[3]), est(nw * 16);
+        std::vector<uint32_t> masks(nw);
+        for (size_t j = 0; j < nw; ++j) {
+            base[j] = f.data()[j * 4];
+            mul[j] = f.data()[j * 4 + 1];
+            bound[j] = f.data()[j * 4 + 2];
+        }
+        k.u8s8_block16_est(c, a.data(), nw, n * 4, n, base.data(), mul.data(), norms.data(), bound.data(), est.data(),
+                           masks.data());
+        py::array_t<float> res(py::ssize_t(nw * 17));
+        for (size_t j = 0; j < nw; ++j) {
+            for (size_t r = 0; r < 16; ++r) res.mutable_data()[j * 17 + r] = est[j * 16 + r];
+            res.mutable_data()[j * 17 + 16] = float(masks[j]);
+        }
+        return res;
     } else if (name == "fastscan32") {
         carray<uint8_t> t = require_array<uint8_t>(a_obj, "a");
         if (w != 64 || t.ndim() != 1 || size_t(t.shape(0)) != n * 128)

@@ -14,6 +14,7 @@
 
 #include "common/types.h"
 #include "graph/beam.h"
+#include "quant/kernels.h"
 #include "quant/sq8.h"
 
 namespace vecsearch {
@@ -28,7 +29,7 @@ inline size_t chunks(size_t dim) { return (dim + 3) / 4; }
 // while their estimate, less the bias and a margin over the spread of the errors those d showed,
 // can still beat the k-th exact distance (where matches crowd within code error of one distance, as at the edge
 // of an anti-correlated filter, a fixed depth would miss true neighbours).
-inline size_t pool_size(size_t depth) { return 4 * depth + 32; }
+inline size_t pool_size(size_t depth) { return 2 * depth + 8; }
 
 // A query's best `keep` estimates: admitted into a flat buffer while under the bound, which
 // is cut back to the best `keep` (nth_element) each time it doubles: constant time per
@@ -42,6 +43,7 @@ public:
         items_.reserve(2 * keep);
     }
     float bound() const { return bound_; }
+    size_t capacity() const { return keep_; }
     void push(float dist, slot_t slot) {
         items_.push_back({dist, slot});
         if (items_.size() == 2 * keep_) cut();
@@ -77,24 +79,32 @@ inline void interleave(const uint8_t* const* codes, size_t n, size_t dim, uint8_
     }
 }
 
-// The int8 form of a query for `codec` (w8: chunks(dim) * 4 bytes, zero-padded).
-inline SQ8Codec::IntQuery prepare(const SQ8Codec& codec, const float* q, int8_t* w8) {
+// The int8 form of a query for `codec` (w8: chunks(dim) * 4 bytes, zero-padded), its base and mul.
+inline void prepare(const SQ8Codec& codec, const float* q, int8_t* w8, float* base, float* mul) {
     std::fill(w8, w8 + chunks(codec.dim()) * 4, int8_t(0));
-    return codec.prepare_int8(q, w8);
+    const SQ8Codec::IntQuery form = codec.prepare_int8(q, w8);
+    *base = form.base;
+    *mul = form.mul;
 }
 
-// Pushes rows [lo, hi) of a block scored for nw queries (dots [nw, 16]) into their TopKs:
-// estimate = base + norm + mul * dot (SQ8Codec::IntQuery), admitted while under the query's bound.
-inline void admit(const int32_t* dots, size_t nw, const SQ8Codec::IntQuery* forms, const float* norms,
-                  const slot_t* slots, size_t lo, size_t hi, Pool* pools) {
+// Scores one block of 16 codes for nw <= kGroup queries (int8 forms w, `stride` bytes apart, and
+// their SQ8Codec::IntQuery base and mul) and admits rows [lo, hi) of it to each query's pool
+// where the estimate is under the pool's bound: the kernel tests all 16 lanes, only the lanes
+// it passes are visited here.
+inline void score_block(const QuantKernels& kernels, const uint8_t* block, const int8_t* w, size_t nw,
+                        size_t stride, size_t nc, const float* base, const float* mul, const float* norms,
+                        const slot_t* slots, size_t lo, size_t hi, Pool* pools) {
+    float bound[kGroup];
+    alignas(64) float est[kGroup * kRows];
+    uint32_t masks[kGroup];
+    for (size_t j = 0; j < nw; ++j) bound[j] = pools[j].bound();
+    kernels.u8s8_block16_est(block, w, nw, stride, nc, base, mul, norms, bound, est, masks);
+    const uint32_t in_range = ((1u << hi) - 1u) & ~((1u << lo) - 1u);
     for (size_t j = 0; j < nw; ++j) {
-        const SQ8Codec::IntQuery& f = forms[j];
-        const int32_t* d = dots + j * kRows;
-        float est[kRows];  // all 16 first (the compiler vectorises it), then the rare admissions
-        for (size_t r = 0; r < kRows; ++r) est[r] = f.base + norms[r] + f.mul * float(d[r]);
-        Pool& pool = pools[j];
-        for (size_t r = lo; r < hi; ++r)
-            if (est[r] < pool.bound()) pool.push(est[r], slots[r]);
+        for (uint32_t m = masks[j] & in_range; m != 0; m &= m - 1) {
+            const size_t r = size_t(__builtin_ctz(m));
+            if (est[j * kRows + r] < pools[j].bound()) pools[j].push(est[j * kRows + r], slots[r]);
+        }
     }
 }
 

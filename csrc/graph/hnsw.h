@@ -276,7 +276,11 @@ private:
                           const slot_t* slots, size_t n_slots, external_id* out_ids, float* out_dists) const;
     // Writes the k best of a code scan's candidates (top, emptied) after re-scoring the first
     // `depth` exactly, and then those the observed estimate error says may still enter the top k.
-    void finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth, external_id* out_ids,
+    // When every pooled candidate had to be re-scored (the pool was too shallow to tell), the
+    // query is answered by an exact scan of slots[0..n_slots), the matches it scanned.
+    void finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth, const slot_t* slots,
+                          size_t n_slots, external_id* out_ids, float* out_dists) const;
+    void exact_scan_slots(const float* q, const slot_t* slots, size_t n, size_t k, external_id* out_ids,
                           float* out_dists) const;
     template <class Scorer>
     Answered search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,

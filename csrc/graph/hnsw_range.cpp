@@ -52,19 +52,22 @@ void Hnsw::search_range(const RangeCodes& codes, const float* queries, size_t nq
     ThreadPool::global().parallel_for(tasks.size(), threads, 1, [&](size_t t) {
         const Task& task = tasks[t];
         thread_local std::vector<int8_t> w8;
-        thread_local std::vector<SQ8Codec::IntQuery> forms;
+        thread_local std::vector<float> base, mul;
         thread_local std::vector<code_scan::Pool> tops;
         w8.resize(task.nb * codes.query_bytes());
-        forms.resize(task.nb);
+        base.resize(task.nb);
+        mul.resize(task.nb);
         if (tops.size() < task.nb) tops.resize(task.nb);
         for (size_t j = 0; j < task.nb; ++j) {
-            forms[j] = codes.prepare(queries + size_t(task.block[j]) * dim, w8.data() + j * codes.query_bytes());
+            codes.prepare(queries + size_t(task.block[j]) * dim, w8.data() + j * codes.query_bytes(), &base[j], &mul[j]);
             tops[j].reset(code_scan::pool_size(depth));
         }
-        codes.scan(w8.data(), forms.data(), task.nb, spans[2 * task.filter], spans[2 * task.filter + 1], tops.data());
+        codes.scan(w8.data(), base.data(), mul.data(), task.nb, spans[2 * task.filter], spans[2 * task.filter + 1], tops.data());
         for (size_t j = 0; j < task.nb; ++j) {
             const size_t i = task.block[j];
-            finish_code_scan(queries + i * dim, tops[j], k, depth, out_ids + i * k, out_dists + i * k);
+            const uint64_t begin = spans[2 * task.filter], end = spans[2 * task.filter + 1];
+            finish_code_scan(queries + i * dim, tops[j], k, depth, codes.slots() + begin, end - begin,
+                             out_ids + i * k, out_dists + i * k);
         }
     });
 }

@@ -64,28 +64,25 @@ size_t RangeCodes::memory_bytes() const {
            codec_.serialize().size();
 }
 
-SQ8Codec::IntQuery RangeCodes::prepare(const float* q, int8_t* w8) const {
-    std::fill(w8, w8 + query_bytes(), int8_t(0));
-    return codec_.prepare_int8(q, w8);
+void RangeCodes::prepare(const float* q, int8_t* w8, float* base, float* mul) const {
+    code_scan::prepare(codec_, q, w8, base, mul);
 }
 
-void RangeCodes::scan(const int8_t* w8, const SQ8Codec::IntQuery* forms, size_t nb, size_t begin, size_t end,
-                      code_scan::Pool* tops) const {
+void RangeCodes::scan(const int8_t* w8, const float* base, const float* mul, size_t nb, size_t begin, size_t end,
+                      code_scan::Pool* pools) const {
     end = std::min(end, slots_.size());
     if (begin >= end) return;
     const size_t block_bytes = chunks_ * 64, stride = query_bytes();
     const size_t chunk_rows = std::max<size_t>(1, kChunkBytes / block_bytes) * kInterleave;
-    alignas(64) int32_t dots[kGroup * kInterleave];
     for (size_t first = begin / kInterleave * kInterleave; first < end; first += chunk_rows) {
         const size_t last = std::min(end, first + chunk_rows);
         for (size_t g = 0; g < nb; g += kGroup) {
             const size_t nw = std::min(kGroup, nb - g);
             for (size_t row0 = first; row0 < last; row0 += kInterleave) {
-                kernels_->u8s8_block16(&blocks_[row0 / kInterleave * block_bytes], w8 + g * stride, nw, stride,
-                                       chunks_, dots);
                 const size_t lo = std::max(row0, begin) - row0, hi = std::min(row0 + kInterleave, last) - row0;
-                code_scan::admit(dots, nw, forms + g, norms_.empty() ? kZeros : &norms_[row0], &slots_[row0], lo, hi,
-                                 tops + g);
+                code_scan::score_block(*kernels_, &blocks_[row0 / kInterleave * block_bytes], w8 + g * stride, nw,
+                                       stride, chunks_, base + g, mul + g, norms_.empty() ? kZeros : &norms_[row0],
+                                       &slots_[row0], lo, hi, pools + g);
             }
         }
     }

@@ -39,11 +39,11 @@ public:
     // Bytes of one query's int8 form (dim rounded up to whole 4-byte chunks).
     size_t query_bytes() const { return chunks_ * 4; }
     // The int8 form of a query (w8: query_bytes(), zero-padded) and its affine map to distances.
-    SQ8Codec::IntQuery prepare(const float* q, int8_t* w8) const;
-    // Scans rows [begin, end) of the order for nb queries (w8 row j at j * query_bytes()),
-    // pushing each row's estimated distance into tops[j] (a pool of the re-rank depth).
-    void scan(const int8_t* w8, const SQ8Codec::IntQuery* forms, size_t nb, size_t begin, size_t end,
-              code_scan::Pool* tops) const;
+    void prepare(const float* q, int8_t* w8, float* base, float* mul) const;
+    // Scans rows [begin, end) of the order for nb queries (w8 row j at j * query_bytes(), with
+    // base[j] and mul[j]), admitting each row's estimated distance to pools[j].
+    void scan(const int8_t* w8, const float* base, const float* mul, size_t nb, size_t begin, size_t end,
+              code_scan::Pool* pools) const;
 
 private:
     RangeCodes(size_t dim, Metric metric, uint64_t epoch);

@@ -44,6 +44,12 @@ struct QuantKernels {
     // scores all 16 codes, with no horizontal sum.
     void (*u8s8_block16)(const uint8_t* block, const int8_t* w, size_t nw, size_t stride, size_t chunks,
                          int32_t* out);
+    // u8s8_block16, then each dot product as an estimated distance and its test against the
+    // query's bound: est[j * 16 + r] = base[j] + norms[r] + mul[j] * dot, bit r of masks[j] set
+    // where est < bound[j] (SQ8Codec::IntQuery forms; graph/code_scan.h admits only those).
+    void (*u8s8_block16_est)(const uint8_t* block, const int8_t* w, size_t nw, size_t stride, size_t chunks,
+                             const float* base, const float* mul, const float* norms, const float* bound,
+                             float* est, uint32_t* masks);
 };
 
 const QuantKernels& scalar_quant_kernels();

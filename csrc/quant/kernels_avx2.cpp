@@ -138,13 +138,17 @@ VS_AVX2 void u8s8_block16_avx2(const uint8_t* b, const int8_t* w, size_t nw, siz
                                 int32_t* out) {
     g::u8s8_block16(b, w, nw, stride, chunks, out);
 }
+VS_AVX2 void u8s8_block16_est_avx2(const uint8_t* b, const int8_t* w, size_t nw, size_t stride, size_t chunks,
+        const float* base, const float* mul, const float* norms, const float* bound, float* est, uint32_t* masks) {
+    g::u8s8_block16_est(b, w, nw, stride, chunks, base, mul, norms, bound, est, masks);
+}
 
 }  // namespace
 
 const QuantKernels& avx2_quant_kernels() {
     static const QuantKernels table{SimdLevel::avx2,   "avx2",           sq8_l2_avx2,   sq8_dot_avx2,
                                     hamming_avx2,      hamming_scan_avx2, scalar_quant_kernels().pq8_scan, nearest_avx2,
-                                    fastscan32_avx2, u8s8_dot_avx2, u8s8_block16_avx2};
+                                    fastscan32_avx2, u8s8_dot_avx2, u8s8_block16_avx2, u8s8_block16_est_avx2};
     return table;
 }
 

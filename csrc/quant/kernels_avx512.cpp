@@ -178,6 +178,10 @@ VS_AVX512 void u8s8_block16_avx512(const uint8_t* b, const int8_t* w, size_t nw,
                                   int32_t* out) {
     g::u8s8_block16(b, w, nw, stride, chunks, out);
 }
+VS_AVX512 void u8s8_block16_est_avx512(const uint8_t* b, const int8_t* w, size_t nw, size_t stride, size_t chunks,
+        const float* base, const float* mul, const float* norms, const float* bound, float* est, uint32_t* masks) {
+    g::u8s8_block16_est(b, w, nw, stride, chunks, base, mul, norms, bound, est, masks);
+}
 
 // One vpdpbusd per 64 dimensions; the tail through masked loads.
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) int32_t u8s8_dot_vnni(const uint8_t* c, const int8_t* w,
@@ -238,13 +242,46 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void u8s8_block16_vnni(co
     }
 }
 
+// The same chains, then each query's 16 estimates and their test against its bound in registers.
+template <size_t NW>
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) inline void block16_est(
+    const uint8_t* b, const int8_t* w, size_t stride, size_t chunks, const float* base, const float* mul,
+    const __m512 norms, const float* bound, float* est, uint32_t* masks) {
+    __m512i acc[NW];
+    for (size_t j = 0; j < NW; ++j) acc[j] = _mm512_setzero_si512();
+    for (size_t c = 0; c < chunks; ++c) {
+        const __m512i v = _mm512_loadu_si512(b + c * 64);
+        for (size_t j = 0; j < NW; ++j)
+            acc[j] = _mm512_dpbusd_epi32(acc[j], v, _mm512_set1_epi32(load_s32(w + j * stride + c * 4)));
+    }
+    for (size_t j = 0; j < NW; ++j) {
+        const __m512 e = _mm512_fmadd_ps(_mm512_set1_ps(mul[j]), _mm512_cvtepi32_ps(acc[j]),
+                                         _mm512_add_ps(_mm512_set1_ps(base[j]), norms));
+        _mm512_storeu_ps(est + j * 16, e);
+        masks[j] = _mm512_cmp_ps_mask(e, _mm512_set1_ps(bound[j]), _CMP_LT_OQ);
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void u8s8_block16_est_vnni(
+    const uint8_t* b, const int8_t* w, size_t nw, size_t stride, size_t chunks, const float* base, const float* mul,
+    const float* norms, const float* bound, float* est, uint32_t* masks) {
+    const __m512 n = _mm512_loadu_ps(norms);
+    size_t j = 0;
+    for (; j + 8 <= nw; j += 8)
+        block16_est<8>(b, w + j * stride, stride, chunks, base + j, mul + j, n, bound + j, est + j * 16, masks + j);
+    for (; j + 2 <= nw; j += 2)
+        block16_est<2>(b, w + j * stride, stride, chunks, base + j, mul + j, n, bound + j, est + j * 16, masks + j);
+    if (j < nw) block16_est<1>(b, w + j * stride, stride, chunks, base + j, mul + j, n, bound + j, est + j * 16, masks + j);
+}
+
 QuantKernels make_table() {
     QuantKernels t{SimdLevel::avx512, "avx512",      sq8_l2_avx512,   sq8_dot_avx512,
                    hamming_popcnt,    hamming_scan_popcnt, scalar_quant_kernels().pq8_scan, nearest_avx512,
-                   fastscan32_avx512, u8s8_dot_avx512, u8s8_block16_avx512};
+                   fastscan32_avx512, u8s8_dot_avx512, u8s8_block16_avx512, u8s8_block16_est_avx512};
     if (cpu_has_vnni()) {
         t.u8s8_dot = u8s8_dot_vnni;
         t.u8s8_block16 = u8s8_block16_vnni;
+        t.u8s8_block16_est = u8s8_block16_est_vnni;
     }
     if (cpu_has_vpopcntdq()) {
         t.hamming = hamming_vpopcnt;

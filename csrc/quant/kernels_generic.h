@@ -146,6 +146,26 @@ __attribute__((always_inline)) inline void u8s8_block16(const uint8_t* block, co
     }
 }
 
+__attribute__((always_inline)) inline void u8s8_block16_est(const uint8_t* block, const int8_t* w, size_t nw,
+                                                            size_t stride, size_t chunks, const float* base,
+                                                            const float* mul, const float* norms, const float* bound,
+                                                            float* est, uint32_t* masks) {
+    int32_t dots[8 * 16];
+    for (size_t j0 = 0; j0 < nw; j0 += 8) {
+        const size_t m = nw - j0 < 8 ? nw - j0 : 8;
+        u8s8_block16(block, w + j0 * stride, m, stride, chunks, dots);
+        for (size_t j = 0; j < m; ++j) {
+            uint32_t bits = 0;
+            for (size_t r = 0; r < 16; ++r) {
+                const float e = base[j0 + j] + norms[r] + mul[j0 + j] * float(dots[j * 16 + r]);
+                est[(j0 + j) * 16 + r] = e;
+                bits |= uint32_t(e < bound[j0 + j]) << r;
+            }
+            masks[j0 + j] = bits;
+        }
+    }
+}
+
 // The reference FastScan: for each code, the four table lookups of every chunk.
 __attribute__((always_inline)) inline void fastscan32(const uint8_t* packed, const uint8_t* lut, size_t chunks,
                                                       float* out) {

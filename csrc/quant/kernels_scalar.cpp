@@ -34,13 +34,17 @@ void u8s8_block16_scalar(const uint8_t* b, const int8_t* w, size_t nw, size_t st
                         int32_t* out) {
     g::u8s8_block16(b, w, nw, stride, chunks, out);
 }
+void u8s8_block16_est_scalar(const uint8_t* b, const int8_t* w, size_t nw, size_t stride, size_t chunks,
+        const float* base, const float* mul, const float* norms, const float* bound, float* est, uint32_t* masks) {
+    g::u8s8_block16_est(b, w, nw, stride, chunks, base, mul, norms, bound, est, masks);
+}
 
 }  // namespace
 
 const QuantKernels& scalar_quant_kernels() {
     static const QuantKernels table{SimdLevel::scalar, "scalar",  sq8_l2_scalar,  sq8_dot_scalar,
                                     hamming_scalar,    hamming_scan_scalar, pq8_scan_scalar, nearest_scalar,
-                                    fastscan32_scalar, u8s8_dot_scalar, u8s8_block16_scalar};
+                                    fastscan32_scalar, u8s8_dot_scalar, u8s8_block16_scalar, u8s8_block16_est_scalar};
     return table;
 }
 
