@@ -1,6 +1,7 @@
 """The user-facing :class:`Index`: an HNSW graph over float32 vectors with uint64 ids."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import threading
@@ -22,9 +23,9 @@ from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, _St
 from vecsearch.filters.bitmaps import filter_bitmaps
 from vecsearch.search_info import search_info
 from vecsearch.filters.planner import (CALIBRATION_QUERIES, DISK_SCAN_PREFERENCE, PLANS, CostModel, QueryPlan,
-                                       cheapest_cost, choose_plan, plan_codes)
-from vecsearch.filters.range_index import (RANGE_ANSWERED, RangeIndex, check_range_column, load_range_indexes,
-                                           range_filters)
+                                       choose_plan, plan_codes)
+from vecsearch.filters.range_index import RangeIndex, check_range_column, load_range_indexes
+from vecsearch.filters.range_search import RangeRoute, route
 
 # Results are k wide whatever the index size, so k is bounded to keep a typo from asking for
 # gigabytes of padding.
@@ -537,22 +538,18 @@ class Index:
         chosen = choose_plan(int(matches[0]), len(self), k, ef, self._costs(), shared_by)
         routed = self._range_route(filter, 1, "auto", False, 0)
         if routed is not None:
-            chosen = self._explain_range(chosen, *routed, k, ef, shared_by)
+            chosen = self._explain_range(chosen, routed, k, ef, shared_by)
         if self._disk_io is None:
             return chosen
         return dataclasses.replace(chosen, rows_read=self._expected_rows(chosen, k, ef))
 
-    def _explain_range(self, chosen: QueryPlan, ranged: RangeIndex, codes: Any, spans: np.ndarray,
-                       filter_of: np.ndarray, k: int, ef: int, shared_by: int) -> QueryPlan:
+    def _explain_range(self, chosen: QueryPlan, routed: RangeRoute, k: int, ef: int, shared_by: int) -> QueryPlan:
         """`chosen` with the range index's estimate beside the other plans', and its plan when cheaper."""
-        assert ranged.cost is not None
-        rows = spans[:1, 1] - spans[:1, 0]
-        cost = float(ranged.cost.estimate(rows, max(k, self._rerank_for(ef, k, None)), np.array([shared_by]))[0])
-        estimated = {**chosen.estimated_us, "range": cost}
-        cheaper = bool(self._range_cheaper(ranged, spans[:1], np.zeros(shared_by, dtype=np.uint32), k, ef,
-                                           self._rerank_for(ef, k, None))[0])
-        return dataclasses.replace(chosen, plan="range" if cheaper else chosen.plan, estimated_us=estimated,
-                                   eligible=(*chosen.eligible, "range"), range_index=ranged.column)
+        rerank = self._rerank_for(ef, k, None)
+        cost, cheaper = routed.estimate(k, ef, rerank, shared_by, len(self), self._costs())
+        return dataclasses.replace(chosen, plan="range" if cheaper else chosen.plan,
+                                   estimated_us={**chosen.estimated_us, "range": cost},
+                                   eligible=(*chosen.eligible, "range"), range_index=routed.index.column)
 
     def _expected_rows(self, chosen: QueryPlan, k: int, ef: int) -> float:
         """Float rows a query of this plan reads from disk: a mapped file's exact scan reads every
@@ -600,62 +597,19 @@ class Index:
     def _search_filtered_once(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
                               plan: str, gated: bool):
         routed = self._range_route(filter, data.shape[0], plan, gated, threads)
-        if routed is not None:
-            ranged, codes, spans, filter_of = routed
-            use = np.ones(spans.shape[0], dtype=bool) if plan == "range" else self._range_cheaper(
-                ranged, spans, filter_of, k, ef, rerank)
-            asked = use[filter_of]
-            if asked.all():
-                ids, dists = self._core.search_range(codes, data, k, rerank, threads, spans, filter_of)
-                matches = (spans[:, 1] - spans[:, 0])[filter_of]
-                return ids, dists, np.full(data.shape[0], RANGE_ANSWERED, dtype=np.uint8), matches
-            if asked.any():  # per-query ranges: the range index answers those it is cheaper for
-                return self._split_range(data, k, ef, rerank, threads, filter, plan, codes, spans, filter_of, asked)
-        return self._search_bitmaps(data, k, ef, rerank, threads, filter, plan)
+        if routed is None:
+            return self._search_bitmaps(data, k, ef, rerank, threads, filter, plan)
+        forced = plan == "range"
+        return routed.search(self._core, data, k, ef, rerank, threads, filter, len(self),
+                             None if forced else self._costs(), self._search_bitmaps, plan)
 
-    def _range_route(self, filter: Any, nq: int, plan: str, gated: bool, threads: int):
-        """(range index, its codes, spans, filter_of) when a range index answers every filter of the batch
-        (rebuilt first when the index or its column changed); None otherwise."""
+    def _range_route(self, filter: Any, nq: int, plan: str, gated: bool, threads: int) -> Optional[RangeRoute]:
+        """The range index that answers every filter of the batch, fresh (rebuilt first when
+        the index or its column changed, holding the write gate); None otherwise."""
         if plan not in ("auto", "range"):
             return None
-        routed = range_filters(self._range_indexes, self._attributes, filter, nq) if self._range_indexes else None
-        if routed is None:
-            if plan == "range":
-                raise ValueError("plan='range' needs filters that are ranges on a column with a range index "
-                                 f"(indexed: {sorted(self._range_indexes) or 'none'}); see create_range_index")
-            return None
-        ranged, bounds, filter_of = routed
-        if not ranged.fresh(self._core, self._attributes):
-            if gated:
-                ranged.refresh(self._core, self._attributes, threads)
-            else:
-                with self._write_gate:
-                    ranged.refresh(self._core, self._attributes, threads)
-        return (ranged, *ranged.spans(bounds), filter_of)
-
-    def _range_cheaper(self, ranged: RangeIndex, spans: np.ndarray, filter_of: np.ndarray, k: int, ef: int,
-                       rerank: int) -> np.ndarray:
-        """bool per filter: the range index's measured cost is below the cheapest other plan's."""
-        matches = (spans[:, 1] - spans[:, 0]).astype(np.int64)
-        sharing = np.bincount(filter_of, minlength=spans.shape[0])
-        assert ranged.cost is not None
-        mine = ranged.cost.estimate(matches, max(k, rerank), sharing)
-        return (mine < cheapest_cost(matches, len(self), k, ef, self._costs(), sharing)) & (matches > 0)
-
-    def _split_range(self, data, k, ef, rerank, threads, filter, plan, codes, spans, filter_of, asked):
-        """Answers the queries in `asked` by the range index, the others by the bitmap plans."""
-        nq = data.shape[0]
-        ids = np.empty((nq, k), dtype=np.uint64)
-        dists = np.empty((nq, k), dtype=np.float32)
-        answered = np.full(nq, RANGE_ANSWERED, dtype=np.uint8)
-        matches = (spans[:, 1] - spans[:, 0])[filter_of].astype(np.int64)
-        ids[asked], dists[asked] = self._core.search_range(codes, np.ascontiguousarray(data[asked]), k, rerank,
-                                                           threads, spans, filter_of[asked])
-        rest = np.flatnonzero(~asked)
-        filters = [filter[i] for i in rest.tolist()]  # per-query filters: a mix needs a list
-        ids[rest], dists[rest], answered[rest], matches[rest] = self._search_bitmaps(
-            np.ascontiguousarray(data[rest]), k, ef, rerank, threads, filters, plan)
-        return ids, dists, answered, matches
+        gate = contextlib.nullcontext() if gated else self._write_gate
+        return route(self._range_indexes, self._core, self._attributes, filter, nq, plan, threads, gate)
 
     def _search_bitmaps(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
                         plan: str):

@@ -25,13 +25,11 @@ from vecsearch.attributes.store import NO_SLOT
 from vecsearch.errors import FilterError, FormatError
 from vecsearch.filters.expr import And, Between, Compare, Expr, _numeric_value
 from vecsearch.filters.text import parse_filter
-from vecsearch.search_info import ANSWERED
 
 RANGE_KINDS = ("int", "float", "date")
 # Bounds of a range: (lo, hi, lo_open, hi_open), None for an open side.
 Bounds = Tuple[Any, Any, bool, bool]
 _CALIBRATION_DEPTHS = (16, 64)  # re-rank depths the calibration times
-RANGE_ANSWERED = ANSWERED.index("range")  # search_info's code of a row the range index answered
 
 
 def range_bounds(expr: Any, column: str, kind: str) -> Optional[Bounds]:

@@ -1,0 +1,88 @@
+"""Searches answered by a range index (vecsearch/filters/range_index.py): which queries of a batch
+it answers, by the planner's measured costs, and the rest sent to the bitmap plans."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, ContextManager, Optional, Tuple
+
+import numpy as np
+
+from vecsearch.filters.planner import CostModel, cheapest_cost
+from vecsearch.filters.range_index import RangeIndex, range_filters
+from vecsearch.search_info import ANSWERED
+
+RANGE_ANSWERED = ANSWERED.index("range")  # search_info's code of a row the range index answered
+
+
+@dataclass(frozen=True)
+class RangeRoute:
+    """A batch whose every filter is a range on one indexed column: the index, the codes its
+    spans index into, each distinct filter's span [begin, end) and each query's filter."""
+
+    index: RangeIndex
+    codes: Any
+    spans: np.ndarray
+    filter_of: np.ndarray
+
+    @property
+    def matches(self) -> np.ndarray:
+        """int64 per filter: the live vectors in its range."""
+        return (self.spans[:, 1] - self.spans[:, 0]).astype(np.int64)
+
+    def cheaper(self, k: int, ef: int, rerank: int, live: int, model: CostModel) -> np.ndarray:
+        """bool per filter: the range index's measured cost is below the cheapest other plan's."""
+        sharing = np.bincount(self.filter_of, minlength=self.spans.shape[0])
+        assert self.index.cost is not None
+        mine = self.index.cost.estimate(self.matches, max(k, rerank), sharing)
+        return (mine < cheapest_cost(self.matches, live, k, ef, model, sharing)) & (self.matches > 0)
+
+    def estimate(self, k: int, ef: int, rerank: int, shared_by: int, live: int, model: CostModel
+                 ) -> Tuple[float, bool]:
+        """(the range index's estimated microseconds for the first filter, whether it is cheaper)."""
+        assert self.index.cost is not None
+        first = RangeRoute(self.index, self.codes, self.spans[:1], np.zeros(shared_by, dtype=np.uint32))
+        cost = float(self.index.cost.estimate(first.matches, max(k, rerank), np.array([shared_by]))[0])
+        return cost, bool(first.cheaper(k, ef, rerank, live, model)[0])
+
+    def search(self, core: Any, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
+               live: int, model: Optional[CostModel], bitmap_search: Callable, plan: str):
+        """(ids, distances, answered codes, matches) of the batch: the range index answers every
+        query (model None: forced) or those it is cheaper for; `bitmap_search` the others."""
+        asked = (np.ones(self.spans.shape[0], dtype=bool) if model is None
+                 else self.cheaper(k, ef, rerank, live, model))[self.filter_of]
+        if not asked.any():
+            return bitmap_search(data, k, ef, rerank, threads, filter, plan)
+        nq = data.shape[0]
+        matches = self.matches[self.filter_of]
+        answered = np.full(nq, RANGE_ANSWERED, dtype=np.uint8)
+        if asked.all():
+            ids, dists = core.search_range(self.codes, data, k, rerank, threads, self.spans, self.filter_of)
+            return ids, dists, answered, matches
+        # Per-query ranges of mixed widths: the range index answers those it is cheaper for.
+        ids = np.empty((nq, k), dtype=np.uint64)
+        dists = np.empty((nq, k), dtype=np.float32)
+        ids[asked], dists[asked] = core.search_range(self.codes, np.ascontiguousarray(data[asked]), k, rerank,
+                                                     threads, self.spans, self.filter_of[asked])
+        rest = np.flatnonzero(~asked)
+        ids[rest], dists[rest], answered[rest], matches[rest] = bitmap_search(
+            np.ascontiguousarray(data[rest]), k, ef, rerank, threads, [filter[i] for i in rest.tolist()], plan)
+        return ids, dists, answered, matches
+
+
+def route(indexes: dict, core: Any, store: Any, filter: Any, nq: int, plan: str, threads: int,
+          gate: ContextManager) -> Optional[RangeRoute]:
+    """The range route of a batch, with the index rebuilt first (inside `gate`, which keeps adds
+    and deletes out) when stale; None when no range index answers every filter. plan="range"
+    without one raises ValueError."""
+    routed = range_filters(indexes, store, filter, nq) if indexes else None
+    if routed is None:
+        if plan == "range":
+            raise ValueError("plan='range' needs filters that are ranges on a column with a range index "
+                             f"(indexed: {sorted(indexes) or 'none'}); see create_range_index")
+        return None
+    index, bounds, filter_of = routed
+    if not index.fresh(core, store):
+        with gate:
+            index.refresh(core, store, threads)
+    codes, spans = index.spans(bounds)
+    return RangeRoute(index, codes, spans, filter_of)
