@@ -207,59 +207,50 @@ inline int32_t load_s32(const int8_t* p) {
 }
 
 // One 64-byte load of 16 codes' chunk per step, scored against each query's four bytes by
-// broadcast: every lane accumulates its own code's dot product, so no horizontal sum. Eight
-// queries keep eight independent vpdpbusd chains in flight (its latency is several cycles);
-// fewer split each query's chunks over two chains.
+// broadcast: every lane accumulates its own code's dot product, so no horizontal sum. NW queries
+// keep NW independent vpdpbusd chains in flight (its latency is several cycles).
 template <size_t NW>
-__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) inline void block16_chains(
-    const uint8_t* b, const int8_t* w, size_t stride, size_t chunks, int32_t* out) {
-    __m512i acc[NW];
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) inline void block16_dots(
+    const uint8_t* b, const int8_t* w, size_t stride, size_t chunks, __m512i* acc) {
     for (size_t j = 0; j < NW; ++j) acc[j] = _mm512_setzero_si512();
     for (size_t c = 0; c < chunks; ++c) {
         const __m512i v = _mm512_loadu_si512(b + c * 64);
         for (size_t j = 0; j < NW; ++j)
             acc[j] = _mm512_dpbusd_epi32(acc[j], v, _mm512_set1_epi32(load_s32(w + j * stride + c * 4)));
     }
+}
+
+template <size_t NW>
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) inline void block16_store(
+    const uint8_t* b, const int8_t* w, size_t stride, size_t chunks, int32_t* out) {
+    __m512i acc[NW];
+    block16_dots<NW>(b, w, stride, chunks, acc);
     for (size_t j = 0; j < NW; ++j) _mm512_storeu_si512(out + j * 16, acc[j]);
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void u8s8_block16_vnni(const uint8_t* b, const int8_t* w,
-                                                                                size_t nw, size_t stride,
-                                                                                size_t chunks, int32_t* out) {
-    if (nw == 8) return block16_chains<8>(b, w, stride, chunks, out);
-    for (size_t j = 0; j < nw; ++j) {
-        const int8_t* q = w + j * stride;
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0;
-        size_t c = 0;
-        for (; c + 2 <= chunks; c += 2) {
-            a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(b + c * 64), _mm512_set1_epi32(load_s32(q + c * 4)));
-            a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(b + c * 64 + 64),
-                                     _mm512_set1_epi32(load_s32(q + c * 4 + 4)));
-        }
-        if (c < chunks)
-            a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(b + c * 64), _mm512_set1_epi32(load_s32(q + c * 4)));
-        _mm512_storeu_si512(out + j * 16, _mm512_add_epi32(a0, a1));
-    }
-}
-
-// The same chains, then each query's 16 estimates and their test against its bound in registers.
+// The dot products, then each query's 16 estimates and their test against its bound in registers.
 template <size_t NW>
 __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) inline void block16_est(
     const uint8_t* b, const int8_t* w, size_t stride, size_t chunks, const float* base, const float* mul,
     const __m512 norms, const float* bound, float* est, uint32_t* masks) {
     __m512i acc[NW];
-    for (size_t j = 0; j < NW; ++j) acc[j] = _mm512_setzero_si512();
-    for (size_t c = 0; c < chunks; ++c) {
-        const __m512i v = _mm512_loadu_si512(b + c * 64);
-        for (size_t j = 0; j < NW; ++j)
-            acc[j] = _mm512_dpbusd_epi32(acc[j], v, _mm512_set1_epi32(load_s32(w + j * stride + c * 4)));
-    }
+    block16_dots<NW>(b, w, stride, chunks, acc);
     for (size_t j = 0; j < NW; ++j) {
         const __m512 e = _mm512_fmadd_ps(_mm512_set1_ps(mul[j]), _mm512_cvtepi32_ps(acc[j]),
                                          _mm512_add_ps(_mm512_set1_ps(base[j]), norms));
         _mm512_storeu_ps(est + j * 16, e);
         masks[j] = _mm512_cmp_ps_mask(e, _mm512_set1_ps(bound[j]), _CMP_LT_OQ);
     }
+}
+
+// Queries in groups of 8, then 2, then 1.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void u8s8_block16_vnni(const uint8_t* b, const int8_t* w,
+                                                                                size_t nw, size_t stride,
+                                                                                size_t chunks, int32_t* out) {
+    size_t j = 0;
+    for (; j + 8 <= nw; j += 8) block16_store<8>(b, w + j * stride, stride, chunks, out + j * 16);
+    for (; j + 2 <= nw; j += 2) block16_store<2>(b, w + j * stride, stride, chunks, out + j * 16);
+    if (j < nw) block16_store<1>(b, w + j * stride, stride, chunks, out + j * 16);
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void u8s8_block16_est_vnni(
