@@ -53,7 +53,8 @@ def test_deep_rerank_is_exact(data, metric, cut):
     found = min(K, int(allowed.sum()))
     assert (ids[:, :found].astype(np.int64) == want[:, :found]).mean() > 0.99  # ties may swap
     np.testing.assert_allclose(dists[:, :found], want_d[:, :found], rtol=1e-4, atol=1e-3)
-    assert (info.plan == "codes").all()
+    # Every match was scored exactly: the row is an exact scan's, and says so.
+    assert (info.plan == "scan").all() and info.exact.all()
 
 
 @pytest.mark.parametrize("cut", [2, 10, 50])
@@ -62,8 +63,9 @@ def test_codes_rank_the_neighbours_at_shallow_depth(data, cut):
     # among its best (nothing falls back behind it).
     x, q, group = data
     index = build(data, "l2")
-    ids, _ = index.search(q, K, filter=F("group") < cut, plan="codes", rerank=3 * K)
+    ids, _, info = index.search(q, K, filter=F("group") < cut, plan="codes", rerank=3 * K, return_info=True)
     want, _ = truth(x, q, group < cut, "l2")
+    assert (info.plan == "codes").mean() > 0.5 and not info.exact[info.plan == "codes"].any()
     hits = np.mean([len(set(a.tolist()) & set(b.tolist())) / K for a, b in zip(ids.astype(np.int64), want)])
     assert hits >= 0.97
 

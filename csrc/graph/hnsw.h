@@ -272,13 +272,16 @@ private:
                          float* out_dists) const;
     // The codes plan (graph/hnsw_code_scan.cpp): queries block[0..nb) scan the SQ8 codes of
     // slots[0..n_slots), their best max(k, rerank) re-scored exactly.
+    // Rows whose every match was scored exactly are reported as answered by the scan.
     void scan_codes_block(const float* queries, const uint32_t* block, size_t nb, size_t k, size_t rerank,
-                          const slot_t* slots, size_t n_slots, external_id* out_ids, float* out_dists) const;
+                          const slot_t* slots, size_t n_slots, external_id* out_ids, float* out_dists,
+                          Answered* out_answered) const;
     // Writes the k best of a code scan's candidates (top, emptied) after re-scoring the first
     // `depth` exactly, and then those the observed estimate error says may still enter the top k.
     // When every pooled candidate had to be re-scored (the pool was too shallow to tell), the
     // query is answered by an exact scan of slots[0..n_slots), the matches it scanned.
-    void finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth, const slot_t* slots,
+    // Returns whether every match was scored exactly (the answer is then exact).
+    bool finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth, const slot_t* slots,
                           size_t n_slots, external_id* out_ids, float* out_dists) const;
     void exact_scan_slots(const float* q, const slot_t* slots, size_t n, size_t k, external_id* out_ids,
                           float* out_dists) const;

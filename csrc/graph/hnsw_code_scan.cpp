@@ -22,7 +22,7 @@ constexpr size_t kExtendBatch = 8;  // candidates past the depth re-scored per c
 
 }  // namespace
 
-void Hnsw::finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth, const slot_t* slots,
+bool Hnsw::finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth, const slot_t* slots,
                             size_t n_slots, external_id* out_ids, float* out_dists) const {
     thread_local std::vector<slot_t> best;
     thread_local std::vector<Neighbor> exact;
@@ -66,11 +66,12 @@ void Hnsw::finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size
         // apart here (they crowd within code error of one distance), so score them all exactly.
         if (pool_full && c == cands.size() && cands.size() < n_slots) {
             exact_scan_slots(q, slots, n_slots, k, out_ids, out_dists);
-            return;
+            return true;
         }
     }
     std::sort(exact.begin(), exact.end(), [](const Neighbor& x, const Neighbor& y) { return x.dist < y.dist; });
     pad_missing(out_ids, out_dists, write_answer(exact.data(), std::min(k, exact.size()), out_ids, out_dists), k);
+    return exact.size() >= n_slots;  // every match was scored exactly: the answer is exact
 }
 
 void Hnsw::exact_scan_slots(const float* q, const slot_t* slots, size_t n, size_t k, external_id* out_ids,
@@ -86,7 +87,8 @@ void Hnsw::exact_scan_slots(const float* q, const slot_t* slots, size_t n, size_
 }
 
 void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t nb, size_t k, size_t rerank,
-                            const slot_t* slots, size_t n_slots, external_id* out_ids, float* out_dists) const {
+                            const slot_t* slots, size_t n_slots, external_id* out_ids, float* out_dists,
+                            Answered* out_answered) const {
     const size_t dim = params_.dim, nc = code_scan::chunks(dim), block_bytes = nc * 64;
     const size_t chunk_rows = std::max<size_t>(1, kChunkBytes / block_bytes) * code_scan::kRows;
     thread_local std::vector<int8_t> w8;
@@ -133,7 +135,9 @@ void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t 
     }
     for (size_t j = 0; j < nb; ++j) {
         const size_t i = block[j];
-        finish_code_scan(queries + i * dim, tops[j], k, depth, slots, n_slots, out_ids + i * k, out_dists + i * k);
+        const bool exact =
+            finish_code_scan(queries + i * dim, tops[j], k, depth, slots, n_slots, out_ids + i * k, out_dists + i * k);
+        out_answered[i] = exact ? Answered::scan : Answered::codes;
     }
 }
 

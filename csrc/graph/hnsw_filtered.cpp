@@ -422,7 +422,8 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
             const Task& task = tasks[t];
             const std::vector<slot_t>& list = slots.at(task.filter);
             if (task.codes)
-                scan_codes_block(queries, task.block, task.nb, k, rerank, list.data(), list.size(), out_ids, out_dists);
+                scan_codes_block(queries, task.block, task.nb, k, rerank, list.data(), list.size(), out_ids, out_dists,
+                                 out_answered);
             else
                 scan_block(queries, task.block, task.nb, k, list.data(), list.size(), out_ids, out_dists);
             return;
