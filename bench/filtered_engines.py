@@ -94,6 +94,8 @@ class VecsearchMethod(IndexMethod):
     exact_curves = frozenset({"scan"})
     filters = "expression"
     engine: _AttributedVecsearch
+    #: also create a range index on every int, float and date column, as part of the build
+    range_indexes = False
 
     def __init__(self, params: HNSWParams, plans: tuple[str, ...] = PLANS, storage: str = "auto") -> None:
         self.storage = storage
@@ -109,7 +111,12 @@ class VecsearchMethod(IndexMethod):
         self, data: np.ndarray, attributes: dict[str, Any], threads: int, progress: bool
     ) -> BuildResult | None:
         self.engine.attributes = attributes  # build time includes attribute ingest
-        return super().build(data, attributes, threads, progress)
+        result = super().build(data, attributes, threads, progress)
+        if not self.range_indexes:
+            return result
+        seconds = create_range_indexes(self.engine.index, threads, self.name)
+        return None if result is None else dataclasses.replace(result, method=self.name,
+                                                               seconds=result.seconds + seconds)
 
     def prepare(self, case: FilterCase) -> Any:
         if case.expr is not None:
@@ -165,19 +172,11 @@ class RangedVecsearchMethod(VecsearchMethod):
     indexes' build time is part of the build and printed with their memory."""
 
     name = "vecsearch-ranged"
+    range_indexes = True
 
     def __init__(self, params: HNSWParams, plans: tuple[str, ...] = ("auto", "range"), storage: str = "auto"
                  ) -> None:
         super().__init__(params, plans, storage)
-
-    def build(
-        self, data: np.ndarray, attributes: dict[str, Any], threads: int, progress: bool
-    ) -> BuildResult | None:
-        result = super().build(data, attributes, threads, progress)
-        seconds = create_range_indexes(self.engine.index, threads, self.name)
-        if result is None:
-            return None
-        return dataclasses.replace(result, method=self.name, seconds=result.seconds + seconds)
 
     def case_curves(self, case: FilterCase) -> tuple[str, ...]:
         if case.workload != "range":  # the forced curve only where a range index applies

@@ -22,7 +22,6 @@ On the unfiltered case the index methods run their plain batch search
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -34,9 +33,7 @@ from ..filtered_engines import (
     FilteredMethod,
     VecsearchMethod,
     IndexMethod,
-    create_range_indexes,
 )
-from ..records import BuildResult
 from .data import FannsCase
 
 METHODS = (
@@ -48,12 +45,7 @@ UNFILTERED_ONLY = frozenset({"usearch"})
 class FannsVecsearch(VecsearchMethod):
     """vecsearch with one expression per query and range indexes on its numeric columns."""
 
-    def build(
-        self, data: np.ndarray, attributes: dict[str, Any], threads: int, progress: bool
-    ) -> BuildResult | None:
-        result = super().build(data, attributes, threads, progress)
-        seconds = create_range_indexes(self.engine.index, threads, self.name)
-        return None if result is None else dataclasses.replace(result, seconds=result.seconds + seconds)
+    range_indexes = True
 
     def prepare(self, case: Any) -> Any:
         if case.exprs:

@@ -1,16 +1,16 @@
 // Exhaustive scans of SQ8 codes for a block of queries: 16 codes interleaved four bytes at a time
-// (quant/kernels.h, u8s8_block16) are scored against up to kGroup queries per kernel call, and
-// each query keeps its best estimates in a TopK for an exact re-rank. Range indexes store their
+// (quant/kernels.h, u8s8_block16_est) are scored against up to kGroup queries per kernel call,
+// and each query keeps its best estimates in a Pool for an exact re-rank. Range indexes store their
 // codes interleaved (graph/range_codes.h); the codes plan interleaves the matching slots' codes as
 // it goes (graph/hnsw_code_scan.cpp), a 16 x dim byte copy shared by the whole block of queries.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <cstring>
-#include <vector>
 #include <limits>
+#include <vector>
 
 #include "common/types.h"
 #include "graph/beam.h"
@@ -27,8 +27,7 @@ inline size_t chunks(size_t dim) { return (dim + 3) / 4; }
 
 // Candidates a query keeps for re-ranking at depth d: d are re-scored exactly, and the rest only
 // while their estimate, less the bias and a margin over the spread of the errors those d showed,
-// can still beat the k-th exact distance (where matches crowd within code error of one distance, as at the edge
-// of an anti-correlated filter, a fixed depth would miss true neighbours).
+// can still beat the k-th exact distance (graph/hnsw_code_scan.cpp).
 inline size_t pool_size(size_t depth) { return 2 * depth + 8; }
 
 // A query's best `keep` estimates: admitted into a flat buffer while under the bound, which

@@ -283,8 +283,6 @@ private:
     // Returns whether every match was scored exactly (the answer is then exact).
     bool finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth, const slot_t* slots,
                           size_t n_slots, external_id* out_ids, float* out_dists) const;
-    void exact_scan_slots(const float* q, const slot_t* slots, size_t n, size_t k, external_id* out_ids,
-                          float* out_dists) const;
     template <class Scorer>
     Answered search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
                                  size_t matches, FilterPlan plan, external_id* out_ids, float* out_dists) const;

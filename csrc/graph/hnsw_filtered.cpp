@@ -400,19 +400,16 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
             tasks.push_back(Task{f, group.data() + b, std::min(size, group.size() - b), false});
         for (uint32_t i : group) blocked[i] = 1;
     }
-    for (auto& [f, group] : code_scans) {
+    size_t n_codes = 0;
+    for (auto& [f, group] : code_scans) {  // scan_codes_block writes their Answered codes
         slots_of(f);
         const size_t size = scan_block_size(group.size(), params_.dim, threads);
         for (size_t b = 0; b < group.size(); b += size)
             tasks.push_back(Task{f, group.data() + b, std::min(size, group.size() - b), true});
-        for (uint32_t i : group) {
-            blocked[i] = 1;
-            out_answered[i] = Answered::codes;
-        }
+        for (uint32_t i : group) blocked[i] = 1;
+        n_codes += group.size();
     }
     std::vector<uint32_t> singles;
-    size_t n_codes = 0;
-    for (auto& [f, group] : code_scans) n_codes += group.size();
     for (size_t i = 0; i < nq; ++i)
         if (!blocked[i]) singles.push_back(uint32_t(i));
     plan_counts_[kScanCount].fetch_add(nq - singles.size() - n_codes, std::memory_order_relaxed);

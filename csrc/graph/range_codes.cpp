@@ -1,12 +1,9 @@
 #include "graph/range_codes.h"
 
-#include "graph/code_scan.h"
-
 #include <algorithm>
 #include <cstring>
 
-#include "common/errors.h"
-#include <limits>
+#include "graph/code_scan.h"
 
 namespace vecsearch {
 
@@ -14,7 +11,7 @@ namespace {
 
 constexpr size_t kInterleave = code_scan::kRows;
 constexpr size_t kTrainRows = 65536;      // rows the SQ8 ranges are learnt from, at most
-constexpr size_t kEncodeRows = 4096;      // rows gathered and encoded per step
+constexpr size_t kEncodeRows = 4096;      // rows gathered and encoded per step (whole blocks)
 constexpr size_t kChunkBytes = 256 << 10;  // codes a block of queries scans while they stay in L2
 constexpr size_t kGroup = code_scan::kGroup;
 
@@ -23,7 +20,7 @@ alignas(64) const float kZeros[kInterleave] = {};  // the norms of ip / cosine c
 }  // namespace
 
 RangeCodes::RangeCodes(size_t dim, Metric metric, uint64_t epoch)
-    : dim_(dim), chunks_((dim + 3) / 4), epoch_(epoch), codec_(dim, metric), kernels_(&active_quant_kernels()) {}
+    : dim_(dim), chunks_(code_scan::chunks(dim)), epoch_(epoch), codec_(dim, metric), kernels_(&active_quant_kernels()) {}
 
 std::unique_ptr<RangeCodes> RangeCodes::build(const FlatStore& store, Metric metric, const slot_t* slots, size_t n,
                                               size_t threads, uint64_t epoch) {
@@ -47,14 +44,15 @@ std::unique_ptr<RangeCodes> RangeCodes::build(const FlatStore& store, Metric met
         const size_t m = std::min(kEncodeRows, n - start);
         for (size_t i = 0; i < m; ++i) std::memcpy(&rows[i * dim], store.row(slots[start + i]), dim * sizeof(float));
         rc->codec_.encode(rows.data(), m, codes.data(), threads);
-        for (size_t i = 0; i < m; ++i) {
-            const size_t row = start + i;
-            const uint8_t* code = &codes[i * dim];
-            uint8_t* block = &rc->blocks_[row / kInterleave * block_bytes] + (row % kInterleave) * 4;
-            for (size_t c = 0; c < chunks; ++c)
-                std::memcpy(block + c * 64, code + c * 4, std::min<size_t>(4, dim - c * 4));
-            if (metric == Metric::l2) rc->norms_[row] = rc->codec_.code_norm(code);
+        // start is a multiple of kEncodeRows, so of kInterleave: whole blocks but for the last.
+        const uint8_t* rows16[kInterleave];
+        for (size_t i = 0; i < m; i += kInterleave) {
+            const size_t nr = std::min(kInterleave, m - i);
+            for (size_t r = 0; r < nr; ++r) rows16[r] = &codes[(i + r) * dim];
+            code_scan::interleave(rows16, nr, dim, &rc->blocks_[(start + i) / kInterleave * block_bytes]);
         }
+        if (metric == Metric::l2)
+            for (size_t i = 0; i < m; ++i) rc->norms_[start + i] = rc->codec_.code_norm(&codes[i * dim]);
     }
     return rc;
 }

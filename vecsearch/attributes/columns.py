@@ -72,9 +72,6 @@ class NumericColumn(Column):
 
     def sorted_values(self):
         """(the non-null values ascending, their rows int64): what range filters search."""
-        return self._order()
-
-    def _order(self):
         if self._index is None:
             rows = np.flatnonzero(~self.null)
             keys = self.values[rows]
@@ -84,7 +81,7 @@ class NumericColumn(Column):
 
     def range(self, lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> np.ndarray:
         """Rows with lo <(=) value <(=) hi; None leaves a side unbounded."""
-        keys, rows = self._order()
+        keys, rows = self.sorted_values()
         start = 0 if lo is None else np.searchsorted(keys, lo, side="right" if lo_open else "left")
         stop = len(keys) if hi is None else np.searchsorted(keys, hi, side="left" if hi_open else "right")
         return rows[start:max(start, stop)]
@@ -93,7 +90,7 @@ class NumericColumn(Column):
         return self.range(value, value, False, False)
 
     def isin(self, values: np.ndarray) -> np.ndarray:
-        keys, rows = self._order()
+        keys, rows = self.sorted_values()
         values = np.unique(values)
         starts = np.searchsorted(keys, values, side="left")
         stops = np.searchsorted(keys, values, side="right")
