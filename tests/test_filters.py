@@ -316,6 +316,7 @@ def test_equal_per_query_expressions_are_evaluated_once_and_answer_alike(make_da
     """Per-query expressions equal in structure and constants (built separately) share one
     bitmap, so the planner and the blocked scan see one filter shared by a block; every
     query's answer equals its own single call."""
+    from vecsearch.filters.batch import filter_batch
     from vecsearch.filters.bitmaps import filter_bitmaps
 
     x, q = make_data_queries(3000, 24, 16, seed=9)
@@ -324,7 +325,9 @@ def test_equal_per_query_expressions_are_evaluated_once_and_answer_alike(make_da
     index.add(x, attributes={"label": labels, "tag": [["t"] if i % 7 == 0 else [] for i in range(len(x))]})
     F = vecsearch.F
     filters = [(F("label") == int(i % 3)) & ~F("tag").contains_any(["t"]) for i in range(len(q))]
-    _, matches, filter_of, _ = filter_bitmaps(index._core, index._attributes, filters, len(q))
+    batch = filter_batch(filters, len(q))
+    _, matches, _ = filter_bitmaps(index._core, index._attributes, batch)
+    filter_of = batch.filter_of
     assert len(matches) == 3 and sorted(set(filter_of.tolist())) == [0, 1, 2]
     assert all(filter_of[i] == filter_of[i % 3] for i in range(len(q)))
     for plan in ("auto", "scan", "acorn"):

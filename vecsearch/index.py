@@ -20,6 +20,7 @@ from vecsearch._validate import (MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS, MISSI
 from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.store import NO_SLOT
 from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, _StaleFilterError
+from vecsearch.filters.batch import FilterBatch, filter_batch
 from vecsearch.filters.bitmaps import filter_bitmaps
 from vecsearch.search_info import search_info
 from vecsearch.filters.planner import (CALIBRATION_QUERIES, DISK_SCAN_PREFERENCE, PLANS, CostModel, QueryPlan,
@@ -534,9 +535,10 @@ class Index:
         shared_by = positive_int(shared_by, "shared_by")
         if len(self) == 0:
             raise EmptyIndexError("the index is empty: add vectors before searching")
-        _, matches, _, _ = filter_bitmaps(self._core, self._attributes, filter, 1)
-        chosen = choose_plan(int(matches[0]), len(self), k, ef, self._costs(), shared_by)
-        routed = self._range_route(filter, 1, "auto", False, 0)
+        batch = filter_batch(filter, 1)
+        _, matches, _ = filter_bitmaps(self._core, self._attributes, batch)
+        chosen = choose_plan(int(matches[batch.filter_of[0]]), len(self), k, ef, self._costs(), shared_by)
+        routed = self._range_route(batch, "auto", False, 0)
         if routed is not None:
             chosen = self._explain_range(chosen, routed, k, ef, shared_by)
         if self._disk_io is None:
@@ -586,35 +588,37 @@ class Index:
         if plan == "codes" and not self._sq8_in_ram:
             raise ValueError(f"plan='codes' needs SQ8 codes and the vectors in RAM; this index's storage is "
                              f"{self.storage!r}" + (" with its vectors on disk" if self._disk_io else ""))
+        batch = filter_batch(filter, data.shape[0])
         for _ in range(FILTER_RETRIES):
             try:
-                return self._search_filtered_once(data, k, ef, rerank, threads, filter, plan, gated=False)
+                return self._search_filtered_once(data, k, ef, rerank, threads, batch, plan, gated=False)
             except _StaleFilterError:
                 pass
         with self._write_gate:  # no add or delete can make this attempt stale
-            return self._search_filtered_once(data, k, ef, rerank, threads, filter, plan, gated=True)
+            return self._search_filtered_once(data, k, ef, rerank, threads, batch, plan, gated=True)
 
-    def _search_filtered_once(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
-                              plan: str, gated: bool):
-        routed = self._range_route(filter, data.shape[0], plan, gated, threads)
+    def _search_filtered_once(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int,
+                              batch: FilterBatch, plan: str, gated: bool):
+        routed = self._range_route(batch, plan, gated, threads)
         if routed is None:
-            return self._search_bitmaps(data, k, ef, rerank, threads, filter, plan)
+            return self._search_bitmaps(data, k, ef, rerank, threads, batch, plan)
         forced = plan == "range"
-        return routed.search(self._core, data, k, ef, rerank, threads, filter, len(self),
+        return routed.search(self._core, data, k, ef, rerank, threads, batch, len(self),
                              None if forced else self._costs(), self._search_bitmaps, plan)
 
-    def _range_route(self, filter: Any, nq: int, plan: str, gated: bool, threads: int) -> Optional[RangeRoute]:
+    def _range_route(self, batch: FilterBatch, plan: str, gated: bool, threads: int) -> Optional[RangeRoute]:
         """The range index that answers every filter of the batch, fresh (rebuilt first when
         the index or its column changed, holding the write gate); None otherwise."""
         if plan not in ("auto", "range"):
             return None
         gate = contextlib.nullcontext() if gated else self._write_gate
-        return route(self._range_indexes, self._core, self._attributes, filter, nq, plan, threads, gate)
+        return route(self._range_indexes, self._core, self._attributes, batch, plan, threads, gate)
 
-    def _search_bitmaps(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
+    def _search_bitmaps(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, batch: FilterBatch,
                         plan: str):
         nq = data.shape[0]
-        bitmaps, matches, filter_of, epoch = filter_bitmaps(self._core, self._attributes, filter, nq, threads)
+        bitmaps, matches, epoch = filter_bitmaps(self._core, self._attributes, batch, threads)
+        filter_of = batch.filter_of
         if plan == "auto":
             live, model = len(self), self._costs()
             sharing = np.bincount(filter_of, minlength=len(matches))

@@ -92,7 +92,7 @@ class QuerySet:
     workload: str
     level: Optional[float]
     description: str
-    values: list[dict[str, Any]]
+    values: list[Optional[dict[str, Any]]]
     masks: np.ndarray
     exprs: list[Any] = field(default_factory=list)
 
@@ -104,6 +104,11 @@ class QuerySet:
     def selectivity(self) -> np.ndarray:
         """float64 [nq]: fraction of items each query's filter passes."""
         return self.masks.mean(axis=1)
+
+    @property
+    def member(self) -> np.ndarray:
+        """bool [nq]: the queries this set filters (False where its values were None)."""
+        return np.array([v is not None for v in self.values], dtype=bool)
 
     def buckets(self) -> list[str]:
         """Per query its selectivity bucket label (or ``s=<level>`` for a controlled set)."""
@@ -196,7 +201,7 @@ def _py(v: Any) -> Any:
 def query_set_from_values(
     columns: dict[str, Any],
     spec: WorkloadSpec,
-    values: Sequence[dict[str, Any]],
+    values: Sequence[Optional[dict[str, Any]]],
     *,
     level: Optional[float] = None,
     _cols: Optional[_Columns] = None,
@@ -207,7 +212,8 @@ def query_set_from_values(
         columns: attribute columns of the base, one value per item.
         spec: which columns the workload uses.
         values: per query ``{"label": ...}``, ``{"range_start": a, "range_end": b}``
-            and/or ``{"tag": ...}`` as the spec needs.
+            and/or ``{"tag": ...}`` as the spec needs; None leaves the query out of the set
+            (no item passes, no expression: :meth:`QuerySet.member`).
         level: the target selectivity when the set is a controlled one.
     """
     from vecsearch.filters.expr import F  # the package's own import: keeps this module light
@@ -217,24 +223,26 @@ def query_set_from_values(
     nq = len(values)
     masks = np.ones((nq, n), dtype=bool)
     exprs: list[Any] = [None] * nq
+    given = [(j, v) for j, v in enumerate(values) if v is not None]
+    masks[[j for j, v in enumerate(values) if v is None]] = False
     if spec.em:
         uniq, inv = cols.codes(spec.em)
-        for j, v in enumerate(values):
+        for j, v in given:
             pos = np.searchsorted(uniq, v["label"])
             hit = pos < uniq.size and uniq[pos] == v["label"]
             masks[j] &= (inv == pos) if hit else False
     if spec.r:
         col = cols.numeric(spec.r)
-        for j, v in enumerate(values):
+        for j, v in given:
             masks[j] &= (col >= v["range_start"]) & (col <= v["range_end"])
     if spec.emis:
         posting = cols.posting(spec.emis)
-        for j, v in enumerate(values):
+        for j, v in given:
             m = np.zeros(n, dtype=bool)
             m[posting.get(v["tag"], np.empty(0, dtype=np.int64))] = True
             masks[j] &= m
     if spec.name != "unfiltered":
-        for j, v in enumerate(values):
+        for j, v in given:
             parts = []
             if spec.em:
                 parts.append(F(spec.em) == v["label"])

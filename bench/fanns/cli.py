@@ -47,6 +47,11 @@ def add_fanns_options(p: argparse.ArgumentParser) -> None:
     d.add_argument("--filter-columns", default="", metavar="em=COL,r=COL,emis=COL",
                    help="columns of the EM / R / EMIS filters (required for parquet; overrides "
                         "the defaults, e.g. em=n_depends on debian)")
+    d.add_argument("--query-filters", choices=("sampled", "own"), default="sampled",
+                   help="sampled (default: filter values of random items, as FANNS does) or own "
+                        "(debian only: each query's own section (em), its own most held tag (emis), "
+                        "a 5%% installed-size window shared by all (r), own section and the window "
+                        "(em+r))")
     w = p.add_argument_group("workloads")
     w.add_argument("--workloads", type=names, default=names(_WORKLOADS),
                    help=f"natural query sets (default {_WORKLOADS})")
@@ -93,6 +98,7 @@ def run_fanns(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         n=args.n if args.n is not None or not generated else QUICK["n"],
         nq=args.nq if args.nq is not None or not generated else QUICK["nq"],
         dim=args.dim, seed=args.seed, filter_columns=args.filter_columns,
+        query_filters=args.query_filters,
         workloads=args.workloads, controlled=args.controlled, levels=tuple(sorted(set(args.levels))),
         methods=args.methods, plans=args.plans, M=args.M, ef_construction=args.ef_construction,
         k=args.k, efs=tuple(sorted(set(args.efs))), reps=args.reps, threads=args.threads,

@@ -137,15 +137,23 @@ def _specs(em: Optional[str], r: Optional[str], emis: Optional[str]) -> dict[str
 
 
 def load_source(
-    source: str, n: Optional[int], nq: Optional[int], dim: int, seed: int, filter_columns: str = ""
+    source: str, n: Optional[int], nq: Optional[int], dim: int, seed: int, filter_columns: str = "",
+    query_filters: str = "sampled",
 ) -> FannsData:
     """Load (or generate) the data named by ``--data``.
+
+    ``query_filters="own"`` (debian only) gives each query its own package's filters
+    (:func:`bench.datasets.debian.own_filter_values`) instead of values sampled from items.
 
     Raises:
         ValueError: unknown source kind, bad sizes, or columns the data does not have.
     """
     kind, _, arg = source.partition(":")
     override = _parse_columns(filter_columns)
+    if query_filters not in ("sampled", "own"):
+        raise ValueError(f"--query-filters: sampled or own, got {query_filters!r}")
+    if query_filters == "own" and kind != "debian":
+        raise ValueError("--query-filters own needs --data debian:<dir> (its queries' own attributes)")
     if kind == "generated":
         if not n or not nq:
             raise ValueError("generated data needs --n and --nq")
@@ -158,7 +166,7 @@ def load_source(
     elif kind == "arxiv-fanns":
         data = _arxiv_fanns(arg, n, nq, override)
     elif kind == "debian":
-        from ..datasets.debian import DEBIAN_WORKLOADS, load_debian
+        from ..datasets.debian import DEBIAN_WORKLOADS, load_debian, own_filter_values
 
         ds = load_debian(arg)
         em, r, emis = DEBIAN_WORKLOADS["em+r"][0], DEBIAN_WORKLOADS["r"][1], DEBIAN_WORKLOADS["emis"][2]
@@ -170,6 +178,12 @@ def load_source(
                          attrs, _specs(cols.get("em"), cols.get("r"), cols.get("emis")),
                          {"kind": "debian", **file_identity(Path(arg) / "base.npy"),
                           "n": base.shape[0], "nq": queries.shape[0]})  # fmt: skip
+        if query_filters == "own":
+            if override:
+                raise ValueError("--query-filters own uses the debian columns: drop --filter-columns")
+            data.identity["query_filters"] = "own"
+            for w, values in own_filter_values(attrs, ds.query_attributes, queries.shape[0]).items():
+                data.given[w] = query_set_from_values(attrs, data.specs[w], values)
     elif kind == "parquet":
         from vecsearch.datasets.parquet import load_parquet
 
@@ -271,8 +285,12 @@ def build_cases(
             ids, dists = cached_filtered_knn(data.base, data.queries, masks, k, cache_dir,
                                              progress=progress)  # fmt: skip
         buckets = np.array(["all"] * data.nq if unfiltered else qs.buckets())
+        left_out = ~qs.member
+        if left_out.any():
+            buckets[left_out] = ""  # no bucket: such a query has no filter value in this set
+            notes.append(f"{qs.name}: {int(left_out.sum())} queries without a value, left out")
         sel = qs.selectivity
-        for b in (["all"] if unfiltered else sorted(set(buckets), key=_bucket_order(order))):
+        for b in (["all"] if unfiltered else sorted(set(buckets) - {""}, key=_bucket_order(order))):
             rows = np.flatnonzero(buckets == b)
             if rows.size < min_queries:
                 notes.append(f"{qs.name} {b}: {rows.size} queries, under {min_queries}: not measured")

@@ -41,6 +41,7 @@ class FannsConfig:
     dim: int = 384
     seed: int = 0
     filter_columns: str = ""
+    query_filters: str = "sampled"  # or "own": debian queries' own attributes
     workloads: tuple[str, ...] = WORKLOADS
     controlled: tuple[str, ...] = ("em",)
     levels: tuple[float, ...] = (0.01, 0.2, 0.8)
@@ -97,7 +98,8 @@ def run(cfg: FannsConfig) -> int:
 
     cfg.validate()
     t0 = time.perf_counter()
-    data = load_source(cfg.data, cfg.n, cfg.nq, cfg.dim, cfg.seed, cfg.filter_columns)
+    data = load_source(cfg.data, cfg.n, cfg.nq, cfg.dim, cfg.seed, cfg.filter_columns,
+                       cfg.query_filters)
     print(f"data: {data.name}{' (synthetic)' if data.synthetic else ''}, {data.n} x {data.dim}, "
           f"{data.nq} queries", flush=True)  # fmt: skip
     load = load_average()

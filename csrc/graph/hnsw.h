@@ -276,13 +276,21 @@ private:
     void scan_codes_block(const float* queries, const uint32_t* block, size_t nb, size_t k, size_t rerank,
                           const slot_t* slots, size_t n_slots, external_id* out_ids, float* out_dists,
                           Answered* out_answered) const;
+    // How a code scan's query was answered: from its re-ranked candidates (approximate), with every
+    // one of its n_slots matches scored exactly, or not yet (rescan: an exact scan must answer it).
+    enum class CodeScanEnd { approximate, exact, rescan };
     // Writes the k best of a code scan's candidates (top, emptied) after re-scoring the first
-    // `depth` exactly, and then those the observed estimate error says may still enter the top k.
-    // When every pooled candidate had to be re-scored (the pool was too shallow to tell), the
-    // query is answered by an exact scan of slots[0..n_slots), the matches it scanned.
-    // Returns whether every match was scored exactly (the answer is then exact).
-    bool finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth, const slot_t* slots,
-                          size_t n_slots, external_id* out_ids, float* out_dists) const;
+    // `depth` exactly, and then those the observed estimate error says may still enter the top k;
+    // writes nothing when every pooled candidate had to be re-scored (the pool was too shallow to
+    // tell them apart): rescan.
+    CodeScanEnd finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth, size_t n_slots,
+                                 external_id* out_ids, float* out_dists) const;
+    // finish_code_scan for each query of block[0..nb) (tops[j] is block[j]'s pool), then one blocked
+    // exact scan of slots[0..n_slots) for those it could not answer. out_answered (may be null)
+    // gets codes for the approximate rows and scan for the exact ones.
+    void finish_code_scans(const float* queries, const uint32_t* block, size_t nb, code_scan::Pool* tops, size_t k,
+                           size_t depth, const slot_t* slots, size_t n_slots, external_id* out_ids, float* out_dists,
+                           Answered* out_answered) const;
     template <class Scorer>
     Answered search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
                                  size_t matches, FilterPlan plan, external_id* out_ids, float* out_dists) const;

@@ -22,8 +22,8 @@ constexpr size_t kExtendBatch = 8;  // candidates past the depth re-scored per c
 
 }  // namespace
 
-bool Hnsw::finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth, const slot_t* slots,
-                            size_t n_slots, external_id* out_ids, float* out_dists) const {
+Hnsw::CodeScanEnd Hnsw::finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth,
+                                         size_t n_slots, external_id* out_ids, float* out_dists) const {
     thread_local std::vector<slot_t> best;
     thread_local std::vector<Neighbor> exact;
     const std::vector<Neighbor>& cands = top.sorted();  // ascending by estimate
@@ -64,15 +64,29 @@ bool Hnsw::finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size
         }
         // Every pooled candidate may still beat the k-th: the codes cannot tell the matches
         // apart here (they crowd within code error of one distance), so score them all exactly.
-        if (pool_full && c == cands.size() && cands.size() < n_slots) {
-            const uint32_t self = 0;  // the blocked exact scan, as a block of this one query
-            scan_block(q, &self, 1, k, slots, n_slots, out_ids, out_dists);
-            return true;
-        }
+        if (pool_full && c == cands.size() && cands.size() < n_slots) return CodeScanEnd::rescan;
     }
     std::sort(exact.begin(), exact.end(), [](const Neighbor& x, const Neighbor& y) { return x.dist < y.dist; });
     pad_missing(out_ids, out_dists, write_answer(exact.data(), std::min(k, exact.size()), out_ids, out_dists), k);
-    return exact.size() >= n_slots;  // every match was scored exactly: the answer is exact
+    // every match scored exactly: the answer is exact
+    return exact.size() >= n_slots ? CodeScanEnd::exact : CodeScanEnd::approximate;
+}
+
+void Hnsw::finish_code_scans(const float* queries, const uint32_t* block, size_t nb, code_scan::Pool* tops, size_t k,
+                             size_t depth, const slot_t* slots, size_t n_slots, external_id* out_ids,
+                             float* out_dists, Answered* out_answered) const {
+    thread_local std::vector<uint32_t> rescans;
+    rescans.clear();
+    for (size_t j = 0; j < nb; ++j) {
+        const size_t i = block[j];
+        const CodeScanEnd end = finish_code_scan(queries + i * params_.dim, tops[j], k, depth, n_slots,
+                                                 out_ids + i * k, out_dists + i * k);
+        if (end == CodeScanEnd::rescan) rescans.push_back(block[j]);
+        if (out_answered) out_answered[i] = end == CodeScanEnd::approximate ? Answered::codes : Answered::scan;
+    }
+    // The queries whose pools could not tell their matches apart, in one blocked exact scan: the
+    // same slots, so each row is read once for all of them (a block of one pays for a full group).
+    if (!rescans.empty()) scan_block(queries, rescans.data(), rescans.size(), k, slots, n_slots, out_ids, out_dists);
 }
 
 void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t nb, size_t k, size_t rerank,
@@ -106,6 +120,10 @@ void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t 
         for (size_t b = 0; b * code_scan::kRows < m; ++b) {  // interleave the chunk once for the block
             const size_t r0 = b * code_scan::kRows, nr = std::min(code_scan::kRows, m - r0);
             for (size_t r = 0; r < nr; ++r) rows[r] = &codes_[size_t(slots[first + r0 + r]) * dim];
+            // The gather is latency-bound (scattered rows): fetch the next group's while this one
+            // is interleaved.
+            for (size_t r = r0 + code_scan::kRows; r < std::min(r0 + 2 * code_scan::kRows, m); ++r)
+                prefetch_lines(&codes_[size_t(slots[first + r]) * dim], dim);
             code_scan::interleave(rows, nr, dim, &chunk[b * block_bytes]);
             for (size_t r = 0; r < code_scan::kRows; ++r) {
                 const slot_t s = r < nr ? slots[first + r0 + r] : kNoSlot;
@@ -122,12 +140,7 @@ void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t 
             }
         }
     }
-    for (size_t j = 0; j < nb; ++j) {
-        const size_t i = block[j];
-        const bool exact =
-            finish_code_scan(queries + i * dim, tops[j], k, depth, slots, n_slots, out_ids + i * k, out_dists + i * k);
-        out_answered[i] = exact ? Answered::scan : Answered::codes;
-    }
+    finish_code_scans(queries, block, nb, tops.data(), k, depth, slots, n_slots, out_ids, out_dists, out_answered);
 }
 
 }  // namespace vecsearch

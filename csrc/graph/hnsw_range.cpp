@@ -63,12 +63,9 @@ void Hnsw::search_range(const RangeCodes& codes, const float* queries, size_t nq
             tops[j].reset(code_scan::pool_size(depth));
         }
         codes.scan(w8.data(), base.data(), mul.data(), task.nb, spans[2 * task.filter], spans[2 * task.filter + 1], tops.data());
-        for (size_t j = 0; j < task.nb; ++j) {
-            const size_t i = task.block[j];
-            const uint64_t begin = spans[2 * task.filter], end = spans[2 * task.filter + 1];
-            finish_code_scan(queries + i * dim, tops[j], k, depth, codes.slots() + begin, end - begin,
-                             out_ids + i * k, out_dists + i * k);
-        }
+        const uint64_t begin = spans[2 * task.filter], end = spans[2 * task.filter + 1];
+        finish_code_scans(queries, task.block, task.nb, tops.data(), k, depth, codes.slots() + begin, end - begin,
+                          out_ids, out_dists, nullptr);
     });
 }
 

@@ -17,31 +17,18 @@ from vecsearch.errors import _StaleFilterError
 from vecsearch.filters.cfunc import compiled_predicate_address
 from vecsearch.filters.expr import Expr
 from vecsearch.filters.program import compile_filter
-from vecsearch.filters.text import parse_filter
+from vecsearch.filters.batch import FilterBatch
 
 
-def filter_bitmaps(core: Any, store: Any, filter: Any, nq: int, threads: int = 0):
-    """(bitmaps [filters, words], match counts, filter index per query, epoch) of a shared
-    filter or of a list with one filter per query. Filter strings are parsed to expressions."""
-    if isinstance(filter, str):
-        filter = parse_filter(filter)
-    elif isinstance(filter, (list, tuple)) and any(isinstance(f, str) for f in filter):
-        filter = [parse_filter(f) if isinstance(f, str) else f for f in filter]
-    per_query = isinstance(filter, (list, tuple)) and len(filter) > 0 and all(
-        isinstance(f, Expr) or callable(f) or np.ndim(f) >= 1 for f in filter
-    )
-    filters = list(filter) if per_query else [filter]
-    if per_query and len(filters) != nq:
-        raise ValueError(f"got {len(filters)} filters for {nq} queries; pass one per query or one shared")
-    filter_of = np.arange(nq, dtype=np.uint32) if per_query else np.zeros(nq, dtype=np.uint32)
-    exprs = [i for i, f in enumerate(filters) if isinstance(f, Expr)]
-    if len(exprs) == len(filters):  # the common case: one native call for every distinct filter
-        distinct, filter_of = _distinct(filters) if per_query else (filters, filter_of)
-        bitmaps, matches, epoch = evaluate_expressions(core, store, distinct, threads)
-        return bitmaps, matches, filter_of, epoch
-    if per_query and all(_is_id_array(f) for f in filters):  # one id lookup for the whole batch
+def filter_bitmaps(core: Any, store: Any, batch: FilterBatch, threads: int = 0):
+    """(bitmaps [filters, words], match counts, epoch) of a batch's distinct filters."""
+    filters = batch.filters
+    if batch.expressions_only:  # the common case: one native call for every distinct filter
+        return evaluate_expressions(core, store, filters, threads)
+    if len(filters) > 1 and all(_is_id_array(f) for f in filters):  # one id lookup for the batch
         bitmaps, epoch = id_array_bitmaps(core, filters)
-        return bitmaps, _popcount_rows(bitmaps), filter_of, epoch
+        return bitmaps, _popcount_rows(bitmaps), epoch
+    exprs = [i for i, f in enumerate(filters) if isinstance(f, Expr)]
     built = {i: _bitmap_of(core, store, f) for i, f in enumerate(filters) if i not in set(exprs)}
     if exprs:
         words, _, epoch = evaluate_expressions(core, store, [filters[i] for i in exprs], threads)
@@ -53,20 +40,7 @@ def filter_bitmaps(core: Any, store: Any, filter: Any, nq: int, threads: int = 0
     bitmaps = np.zeros((len(built), width), dtype=np.uint64)
     for row, (words, _) in built.items():
         bitmaps[row, : words.shape[0]] = words
-    return bitmaps, _popcount_rows(bitmaps), filter_of, epochs.pop()
-
-
-def _distinct(exprs: list) -> Tuple[list, np.ndarray]:
-    """(the distinct expressions, index of each query's among them): queries whose filters are
-    equal in structure and constants share one bitmap, and the planner and the blocked scan
-    see them as one filter shared by a block of queries."""
-    index: dict = {}
-    filter_of = np.fromiter((index.setdefault(e.key(), len(index)) for e in exprs), dtype=np.uint32,
-                            count=len(exprs))
-    first: dict = {}
-    for e, f in zip(exprs, filter_of.tolist()):
-        first.setdefault(f, e)
-    return [first[f] for f in range(len(index))], filter_of
+    return bitmaps, _popcount_rows(bitmaps), epochs.pop()
 
 
 def evaluate_expressions(core: Any, store: Any, exprs: list, threads: int) -> Tuple[np.ndarray, np.ndarray, int]:

@@ -23,8 +23,7 @@ import numpy as np
 
 from vecsearch.attributes.store import NO_SLOT
 from vecsearch.errors import FilterError, FormatError
-from vecsearch.filters.expr import And, Between, Compare, Expr, _numeric_value
-from vecsearch.filters.text import parse_filter
+from vecsearch.filters.expr import And, Between, Compare, _numeric_value
 
 RANGE_KINDS = ("int", "float", "date")
 # Bounds of a range: (lo, hi, lo_open, hi_open), None for an open side.
@@ -191,28 +190,13 @@ def load_range_indexes(columns: Any, store: Any, path: Any) -> dict:
     return {column: RangeIndex(column) for column in columns}
 
 
-def range_filters(indexes: dict, store: Any, filter: Any, nq: int
-                  ) -> Optional[Tuple[RangeIndex, List[Bounds], np.ndarray]]:
+def range_filters(indexes: dict, store: Any, batch: Any) -> Optional[Tuple[RangeIndex, List[Bounds], np.ndarray]]:
     """(the range index, the bounds of each distinct filter, the filter of each query) when one
-    range index answers every filter of the batch (one shared, or a list with one per query, as
-    expressions or strings); None when some filter is not a range on one indexed column."""
-    if isinstance(filter, str):
-        filter = parse_filter(filter)
-    per_query = isinstance(filter, (list, tuple))
-    if per_query:
-        if len(filter) != nq:
-            return None  # the bitmap path names the mismatch
-        filters = [parse_filter(f) if isinstance(f, str) else f for f in filter]
-        if not all(isinstance(f, Expr) for f in filters):
-            return None
-        distinct: dict = {}
-        filter_of = np.fromiter((distinct.setdefault(f.key(), (len(distinct), f))[0] for f in filters),
-                                dtype=np.uint32, count=nq)
-        exprs = [f for _, f in sorted(distinct.values(), key=lambda pair: pair[0])]
-    elif isinstance(filter, Expr):
-        exprs, filter_of = [filter], np.zeros(nq, dtype=np.uint32)
-    else:
+    range index answers every filter of the batch (a vecsearch.filters.batch.FilterBatch); None
+    when some filter is not a range on one indexed column."""
+    if not batch.expressions_only:
         return None
+    exprs, filter_of = batch.filters, batch.filter_of
     for column, index in indexes.items():
         kind = store.column(column).kind
         bounds = [range_bounds(f, column, kind) for f in exprs]

@@ -7,6 +7,7 @@ from typing import Any, Callable, ContextManager, Optional, Tuple
 
 import numpy as np
 
+from vecsearch.filters.batch import FilterBatch
 from vecsearch.filters.planner import CostModel, cheapest_cost
 from vecsearch.filters.range_index import RangeIndex, range_filters
 from vecsearch.search_info import ANSWERED
@@ -44,14 +45,14 @@ class RangeRoute:
         cost = float(self.index.cost.estimate(first.matches, max(k, rerank), np.array([shared_by]))[0])
         return cost, bool(first.cheaper(k, ef, rerank, live, model)[0])
 
-    def search(self, core: Any, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
+    def search(self, core: Any, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, batch: FilterBatch,
                live: int, model: Optional[CostModel], bitmap_search: Callable, plan: str):
         """(ids, distances, answered codes, matches) of the batch: the range index answers every
         query (model None: forced) or those it is cheaper for; `bitmap_search` the others."""
         asked = (np.ones(self.spans.shape[0], dtype=bool) if model is None
                  else self.cheaper(k, ef, rerank, live, model))[self.filter_of]
         if not asked.any():
-            return bitmap_search(data, k, ef, rerank, threads, filter, plan)
+            return bitmap_search(data, k, ef, rerank, threads, batch, plan)
         nq = data.shape[0]
         matches = self.matches[self.filter_of]
         answered = np.full(nq, RANGE_ANSWERED, dtype=np.uint8)
@@ -65,16 +66,16 @@ class RangeRoute:
                                                      threads, self.spans, self.filter_of[asked])
         rest = np.flatnonzero(~asked)
         ids[rest], dists[rest], answered[rest], matches[rest] = bitmap_search(
-            np.ascontiguousarray(data[rest]), k, ef, rerank, threads, [filter[i] for i in rest.tolist()], plan)
+            np.ascontiguousarray(data[rest]), k, ef, rerank, threads, batch.subset(rest), plan)
         return ids, dists, answered, matches
 
 
-def route(indexes: dict, core: Any, store: Any, filter: Any, nq: int, plan: str, threads: int,
+def route(indexes: dict, core: Any, store: Any, batch: FilterBatch, plan: str, threads: int,
           gate: ContextManager) -> Optional[RangeRoute]:
     """The range route of a batch, with the index rebuilt first (inside `gate`, which keeps adds
     and deletes out) when stale; None when no range index answers every filter. plan="range"
     without one raises ValueError."""
-    routed = range_filters(indexes, store, filter, nq) if indexes else None
+    routed = range_filters(indexes, store, batch) if indexes else None
     if routed is None:
         if plan == "range":
             raise ValueError("plan='range' needs filters that are ranges on a column with a range index "
