@@ -12,7 +12,7 @@ wrong type for its column, raises FilterError when the filter is used.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Sequence, Tuple
 
 import numpy as np
@@ -47,16 +47,18 @@ class Expr:
         that select the same rows by construction (``F("a") == 1`` built twice), so a batch
         evaluates them once and scans their queries together. Unhashable constants make the
         key the object itself."""
-        parts = []
-        for f in fields(self):  # type: ignore[arg-type]  # every subclass is a dataclass
-            value = getattr(self, f.name)
-            parts.append(value.key() if isinstance(value, Expr) else (type(value).__name__, value))
-        key = (type(self).__name__, *parts)
+        key = self._key()
         try:
             hash(key)
         except TypeError:
             return self
         return key
+
+    def _key(self) -> tuple:
+        # Computed per query of a batch: the dataclass fields in declaration order, read from
+        # __dict__ (dataclasses.fields() costs as much again), hashed once at the top.
+        return (type(self).__name__,
+                *[v._key() if isinstance(v, Expr) else (type(v).__name__, v) for v in self.__dict__.values()])
 
 
 def _expr(value: Any) -> Expr:
