@@ -130,6 +130,33 @@ def test_deleted_ids_never_pass_a_filter(make_data_queries):
         assert np.isin(real, allowed[1::2]).all()
 
 
+def test_expression_filters_follow_deletes_and_adds(make_data_queries):
+    """The native evaluator keeps the live slots between calls; after each delete or add the
+    matches must be those of the index now (numpy count of the live matching ids)."""
+    x, q = make_data_queries(3000, 8, 16, seed=12)
+    index = vecsearch.Index(16, M=8, ef_construction=64)
+    labels = np.arange(3000) % 4
+    index.add(x[:2000], attributes={"label": labels[:2000]})
+    live = np.ones(3000, dtype=bool)
+    live[2000:] = False
+    expr = vecsearch.F("label") == 1
+    for step in ("first", "delete", "add", "delete again"):
+        if step == "delete":
+            index.delete(np.arange(1, 2000, 8))
+            live[1:2000:8] = False
+        elif step == "add":
+            index.add(x[2000:], ids=np.arange(2000, 3000), attributes={"label": labels[2000:]})
+            live[2000:] = True
+        elif step == "delete again":
+            index.delete(np.arange(2001, 3000, 4))
+            live[2001:3000:4] = False
+        ids, _, info = index.search(q, k=3000, filter=expr, plan="scan", return_info=True)
+        expected = np.flatnonzero(live & (labels == 1))
+        assert (info.matches == expected.size).all(), step
+        for row in ids:
+            np.testing.assert_array_equal(np.sort(row[row != vecsearch.MISSING_ID]), expected)
+
+
 def test_explain_reports_the_plan_and_counts(filtered_setup):
     """explain() reports counts and each plan's cost from the index's cost model, and picks the
     cheapest eligible plan. The model is fixed here (not timed), so nothing depends on load."""

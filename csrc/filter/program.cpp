@@ -32,11 +32,13 @@ void set_rows(const RowList& list, const RowSlotMap& map, uint64_t* out, size_t 
 }  // namespace
 
 size_t evaluate_program(const FilterProgram& program, const RowSlotMap& map, uint64_t* out, size_t n_words) {
-    // Operand stack of bitmaps; buffers are kept and reused as it grows and shrinks.
-    std::vector<std::vector<uint64_t>> stack;
+    // Operand stack of bitmaps; buffers are kept and reused as it grows and shrinks, and from one
+    // program to the next on this thread (a batch evaluates one program per distinct filter).
+    thread_local std::vector<std::vector<uint64_t>> stack;
     size_t depth = 0, next_list = 0;
     auto push = [&]() -> uint64_t* {
         if (depth == stack.size()) stack.emplace_back(n_words);
+        stack[depth].resize(n_words);
         return stack[depth++].data();
     };
     auto need = [&](size_t n, const char* op) {

@@ -358,6 +358,14 @@ private:
     uint64_t epoch_ = 0;  // bumped by every add and delete
 
     mutable std::shared_mutex rw_;
+    // The live slots as bitmap words, rebuilt by the first filter evaluation after a mutation
+    // (keyed by epoch_ and count_), not on every call: building it reads every slot, which
+    // costs more than evaluating a small batch's filters.
+    mutable std::mutex live_mutex_;
+    mutable std::shared_ptr<const std::vector<uint64_t>> live_words_;
+    mutable uint64_t live_epoch_ = 0;
+    mutable size_t live_count_ = 0;
+    std::shared_ptr<const std::vector<uint64_t>> live_bitmap(size_t n_words) const;  // holding rw_
     std::mutex entry_mutex_;
     std::unique_ptr<std::mutex[]> link_locks_;
 };

@@ -29,6 +29,19 @@ bool Hnsw::predicate_to_bitmap(id_predicate predicate, uint64_t* words, size_t n
     return true;
 }
 
+std::shared_ptr<const std::vector<uint64_t>> Hnsw::live_bitmap(size_t n_words) const {
+    std::lock_guard<std::mutex> guard(live_mutex_);
+    if (!live_words_ || live_epoch_ != epoch_ || live_count_ != count_ || live_words_->size() != n_words) {
+        auto live = std::make_shared<std::vector<uint64_t>>(n_words, 0);
+        for (size_t s = 0; s < count_; ++s)
+            if (!deleted_[s]) (*live)[s >> 6] |= uint64_t{1} << (s & 63);
+        live_words_ = std::move(live);
+        live_epoch_ = epoch_;
+        live_count_ = count_;
+    }
+    return live_words_;
+}
+
 bool Hnsw::slots_of(const external_id* ids, size_t n, slot_t* out) const {
     std::shared_lock<std::shared_mutex> lock(rw_);
     bool all_found = true;
@@ -44,10 +57,8 @@ bool Hnsw::evaluate_filters(const FilterProgram* programs, size_t n, const slot_
                             uint64_t* epoch) const {
     std::shared_lock<std::shared_mutex> lock(rw_);
     if (n_words * 64 < count_) return false;
-    std::vector<uint64_t> live(n_words, 0);
-    for (size_t s = 0; s < count_; ++s)
-        if (!deleted_[s]) live[s >> 6] |= uint64_t{1} << (s & 63);
-    const RowSlotMap map{row_slots, n_rows, live.data(), count_};
+    const std::shared_ptr<const std::vector<uint64_t>> live = live_bitmap(n_words);
+    const RowSlotMap map{row_slots, n_rows, live->data(), count_};
     ThreadPool::global().parallel_for(n, threads, 1, [&](size_t i) {
         matches[i] = evaluate_program(programs[i], map, words + i * n_words, n_words);
     });
