@@ -31,7 +31,7 @@ constexpr double kAntiCorrelated = 0.1;
 // query. A block's transposed queries stream from L2 for every group of rows, so they are kept
 // to kScanBlockBytes; a batch is split into more blocks only to give every thread one, and not
 // below kScanBlockSplit queries (fewer would pay the memory pass for little work).
-constexpr size_t kScanBlockMin = 8, kScanBlockBytes = 512 << 10, kScanBlockSplit = 64;
+constexpr size_t kScanBlockMin = 4, kScanBlockBytes = 512 << 10, kScanBlockSplit = 64;
 
 // The sizes of the blocks that `queries` scan-plan queries sharing one filter are cut into:
 // as few as fit kScanBlockBytes (or one per thread), of equal size in whole kBlockQueries groups.

@@ -40,14 +40,7 @@ POST_MIN_SELECTIVITY = 0.2
 CALIBRATION_SELECTIVITIES = (0.01, 0.1, 0.5, 1.0)  # where ACORN's cost is measured
 CALIBRATION_EFS = (16, 64)  # the two beam widths each walk is timed at
 CALIBRATION_QUERIES = 16
-# Queries sharing a filter that the native scan answers as a block (csrc kScanBlockMin): a block
-# scores 16 query lanes per row, so fewer than 8 queries leave most lanes idle and cost more than
-# scanning alone (measured: FANNS emis < 1 %, 146 matches, 9.1 -> 7.8 us per query native at 8).
-SCAN_BLOCK_MIN = 8
-# Queries that must share a filter for the codes plan to be eligible: a filter made for one query
-# can be anti-correlated with it (see _ranked_costs); a filter shared by several cannot be placed
-# against each of them.
-CODES_SHARED_MIN = 4
+SCAN_BLOCK_MIN = 4  # queries sharing a filter that the native scan answers as a block
 SCAN_BLOCK_WIDEN = 4  # the wider calibration block has this many times the calibration queries
 SCAN_BLOCK_SELECTIVITY = 0.1  # share of the slots the blocked scans are calibrated on
 
@@ -86,7 +79,7 @@ class CostModel:
     blocked_scans: bool = True
     # The codes plan (an index with SQ8 codes in RAM): every match's code scored with an int8
     # query, then the best max(k, rerank) re-scored exactly: codes_fixed + depth * codes_per_depth
-    # + matches * (codes_block_per_match when b >= CODES_SHARED_MIN queries share the filter, else
+    # + matches * (codes_block_per_match when b >= SCAN_BLOCK_MIN queries share the filter, else
     # codes_per_match). inf: the index has no such codes.
     codes_fixed: float = float("inf")
     codes_per_depth: float = 0.0
@@ -192,7 +185,7 @@ class CostModel:
             "acorn": fixed + per_ef * ef,
             "post": self.walk_fixed + self.walk_per_ef * ef / selectivity,
             "codes": self.codes_fixed + self.codes_per_depth * ef + matches * np.where(
-                shared_by >= CODES_SHARED_MIN, self.codes_block_per_match, self.codes_per_match),
+                shared_by >= SCAN_BLOCK_MIN, self.codes_block_per_match, self.codes_per_match),
         }
 
     def stale(self, size: int) -> bool:
@@ -237,7 +230,7 @@ def _ranked_costs(matches: np.ndarray, live: int, k: int, ef: int, model: CostMo
     tests/test_filters.py); a shared filter cannot be placed against every query at once."""
     costs = model.costs(matches, live, max(ef, k), shared_by)
     post = np.where(matches >= POST_MIN_SELECTIVITY * live, costs["post"], np.inf)
-    codes = np.where(np.asarray(shared_by) >= CODES_SHARED_MIN, costs["codes"], np.inf)
+    codes = np.where(np.asarray(shared_by) >= SCAN_BLOCK_MIN, costs["codes"], np.inf)
     return np.stack([costs["scan"] / model.scan_preference, costs["acorn"], post, codes])  # PLANS order
 
 
