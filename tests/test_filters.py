@@ -304,14 +304,15 @@ def test_anti_correlated_filters_keep_recall(filtered_setup, oracle, recall, exa
 
 
 @pytest.mark.parametrize("n_allowed", [3, 500])
-def test_blocked_scan_equals_one_query_scans(filtered_setup, n_allowed):
+@pytest.mark.parametrize("nq", [5, 37])  # a narrow block is scored row by row, a wide one by the block kernels
+def test_blocked_scan_equals_one_query_scans(filtered_setup, n_allowed, nq):
     """Scan-plan queries that share a filter are scored in blocks natively; each row must equal
     the answer of that query alone (the single-query scan), padding included. Distances agree to
     float rounding: the block kernel sums coordinates in another order."""
     index, x, q = filtered_setup
     allowed = np.sort(np.random.default_rng(8).choice(len(x), n_allowed, replace=False))
-    ids, dists = index.search(q[:37], k=5, filter=allowed, plan="scan")
-    for i in range(37):
+    ids, dists = index.search(q[:nq], k=5, filter=allowed, plan="scan")
+    for i in range(nq):
         one_ids, one_dists = index.search(q[i], k=5, filter=allowed, plan="scan")
         np.testing.assert_array_equal(ids[i], one_ids[0])
         np.testing.assert_allclose(dists[i], one_dists[0], rtol=1e-5)

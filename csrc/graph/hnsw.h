@@ -265,6 +265,10 @@ private:
                              const external_id* found_ids, const float* found_dists, size_t found) const;
     void scan_block(const float* queries, const uint32_t* block, size_t nb, size_t k, const slot_t* slots,
                     size_t n_slots, external_id* out_ids, float* out_dists) const;
+    // scan_block for a block narrower than half a kernel group: row by row, each row read once
+    // and scored against every query of the block.
+    void scan_block_rows(const float* queries, const uint32_t* block, size_t nb, size_t k, const slot_t* slots,
+                         size_t n_slots, external_id* out_ids, float* out_dists) const;
     template <class Scorer>
     size_t scan_codes_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
                                external_id* out_ids, float* out_dists) const;

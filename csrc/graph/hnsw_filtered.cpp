@@ -286,6 +286,10 @@ inline void admit_rows(const float* d, const float* norms, float scale, size_t n
 // is read from memory once for the whole block and scored against all its queries while in L1.
 void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, size_t k, const slot_t* slots,
                       size_t n_slots, external_id* out_ids, float* out_dists) const {
+    // The kernels below score all kBlockQueries lanes whatever the block's width: under half of
+    // them used, one distance per query and row costs less (measured: 5 queries sharing 200
+    // matches of 384-d rows, 10.8 us per query blocked).
+    if (nb < kBlockQueries / 2) return scan_block_rows(queries, block, nb, k, slots, n_slots, out_ids, out_dists);
     Scratch& sc = scratch();
     const size_t dim = params_.dim;
     // The block's queries in groups of kBlockQueries, each group transposed (coordinate-major,
@@ -346,6 +350,27 @@ void Hnsw::scan_block(const float* queries, const uint32_t* block, size_t nb, si
         best = sc.block_tops[b].sorted();
         for (Neighbor& n : best) n.dist = store_.distance(q, n.slot);
         std::sort(best.begin(), best.end(), [](const Neighbor& x, const Neighbor& y) { return x.dist < y.dist; });
+        external_id* ids = out_ids + size_t(block[b]) * k;
+        float* out = out_dists + size_t(block[b]) * k;
+        pad_missing(ids, out, write_answer(best.data(), std::min(k, best.size()), ids, out), k);
+    }
+}
+
+void Hnsw::scan_block_rows(const float* queries, const uint32_t* block, size_t nb, size_t k, const slot_t* slots,
+                           size_t n_slots, external_id* out_ids, float* out_dists) const {
+    Scratch& sc = scratch();
+    const size_t dim = params_.dim;
+    sc.block_tops.resize(nb);
+    for (size_t b = 0; b < nb; ++b) sc.block_tops[b].reset(k);
+    constexpr size_t kAhead = 4;  // rows requested ahead, as scan_filtered does
+    for (size_t j = 0; j < std::min(kAhead, n_slots); ++j) prefetch_row(store_.row(slots[j]), dim);
+    for (size_t j = 0; j < n_slots; ++j) {
+        if (j + kAhead < n_slots) prefetch_row(store_.row(slots[j + kAhead]), dim);
+        for (size_t b = 0; b < nb; ++b)
+            sc.block_tops[b].push(store_.distance(queries + size_t(block[b]) * dim, slots[j]), slots[j]);
+    }
+    for (size_t b = 0; b < nb; ++b) {
+        const std::vector<Neighbor>& best = sc.block_tops[b].sorted();
         external_id* ids = out_ids + size_t(block[b]) * k;
         float* out = out_dists + size_t(block[b]) * k;
         pad_missing(ids, out, write_answer(best.data(), std::min(k, best.size()), ids, out), k);
