@@ -288,9 +288,9 @@ def test_anti_correlated_filters_keep_recall(filtered_setup, oracle, recall, exa
     """Each query may only match the items farthest from it: walks that settle near the query
     must notice (random probes) and answer exactly instead of returning wrong matches. This is
     the hardest case for a graph walk; it gets a wider beam (at ef=64 ACORN keeps 0.935 at 50%).
-    The codes plan (which auto never picks for per-query filters) is measured too."""
-    if plan == "codes" and fraction == 0.5:
-        pytest.xfail("8-bit codes cannot rank 10k matches crowded at one distance: 0.885 at depth 128")
+    The codes plan must notice too: its re-rank goes on while an estimate is within the codes'
+    measured error of the k-th exact distance (with only the re-scored candidates' spread as
+    the margin, recall was 0.885 at 50 %)."""
     index, x, q = filtered_setup
     queries = q[:20]
     far = np.argsort(-exact_dists("l2", queries, x), axis=1)[:, : int(fraction * len(x))]

@@ -208,6 +208,7 @@ void Hnsw::attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size
     codec_ = std::move(codec);
     refine_.reset();  // it refined the old codes
     sq8_ = dynamic_cast<const SQ8Codec*>(codec_.get());
+    codes_error_ = -1.0f;
     HugeVector<float>().swap(code_norms_);
     if (sq8_norms()) {
         code_norms_.assign(capacity_, 0.0f);
@@ -228,6 +229,7 @@ void Hnsw::detach_codec() {
     codec_.reset();
     refine_.reset();
     sq8_ = nullptr;
+    codes_error_ = -1.0f;
     HugeVector<float>().swap(code_norms_);
     HugeVector<uint8_t>().swap(codes_);
 }

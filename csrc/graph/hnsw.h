@@ -287,14 +287,21 @@ private:
     // `depth` exactly, and then those the observed estimate error says may still enter the top k;
     // writes nothing when every pooled candidate had to be re-scored (the pool was too shallow to
     // tell them apart): rescan.
+    // `error`: a floor under the margin of the extension (codes_error(), or 0 to use only the
+    // spread this query's re-scored candidates showed).
     CodeScanEnd finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth, size_t n_slots,
-                                 external_id* out_ids, float* out_dists) const;
+                                 float error, external_id* out_ids, float* out_dists) const;
     // finish_code_scan for each query of block[0..nb) (tops[j] is block[j]'s pool), then one blocked
     // exact scan of slots[0..n_slots) for those it could not answer. out_answered (may be null)
     // gets codes for the approximate rows and scan for the exact ones.
     void finish_code_scans(const float* queries, const uint32_t* block, size_t nb, code_scan::Pool* tops, size_t k,
-                           size_t depth, const slot_t* slots, size_t n_slots, external_id* out_ids, float* out_dists,
-                           Answered* out_answered) const;
+                           size_t depth, const slot_t* slots, size_t n_slots, float error, external_id* out_ids,
+                           float* out_dists, Answered* out_answered) const;
+    // The largest deviation of the SQ8 int8 estimate from the exact distance (less each query's
+    // mean deviation, the bias the re-rank measures) over pairs of sampled vectors: how far apart
+    // two estimates can be and still rank the other way. Measured on first use after the codes
+    // change (holding rw_ shared).
+    float codes_error() const;
     template <class Scorer>
     Answered search_one_filtered(const Scorer& score, size_t k, size_t ef, size_t rerank, const SlotBitmap& bitmap,
                                  size_t matches, FilterPlan plan, external_id* out_ids, float* out_dists) const;
@@ -343,6 +350,8 @@ private:
     mutable std::array<std::atomic<uint64_t>, 7> plan_counts_{};
     HugeVector<uint8_t> codes_;  // [capacity, codec_->code_size()]
     const SQ8Codec* sq8_ = nullptr;    // codec_ when it is SQ8: walks score it with an int8 query
+    mutable std::mutex codes_error_mutex_;
+    mutable float codes_error_ = -1.0f;  // codes_error(); negative until measured
     HugeVector<float> code_norms_;     // with sq8_ and l2: each slot's SQ8Codec::code_norm
     std::unique_ptr<NeighbourCodes> ncodes_;  // null: walks score one neighbour at a time
     std::vector<uint8_t> links_dirty_;        // with ncodes_: level-0 rows changed by this add

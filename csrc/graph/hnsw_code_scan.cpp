@@ -12,18 +12,18 @@ namespace vecsearch {
 namespace {
 
 constexpr size_t kChunkBytes = 256 << 10;  // codes interleaved at once, scored while in L2
-// A candidate past the re-rank depth is re-scored while its estimate, less the codes' bias and
-// this many times the largest deviation from it among the first `depth`, is under the k-th
-// exact distance. Half the largest deviation, not all of it: with all of it the scans re-scored
-// much of their pool on random data, and neither rescues the anti-correlated case (recall 0.92
-// with 1.0, 0.885 with 0.5 in tests/test_filters.py's xfail), which auto keeps away from codes.
+// A candidate past the re-rank depth is re-scored while its estimate, less the codes' bias and a
+// margin, is under the k-th exact distance. The margin is this many times the largest deviation
+// from the bias among the first `depth`, but never under codes_error(): the spread of a few
+// re-scored candidates understates the error where matches crowd at one distance (an
+// anti-correlated filter: recall 0.885 in tests/test_filters.py with the spread alone).
 constexpr float kSpreadMargin = 0.5f;
 constexpr size_t kExtendBatch = 8;  // candidates past the depth re-scored per call
 
 }  // namespace
 
 Hnsw::CodeScanEnd Hnsw::finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth,
-                                         size_t n_slots, external_id* out_ids, float* out_dists) const {
+                                         size_t n_slots, float error, external_id* out_ids, float* out_dists) const {
     thread_local std::vector<slot_t> best;
     thread_local std::vector<Neighbor> exact;
     const std::vector<Neighbor>& cands = top.sorted();  // ascending by estimate
@@ -47,7 +47,7 @@ Hnsw::CodeScanEnd Hnsw::finish_code_scan(const float* q, code_scan::Pool& top, s
     };
     const bool pool_full = cands.size() == top.capacity();
     if (exact.size() >= k) {
-        const float margin = float(bias) + kSpreadMargin * spread;
+        const float margin = float(bias) + std::max(kSpreadMargin * spread, error);
         float bound = kth();
         size_t c = first;
         while (c < cands.size() && cands[c].dist - margin <= bound) {
@@ -73,13 +73,13 @@ Hnsw::CodeScanEnd Hnsw::finish_code_scan(const float* q, code_scan::Pool& top, s
 }
 
 void Hnsw::finish_code_scans(const float* queries, const uint32_t* block, size_t nb, code_scan::Pool* tops, size_t k,
-                             size_t depth, const slot_t* slots, size_t n_slots, external_id* out_ids,
+                             size_t depth, const slot_t* slots, size_t n_slots, float error, external_id* out_ids,
                              float* out_dists, Answered* out_answered) const {
     thread_local std::vector<uint32_t> rescans;
     rescans.clear();
     for (size_t j = 0; j < nb; ++j) {
         const size_t i = block[j];
-        const CodeScanEnd end = finish_code_scan(queries + i * params_.dim, tops[j], k, depth, n_slots,
+        const CodeScanEnd end = finish_code_scan(queries + i * params_.dim, tops[j], k, depth, n_slots, error,
                                                  out_ids + i * k, out_dists + i * k);
         if (end == CodeScanEnd::rescan) rescans.push_back(block[j]);
         if (out_answered) out_answered[i] = end == CodeScanEnd::approximate ? Answered::codes : Answered::scan;
@@ -87,6 +87,40 @@ void Hnsw::finish_code_scans(const float* queries, const uint32_t* block, size_t
     // The queries whose pools could not tell their matches apart, in one blocked exact scan: the
     // same slots, so each row is read once for all of them (a block of one pays for a full group).
     if (!rescans.empty()) scan_block(queries, rescans.data(), rescans.size(), k, slots, n_slots, out_ids, out_dists);
+}
+
+float Hnsw::codes_error() const {
+    std::lock_guard<std::mutex> guard(codes_error_mutex_);
+    if (codes_error_ >= 0.0f) return codes_error_;
+    if (reader_ || !sq8_) return 0.0f;  // the codes plan scans SQ8 codes with the rows in RAM only
+    // Every step-th live slot is a target, the first kErrorQueries of them queries too.
+    constexpr size_t kTargets = 512, kErrorQueries = 48;
+    std::vector<slot_t> sample;
+    const size_t step = std::max<size_t>(1, count_ / kTargets);
+    for (size_t s = 0; s < count_ && sample.size() < kTargets; s += step)
+        if (!deleted_[s]) sample.push_back(slot_t(s));
+    const size_t dim = params_.dim, nq = std::min(kErrorQueries, sample.size());
+    const QuantKernels& kernels = active_quant_kernels();
+    std::vector<int8_t> w8(code_scan::chunks(dim) * 4);
+    std::vector<float> dev(sample.size());
+    float worst = 0.0f;
+    for (size_t i = 0; i < nq; ++i) {
+        const float* q = store_.row(sample[i * (sample.size() / nq)]);
+        SQ8Codec::IntQuery form;
+        code_scan::prepare(*sq8_, q, w8.data(), &form.base, &form.mul);
+        double mean = 0.0;
+        for (size_t t = 0; t < sample.size(); ++t) {
+            const slot_t s = sample[t];
+            const float est = form.base + (sq8_norms() ? code_norms_[s] : 0.0f) +
+                              form.mul * float(kernels.u8s8_dot(&codes_[size_t(s) * dim], w8.data(), dim));
+            dev[t] = est - store_.distance(q, s);
+            mean += dev[t];
+        }
+        mean /= double(sample.size());
+        for (float d : dev) worst = std::max(worst, std::fabs(d - float(mean)));
+    }
+    codes_error_ = worst;
+    return worst;
 }
 
 void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t nb, size_t k, size_t rerank,
@@ -140,7 +174,8 @@ void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t 
             }
         }
     }
-    finish_code_scans(queries, block, nb, tops.data(), k, depth, slots, n_slots, out_ids, out_dists, out_answered);
+    finish_code_scans(queries, block, nb, tops.data(), k, depth, slots, n_slots, codes_error(), out_ids, out_dists,
+                      out_answered);
 }
 
 }  // namespace vecsearch

@@ -65,7 +65,7 @@ void Hnsw::search_range(const RangeCodes& codes, const float* queries, size_t nq
         codes.scan(w8.data(), base.data(), mul.data(), task.nb, spans[2 * task.filter], spans[2 * task.filter + 1], tops.data());
         const uint64_t begin = spans[2 * task.filter], end = spans[2 * task.filter + 1];
         finish_code_scans(queries, task.block, task.nb, tops.data(), k, depth, codes.slots() + begin, end - begin,
-                          out_ids, out_dists, nullptr);
+                          0.0f, out_ids, out_dists, nullptr);
     });
 }
 
