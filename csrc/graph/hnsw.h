@@ -276,9 +276,12 @@ private:
                          float* out_dists) const;
     // The codes plan (graph/hnsw_code_scan.cpp): queries block[0..nb) scan the SQ8 codes of
     // slots[0..n_slots), their best max(k, rerank) re-scored exactly.
-    // Rows whose every match was scored exactly are reported as answered by the scan.
+    // Rows whose every match was scored exactly are reported as answered by the scan. `shared`: at
+    // least kScanBlockMin queries of the batch use this filter, so it cannot be anti-correlated
+    // with each of them, and the re-rank margin comes from the candidates' spread alone; a filter
+    // of fewer queries gets codes_error() as its floor.
     void scan_codes_block(const float* queries, const uint32_t* block, size_t nb, size_t k, size_t rerank,
-                          const slot_t* slots, size_t n_slots, external_id* out_ids, float* out_dists,
+                          const slot_t* slots, size_t n_slots, bool shared, external_id* out_ids, float* out_dists,
                           Answered* out_answered) const;
     // How a code scan's query was answered: from its re-ranked candidates (approximate), with every
     // one of its n_slots matches scored exactly, or not yet (rescan: an exact scan must answer it).

@@ -119,12 +119,14 @@ float Hnsw::codes_error() const {
         mean /= double(sample.size());
         for (float d : dev) worst = std::max(worst, std::fabs(d - float(mean)));
     }
-    codes_error_ = worst;
+    // Kept from a sample of 64 vectors up; a smaller index measures again (cheaply) on its next
+    // codes search, so its figure grows with it.
+    if (sample.size() >= 64) codes_error_ = worst;
     return worst;
 }
 
 void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t nb, size_t k, size_t rerank,
-                            const slot_t* slots, size_t n_slots, external_id* out_ids, float* out_dists,
+                            const slot_t* slots, size_t n_slots, bool shared, external_id* out_ids, float* out_dists,
                             Answered* out_answered) const {
     const size_t dim = params_.dim, nc = code_scan::chunks(dim), block_bytes = nc * 64;
     const size_t chunk_rows = std::max<size_t>(1, kChunkBytes / block_bytes) * code_scan::kRows;
@@ -174,8 +176,8 @@ void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t 
             }
         }
     }
-    finish_code_scans(queries, block, nb, tops.data(), k, depth, slots, n_slots, codes_error(), out_ids, out_dists,
-                      out_answered);
+    finish_code_scans(queries, block, nb, tops.data(), k, depth, slots, n_slots, shared ? 0.0f : codes_error(),
+                      out_ids, out_dists, out_answered);
 }
 
 }  // namespace vecsearch

@@ -403,6 +403,7 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
         const uint32_t* block;  // ... for these queries
         size_t nb;
         bool codes;          // of their SQ8 codes, or of their float rows
+        bool shared;         // by at least kScanBlockMin queries (scan_codes_block)
     };
     std::vector<Task> tasks;
     std::unordered_map<uint32_t, std::vector<slot_t>> slots;
@@ -422,7 +423,7 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
         slots_of(f);
         const size_t size = scan_block_size(group.size(), params_.dim, threads);
         for (size_t b = 0; b < group.size(); b += size)
-            tasks.push_back(Task{f, group.data() + b, std::min(size, group.size() - b), false});
+            tasks.push_back(Task{f, group.data() + b, std::min(size, group.size() - b), false, true});
         for (uint32_t i : group) blocked[i] = 1;
     }
     size_t n_codes = 0;
@@ -430,7 +431,8 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
         slots_of(f);
         const size_t size = scan_block_size(group.size(), params_.dim, threads);
         for (size_t b = 0; b < group.size(); b += size)
-            tasks.push_back(Task{f, group.data() + b, std::min(size, group.size() - b), true});
+            tasks.push_back(Task{f, group.data() + b, std::min(size, group.size() - b), true,
+                                 group.size() >= kScanBlockMin});
         for (uint32_t i : group) blocked[i] = 1;
         n_codes += group.size();
     }
@@ -444,8 +446,8 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
             const Task& task = tasks[t];
             const std::vector<slot_t>& list = slots.at(task.filter);
             if (task.codes)
-                scan_codes_block(queries, task.block, task.nb, k, rerank, list.data(), list.size(), out_ids, out_dists,
-                                 out_answered);
+                scan_codes_block(queries, task.block, task.nb, k, rerank, list.data(), list.size(), task.shared, out_ids,
+                                 out_dists, out_answered);
             else
                 scan_block(queries, task.block, task.nb, k, list.data(), list.size(), out_ids, out_dists);
             return;
