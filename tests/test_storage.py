@@ -143,6 +143,50 @@ def test_codes_hold_recall_where_matches_crowd_one_distance(make_data_queries, o
     assert np.mean(hits) >= 0.95
 
 
+def _bounded_and_full(idx, search):
+    """search() with the bounded re-rank and with the full depth: (answer, rows per query) each."""
+    out = []
+    try:
+        for bounded in (True, False):
+            idx._core.set_bounded_rerank(bounded)
+            idx.reset_stats()
+            ids, _ = search()
+            out.append((ids, idx.stats()["io"]["rows_per_query"]))
+    finally:
+        idx._core.set_bounded_rerank(True)
+    return out
+
+
+def _overlap(a, b):
+    return float(np.mean([len(set(x) & set(y)) / K for x, y in zip(a, b)]))
+
+
+def test_bounded_rerank_answers_as_the_full_depth(built, data, truth, recall):
+    """An SQ8 walk re-scores its beam in estimate order only while an estimate, less the codes'
+    bias and measured error, can still beat the k-th exact distance: the full depth's answer from
+    a fraction of its rows."""
+    _, q = data
+    idx = built["sq8"]
+    (ids, rows), (full_ids, full_rows) = _bounded_and_full(idx, lambda: idx.search(q, k=K, ef=96, num_threads=1))
+    assert full_rows == 96 and rows < 48, (rows, full_rows)
+    assert _overlap(ids, full_ids) >= 0.998
+    assert recall(ids, truth[0]) >= recall(full_ids, truth[0]) - 0.002
+
+
+def test_bounded_rerank_reads_deep_where_estimates_crowd(make_data_queries):
+    """Where the matches crowd within code error of one distance (the farthest half allowed), the
+    measured error keeps the re-rank going: the answer is still the full depth's. A bound from
+    the spread of the first few re-scored alone stops early and fails this."""
+    x, q = make_data_queries(20_000, 20, 24, seed=31)
+    d = ((q[:, None, :].astype(np.float64) - x[None]) ** 2).sum(-1)
+    allowed = [np.sort(row) for row in np.argsort(-d, axis=1)[:, :10_000]]
+    idx = Index(24, "l2", M=16, ef_construction=100, seed=1, storage="sq8")
+    idx.add(x, num_threads=2)
+    (ids, rows), (full_ids, full_rows) = _bounded_and_full(
+        idx, lambda: idx.search(q, k=K, ef=64, filter=allowed, plan="post", num_threads=1))
+    assert _overlap(ids, full_ids) >= 0.99, (rows, full_rows)
+
+
 @pytest.mark.parametrize("storage", STORAGES)
 def test_save_load_round_trip(built, data, index_path, storage):
     _, q = data

@@ -74,7 +74,9 @@ class Index:
             vectors. The graph is built from the float vectors, which stay in RAM to re-rank.
         rerank: with codes, how many of a walk's best candidates are re-scored exactly by
             default (None: the whole beam, ``max(ef, k)``; 0: none, code distances are the
-            answer). The beam is widened to ``rerank`` when that is larger than ``ef``.
+            answer). The beam is widened to ``rerank`` when that is larger than ``ef``. With SQ8
+            codes in RAM it is a ceiling: candidates whose estimate, less the codes' measured
+            error, cannot beat the k-th exact distance are not re-scored.
 
     Capacity grows by itself. All methods may be called from several threads at once:
     searches run concurrently; ``add`` and ``delete`` wait for running searches and make later

@@ -407,6 +407,7 @@ public:
         }
         return d;
     }
+    void set_bounded_rerank(bool on) { h_->set_bounded_rerank(on); }  // tests: the full depth to compare with
     void reset_io_stats() {
         h_->reset_rerank_counters();
         if (h_->reader()) h_->reader()->reset_counters();
@@ -633,6 +634,7 @@ void init_index(py::module_& m) {
         .def("export_refine", &PyHnsw::export_refine)
         .def("has_refine", &PyHnsw::has_refine)
         .def("refine_bounds", &PyHnsw::refine_bounds, py::arg("query"), py::arg("ids"))
+        .def("set_bounded_rerank", &PyHnsw::set_bounded_rerank, py::arg("on"))
         .def("use_external_vectors", &PyHnsw::use_external_vectors, py::arg("buffer"), py::arg("copy"))
         .def("io_stats", &PyHnsw::io_stats)
         .def("reset_io_stats", &PyHnsw::reset_io_stats)

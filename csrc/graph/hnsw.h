@@ -178,6 +178,9 @@ public:
     };
     RerankCounters rerank_counters() const;
     void reset_rerank_counters();
+    // Whether walks re-rank only as deep as the codes' measured error needs (the default) or their
+    // whole max(k, rerank): the full depth is what tests compare the bounded re-rank with.
+    void set_bounded_rerank(bool on) { bounded_rerank_.store(on, std::memory_order_relaxed); }
 
     // Filtered queries by the plan that answered them. A walk that met fewer matches than
     // exist, or provably missed closer ones, is answered by the exact scan after it: those
@@ -311,11 +314,18 @@ private:
     size_t scan_exact(const float* q, size_t k, external_id* out_ids, float* out_dists) const;
     // Writes the ids and distances of best[0..n) to the outputs; returns n.
     size_t write_answer(const Neighbor* best, size_t n, external_id* out_ids, float* out_dists) const;
-    // Re-scores candidates from the float vectors (graph/hnsw_rerank.cpp): the first
-    // max(k, rerank), or, with a refine code, those of all n whose lower bound can still enter
-    // the top k (at most max(k, rerank) rows). Fills `exact` with what it scored.
-    void rerank_exact(const float* q, const Neighbor* cands, size_t n, size_t k, size_t rerank,
+    // Re-scores candidates from the float vectors (graph/hnsw_rerank.cpp), at most max(k, rerank)
+    // rows: with a refine code, those of all n whose lower bound can still enter the top k; with
+    // a measured code error (`error` >= 0, cands ascending by estimate), by rerank_bounded from
+    // k + a few; otherwise the first max(k, rerank). Fills `exact` with what it scored.
+    void rerank_exact(const float* q, const Neighbor* cands, size_t n, size_t k, size_t rerank, float error,
                       std::vector<Neighbor>& exact) const;
+    // Re-scores cands[0..first) (ascending by estimate) into `exact`, then, a batch at a time,
+    // each next one whose estimate less the codes' bias and margin (half the largest deviation
+    // from the bias among the first, never under `error`) is within the k-th exact distance so
+    // far; never past `most`. `exact` ends unordered. Returns the candidates it consumed.
+    size_t rerank_bounded(const float* q, const Neighbor* cands, size_t n, size_t k, size_t first, size_t most,
+                          float error, std::vector<Neighbor>& exact) const;
     // Exact distances of m rows, read in one batch from disk or from RAM.
     void score_rows(const float* q, const slot_t* slots, size_t m, Neighbor* out) const;
     // The walk over neighbour codes (graph/hnsw_fast_walk.cpp); returns how many it found.
@@ -349,12 +359,13 @@ private:
     std::shared_ptr<const VectorReader> reader_;  // null: re-rank from store_
     std::unique_ptr<ResidualRefiner> refine_;     // null: re-rank the walk's first candidates
     mutable std::atomic<uint64_t> reranked_queries_{0}, reranked_rows_{0};
+    std::atomic<bool> bounded_rerank_{true};
     // Indexed by FilterPlan, then rerouted, acorn fallback, post fallback (see PlanCounters).
     mutable std::array<std::atomic<uint64_t>, 7> plan_counts_{};
     HugeVector<uint8_t> codes_;  // [capacity, codec_->code_size()]
     const SQ8Codec* sq8_ = nullptr;    // codec_ when it is SQ8: walks score it with an int8 query
     mutable std::mutex codes_error_mutex_;
-    mutable float codes_error_ = -1.0f;  // codes_error(); negative until measured
+    mutable std::atomic<float> codes_error_{-1.0f};  // codes_error(); negative until measured
     HugeVector<float> code_norms_;     // with sq8_ and l2: each slot's SQ8Codec::code_norm
     std::unique_ptr<NeighbourCodes> ncodes_;  // null: walks score one neighbour at a time
     std::vector<uint8_t> links_dirty_;        // with ncodes_: level-0 rows changed by this add

@@ -12,60 +12,19 @@ namespace vecsearch {
 namespace {
 
 constexpr size_t kChunkBytes = 256 << 10;  // codes interleaved at once, scored while in L2
-// A candidate past the re-rank depth is re-scored while its estimate, less the codes' bias and a
-// margin, is under the k-th exact distance. The margin is this many times the largest deviation
-// from the bias among the first `depth`, but never under codes_error(): the spread of a few
-// re-scored candidates understates the error where matches crowd at one distance (an
-// anti-correlated filter: recall 0.885 in tests/test_filters.py with the spread alone).
-constexpr float kSpreadMargin = 0.5f;
-constexpr size_t kExtendBatch = 8;  // candidates past the depth re-scored per call
 
 }  // namespace
 
 Hnsw::CodeScanEnd Hnsw::finish_code_scan(const float* q, code_scan::Pool& top, size_t k, size_t depth,
                                          size_t n_slots, float error, external_id* out_ids, float* out_dists) const {
-    thread_local std::vector<slot_t> best;
     thread_local std::vector<Neighbor> exact;
     const std::vector<Neighbor>& cands = top.sorted();  // ascending by estimate
-    const size_t first = std::min(depth, cands.size());
-    best.resize(first);
-    for (size_t c = 0; c < first; ++c) best[c] = cands[c].slot;
-    exact.resize(first);
-    score_rows(q, best.data(), first, exact.data());
-    // est - exact over the re-scored: its mean is the codes' bias (the same for every candidate,
-    // so it does not reorder them), its spread around that mean what may reorder them.
-    double bias = 0.0;
-    for (size_t c = 0; c < first; ++c) bias += double(cands[c].dist) - exact[c].dist;
-    bias /= double(std::max<size_t>(first, 1));
-    float spread = 0.0f;
-    for (size_t c = 0; c < first; ++c)
-        spread = std::max(spread, std::fabs(float(cands[c].dist - exact[c].dist - bias)));
-    auto kth = [&]() {
-        std::nth_element(exact.begin(), exact.begin() + (k - 1), exact.end(),
-                         [](const Neighbor& x, const Neighbor& y) { return x.dist < y.dist; });
-        return exact[k - 1].dist;
-    };
+    const size_t used = rerank_bounded(q, cands.data(), cands.size(), k, depth, cands.size(), error, exact);
+    // Every pooled candidate may still beat the k-th: the codes cannot tell the matches apart
+    // here (they crowd within code error of one distance), so score them all exactly.
     const bool pool_full = cands.size() == top.capacity();
-    if (exact.size() >= k) {
-        const float margin = float(bias) + std::max(kSpreadMargin * spread, error);
-        float bound = kth();
-        size_t c = first;
-        while (c < cands.size() && cands[c].dist - margin <= bound) {
-            // The next few candidates in one call, so their rows are fetched together.
-            size_t m = 0;
-            while (m < kExtendBatch && c + m < cands.size() && cands[c + m].dist - margin <= bound) ++m;
-            best.resize(m);
-            for (size_t i = 0; i < m; ++i) best[i] = cands[c + i].slot;
-            const size_t at = exact.size();
-            exact.resize(at + m);
-            score_rows(q, best.data(), m, exact.data() + at);
-            c += m;
-            bound = kth();
-        }
-        // Every pooled candidate may still beat the k-th: the codes cannot tell the matches
-        // apart here (they crowd within code error of one distance), so score them all exactly.
-        if (pool_full && c == cands.size() && cands.size() < n_slots) return CodeScanEnd::rescan;
-    }
+    if (exact.size() >= k && pool_full && used == cands.size() && cands.size() < n_slots)
+        return CodeScanEnd::rescan;
     std::sort(exact.begin(), exact.end(), [](const Neighbor& x, const Neighbor& y) { return x.dist < y.dist; });
     pad_missing(out_ids, out_dists, write_answer(exact.data(), std::min(k, exact.size()), out_ids, out_dists), k);
     // every match scored exactly: the answer is exact
@@ -90,8 +49,10 @@ void Hnsw::finish_code_scans(const float* queries, const uint32_t* block, size_t
 }
 
 float Hnsw::codes_error() const {
+    const float known = codes_error_.load(std::memory_order_acquire);  // every search reads it
+    if (known >= 0.0f) return known;
     std::lock_guard<std::mutex> guard(codes_error_mutex_);
-    if (codes_error_ >= 0.0f) return codes_error_;
+    if (codes_error_.load(std::memory_order_relaxed) >= 0.0f) return codes_error_.load(std::memory_order_relaxed);
     if (reader_ || !sq8_) return 0.0f;  // the codes plan scans SQ8 codes with the rows in RAM only
     // Every step-th live slot is a target, the first kErrorQueries of them queries too.
     constexpr size_t kTargets = 512, kErrorQueries = 48;
@@ -121,7 +82,7 @@ float Hnsw::codes_error() const {
     }
     // Kept from a sample of 64 vectors up; a smaller index measures again (cheaply) on its next
     // codes search, so its figure grows with it.
-    if (sample.size() >= 64) codes_error_ = worst;
+    if (sample.size() >= kErrorSampleMin) codes_error_.store(worst, std::memory_order_release);
     return worst;
 }
 

@@ -32,6 +32,9 @@ constexpr double kAntiCorrelated = 0.1;
 // to kScanBlockBytes; a batch is split into more blocks only to give every thread one, and not
 // below kScanBlockSplit queries (fewer would pay the memory pass for little work).
 constexpr size_t kScanBlockMin = 4, kScanBlockBytes = 512 << 10, kScanBlockSplit = 64;
+// Hnsw::codes_error() keeps its figure once measured on this many vectors; a smaller index
+// measures it again on each use, so its walks re-rank their whole beam instead.
+constexpr size_t kErrorSampleMin = 64;
 
 // The sizes of the blocks that `queries` scan-plan queries sharing one filter are cut into:
 // as few as fit kScanBlockBytes (or one per thread), of equal size in whole kBlockQueries groups.
@@ -125,8 +128,12 @@ void Hnsw::with_scorer(const float* query, const Fn& fn, bool codes, bool int8) 
     if (sq8_ && int8) {
         int8_t* w8 = reinterpret_cast<int8_t*>(prepared);
         const SQ8Codec::IntQuery form = sq8_->prepare_int8(q, w8);
+        // With the rows in RAM, the re-rank reads only as deep as the codes' measured error needs.
         fn(Sq8Scorer(store_, q, codes_.data(), sq8_norms() ? code_norms_.data() : nullptr, w8, form,
-                     active_quant_kernels().u8s8_dot));
+                     active_quant_kernels().u8s8_dot,
+                     reader_ || count_ < kErrorSampleMin || !bounded_rerank_.load(std::memory_order_relaxed)
+                         ? -1.0f
+                         : codes_error()));
         return;
     }
     codec_->prepare(q, prepared);
@@ -250,7 +257,7 @@ size_t Hnsw::finish_candidates(const Scorer& score, const Neighbor* cands, size_
                                external_id* out_ids, float* out_dists) const {
     if (Scorer::kApproximate && rerank > 0) {
         std::vector<Neighbor>& exact = scratch().reranked;
-        rerank_exact(score.query(), cands, n, k, rerank, exact);
+        rerank_exact(score.query(), cands, n, k, rerank, score.rerank_error(), exact);
         reranked_queries_.fetch_add(1, std::memory_order_relaxed);
         reranked_rows_.fetch_add(exact.size(), std::memory_order_relaxed);
         auto closer = [](const Neighbor& a, const Neighbor& b) { return a.dist < b.dist; };

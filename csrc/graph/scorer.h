@@ -34,6 +34,7 @@ public:
     float operator()(slot_t s) const { return store_->distance(q_, s); }
     float exact(slot_t s) const { return store_->distance(q_, s); }
     void prefetch(slot_t s) const { prefetch_lines(store_->row(s), store_->dim() * sizeof(float)); }
+    float rerank_error() const { return -1.0f; }  // exact: nothing to re-rank
 
 private:
     const FlatStore* store_;
@@ -52,6 +53,8 @@ public:
     float operator()(slot_t s) const { return codec_->distance(prepared_, codes_ + size_t(s) * code_size_); }
     float exact(slot_t s) const { return store_->distance(q_, s); }
     void prefetch(slot_t s) const { prefetch_lines(codes_ + size_t(s) * code_size_, code_size_); }
+    // The codec's error is not measured: the re-rank takes the full depth (or a refine bound).
+    float rerank_error() const { return -1.0f; }
 
 private:
     const FlatStore* store_;
@@ -69,8 +72,9 @@ public:
     static constexpr bool kApproximate = true;
 
     Sq8Scorer(const FlatStore& store, const float* q, const uint8_t* codes, const float* norms, const int8_t* w8,
-              SQ8Codec::IntQuery form, int32_t (*dot)(const uint8_t*, const int8_t*, size_t))
-        : store_(&store), q_(q), codes_(codes), norms_(norms), w8_(w8), form_(form), dot_(dot), dim_(store.dim()) {}
+              SQ8Codec::IntQuery form, int32_t (*dot)(const uint8_t*, const int8_t*, size_t), float error)
+        : store_(&store), q_(q), codes_(codes), norms_(norms), w8_(w8), form_(form), dot_(dot), dim_(store.dim()),
+          error_(error) {}
     const float* query() const { return q_; }
     float operator()(slot_t s) const {
         const float norm = norms_ ? norms_[s] : 0.0f;
@@ -78,6 +82,9 @@ public:
     }
     float exact(slot_t s) const { return store_->distance(q_, s); }
     void prefetch(slot_t s) const { prefetch_lines(codes_ + size_t(s) * dim_, dim_); }
+    // The codes' measured error (Hnsw::codes_error), which bounds how deep the re-rank reads;
+    // negative: not measured, the full depth.
+    float rerank_error() const { return error_; }
 
 private:
     const FlatStore* store_;
@@ -88,6 +95,7 @@ private:
     SQ8Codec::IntQuery form_;
     int32_t (*dot_)(const uint8_t*, const int8_t*, size_t);
     size_t dim_;
+    float error_;
 };
 
 }  // namespace vecsearch
