@@ -366,3 +366,38 @@ def test_equal_per_query_expressions_are_evaluated_once_and_answer_alike(make_da
     allowed = np.flatnonzero((labels == 1) & (np.arange(len(x)) % 7 != 0))
     ids, _ = index.search(q, k=10, filter=filters, plan="scan")
     assert np.isin(ids[1::3], allowed).all()
+
+
+def test_leaves_shared_across_a_batch_give_each_filter_its_own_rows(make_data_queries):
+    """Per-query filters that repeat a leaf (one label value, one window) share its bitmap within
+    the batch (set once, copied per filter); each filter's bitmap is still its own rows: checked
+    against numpy masks, after deletes, with leaves too short to share beside them."""
+    from vecsearch.filters.batch import filter_batch
+    from vecsearch.filters.bitmaps import filter_bitmaps
+
+    x, _ = make_data_queries(5000, 1, 8, seed=4)
+    index = vecsearch.Index(8, M=8, ef_construction=32)
+    rng = np.random.default_rng(4)
+    label, size = rng.integers(0, 4, len(x)), rng.integers(0, 1000, len(x))
+    index.add(x, attributes={"label": label, "size": size})
+    index.delete(np.arange(0, len(x), 11))
+    live = np.arange(len(x)) % 11 != 0
+    F = vecsearch.F
+    bounds = [(0, 500), (100, 900), (0, 500), (990, 999), (0, 500), (3, 3)]
+    filters = [(F("label") == i % 4) & F("size").between(lo, hi) for i, (lo, hi) in
+               enumerate(bounds * 4)] + [F("size").between(0, 500) | (F("label") == 2)]
+    batch = filter_batch(filters, len(filters))
+    words, matches, _ = filter_bitmaps(index._core, index._attributes, batch)
+    for f, expr in enumerate(batch.filters):
+        i = int(np.flatnonzero(batch.filter_of == f)[0])
+        if i < len(bounds) * 4:
+            lo, hi = bounds[i % len(bounds)]
+            mask = (label == i % 4) & (size >= lo) & (size <= hi) & live
+        else:
+            mask = (((size >= 0) & (size <= 500)) | (label == 2)) & live
+        slots = index._core.slots_of(np.flatnonzero(mask).astype(np.uint64), False)
+        want = np.zeros(words.shape[1] * 64, dtype=bool)
+        want[slots] = True
+        got = np.unpackbits(words[f].view(np.uint8), bitorder="little").astype(bool)
+        np.testing.assert_array_equal(got, want, err_msg=str(expr))
+        assert matches[f] == mask.sum()

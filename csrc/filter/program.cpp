@@ -31,7 +31,36 @@ void set_rows(const RowList& list, const RowSlotMap& map, uint64_t* out, size_t 
 
 }  // namespace
 
-size_t evaluate_program(const FilterProgram& program, const RowSlotMap& map, uint64_t* out, size_t n_words) {
+void LeafCache::build(const FilterProgram* programs, size_t n, const RowSlotMap& map, size_t n_words) {
+    where_.clear();
+    words_.clear();
+    n_words_ = n_words;
+    std::map<std::pair<const int64_t*, size_t>, size_t> seen;  // list -> programs naming it
+    for (size_t p = 0; p < n; ++p)
+        for (size_t l = 0; l < programs[p].n_lists; ++l) {
+            const RowList& list = programs[p].lists[l];
+            if (list.count * 4 > n_words) ++seen[{list.rows, list.count}];
+        }
+    std::vector<std::pair<size_t, std::pair<const int64_t*, size_t>>> worth;  // rows saved, list
+    for (const auto& [list, uses] : seen)
+        if (uses >= 2) worth.push_back({(uses - 1) * list.second, list});
+    std::sort(worth.begin(), worth.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    const size_t most = std::max<size_t>(1, kBudgetBytes / (n_words * sizeof(uint64_t)));
+    if (worth.size() > most) worth.resize(most);
+    words_.resize(worth.size() * n_words);
+    for (size_t i = 0; i < worth.size(); ++i) {
+        set_rows(RowList{worth[i].second.first, worth[i].second.second}, map, &words_[i * n_words], n_words);
+        where_[worth[i].second] = i;
+    }
+}
+
+const uint64_t* LeafCache::find(const RowList& list) const {
+    auto it = where_.find({list.rows, list.count});
+    return it == where_.end() ? nullptr : &words_[it->second * n_words_];
+}
+
+size_t evaluate_program(const FilterProgram& program, const RowSlotMap& map, uint64_t* out, size_t n_words,
+                        const LeafCache* cache) {
     // Operand stack of bitmaps; buffers are kept and reused as it grows and shrinks, and from one
     // program to the next on this thread (a batch evaluates one program per distinct filter).
     thread_local std::vector<std::vector<uint64_t>> stack;
@@ -46,10 +75,16 @@ size_t evaluate_program(const FilterProgram& program, const RowSlotMap& map, uin
     };
     for (size_t i = 0; i < program.n_ops; ++i) {
         switch (FilterOp(program.ops[i])) {
-            case FilterOp::rows:
+            case FilterOp::rows: {
                 if (next_list >= program.n_lists) throw InvalidArgument("filter program: too few row lists");
-                set_rows(program.lists[next_list++], map, push(), n_words);
+                const RowList& list = program.lists[next_list++];
+                const uint64_t* cached = cache ? cache->find(list) : nullptr;
+                if (cached)
+                    std::copy(cached, cached + n_words, push());
+                else
+                    set_rows(list, map, push(), n_words);
                 break;
+            }
             case FilterOp::all:
                 std::copy(map.live, map.live + n_words, push());
                 break;

@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "common/types.h"
@@ -43,9 +45,32 @@ struct RowSlotMap {
     size_t n_slots = 0;
 };
 
+// The bitmaps of row lists that several programs of one batch share, set once for the batch
+// instead of once per program: per-query filters repeat their common leaves (an equality on a
+// category, one window of a range) as the same rows of the same column index, i.e. the same
+// pointer and count, so setting them again costs a scattered write per row each time where a
+// copy costs n_words words.
+class LeafCache {
+public:
+    // Sets the bitmap of each list found in two or more of the programs whose rows outnumber a
+    // quarter of its words, the most rows saved first, within a budget of kBudgetBytes.
+    void build(const FilterProgram* programs, size_t n, const RowSlotMap& map, size_t n_words);
+    // The list's bitmap, or nullptr if it was not cached.
+    const uint64_t* find(const RowList& list) const;
+
+    static constexpr size_t kBudgetBytes = size_t(32) << 20;
+
+private:
+    std::map<std::pair<const int64_t*, size_t>, size_t> where_;  // list -> its bitmap in words_
+    std::vector<uint64_t> words_;
+    size_t n_words_ = 0;
+};
+
 // Writes the program's bitmap (n_words words, n_words * 64 >= map.n_slots) to `out` and returns
-// its set bits. Throws InvalidArgument for a malformed program (bad op, stack underflow,
-// leftover operands, unused or missing row lists, a row out of range).
-size_t evaluate_program(const FilterProgram& program, const RowSlotMap& map, uint64_t* out, size_t n_words);
+// its set bits; row lists `cache` holds (may be null) are copied from it. Throws InvalidArgument
+// for a malformed program (bad op, stack underflow, leftover operands, unused or missing row
+// lists, a row out of range).
+size_t evaluate_program(const FilterProgram& program, const RowSlotMap& map, uint64_t* out, size_t n_words,
+                        const LeafCache* cache = nullptr);
 
 }  // namespace vecsearch

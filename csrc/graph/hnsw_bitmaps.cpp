@@ -59,8 +59,10 @@ bool Hnsw::evaluate_filters(const FilterProgram* programs, size_t n, const slot_
     if (n_words * 64 < count_) return false;
     const std::shared_ptr<const std::vector<uint64_t>> live = live_bitmap(n_words);
     const RowSlotMap map{row_slots, n_rows, live->data(), count_};
+    LeafCache cache;
+    if (n > 1) cache.build(programs, n, map, n_words);
     ThreadPool::global().parallel_for(n, threads, 1, [&](size_t i) {
-        matches[i] = evaluate_program(programs[i], map, words + i * n_words, n_words);
+        matches[i] = evaluate_program(programs[i], map, words + i * n_words, n_words, &cache);
     });
     *epoch = epoch_;
     return true;
