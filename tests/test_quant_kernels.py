@@ -131,6 +131,24 @@ def test_u8s8_dot_matches_reference(level, dim):
 
 
 @pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dim", (16, 100, 384, 129))
+@pytest.mark.parametrize("n_rows", (0, 1, 4, 7, 13, 64))
+def test_u8s8_dot_rows_matches_reference(level, dim, n_rows):
+    # Scattered rows, repeats included, in groups of four and a tail; extremes in row 0.
+    rng = np.random.default_rng(dim * 100 + n_rows)
+    codes = rng.integers(0, 256, size=(50, dim), dtype=np.uint8)
+    codes[0] = 255
+    w = rng.integers(-128, 128, size=dim, dtype=np.int8)
+    w[: dim // 2] = -128
+    rows = rng.integers(0, len(codes), size=n_rows).astype(np.uint32)
+    if n_rows:
+        rows[0] = 0
+    want = codes[rows].astype(np.int64) @ w.astype(np.int64)
+    got = _core.quant_kernel(level, "u8s8_dot_rows", codes, w, rows)
+    np.testing.assert_array_equal(got, want.astype(np.float32))
+
+
+@pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("nw", [1, 3, 4, 8])
 @pytest.mark.parametrize("chunks", [1, 25, 96])
 def test_u8s8_block16_matches_reference(level, nw, chunks):

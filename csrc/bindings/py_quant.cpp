@@ -204,6 +204,8 @@ const QuantKernels& hook_table(const std::string& level) {
 //   pq8: a = table [m, 256];  hamming / hamming_scan: q = query code [words * 8]
 //   fastscan32: codes = [chunks, 64] packed codes of 32 vectors, a = tables [chunks * 128] (uint8)
 //   u8s8_dot: a = signed query bytes [dim] (int8)
+//   u8s8_dot_rows: the same through the gathered-rows kernel, b = the rows to score (uint32,
+//   indices into codes); returns one dot product per row of b
 //   u8s8_block16: codes = [chunks, 64] one block of 16 interleaved codes, a = queries [nw, chunks * 4]
 //   (int8, nw <= 8); returns [nw * 16]
 //   u8s8_block16_est: the same, b = [nw, 4] float32 rows (base, mul, bound, norm of every lane);
@@ -238,6 +240,19 @@ py::array_t<float> quant_kernel(const std::string& level, const std::string& nam
         carray<int8_t> a = require_array<int8_t>(a_obj, "a");
         if (a.ndim() != 1 || size_t(a.shape(0)) != w) throw DimensionError("a must be 1-d of the code width");
         for (size_t i = 0; i < n; ++i) o[i] = float(k.u8s8_dot(c + i * w, a.data(), w));
+    } else if (name == "u8s8_dot_rows") {
+        carray<int8_t> a = require_array<int8_t>(a_obj, "a");
+        carray<uint32_t> rows = require_array<uint32_t>(b_obj, "b");
+        if (a.ndim() != 1 || size_t(a.shape(0)) != w) throw DimensionError("a must be 1-d of the code width");
+        if (rows.ndim() != 1) throw DimensionError("b must be 1-d rows");
+        const size_t m = size_t(rows.shape(0));
+        for (size_t i = 0; i < m; ++i)
+            if (rows.data()[i] >= n) throw InvalidArgument("u8s8_dot_rows: a row past the codes");
+        std::vector<int32_t> dots(m);
+        k.u8s8_dot_rows(c, w, rows.data(), m, a.data(), dots.data());
+        py::array_t<float> res(py::ssize_t{py::ssize_t(m)});
+        for (size_t i = 0; i < m; ++i) res.mutable_data()[i] = float(dots[i]);
+        return res;
     } else if (name == "u8s8_block16") {
         carray<int8_t> a = require_array<int8_t>(a_obj, "a");
         if (w != 64 || a.ndim() != 2 || size_t(a.shape(1)) != n * 4 || a.shape(0) < 1 || a.shape(0) > 8)

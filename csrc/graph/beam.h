@@ -36,11 +36,16 @@ public:
 
     bool insert(float dist, slot_t slot) {
         if (!admits(dist)) return false;
-        size_t lo = 0, hi = size_;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (data_[mid].dist <= dist) lo = mid + 1; else hi = mid;
+        // The first entry farther than dist, by halving without a data-dependent branch: the step
+        // count depends on the size alone, so only the comparisons vary, not the control flow.
+        const Neighbor* first = data_.data();
+        size_t len = size_;
+        while (len > 1) {
+            const size_t half = len / 2;
+            first = first[half - 1].dist <= dist ? first + half : first;
+            len -= half;
         }
+        const size_t lo = size_t(first - data_.data()) + (len == 1 && first->dist <= dist ? 1 : 0);
         size_t tail = size_ - lo - (size_ == cap_ ? 1 : 0);
         std::memmove(&data_[lo + 1], &data_[lo], tail * sizeof(Neighbor));
         data_[lo] = Neighbor{dist, slot};

@@ -78,6 +78,7 @@ struct Scratch {
     TopK top;
     std::vector<Neighbor> cands, kept, shrink;
     std::vector<slot_t> fresh, row_copy;
+    std::vector<float> fresh_dists;  // the walk's estimates of `fresh`
     std::vector<float> query;  // 64-byte aligned copy of the current query
     std::vector<uint8_t> prepared;  // the codec's form of the current query (64-byte aligned)
     std::vector<Neighbor> reranked;
@@ -130,7 +131,7 @@ void Hnsw::with_scorer(const float* query, const Fn& fn, bool codes, bool int8) 
         const SQ8Codec::IntQuery form = sq8_->prepare_int8(q, w8);
         // With the rows in RAM, the re-rank reads only as deep as the codes' measured error needs.
         fn(Sq8Scorer(store_, q, codes_.data(), sq8_norms() ? code_norms_.data() : nullptr, w8, form,
-                     active_quant_kernels().u8s8_dot,
+                     active_quant_kernels(),
                      reader_ || count_ < kErrorSampleMin || !bounded_rerank_.load(std::memory_order_relaxed)
                          ? -1.0f
                          : codes_error()));
@@ -200,12 +201,15 @@ void Hnsw::walk_level0(const Scorer& score, slot_t ep, float ep_dist, size_t ef,
     pool.insert(ep_dist, ep);
     seen(ep_dist, ep);
     sc.fresh.resize(row0_);
+    sc.fresh_dists.resize(row0_);
     slot_t* fresh = sc.fresh.data();
+    float* dists = sc.fresh_dists.data();
     while (pool.has_next()) {
         size_t m = gather_unvisited(score, pool.pop_next(), visited, fresh);
+        score.score_many(fresh, m, dists);
         for (size_t j = 0; j < m; ++j) {
             slot_t v = fresh[j];
-            float d = score(v);
+            float d = dists[j];
             seen(d, v);
             // A node that enters the beam is likely expanded soon: start loading its links.
             if (pool.insert(d, v)) __builtin_prefetch(&links0_[size_t(v) * row0_], 0, 3);
@@ -231,16 +235,19 @@ void Hnsw::walk_collect(const Scorer& score, slot_t ep, float ep_dist, size_t ef
     frontier.push_back({ep_dist, ep});
     if (accept(ep)) top.push(ep_dist, ep);
     sc.fresh.resize(row0_);
+    sc.fresh_dists.resize(row0_);
     slot_t* fresh = sc.fresh.data();
+    float* dists = sc.fresh_dists.data();
     while (!frontier.empty()) {
         std::pop_heap(frontier.begin(), frontier.end(), farther);
         Neighbor c = frontier.back();
         frontier.pop_back();
         if (top.full() && c.dist > top.worst()) break;
         size_t m = gather_unvisited(score, c.slot, visited, fresh);
+        score.score_many(fresh, m, dists);
         for (size_t j = 0; j < m; ++j) {
             slot_t v = fresh[j];
-            float d = score(v);
+            float d = dists[j];
             if (top.full() && d >= top.worst()) continue;
             frontier.push_back({d, v});
             std::push_heap(frontier.begin(), frontier.end(), farther);

@@ -10,6 +10,7 @@
 
 #include "common/types.h"
 #include "quant/codec.h"
+#include "quant/kernels.h"
 #include "quant/sq8.h"
 #include "storage/flat_store.h"
 
@@ -32,6 +33,9 @@ public:
     ExactScorer(const FlatStore& store, const float* q) : store_(&store), q_(q) {}
     const float* query() const { return q_; }
     float operator()(slot_t s) const { return store_->distance(q_, s); }
+    void score_many(const slot_t* slots, size_t m, float* out) const {
+        for (size_t i = 0; i < m; ++i) out[i] = (*this)(slots[i]);
+    }
     float exact(slot_t s) const { return store_->distance(q_, s); }
     void prefetch(slot_t s) const { prefetch_lines(store_->row(s), store_->dim() * sizeof(float)); }
     float rerank_error() const { return -1.0f; }  // exact: nothing to re-rank
@@ -51,6 +55,9 @@ public:
         : store_(&store), q_(q), codec_(&codec), codes_(codes), prepared_(prepared), code_size_(codec.code_size()) {}
     const float* query() const { return q_; }
     float operator()(slot_t s) const { return codec_->distance(prepared_, codes_ + size_t(s) * code_size_); }
+    void score_many(const slot_t* slots, size_t m, float* out) const {
+        for (size_t i = 0; i < m; ++i) out[i] = (*this)(slots[i]);
+    }
     float exact(slot_t s) const { return store_->distance(q_, s); }
     void prefetch(slot_t s) const { prefetch_lines(codes_ + size_t(s) * code_size_, code_size_); }
     // The codec's error is not measured: the re-rank takes the full depth (or a refine bound).
@@ -72,13 +79,23 @@ public:
     static constexpr bool kApproximate = true;
 
     Sq8Scorer(const FlatStore& store, const float* q, const uint8_t* codes, const float* norms, const int8_t* w8,
-              SQ8Codec::IntQuery form, int32_t (*dot)(const uint8_t*, const int8_t*, size_t), float error)
-        : store_(&store), q_(q), codes_(codes), norms_(norms), w8_(w8), form_(form), dot_(dot), dim_(store.dim()),
-          error_(error) {}
+              SQ8Codec::IntQuery form, const QuantKernels& kernels, float error)
+        : store_(&store), q_(q), codes_(codes), norms_(norms), w8_(w8), form_(form), dot_(kernels.u8s8_dot),
+          dot_rows_(kernels.u8s8_dot_rows), dim_(store.dim()), error_(error) {}
     const float* query() const { return q_; }
     float operator()(slot_t s) const {
         const float norm = norms_ ? norms_[s] : 0.0f;
         return form_.base + norm + form_.mul * float(dot_(codes_ + size_t(s) * dim_, w8_, dim_));
+    }
+    // A walk's fresh neighbours in one kernel call (u8s8_dot_rows), then their estimates.
+    void score_many(const slot_t* slots, size_t m, float* out) const {
+        int32_t dots[kManyMax];
+        for (size_t at = 0; at < m; at += kManyMax) {
+            const size_t n = std::min(kManyMax, m - at);
+            dot_rows_(codes_, dim_, slots + at, n, w8_, dots);
+            for (size_t i = 0; i < n; ++i)
+                out[at + i] = form_.base + (norms_ ? norms_[slots[at + i]] : 0.0f) + form_.mul * float(dots[i]);
+        }
     }
     float exact(slot_t s) const { return store_->distance(q_, s); }
     void prefetch(slot_t s) const { prefetch_lines(codes_ + size_t(s) * dim_, dim_); }
@@ -93,7 +110,9 @@ private:
     const float* norms_;
     const int8_t* w8_;
     SQ8Codec::IntQuery form_;
+    static constexpr size_t kManyMax = 64;
     int32_t (*dot_)(const uint8_t*, const int8_t*, size_t);
+    void (*dot_rows_)(const uint8_t*, size_t, const uint32_t*, size_t, const int8_t*, int32_t*);
     size_t dim_;
     float error_;
 };

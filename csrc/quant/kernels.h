@@ -38,6 +38,11 @@ struct QuantKernels {
     // sum_i code_i * w_i over dim unsigned code bytes and signed query bytes (SQ8 walks: an
     // int8 query against the codes, one vpdpbusd per 64 dimensions with AVX-512 VNNI).
     int32_t (*u8s8_dot)(const uint8_t* code, const int8_t* w, size_t dim);
+    // u8s8_dot of n scattered codes at once (a graph walk's neighbours): out[i] = the code at
+    // codes + rows[i] * dim . w. With VNNI four codes share each query load and keep four
+    // independent vpdpbusd chains in flight.
+    void (*u8s8_dot_rows)(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w,
+                          int32_t* out);
     // The same for 16 codes stored interleaved (graph/range_codes.h: chunk c holds bytes 4c..4c+3
     // of code r at c * 64 + 4r) against nw <= 8 queries of `chunks` * 4 bytes each, `stride`
     // bytes apart: out[j * 16 + r] = code r . query j. With VNNI one vpdpbusd per chunk and query

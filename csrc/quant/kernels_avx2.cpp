@@ -134,6 +134,10 @@ VS_AVX2 void fastscan32_avx2(const uint8_t* packed, const uint8_t* lut, size_t c
 }
 
 VS_AVX2 int32_t u8s8_dot_avx2(const uint8_t* c, const int8_t* w, size_t dim) { return g::u8s8_dot(c, w, dim); }
+VS_AVX2 void u8s8_dot_rows_avx2(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w,
+                                int32_t* out) {
+    g::u8s8_dot_rows(codes, dim, rows, n, w, out);
+}
 VS_AVX2 void u8s8_block16_avx2(const uint8_t* b, const int8_t* w, size_t nw, size_t stride, size_t chunks,
                                 int32_t* out) {
     g::u8s8_block16(b, w, nw, stride, chunks, out);
@@ -148,7 +152,7 @@ VS_AVX2 void u8s8_block16_est_avx2(const uint8_t* b, const int8_t* w, size_t nw,
 const QuantKernels& avx2_quant_kernels() {
     static const QuantKernels table{SimdLevel::avx2,   "avx2",           sq8_l2_avx2,   sq8_dot_avx2,
                                     hamming_avx2,      hamming_scan_avx2, scalar_quant_kernels().pq8_scan, nearest_avx2,
-                                    fastscan32_avx2, u8s8_dot_avx2, u8s8_block16_avx2, u8s8_block16_est_avx2};
+                                    fastscan32_avx2, u8s8_dot_avx2, u8s8_dot_rows_avx2, u8s8_block16_avx2, u8s8_block16_est_avx2};
     return table;
 }
 

@@ -174,6 +174,10 @@ VS_AVX512 void fastscan32_avx512(const uint8_t* packed, const uint8_t* lut, size
 }
 
 VS_AVX512 int32_t u8s8_dot_avx512(const uint8_t* c, const int8_t* w, size_t dim) { return g::u8s8_dot(c, w, dim); }
+VS_AVX512 void u8s8_dot_rows_avx512(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n,
+                                    const int8_t* w, int32_t* out) {
+    g::u8s8_dot_rows(codes, dim, rows, n, w, out);
+}
 VS_AVX512 void u8s8_block16_avx512(const uint8_t* b, const int8_t* w, size_t nw, size_t stride, size_t chunks,
                                   int32_t* out) {
     g::u8s8_block16(b, w, nw, stride, chunks, out);
@@ -198,6 +202,35 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) int32_t u8s8_dot_vnni(con
         a1 = _mm512_dpbusd_epi32(a1, _mm512_maskz_loadu_epi8(m, c + i), _mm512_maskz_loadu_epi8(m, w + i));
     }
     return _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
+}
+
+// Four codes at a time: each 64-byte query load serves four vpdpbusd, one per code, in four
+// independent chains (one code's six for 384 dimensions would wait on each other's latency).
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void u8s8_dot_rows_vnni(const uint8_t* codes, size_t dim,
+                                                                                 const uint32_t* rows, size_t n,
+                                                                                 const int8_t* w, int32_t* out) {
+    size_t i = 0;
+    const size_t tail = dim % 64;
+    const __mmask64 m = tail ? (~0ull) >> (64 - tail) : 0;
+    for (; i + 4 <= n; i += 4) {
+        const uint8_t* c[4];
+        __m512i a[4];
+        for (size_t j = 0; j < 4; ++j) {
+            c[j] = codes + size_t(rows[i + j]) * dim;
+            a[j] = _mm512_setzero_si512();
+        }
+        size_t d = 0;
+        for (; d + 64 <= dim; d += 64) {
+            const __m512i q = _mm512_loadu_si512(w + d);
+            for (size_t j = 0; j < 4; ++j) a[j] = _mm512_dpbusd_epi32(a[j], _mm512_loadu_si512(c[j] + d), q);
+        }
+        if (tail) {
+            const __m512i q = _mm512_maskz_loadu_epi8(m, w + d);
+            for (size_t j = 0; j < 4; ++j) a[j] = _mm512_dpbusd_epi32(a[j], _mm512_maskz_loadu_epi8(m, c[j] + d), q);
+        }
+        for (size_t j = 0; j < 4; ++j) out[i + j] = _mm512_reduce_add_epi32(a[j]);
+    }
+    for (; i < n; ++i) out[i] = u8s8_dot_vnni(codes + size_t(rows[i]) * dim, w, dim);
 }
 
 inline int32_t load_s32(const int8_t* p) {
@@ -268,9 +301,11 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void u8s8_block16_est_vnn
 QuantKernels make_table() {
     QuantKernels t{SimdLevel::avx512, "avx512",      sq8_l2_avx512,   sq8_dot_avx512,
                    hamming_popcnt,    hamming_scan_popcnt, scalar_quant_kernels().pq8_scan, nearest_avx512,
-                   fastscan32_avx512, u8s8_dot_avx512, u8s8_block16_avx512, u8s8_block16_est_avx512};
+                   fastscan32_avx512, u8s8_dot_avx512, u8s8_dot_rows_avx512, u8s8_block16_avx512,
+                   u8s8_block16_est_avx512};
     if (cpu_has_vnni()) {
         t.u8s8_dot = u8s8_dot_vnni;
+        t.u8s8_dot_rows = u8s8_dot_rows_vnni;
         t.u8s8_block16 = u8s8_block16_vnni;
         t.u8s8_block16_est = u8s8_block16_est_vnni;
     }

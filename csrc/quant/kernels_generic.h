@@ -134,6 +134,11 @@ __attribute__((always_inline)) inline int32_t u8s8_dot(const uint8_t* code, cons
     return s;
 }
 
+__attribute__((always_inline)) inline void u8s8_dot_rows(const uint8_t* codes, size_t dim, const uint32_t* rows,
+                                                         size_t n, const int8_t* w, int32_t* out) {
+    for (size_t i = 0; i < n; ++i) out[i] = u8s8_dot(codes + size_t(rows[i]) * dim, w, dim);
+}
+
 __attribute__((always_inline)) inline void u8s8_block16(const uint8_t* block, const int8_t* w, size_t nw,
                                                         size_t stride, size_t chunks, int32_t* out) {
     for (size_t j = 0; j < nw; ++j) {

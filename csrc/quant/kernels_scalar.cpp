@@ -30,6 +30,10 @@ void fastscan32_scalar(const uint8_t* packed, const uint8_t* lut, size_t chunks,
 }
 
 int32_t u8s8_dot_scalar(const uint8_t* c, const int8_t* w, size_t dim) { return g::u8s8_dot(c, w, dim); }
+void u8s8_dot_rows_scalar(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w,
+                          int32_t* out) {
+    g::u8s8_dot_rows(codes, dim, rows, n, w, out);
+}
 void u8s8_block16_scalar(const uint8_t* b, const int8_t* w, size_t nw, size_t stride, size_t chunks,
                         int32_t* out) {
     g::u8s8_block16(b, w, nw, stride, chunks, out);
@@ -44,7 +48,7 @@ void u8s8_block16_est_scalar(const uint8_t* b, const int8_t* w, size_t nw, size_
 const QuantKernels& scalar_quant_kernels() {
     static const QuantKernels table{SimdLevel::scalar, "scalar",  sq8_l2_scalar,  sq8_dot_scalar,
                                     hamming_scalar,    hamming_scan_scalar, pq8_scan_scalar, nearest_scalar,
-                                    fastscan32_scalar, u8s8_dot_scalar, u8s8_block16_scalar, u8s8_block16_est_scalar};
+                                    fastscan32_scalar, u8s8_dot_scalar, u8s8_dot_rows_scalar, u8s8_block16_scalar, u8s8_block16_est_scalar};
     return table;
 }
 
