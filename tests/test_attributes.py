@@ -257,3 +257,19 @@ def test_native_filter_programs_are_checked(data, ops, rows, message):
     program = (np.array(ops, dtype=np.uint8), [np.array(r, dtype=np.int64) for r in rows])
     with pytest.raises(ValueError, match=message):
         index._core.evaluate_filters([program], index._attributes.row_slots, 1)
+
+
+@pytest.mark.parametrize("ops, ranges, message", [
+    ([5], [], "too few rank ranges"),
+    ([1], [(np.zeros(4, dtype=np.uint32), 0, 1)], "unused rank ranges"),
+    ([5], [(np.zeros(4, dtype=np.uint32), 3, 1)], "start <= stop"),
+    ([5], [(np.zeros(4, dtype=np.uint32), -1, 1)], "start <= stop"),
+    ([5], [(np.zeros((2, 2), dtype=np.uint32), 0, 1)], "1-d"),
+    ([5], [(np.zeros(4, dtype=np.uint32), 0)], "rank range is"),
+])
+def test_native_rank_ranges_are_checked(data, ops, ranges, message):
+    """Rank ranges (the wide-range leaves) are checked as row lists are: a clear exception."""
+    index = data[0]
+    program = (np.array(ops, dtype=np.uint8), [], ranges)
+    with pytest.raises(ValueError, match=message):
+        index._core.evaluate_filters([program], index._attributes.row_slots, 1)

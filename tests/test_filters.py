@@ -401,3 +401,62 @@ def test_leaves_shared_across_a_batch_give_each_filter_its_own_rows(make_data_qu
         got = np.unpackbits(words[f].view(np.uint8), bitorder="little").astype(bool)
         np.testing.assert_array_equal(got, want, err_msg=str(expr))
         assert matches[f] == mask.sum()
+
+
+def test_wide_ranges_tested_by_rank_match_numpy(make_data_queries):
+    """A range holding many rows is evaluated by testing each slot's rank in the column's value
+    order against the range's stretch of it (no row-by-row bits): every comparison, open and
+    closed, on int, float and date columns with nulls, must give numpy's rows, and still after
+    deletes, adds and changed values (the ranks are rebuilt)."""
+    from vecsearch.filters.batch import filter_batch
+    from vecsearch.filters.bitmaps import filter_bitmaps
+    from vecsearch.filters.program import RANKS, compile_filter
+
+    n = 4000
+    x, _ = make_data_queries(n + 1000, 1, 8, seed=6)
+    rng = np.random.default_rng(6)
+    size = rng.integers(0, 50, n + 1000)  # ties at every value
+    score = rng.normal(size=n + 1000)
+    score[::13] = np.nan  # nulls
+    day = np.datetime64("2020-01-01") + rng.integers(0, 400, n + 1000).astype("timedelta64[D]")
+    cols = {"size": size, "score": score, "day": day}
+    index = vecsearch.Index(8, M=8, ef_construction=32)
+    index.add(x[:n], ids=np.arange(n), attributes={k: v[:n] for k, v in cols.items()})
+    F = vecsearch.F
+    cut = np.datetime64("2020-06-01")
+    cases = [
+        (F("size") < 30, lambda: size < 30), (F("size") <= 30, lambda: size <= 30),
+        (F("size") > 10, lambda: size > 10), (F("size") >= 10, lambda: size >= 10),
+        (F("size").between(5, 45), lambda: (size >= 5) & (size <= 45)),
+        (F("size") == 7, lambda: size == 7), (F("size") != 7, lambda: size != 7),
+        (F("score") > -0.5, lambda: score > -0.5), (F("score") <= 1.0, lambda: score <= 1.0),
+        (F("day") >= cut, lambda: day >= cut), (F("day").between(cut, cut + 200), lambda: (day >= cut) & (day <= cut + 200)),
+        ((F("size") < 40) & (F("score") > -1.0), lambda: (size < 40) & (score > -1.0)),
+    ]
+    live = np.zeros(n + 1000, dtype=bool)
+    live[:n] = True
+    store = index._attributes
+    assert any(op == RANKS for op in compile_filter(cases[0][0], store)[0])  # the rank path is taken
+    for step in ("first", "delete", "add", "set"):
+        if step == "delete":
+            index.delete(np.arange(0, n, 3))
+            live[:n:3] = False
+        elif step == "add":
+            index.add(x[n:], ids=np.arange(n, n + 1000), attributes={k: v[n:] for k, v in cols.items()})
+            live[n:] = True
+        elif step == "set":
+            changed = np.arange(1, n, 5)
+            changed = changed[changed % 3 != 0]  # live ids only
+            size[changed] = 49 - size[changed]
+            index.set_attributes(changed, {"size": size[changed]})
+        batch = filter_batch([c[0] for c in cases], len(cases))
+        words, matches, _ = filter_bitmaps(index._core, store, batch)
+        for i, (expr, want) in enumerate(cases):
+            with np.errstate(invalid="ignore"):
+                mask = want() & live
+            slots = index._core.slots_of(np.flatnonzero(mask).astype(np.uint64), False)
+            expected = np.zeros(words.shape[1] * 64, dtype=bool)
+            expected[slots] = True
+            got = np.unpackbits(words[batch.filter_of[i]].view(np.uint8), bitorder="little").astype(bool)
+            np.testing.assert_array_equal(got, expected, err_msg=f"{step}: {expr}")
+            assert matches[batch.filter_of[i]] == mask.sum(), (step, expr)

@@ -251,3 +251,18 @@ def test_invalid_simd_value_warns_and_is_not_forced(
     assert out["info"]["forced"] is False
     assert out["info"]["level"] in out["info"]["supported"]
     assert "VECSEARCH_SIMD" in stderr and "sse9" in stderr
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("start, stop", [(0, 0), (0, 1), (5, 900), (0, 2**32 - 1), (2**31 - 3, 2**31 + 7)])
+def test_rank_bits_kernel_matches_numpy(level, start, stop):
+    # Ranks across the signed boundary and at the "no rank" marker, which no range may hold.
+    rng = np.random.default_rng(start + stop)
+    ranks = rng.integers(0, 1000, 64 * 5).astype(np.uint32)
+    ranks[::7] = 2**32 - 1
+    ranks[3::11] = rng.integers(2**31 - 10, 2**31 + 10, ranks[3::11].size).astype(np.uint32)
+    ranks[1] = start
+    ranks[2] = max(stop - 1, 0)
+    want = (ranks >= start) & (ranks < stop)
+    got = _core.rank_bits(level, ranks, start, stop - start)
+    np.testing.assert_array_equal(np.unpackbits(got.view(np.uint8), bitorder="little").astype(bool), want)

@@ -152,6 +152,10 @@ def quant_nearest(level: str, x: typing.Any, centroids: typing.Any) -> tuple:
     """
     Testing hook: nearest centroid of each row at one SIMD level.
     """
+def rank_bits(level: str, ranks: typing.Any, start: typing.SupportsInt, width: typing.SupportsInt) -> numpy.typing.NDArray[numpy.uint64]:
+    """
+    Testing hook: the rank-range bitmap kernel at one SIMD level.
+    """
 def simd_info() -> dict:
     """
     The SIMD level in use and the levels this CPU supports.

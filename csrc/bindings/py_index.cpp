@@ -150,17 +150,36 @@ public:
         std::vector<carray<uint8_t>> ops(n);
         std::vector<std::vector<carray<int64_t>>> lists(n);
         std::vector<std::vector<RowList>> views(n);
+        std::vector<std::vector<carray<uint32_t>>> rank_arrays(n);
+        std::vector<std::vector<RankRange>> ranges(n);
         std::vector<FilterProgram> programs(n);
         for (size_t i = 0; i < n; ++i) {
-            py::tuple pair = py::reinterpret_borrow<py::tuple>(programs_obj[i]);
-            if (pair.size() != 2) throw InvalidArgument("a filter program is an (ops, row lists) pair");
-            ops[i] = require_array<uint8_t>(pair[0], "filter ops");
-            py::list rows = py::reinterpret_borrow<py::list>(pair[1]);
+            py::tuple program = py::reinterpret_borrow<py::tuple>(programs_obj[i]);
+            if (program.size() != 2 && program.size() != 3)
+                throw InvalidArgument("a filter program is (ops, row lists) or (ops, row lists, rank ranges)");
+            ops[i] = require_array<uint8_t>(program[0], "filter ops");
+            py::list rows = py::reinterpret_borrow<py::list>(program[1]);
             for (py::handle r : rows) {
                 lists[i].push_back(require_array<int64_t>(r, "filter rows"));
                 views[i].push_back(RowList{lists[i].back().data(), size_t(lists[i].back().size())});
             }
-            programs[i] = FilterProgram{ops[i].data(), size_t(ops[i].size()), views[i].data(), views[i].size()};
+            if (program.size() == 3) {
+                py::list rank_ranges = py::reinterpret_borrow<py::list>(program[2]);
+                rank_arrays[i].reserve(rank_ranges.size());
+                for (py::handle r : rank_ranges) {
+                    py::tuple triple = py::reinterpret_borrow<py::tuple>(r);
+                    if (triple.size() != 3) throw InvalidArgument("a rank range is (ranks, start, stop)");
+                    rank_arrays[i].push_back(require_array<uint32_t>(triple[0], "slot ranks"));
+                    if (rank_arrays[i].back().ndim() != 1) throw InvalidArgument("slot ranks must be 1-d");
+                    const int64_t start = triple[1].cast<int64_t>(), stop = triple[2].cast<int64_t>();
+                    if (start < 0 || stop < start || stop > int64_t(UINT32_MAX))
+                        throw InvalidArgument("a rank range must have 0 <= start <= stop < 2**32");
+                    ranges[i].push_back(RankRange{rank_arrays[i].back().data(), size_t(rank_arrays[i].back().size()),
+                                                  uint32_t(start), uint32_t(stop)});
+                }
+            }
+            programs[i] = FilterProgram{ops[i].data(), size_t(ops[i].size()), views[i].data(), views[i].size(),
+                                        ranges[i].data(), ranges[i].size()};
         }
         static_assert(sizeof(slot_t) == sizeof(uint32_t), "row slots are passed as uint32");
         for (;;) {

@@ -93,6 +93,20 @@ py::array_t<float> kernel_distances(const std::string& level_name_, const std::s
 
 void init_simd(py::module_& m) {
     m.def("simd_info", &simd_info, "The SIMD level in use and the levels this CPU supports.");
+    m.def(
+        "rank_bits",
+        [](const std::string& level_name, py::handle ranks_obj, uint32_t start, uint32_t width) {
+            SimdLevel level;
+            if (!parse_level(level_name, &level)) throw InvalidArgument("unknown SIMD level " + level_name);
+            carray<uint32_t> ranks = require_array<uint32_t>(ranks_obj, "ranks");
+            if (ranks.ndim() != 1 || ranks.shape(0) % 64 != 0) throw DimensionError("ranks: 1-d, whole words of 64");
+            const size_t words = size_t(ranks.shape(0)) / 64;
+            py::array_t<uint64_t> out(py::ssize_t{py::ssize_t(words)});
+            kernels_for(level).rank_bits(ranks.data(), words, start, width, out.mutable_data());
+            return out;
+        },
+        py::arg("level"), py::arg("ranks"), py::arg("start"), py::arg("width"),
+        "Testing hook: the rank-range bitmap kernel at one SIMD level.");
     m.def("kernel_distances", &kernel_distances, py::arg("level"), py::arg("metric"), py::arg("x"), py::arg("y"),
           py::arg("block") = false, py::arg("rows4") = false,
           "Testing hook: all pairwise raw kernel values (l2 = squared distance, ip = dot) at one SIMD level; "

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/errors.h"
+#include "simd/cpu.h"
 
 namespace vecsearch {
 
@@ -27,6 +28,22 @@ void set_rows(const RowList& list, const RowSlotMap& map, uint64_t* out, size_t 
         if (s >= map.n_slots) throw InvalidArgument("attribute row maps to a slot outside the index");
         out[s >> 6] |= uint64_t{1} << (s & 63);
     }
+}
+
+// Each word's 64 bits from 64 rank tests, one unsigned compare per slot (rank - start < stop -
+// start), by the SIMD level's kernel; the last partial word here.
+void set_ranks(const RankRange& range, uint64_t* out, size_t n_words) {
+    const size_t n = std::min(range.n_slots, n_words * 64);
+    const uint32_t start = range.start, width = range.stop - range.start;
+    const uint32_t* ranks = range.ranks;
+    size_t w = n / 64;
+    active_kernels().rank_bits(ranks, w, start, width, out);
+    if (w < n_words) {
+        uint64_t bits = 0;
+        for (size_t b = 0; w * 64 + b < n; ++b) bits |= uint64_t(ranks[w * 64 + b] - start < width) << b;
+        out[w++] = bits;
+    }
+    std::fill(out + w, out + n_words, 0);
 }
 
 }  // namespace
@@ -64,7 +81,7 @@ size_t evaluate_program(const FilterProgram& program, const RowSlotMap& map, uin
     // Operand stack of bitmaps; buffers are kept and reused as it grows and shrinks, and from one
     // program to the next on this thread (a batch evaluates one program per distinct filter).
     thread_local std::vector<std::vector<uint64_t>> stack;
-    size_t depth = 0, next_list = 0;
+    size_t depth = 0, next_list = 0, next_range = 0;
     auto push = [&]() -> uint64_t* {
         if (depth == stack.size()) stack.emplace_back(n_words);
         stack[depth].resize(n_words);
@@ -83,6 +100,13 @@ size_t evaluate_program(const FilterProgram& program, const RowSlotMap& map, uin
                     std::copy(cached, cached + n_words, push());
                 else
                     set_rows(list, map, push(), n_words);
+                break;
+            }
+            case FilterOp::ranks: {
+                if (next_range >= program.n_ranges) throw InvalidArgument("filter program: too few rank ranges");
+                const RankRange& range = program.ranges[next_range++];
+                if (range.stop < range.start) throw InvalidArgument("filter program: a rank range ends before it starts");
+                set_ranks(range, push(), n_words);
                 break;
             }
             case FilterOp::all:
@@ -112,6 +136,7 @@ size_t evaluate_program(const FilterProgram& program, const RowSlotMap& map, uin
     }
     if (depth != 1) throw InvalidArgument("filter program must leave exactly one result");
     if (next_list != program.n_lists) throw InvalidArgument("filter program: unused row lists");
+    if (next_range != program.n_ranges) throw InvalidArgument("filter program: unused rank ranges");
     // Deleted slots never pass, whatever the rows said.
     const uint64_t* top = stack[0].data();
     for (size_t w = 0; w < n_words; ++w) out[w] = top[w] & map.live[w];

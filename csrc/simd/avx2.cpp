@@ -131,9 +131,25 @@ VS_AVX2 void dot_block4x2_avx2(const float* qt, size_t stride, const float* cons
     dot_block4_avx2(qt + stride, rows, dim, out + kBlockRows * kBlockQueries);
 }
 
+// Eight ranks per compare: unsigned "less than" as a signed one with both sides' top bit flipped.
+VS_AVX2 void rank_bits_avx2(const uint32_t* ranks, size_t words, uint32_t start, uint32_t width, uint64_t* out) {
+    const __m256i s = _mm256_set1_epi32(int32_t(start)), flip = _mm256_set1_epi32(INT32_MIN);
+    const __m256i limit = _mm256_xor_si256(_mm256_set1_epi32(int32_t(width)), flip);
+    for (size_t w = 0; w < words; ++w) {
+        uint64_t bits = 0;
+        for (size_t g = 0; g < 8; ++g) {
+            const __m256i r = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ranks + w * 64 + g * 8));
+            const __m256i off = _mm256_xor_si256(_mm256_sub_epi32(r, s), flip);
+            const int m = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(limit, off)));
+            bits |= uint64_t(uint32_t(m)) << (g * 8);
+        }
+        out[w] = bits;
+    }
+}
+
 const KernelTable& avx2_kernels() {
     static const KernelTable table{SimdLevel::avx2, "avx2", l2sq_avx2, dot_avx2, l2sq_block_avx2, dot_block_avx2,
-                                   dot_block4_avx2, dot_block4x2_avx2};
+                                   dot_block4_avx2, dot_block4x2_avx2, rank_bits_avx2};
     return table;
 }
 

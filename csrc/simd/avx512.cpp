@@ -144,9 +144,23 @@ VS_AVX512 void dot_block4x2_avx512(const float* qt, size_t stride, const float* 
     _mm512_storeu_ps(out + 112, b3);
 }
 
+// Sixteen ranks per compare, straight into a mask register.
+__attribute__((target("avx512f"))) void rank_bits_avx512(const uint32_t* ranks, size_t words, uint32_t start,
+                                                         uint32_t width, uint64_t* out) {
+    const __m512i s = _mm512_set1_epi32(int32_t(start)), limit = _mm512_set1_epi32(int32_t(width));
+    for (size_t w = 0; w < words; ++w) {
+        uint64_t bits = 0;
+        for (size_t g = 0; g < 4; ++g) {
+            const __m512i r = _mm512_loadu_si512(ranks + w * 64 + g * 16);
+            bits |= uint64_t(_mm512_cmplt_epu32_mask(_mm512_sub_epi32(r, s), limit)) << (g * 16);
+        }
+        out[w] = bits;
+    }
+}
+
 const KernelTable& avx512_kernels() {
     static const KernelTable table{SimdLevel::avx512, "avx512", l2sq_avx512, dot_avx512, l2sq_block_avx512,
-                                   dot_block_avx512, dot_block4_avx512, dot_block4x2_avx512};
+                                   dot_block_avx512, dot_block4_avx512, dot_block4x2_avx512, rank_bits_avx512};
     return table;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace vecsearch {
 
@@ -23,6 +24,9 @@ using block4_fn = void (*)(const float* qt, const float* const* rows, size_t dim
 // FMAs, 0.75 loads per FMA instead of 1.25. out holds the first block's 4 x 16 values, then the
 // second's.
 using block4x2_fn = void (*)(const float* qt, size_t stride, const float* const* rows, size_t dim, float* out);
+// Filter bitmaps of rank ranges (filter/program.h): words[w] bit b set iff
+// ranks[64w + b] - start < width (unsigned), for `words` whole words.
+using rank_bits_fn = void (*)(const uint32_t* ranks, size_t words, uint32_t start, uint32_t width, uint64_t* out);
 
 enum class SimdLevel { scalar = 0, avx2 = 1, avx512 = 2 };
 
@@ -35,6 +39,7 @@ struct KernelTable {
     block_fn dot_block;
     block4_fn dot_block4;
     block4x2_fn dot_block4x2;
+    rank_bits_fn rank_bits;
 };
 
 const KernelTable& scalar_kernels();

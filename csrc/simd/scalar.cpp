@@ -57,9 +57,17 @@ void dot_block4x2_scalar(const float* qt, size_t stride, const float* const* row
     dot_block4_scalar(qt + stride, rows, dim, out + kBlockRows * kBlockQueries);
 }
 
+void rank_bits_scalar(const uint32_t* ranks, size_t words, uint32_t start, uint32_t width, uint64_t* out) {
+    for (size_t w = 0; w < words; ++w) {
+        uint64_t bits = 0;
+        for (size_t b = 0; b < 64; ++b) bits |= uint64_t(ranks[w * 64 + b] - start < width) << b;
+        out[w] = bits;
+    }
+}
+
 const KernelTable& scalar_kernels() {
     static const KernelTable table{SimdLevel::scalar, "scalar", l2sq_scalar, dot_scalar, l2sq_block_scalar,
-                                   dot_block_scalar, dot_block4_scalar, dot_block4x2_scalar};
+                                   dot_block_scalar, dot_block4_scalar, dot_block4x2_scalar, rank_bits_scalar};
     return table;
 }
 

@@ -13,7 +13,7 @@ datetimes or numpy datetime64), ``bool``, ``category`` (strings, dictionary-enco
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -81,10 +81,15 @@ class NumericColumn(Column):
 
     def range(self, lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> np.ndarray:
         """Rows with lo <(=) value <(=) hi; None leaves a side unbounded."""
-        keys, rows = self.sorted_values()
-        start = 0 if lo is None else np.searchsorted(keys, lo, side="right" if lo_open else "left")
-        stop = len(keys) if hi is None else np.searchsorted(keys, hi, side="left" if hi_open else "right")
-        return rows[start:max(start, stop)]
+        start, stop = self.range_positions(lo, hi, lo_open, hi_open)
+        return self.sorted_values()[1][start:stop]
+
+    def range_positions(self, lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> Tuple[int, int]:
+        """(start, stop): the stretch of the value order (sorted_values) that range() returns."""
+        keys, _ = self.sorted_values()
+        start = 0 if lo is None else int(np.searchsorted(keys, lo, side="right" if lo_open else "left"))
+        stop = len(keys) if hi is None else int(np.searchsorted(keys, hi, side="left" if hi_open else "right"))
+        return start, max(start, stop)
 
     def equal(self, value: Any) -> np.ndarray:
         return self.range(value, value, False, False)

@@ -112,5 +112,6 @@ def from_sections(f: Any, live_ids: np.ndarray, slots_of: Any) -> AttributeStore
     store.alive = alive
     store.row_slots = np.full(rows, NO_SLOT, dtype=np.uint32)
     store.row_slots[alive] = slots_of(live)
+    store.slots_version += 1
     store._row_of = IdRowMap.from_arrays(live, np.flatnonzero(alive))
     return store

@@ -15,6 +15,7 @@ from vecsearch.errors import FilterError
 
 Prepared = Dict[str, Tuple[str, Any, np.ndarray]]  # name -> (kind, values, null)
 NO_SLOT = np.uint32(2**32 - 1)
+NO_RANK = np.uint32(2**32 - 1)  # slot_ranks() of a slot no range holds
 
 
 def _new_column(name: str, kind: str) -> Column:
@@ -35,6 +36,8 @@ class AttributeStore:
         self.row_slots = np.zeros(0, dtype=np.uint32)  # NO_SLOT for dead rows
         self._row_of = IdRowMap()
         self.lock = threading.RLock()
+        self.slots_version = 0  # bumped whenever row_slots changes
+        self._ranks: Dict[str, Tuple[Any, np.ndarray]] = {}  # slot_ranks() per column
 
     @property
     def schema(self) -> Dict[str, str]:
@@ -103,6 +106,7 @@ class AttributeStore:
             self.ids = np.concatenate([self.ids, ids.astype(np.uint64)])
             self.alive = np.concatenate([self.alive, np.ones(n, dtype=bool)])
             self.row_slots = np.concatenate([self.row_slots, slots.astype(np.uint32)])
+            self.slots_version += 1
             self._row_of.add(ids, np.arange(start, start + n))
 
     def set(self, ids: np.ndarray, prepared: Prepared) -> None:
@@ -126,6 +130,7 @@ class AttributeStore:
             rows = self._row_of.remove(ids)
             self.alive[rows] = False
             self.row_slots[rows] = NO_SLOT
+            self.slots_version += 1
 
     def rows_of(self, ids: np.ndarray) -> np.ndarray:
         with self.lock:
@@ -170,6 +175,26 @@ class AttributeStore:
             known = ", ".join(sorted(self.columns)) or "none"
             raise FilterError(f"unknown field {name!r}; the index has attribute columns: {known}")
         return column
+
+    def slot_ranks(self, column: NumericColumn) -> np.ndarray:
+        """uint32 per graph slot: the position of the slot's row in the column's value order
+        (NO_RANK for a slot without a live row or with a null): a range of the column, the
+        stretch [start, stop) of that order, holds exactly the slots whose rank is in it, which
+        the native core tests a vector of slots at a time. Kept until the column or the slots
+        change."""
+        key = (column.version, self.slots_version, self.row_slots.shape[0])
+        cached = self._ranks.get(column.name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        _, rows = column.sorted_values()
+        slots = self.row_slots[rows]
+        live = slots != NO_SLOT
+        held = self.row_slots[self.row_slots != NO_SLOT]
+        n_slots = int(held.max()) + 1 if held.size else 0
+        ranks = np.full(n_slots, NO_RANK, dtype=np.uint32)
+        ranks[slots[live]] = np.flatnonzero(live).astype(np.uint32)
+        self._ranks[column.name] = (key, ranks)
+        return ranks
 
     def live_rows(self) -> np.ndarray:
         return np.flatnonzero(self.alive).astype(np.int64)

@@ -18,7 +18,7 @@ from typing import Any, Sequence, Tuple
 import numpy as np
 
 from vecsearch.errors import FilterError
-from vecsearch.filters.program import AND, NOT, OR, Program
+from vecsearch.filters.program import AND, NOT, OR, Program, emit_range
 
 _NUMERIC = ("int", "float", "date", "bool")
 
@@ -85,10 +85,16 @@ class Compare(Expr):
             value = _numeric_value(self.field, column.kind, self.value)
             if column.kind == "bool" and self.op not in ("==", "!="):
                 raise FilterError(f"field {self.field!r} is bool: only == and != apply")
+        def equal() -> None:
+            if column.kind == "category":
+                program.rows(column.equal(value))
+            else:
+                emit_range(program, store, column, value, value, False, False)
+
         if self.op == "==":
-            program.rows(column.equal(value))
+            equal()
         elif self.op == "!=":  # neither equal nor null
-            program.rows(column.equal(value))
+            equal()
             program.rows(column.is_null())
             program.op(OR)
             program.op(NOT)
@@ -97,7 +103,7 @@ class Compare(Expr):
                 "<": (None, value, False, True), "<=": (None, value, False, False),
                 ">": (value, None, True, False), ">=": (value, None, False, False),
             }[self.op]
-            program.rows(column.range(lo, hi, lo_open, hi_open))
+            emit_range(program, store, column, lo, hi, lo_open, hi_open)
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,7 +118,7 @@ class Between(Expr):
             raise FilterError(f"field {self.field!r} is {column.kind}: between needs an int, float or date column")
         lo = _numeric_value(self.field, column.kind, self.lo)
         hi = _numeric_value(self.field, column.kind, self.hi)
-        program.rows(column.range(lo, hi, False, False))
+        emit_range(program, store, column, lo, hi, False, False)
 
 
 @dataclass(frozen=True, eq=False)
