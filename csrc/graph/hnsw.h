@@ -258,10 +258,11 @@ private:
     size_t walk_acorn(const Scorer& score, slot_t ep, const std::vector<Neighbor>& seeds, size_t ef,
                       const SlotBitmap& bitmap) const;
     // Writes the best k of n walk candidates (ascending by the walk's distance): with an
-    // approximate scorer, the first `rerank` are re-scored exactly first. Returns how many.
+    // approximate scorer, they are re-scored exactly first (rerank_exact, whose result *open gets
+    // if given). Returns how many.
     template <class Scorer>
     size_t finish_candidates(const Scorer& score, const Neighbor* cands, size_t n, size_t k, size_t rerank,
-                             external_id* out_ids, float* out_dists) const;
+                             external_id* out_ids, float* out_dists, bool* open = nullptr) const;
     double local_selectivity(slot_t u, const SlotBitmap& bitmap) const;
     template <class Scorer>
     bool walk_missed_matches(const Scorer& score, bool exact, const SlotBitmap& bitmap,
@@ -318,14 +319,18 @@ private:
     // rows: with a refine code, those of all n whose lower bound can still enter the top k; with
     // a measured code error (`error` >= 0, cands ascending by estimate), by rerank_bounded from
     // k + a few; otherwise the first max(k, rerank). Fills `exact` with what it scored.
-    void rerank_exact(const float* q, const Neighbor* cands, size_t n, size_t k, size_t rerank, float error,
+    // Returns whether a bounded re-rank stopped at its ceiling with candidates still inside
+    // the bound (the answer may lack closer ones); false otherwise.
+    bool rerank_exact(const float* q, const Neighbor* cands, size_t n, size_t k, size_t rerank, float error,
                       std::vector<Neighbor>& exact) const;
     // Re-scores cands[0..first) (ascending by estimate) into `exact`, then, a batch at a time,
     // each next one whose estimate less the codes' bias and margin (half the largest deviation
     // from the bias among the first, never under `error`) is within the k-th exact distance so
-    // far; never past `most`. `exact` ends unordered. Returns the candidates it consumed.
+    // far; never past `most`. `exact` ends unordered. Returns the candidates it consumed; *open
+    // (may be null) says whether it stopped at `most` while the next candidate, or the end of
+    // the candidates, was still inside the bound.
     size_t rerank_bounded(const float* q, const Neighbor* cands, size_t n, size_t k, size_t first, size_t most,
-                          float error, std::vector<Neighbor>& exact) const;
+                          float error, std::vector<Neighbor>& exact, bool* open = nullptr) const;
     // Exact distances of m rows, read in one batch from disk or from RAM.
     void score_rows(const float* q, const slot_t* slots, size_t m, Neighbor* out) const;
     // The walk over neighbour codes (graph/hnsw_fast_walk.cpp); returns how many it found.

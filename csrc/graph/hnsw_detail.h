@@ -261,10 +261,12 @@ void Hnsw::walk_collect(const Scorer& score, slot_t ep, float ep_dist, size_t ef
 // from the float vectors first (BiDR / DiskANN-style refinement; see rerank_exact).
 template <class Scorer>
 size_t Hnsw::finish_candidates(const Scorer& score, const Neighbor* cands, size_t n, size_t k, size_t rerank,
-                               external_id* out_ids, float* out_dists) const {
+                               external_id* out_ids, float* out_dists, bool* open) const {
+    if (open) *open = false;
     if (Scorer::kApproximate && rerank > 0) {
         std::vector<Neighbor>& exact = scratch().reranked;
-        rerank_exact(score.query(), cands, n, k, rerank, score.rerank_error(), exact);
+        const bool unsettled = rerank_exact(score.query(), cands, n, k, rerank, score.rerank_error(), exact);
+        if (open) *open = unsettled;
         reranked_queries_.fetch_add(1, std::memory_order_relaxed);
         reranked_rows_.fetch_add(exact.size(), std::memory_order_relaxed);
         auto closer = [](const Neighbor& a, const Neighbor& b) { return a.dist < b.dist; };

@@ -182,6 +182,7 @@ Answered Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, siz
     const float* q = score.query();
     const size_t want = std::min(k, matches);
     size_t found = 0;
+    bool unsettled = false;
     Answered answered = Answered(plan);
     plan_counts_[size_t(plan)].fetch_add(1, std::memory_order_relaxed);
     if (plan != FilterPlan::scan && want > 0) {
@@ -208,16 +209,22 @@ Answered Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, siz
                 plan_counts_[kRerouted].fetch_add(1, std::memory_order_relaxed);
             }
         }
+        // A code walk whose re-rank reached the end of a full pool with candidates still within
+        // the codes' error of the k-th (matches crowding at one distance, as an anti-correlated
+        // filter leaves them) cannot tell which matches it lacks: the exact scan answers it.
+        bool open = false;
         if (plan == FilterPlan::acorn) {
             size_t held = walk_acorn(score, ep_acorn, seeds, ef, bitmap);
             sc.pool.copy_to(sc.kept);
-            found = finish_candidates(score, sc.kept.data(), held, k, rerank, out_ids, out_dists);
+            found = finish_candidates(score, sc.kept.data(), held, k, rerank, out_ids, out_dists, &open);
+            unsettled = open && held >= ef;
         } else if (plan == FilterPlan::post) {
             slot_t ep = greedy_query(score, ep_dist);
             auto pass = [&](slot_t s) { return bitmap.test(s) && !deleted_[s]; };
             walk_collect(score, ep, ep_dist, ef, pass);
             const std::vector<Neighbor>& best = sc.top.sorted();
-            found = finish_candidates(score, best.data(), best.size(), k, rerank, out_ids, out_dists);
+            found = finish_candidates(score, best.data(), best.size(), k, rerank, out_ids, out_dists, &open);
+            unsettled = open && best.size() >= ef;
         }
     }
     // The scan plan, and the exact answer whenever a walk met fewer matches than exist or
@@ -229,7 +236,8 @@ Answered Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, siz
     };
     if (plan == FilterPlan::scan) {
         if (want > 0) found = scan();
-    } else if (found < want || (found > 0 && walk_missed_matches(score, exact, bitmap, out_ids, out_dists, found))) {
+    } else if (found < want || unsettled ||
+               (found > 0 && walk_missed_matches(score, exact, bitmap, out_ids, out_dists, found))) {
         plan_counts_[plan == FilterPlan::acorn ? kAcornFallback : kPostFallback].fetch_add(1, std::memory_order_relaxed);
         answered = plan == FilterPlan::acorn ? Answered::acorn_fallback : Answered::post_fallback;
         found = scan();

@@ -55,7 +55,8 @@ void Hnsw::score_rows(const float* q, const slot_t* slots, size_t m, Neighbor* o
 }
 
 size_t Hnsw::rerank_bounded(const float* q, const Neighbor* cands, size_t n, size_t k, size_t first, size_t most,
-                            float error, std::vector<Neighbor>& exact) const {
+                            float error, std::vector<Neighbor>& exact, bool* open) const {
+    if (open) *open = false;
     thread_local std::vector<slot_t> rows;
     most = std::min(most, n);
     first = std::min(first, most);
@@ -90,23 +91,28 @@ size_t Hnsw::rerank_bounded(const float* q, const Neighbor* cands, size_t n, siz
         c += m;
         bound = kth();
     }
+    // Stopped by the ceiling, not the bound: the next candidate may still beat the k-th; or the
+    // bound ran through every candidate past the first (none told apart from the k-th), so one
+    // past the walk's pool may too. A pool no deeper than the first is trusted, as a float walk's.
+    if (open) *open = c == most && (c < n ? cands[c].dist - margin <= bound : n > first);
     return c;
 }
 
-void Hnsw::rerank_exact(const float* q, const Neighbor* cands, size_t n, size_t k, size_t rerank, float error,
+bool Hnsw::rerank_exact(const float* q, const Neighbor* cands, size_t n, size_t k, size_t rerank, float error,
                         std::vector<Neighbor>& exact) const {
     Scratch& sc = scratch();
     const size_t most = std::min(n, std::max(rerank, k));
     if (!refine_ && error >= 0.0f) {  // in estimate order, as deep as the codes' error needs
-        rerank_bounded(q, cands, n, k, k + kFirstExtra, most, error, exact);
-        return;
+        bool open = false;
+        rerank_bounded(q, cands, n, k, k + kFirstExtra, most, error, exact, &open);
+        return open;
     }
     sc.disk_slots.resize(n);
     if (!refine_) {  // the walk's own order: its first `most` candidates
         for (size_t i = 0; i < most; ++i) sc.disk_slots[i] = cands[i].slot;
         exact.resize(most);
         score_rows(q, sc.disk_slots.data(), most, exact.data());
-        return;
+        return false;
     }
     // Every candidate by its lower bound; rows are scored in that order while the next bound is
     // below the k-th best exact distance so far (a candidate above it cannot enter the top k).
@@ -138,6 +144,7 @@ void Hnsw::rerank_exact(const float* q, const Neighbor* cands, size_t n, size_t 
         done = take;
     }
     exact.resize(done);
+    return false;
 }
 
 }  // namespace vecsearch
