@@ -64,10 +64,10 @@ class Index:
             uncompressed (default ``2 * M``); past them a neighbour already linked from a kept
             one is dropped and recovered at search time in two hops.
         storage: ``"auto"`` (default): once the index holds 1,000 vectors, unfiltered walks
-            walks score SQ8 codes (one byte per dimension) and re-rank exactly from the float
-            vectors, if a check on a sample shows the codes keep the true neighbours (else
-            float32); a filtered walk whose matches crowd within the codes' error of one distance
-            (the re-rank cannot tell them apart) is answered by the exact scan; or ``"float32"`` (every walk
+            score SQ8 codes (one byte per dimension) and re-rank exactly from the float vectors,
+            if a check on a sample shows the codes keep the true neighbours (else float32);
+            filtered walks keep scoring the float vectors (where a filter crowds its matches at
+            one distance, code error would decide between them); or ``"float32"`` (every walk
             uses exact distances), ``"sq8"``, ``"pq"`` (``dim / 4`` bytes),
             ``"binary"`` (one bit per dimension), or a :class:`vecsearch.quant.Quantizer`. An
             untrained quantizer is trained on (a sample of up to 65,536 of) the first add's
@@ -574,7 +574,7 @@ class Index:
             sample = np.random.default_rng(0).choice(live, min(CALIBRATION_QUERIES, live.shape[0]), replace=False)
             queries = self._core.get_vectors(np.ascontiguousarray(sample))
             before = dict(self._core.plan_stats())
-            model = CostModel.measure(self._core, queries, size, False, self._sq8_in_ram)
+            model = CostModel.measure(self._core, queries, size, self._exact_filtered_walks, self._sq8_in_ram)
             if self._scans_codes:
                 model = dataclasses.replace(model, scan_preference=DISK_SCAN_PREFERENCE, blocked_scans=False)
             self._cost_model = model
@@ -628,8 +628,13 @@ class Index:
         else:
             plans = np.full(nq, PLANS[plan], dtype=np.uint8)
         ids, dists, answered = self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of,
-                                                          plans, epoch)
+                                                          plans, epoch, self._exact_filtered_walks)
         return ids, dists, answered, matches[filter_of]
+
+    @property
+    def _exact_filtered_walks(self) -> bool:
+        # storage="auto" keeps filtered walks on the float vectors, unless those are on disk.
+        return self._auto and self._quantizer is not None and self._disk_io is None
 
     @property
     def _sq8_in_ram(self) -> bool:
