@@ -72,8 +72,8 @@ float Hnsw::codes_error() const {
         double mean = 0.0;
         for (size_t t = 0; t < sample.size(); ++t) {
             const slot_t s = sample[t];
-            const float est = form.base + (sq8_norms() ? code_norms_[s] : 0.0f) +
-                              form.mul * float(kernels.u8s8_dot(&codes_[size_t(s) * dim], w8.data(), dim));
+            const float est = form.estimate(sq8_norms() ? code_norms_[s] : 0.0f,
+                                            kernels.u8s8_dot(&codes_[size_t(s) * dim], w8.data(), dim));
             dev[t] = est - store_.distance(q, s);
             mean += dev[t];
         }

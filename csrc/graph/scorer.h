@@ -83,18 +83,14 @@ public:
         : store_(&store), q_(q), codes_(codes), norms_(norms), w8_(w8), form_(form), dot_(kernels.u8s8_dot),
           dot_rows_(kernels.u8s8_dot_rows), dim_(store.dim()), error_(error) {}
     const float* query() const { return q_; }
-    float operator()(slot_t s) const {
-        const float norm = norms_ ? norms_[s] : 0.0f;
-        return form_.base + norm + form_.mul * float(dot_(codes_ + size_t(s) * dim_, w8_, dim_));
-    }
+    float operator()(slot_t s) const { return form_.estimate(norm(s), dot_(codes_ + size_t(s) * dim_, w8_, dim_)); }
     // A walk's fresh neighbours in one kernel call (u8s8_dot_rows), then their estimates.
     void score_many(const slot_t* slots, size_t m, float* out) const {
         int32_t dots[kManyMax];
         for (size_t at = 0; at < m; at += kManyMax) {
             const size_t n = std::min(kManyMax, m - at);
             dot_rows_(codes_, dim_, slots + at, n, w8_, dots);
-            for (size_t i = 0; i < n; ++i)
-                out[at + i] = form_.base + (norms_ ? norms_[slots[at + i]] : 0.0f) + form_.mul * float(dots[i]);
+            for (size_t i = 0; i < n; ++i) out[at + i] = form_.estimate(norm(slots[at + i]), dots[i]);
         }
     }
     float exact(slot_t s) const { return store_->distance(q_, s); }
@@ -104,6 +100,8 @@ public:
     float rerank_error() const { return error_; }
 
 private:
+    float norm(slot_t s) const { return norms_ ? norms_[s] : 0.0f; }
+
     const FlatStore* store_;
     const float* q_;
     const uint8_t* codes_;

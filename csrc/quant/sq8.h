@@ -40,6 +40,9 @@ public:
     // The query's rounding to 8 bits only moves walk estimates; answers are re-ranked exactly.
     struct IntQuery {
         float base = 0.0f, mul = 0.0f;
+        // The estimated distance of a code whose code_norm is `norm` and whose dot product with
+        // the int8 query is `dot`.
+        float estimate(float norm, int32_t dot) const { return base + norm + mul * float(dot); }
     };
     IntQuery prepare_int8(const float* q, int8_t* w8) const;
     // l2: sum_i (scale_i * code_i)^2, the code's part of its distance to any query; 0 otherwise.
