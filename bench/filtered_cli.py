@@ -56,9 +56,8 @@ def add_filtered_options(p: argparse.ArgumentParser) -> None:
         "--storage",
         choices=("auto", "float32", "sq8", "pq", "binary"),
         default="auto",
-        help="vecsearch's storage: auto (the Index default: SQ8 codes for unfiltered walks when "
-        "they hold the neighbours, floats for filtered ones), float32, or codes every walk uses "
-        "before an exact re-rank of the beam",
+        help="vecsearch's storage: auto (the Index default: SQ8 codes when they hold the "
+        "neighbours, else float32), float32, or codes every walk uses before an exact re-rank",
     )
     idx.add_argument(
         "--reps", type=int, default=1, help="timed calls per point after the warm-up (default 1)"

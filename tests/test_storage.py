@@ -347,9 +347,11 @@ def test_auto_keeps_float32_where_codes_lose_the_neighbours(make_data):
     assert idx.storage == "float32"
 
 
-def test_auto_filtered_walks_score_the_float_vectors(make_data_queries, oracle, recall):
-    """auto's filtered walks score the float vectors (its unfiltered walks use the codes): the
-    crowded case holds without the scan answering it, and no filtered query is re-ranked."""
+def test_auto_filtered_walks_score_the_codes_and_hand_crowded_matches_to_the_scan(make_data_queries, oracle,
+                                                                                   recall):
+    """auto walks the codes, filtered or not, and re-ranks from the float vectors; where the
+    matches crowd within code error of one distance (the farthest half allowed) its post-filter
+    walks cannot tell them apart and the exact scan answers (post_fallback), holding recall."""
     x, q = make_data_queries(50_000, 40, 24, seed=31)
     d = ((q[:, None, :].astype(np.float64) - x[None]) ** 2).sum(-1)
     allowed = [np.sort(row) for row in np.argsort(-d, axis=1)[:, :25_000]]
@@ -360,8 +362,14 @@ def test_auto_filtered_walks_score_the_float_vectors(make_data_queries, oracle, 
     got, _ = idx.search(q, k=K, ef=64, filter=allowed, plan="post")
     hits = [recall(got[i:i + 1], oracle(x[a], q[i], K, "l2", ids=a)[0]) for i, a in enumerate(allowed)]
     assert np.mean(hits) >= 0.95
+    assert idx.stats()["plans"]["post_fallback"] >= 0.8 * len(q)
+    near = [np.sort(row) for row in np.argsort(d, axis=1)[:, :25_000]]  # the nearest half: no crowding
+    idx.reset_stats()
+    got, _ = idx.search(q, k=K, ef=64, filter=near, plan="post")
     stats = idx.stats()
-    assert stats["io"]["queries"] == 0 and stats["plans"]["post_fallback"] <= 0.1 * len(q)
+    assert stats["io"]["queries"] == len(q) and stats["plans"]["post_fallback"] <= 0.1 * len(q)  # code walks
+    hits = [recall(got[i:i + 1], oracle(x[a], q[i], K, "l2", ids=a)[0]) for i, a in enumerate(near)]
+    assert np.mean(hits) >= 0.95
     truth, _ = oracle(x, q, K, "l2")
     assert recall(idx.search(q, k=K, ef=64)[0], truth) >= 0.95
 

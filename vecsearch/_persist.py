@@ -47,6 +47,8 @@ def save_index(index: Any, path: Any, vectors: Optional[FileRegion] = None) -> N
         meta["range_indexes"] = list(index.range_indexes)
     if index._auto:  # storage="auto": "pending" until it has decided, then "decided"
         meta["storage_auto"] = "pending" if index._auto_pending else "decided"
+    if index._codes_trained_on:  # codes the index trains again as it grows
+        meta["codes_trained_on"] = index._codes_trained_on
     arrays = {name: state[name] for name in ("vectors", "ids", "levels", "deleted", "links0", "upper")}
     store = index._attributes
     if store.columns:
@@ -157,6 +159,17 @@ def _load_storage(f: IndexFile, core: Any, dim: int) -> Tuple[Any, Optional[int]
     core.attach_codec(blob, codes.reshape(-1, size), 0, mapped_source=True)
     _load_refine(f, core)
     return quantizer, rerank
+
+
+def codes_trained_on(meta: dict, path: Any) -> int:
+    """The rows the index's own SQ8 codes were last trained on (meta "codes_trained_on"; 0 when
+    absent: codes it does not train again)."""
+    value = meta.get("codes_trained_on", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FormatError(f"{path}: meta field 'codes_trained_on' is {value!r}, not a non-negative integer")
+    if value and meta.get("storage") != "sq8":
+        raise FormatError(f"{path}: meta field 'codes_trained_on' without SQ8 storage")
+    return value
 
 
 _REFINE_SECTIONS = ("refine_codec", "refine_codes", "refine_terms", "refine_errors")

@@ -13,6 +13,11 @@ AUTO_MIN_ROWS = 1_000
 AUTO_QUERIES, AUTO_BASE, AUTO_K, AUTO_DEPTH, AUTO_RECALL = 100, 10_000, 10, 40, 0.99
 # Vectors of the first add that train an untrained quantizer (a seeded sample when larger).
 TRAIN_SAMPLE = 65_536
+# SQ8 codes the index trained itself ("auto", "sq8") are trained again, on a sample of all it
+# holds, each time it has grown this many times over since, until they were trained on a full
+# TRAIN_SAMPLE: a range learnt on the first rows clips later ones, and the clipped codes widen
+# the error that bounds how deep a walk re-ranks. Geometric, so re-encoding costs O(n) in all.
+RETRAIN_GROWTH = 2
 
 
 def resolve_storage(storage: Any, dim: int, metric: str) -> Optional[Any]:
@@ -65,6 +70,12 @@ def auto_codes(sample: np.ndarray, metric: str, seed: int) -> Optional[Any]:
     near, _ = codec.search(codec.encode(base), queries, AUTO_DEPTH)
     hits = sum(np.isin(t, n).sum() for t, n in zip(truth, near))
     return codec if hits >= AUTO_RECALL * truth.size else None
+
+
+def retrain_due(trained_on: int, count: int) -> bool:
+    """Whether codes trained on ``trained_on`` rows (0: not the index's to retrain) are due to be
+    trained again now that the index holds ``count``."""
+    return 0 < trained_on < TRAIN_SAMPLE and count >= RETRAIN_GROWTH * trained_on
 
 
 def default_pq_m(dim: int) -> int:

@@ -10,11 +10,11 @@ from typing import Any, Dict, Optional, Tuple, Union
 import numpy as np
 
 from vecsearch import _core
-from vecsearch._persist import load_index, save_index
+from vecsearch._persist import codes_trained_on, load_index, save_index
 from vecsearch.disk.budget import check_file_budget
 from vecsearch.disk.spill import check_complete
 from vecsearch._progress import progress as _progress_bar
-from vecsearch._storage import AUTO_MIN_ROWS, auto_codes, resolve_storage, training_sample
+from vecsearch._storage import AUTO_MIN_ROWS, auto_codes, resolve_storage, retrain_due, training_sample
 from vecsearch._validate import (MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS, MISSING_ID, as_ids, as_vectors,
                                  non_negative_int, normalized, positive_int, require_distinct)
 from vecsearch.attributes import AttributeStore
@@ -63,15 +63,16 @@ class Index:
         acorn_m_beta: with ``acorn_gamma > 1``, how many nearest level-0 neighbours are kept
             uncompressed (default ``2 * M``); past them a neighbour already linked from a kept
             one is dropped and recovered at search time in two hops.
-        storage: ``"auto"`` (default): once the index holds 1,000 vectors, unfiltered walks
+        storage: ``"auto"`` (default): once the index holds 1,000 vectors, walks
             score SQ8 codes (one byte per dimension) and re-rank exactly from the float vectors,
-            if a check on a sample shows the codes keep the true neighbours (else float32);
-            filtered walks keep scoring the float vectors (where a filter crowds its matches at
-            one distance, code error would decide between them); or ``"float32"`` (every walk
+            if a check on a sample shows the codes keep the true neighbours (else float32); a
+            filtered walk whose matches crowd within the codes' error of one distance (the
+            re-rank cannot tell them apart) is answered by the exact scan; or ``"float32"`` (every walk
             uses exact distances), ``"sq8"``, ``"pq"`` (``dim / 4`` bytes),
             ``"binary"`` (one bit per dimension), or a :class:`vecsearch.quant.Quantizer`. An
             untrained quantizer is trained on (a sample of up to 65,536 of) the first add's
-            vectors. The graph is built from the float vectors, which stay in RAM to re-rank.
+            vectors; SQ8 codes of ``"auto"`` and ``"sq8"`` are trained again each time the
+            index has doubled, until trained on 65,536. The graph is built from the float vectors, which stay in RAM to re-rank.
         rerank: with codes, how many of a walk's best candidates are re-scored exactly by
             default (None: the whole beam, ``max(ef, k)``; 0: none, code distances are the
             answer). The beam is widened to ``rerank`` when that is larger than ``ef``. With SQ8
@@ -122,6 +123,7 @@ class Index:
         self._init(_core.HnswIndex(dim, metric, M, ef_construction, int(seed), acorn_gamma, acorn_m_beta), ef_search)
         self.rerank = rerank
         self._auto = self._auto_pending = isinstance(storage, str) and storage == "auto"
+        self._retrains = isinstance(storage, str) and storage == "sq8"  # the index's to retrain
         self._quantizer: Any = quantizer  # an untrained one is trained by the first add
         if quantizer is not None and quantizer.is_trained:
             self._attach_quantizer(quantizer, 0)
@@ -140,8 +142,10 @@ class Index:
         self._keepalive = keepalive  # the mmap behind borrowed vectors
         self._disk_io: Optional[str] = None  # "io_uring", "pread" or "mmap" with vectors on disk
         self._quantizer = None  # None: float32 storage
-        self._auto = False  # storage="auto": codes for unfiltered walks only
+        self._auto = False  # storage="auto": SQ8 codes if a check on the data passes
         self._auto_pending = False  # ... and it has not decided yet
+        self._retrains = False  # storage="sq8": the index trains its SQ8 codes again as it grows
+        self._codes_trained_on = 0  # rows the codes it retrains were last trained on (0: none)
         self._rerank: Optional[int] = None
         self._cost_model: Optional[CostModel] = None
         # Plan counts of the planner's own calibration searches, left out of stats()["plans"].
@@ -297,6 +301,8 @@ class Index:
                 bar.update(stop - start)
         if self._auto_pending and len(self) >= AUTO_MIN_ROWS:
             self._decide_storage(threads)
+        elif retrain_due(self._codes_trained_on, len(self)):
+            self._retrain_codes(threads)
         return out
 
     def set_storage(self, storage: Any, *, num_threads: Optional[int] = None) -> None:
@@ -309,6 +315,8 @@ class Index:
         quantizer = resolve_storage(storage, self.dim, self.metric)
         threads = self._threads(num_threads)
         self._auto = self._auto_pending = isinstance(storage, str) and storage == "auto"
+        self._retrains = isinstance(storage, str) and storage == "sq8"
+        self._codes_trained_on = 0
         if self._auto_pending and len(self) >= AUTO_MIN_ROWS:
             with self._write_gate:
                 self._core.detach_codec()
@@ -318,6 +326,7 @@ class Index:
         with self._write_gate:
             if quantizer is not None and not quantizer.is_trained and len(self):
                 quantizer.train(self._training_vectors())
+                self._codes_trained_on = len(self) if self._retrains else 0
             if quantizer is not None and quantizer.is_trained:
                 self._attach_quantizer(quantizer, threads)
                 return
@@ -338,7 +347,18 @@ class Index:
         with self._write_gate:
             if codec is not None:
                 self._attach_quantizer(codec, threads)
+                self._codes_trained_on = len(self)
             self._auto_pending = False
+
+    def _retrain_codes(self, threads: int) -> None:
+        """Trains the SQ8 codes the index owns again, on a sample of all it now holds (see
+        RETRAIN_GROWTH), and encodes every vector with them."""
+        from vecsearch import quant
+
+        codec = quant.SQ8(metric=self.metric).train(self._training_vectors())
+        with self._write_gate:
+            self._attach_quantizer(codec, threads)
+            self._codes_trained_on = len(self)
 
     def _live_ids(self) -> np.ndarray:
         with self._attributes.lock:
@@ -355,6 +375,7 @@ class Index:
             return
         q.train(training_sample(data, self.seed))
         self._attach_quantizer(q, 0)
+        self._codes_trained_on = data.shape[0] if self._retrains else 0
 
     def _check_absent(self, ids: np.ndarray) -> None:
         # A native membership pass so a duplicate fails before the first chunk is inserted.
@@ -574,7 +595,7 @@ class Index:
             sample = np.random.default_rng(0).choice(live, min(CALIBRATION_QUERIES, live.shape[0]), replace=False)
             queries = self._core.get_vectors(np.ascontiguousarray(sample))
             before = dict(self._core.plan_stats())
-            model = CostModel.measure(self._core, queries, size, self._exact_filtered_walks, self._sq8_in_ram)
+            model = CostModel.measure(self._core, queries, size, self._sq8_in_ram)
             if self._scans_codes:
                 model = dataclasses.replace(model, scan_preference=DISK_SCAN_PREFERENCE, blocked_scans=False)
             self._cost_model = model
@@ -628,13 +649,8 @@ class Index:
         else:
             plans = np.full(nq, PLANS[plan], dtype=np.uint8)
         ids, dists, answered = self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of,
-                                                          plans, epoch, self._exact_filtered_walks)
+                                                          plans, epoch)
         return ids, dists, answered, matches[filter_of]
-
-    @property
-    def _exact_filtered_walks(self) -> bool:
-        # storage="auto" keeps filtered walks on the float vectors, unless those are on disk.
-        return self._auto and self._quantizer is not None and self._disk_io is None
 
     @property
     def _sq8_in_ram(self) -> bool:
@@ -764,6 +780,8 @@ class Index:
         if auto not in (None, "pending", "decided"):
             raise FormatError(f"{path}: meta field 'storage_auto' is {auto!r}, not 'pending' or 'decided'")
         index._auto, index._auto_pending = auto is not None, auto == "pending"
+        index._codes_trained_on = codes_trained_on(f.meta, path)
+        index._retrains = index._codes_trained_on > 0
         index._range_indexes = load_range_indexes(f.meta.get("range_indexes", []), attributes, path)
         if vectors_on_disk and f.has("vectors"):
             f.release("vectors")  # read per query from now on, one row at a time

@@ -227,7 +227,7 @@ public:
     py::tuple search_filtered(py::handle queries_obj, size_t k, size_t ef, size_t rerank, size_t threads,
                               py::handle bitmaps_obj,
                               py::handle matches_obj, py::handle filter_of_obj, py::handle plans_obj,
-                              uint64_t epoch, bool exact_walks) const {
+                              uint64_t epoch) const {
         carray<float> queries = require_matrix(queries_obj, h_->params().dim, "queries");
         if (k == 0) throw InvalidArgument("k must be positive");
         size_t nq = queries.shape(0);
@@ -258,7 +258,7 @@ public:
             py::gil_scoped_release release;
             h_->search_filtered(queries.data(), nq, k, ef, rerank, clamp_threads(threads), views.data(),
                                 reinterpret_cast<const size_t*>(matches.data()), filter_of.data(),
-                                reinterpret_cast<const FilterPlan*>(plans.data()), epoch, ip, dp, ap, exact_walks);
+                                reinterpret_cast<const FilterPlan*>(plans.data()), epoch, ip, dp, ap);
         }
         return py::make_tuple(ids, dists, answered);
     }
@@ -628,7 +628,7 @@ void init_index(py::module_& m) {
         .def("epoch", &PyHnsw::epoch)
         .def("search_filtered", &PyHnsw::search_filtered, py::arg("queries"), py::arg("k"), py::arg("ef"),
              py::arg("rerank"), py::arg("threads"), py::arg("bitmaps"), py::arg("matches"), py::arg("filter_of"), py::arg("plans"),
-             py::arg("epoch"), py::arg("exact_walks") = false)
+             py::arg("epoch"))
         .def("build_range_codes", &PyHnsw::build_range_codes, py::arg("slots"), py::arg("threads"))
         .def("search_range", &PyHnsw::search_range, py::arg("codes"), py::arg("queries"), py::arg("k"),
              py::arg("rerank"), py::arg("threads"), py::arg("spans"), py::arg("filter_of"))

@@ -109,12 +109,11 @@ public:
     // has matches[filter_of[i]] set bits), by plans[i]. The bitmaps must have been built at
     // mutation epoch `epoch`; after any add or delete since, this throws StaleFilterError and
     // the caller rebuilds them (a reused slot would otherwise let a stale bit through).
-    // out_answered[i] says what answered query i (see Answered). exact_walks: the filtered walks
-    // score the float vectors even when codes exist (codes then serve unfiltered walks only).
+    // out_answered[i] says what answered query i (see Answered).
     void search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t rerank, size_t threads,
                          const SlotBitmap* bitmaps, const size_t* matches, const uint32_t* filter_of,
                          const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists,
-                         Answered* out_answered, bool exact_walks = false) const;
+                         Answered* out_answered) const;
     // Fills a bitmap (over slots, n_words words) of the given ids and the epoch it is valid
     // for; false when n_words no longer covers every slot. Ids not in the index are ignored
     // (a filter may name ids that were deleted).

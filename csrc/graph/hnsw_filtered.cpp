@@ -388,7 +388,7 @@ void Hnsw::scan_block_rows(const float* queries, const uint32_t* block, size_t n
 void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef, size_t rerank, size_t threads,
                            const SlotBitmap* bitmaps, const size_t* matches, const uint32_t* filter_of,
                            const FilterPlan* plans, uint64_t epoch, external_id* out_ids, float* out_dists,
-                           Answered* out_answered, bool exact_walks) const {
+                           Answered* out_answered) const {
     std::shared_lock<std::shared_mutex> lock(rw_);
     if (epoch != epoch_) throw StaleFilterError("the index changed after the filter was built");
     std::fill(out_answered, out_answered + nq, Answered::scan);  // what blocked scans leave
@@ -396,7 +396,7 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
         pad_missing(out_ids, out_dists, 0, nq * k);
         return;
     }
-    const bool codes = codec_ && !exact_walks;
+    const bool codes = codec_ != nullptr;
     ef = std::max<size_t>(1, std::min(std::max({ef, k, codes ? rerank : 0}), count_));
     // Scan-plan queries sharing a filter are answered in blocks, codes-plan queries always (a
     // block of one or more); the rest one by one.

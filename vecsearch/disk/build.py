@@ -144,7 +144,7 @@ def _start(path: Any, src: Any, params: Dict[str, Any], fingerprint: Dict[str, A
         return index, spill, done
     remove_checkpoint(path)  # another build's, or none
     index = Index(params["dim"], params["metric"], M=params["M"], ef_construction=params["ef_construction"],
-                  seed=params["seed"], ef_search=ef_search)
+                  seed=params["seed"], ef_search=ef_search, storage="float32")  # its codes come at the end
     return index, SpillFile(path, src.dim, src.count or BLOCK_ROWS), 0
 
 
@@ -275,5 +275,6 @@ def _encode(index: Any, quantizer: Any, refine_subspaces: int, spill: SpillFile,
             bar.update(n)
     index._core.attach_codec(quantizer.to_bytes(), codes, threads)
     index._quantizer = quantizer
+    index._auto, index._codes_trained_on = False, 0  # the codes chosen here stay
     if refine is not None:
         index._core.attach_refine(refine.to_bytes(), fine, terms, errors)

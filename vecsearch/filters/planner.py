@@ -88,16 +88,14 @@ class CostModel:
     codes_block_per_block: float = 0.0
 
     @classmethod
-    def measure(cls, core: Any, queries: np.ndarray, size: int, exact_walks: bool = False,
-                code_scans: bool = False) -> "CostModel":
+    def measure(cls, core: Any, queries: np.ndarray, size: int, code_scans: bool = False) -> "CostModel":
         """Times each plan on `queries` (a few stored vectors, so walks behave as for real
         queries): scans of every slot and of a 1% sample, blocked scans of a 10% sample at two
         block sizes, unfiltered walks, and ACORN walks over random filters at each of
         ``CALIBRATION_SELECTIVITIES``, each walk at both ``CALIBRATION_EFS``. Each figure is the
         fastest of 3 runs in CPU time of the calling thread (which runs them: one search thread),
         so a run the OS preempted on a loaded machine does not inflate one plan's cost against
-        another's. ``exact_walks``: the walks score float vectors, as the searches will.
-        ``code_scans``: the index has SQ8 codes in RAM, so the codes plan is timed too (1 % and
+        another's. ``code_scans``: the index has SQ8 codes in RAM, so the codes plan is timed too (1 % and
         10 % samples, shared by the block and alone, at two re-rank depths)."""
         words, epoch = core.ids_to_bitmap(np.zeros(0, dtype=np.uint64))
         slots = core.slot_count()
@@ -115,7 +113,7 @@ class CostModel:
                 start = time.thread_time()
                 for i in range(0, nq - per_call + 1, per_call):
                     core.search_filtered(source[i:i + per_call], 10, ef, ef, 1, bitmap[np.newaxis, :],
-                                         matches, shared, plans, epoch, exact_walks)
+                                         matches, shared, plans, epoch)
                 best = min(best, time.thread_time() - start)
             return best * 1e6 / (nq - nq % per_call)
 
