@@ -13,7 +13,7 @@ datetimes or numpy datetime64), ``bool``, ``category`` (strings, dictionary-enco
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -79,20 +79,24 @@ class NumericColumn(Column):
             self._index = (keys[order], rows[order].astype(np.int64))
         return self._index
 
-    def range(self, lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> np.ndarray:
-        """Rows with lo <(=) value <(=) hi; None leaves a side unbounded."""
-        start, stop = self.range_positions(lo, hi, lo_open, hi_open)
-        return self.sorted_values()[1][start:stop]
-
-    def range_positions(self, lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> Tuple[int, int]:
-        """(start, stop): the stretch of the value order (sorted_values) that range() returns."""
+    def range_positions(self, lo: Sequence[Any], hi: Sequence[Any], lo_open: Sequence[bool],
+                        hi_open: Sequence[bool]) -> Tuple[np.ndarray, np.ndarray]:
+        """(starts, stops), int64: the stretches of the value order (sorted_values) holding the
+        rows with lo[i] <(=) value <(=) hi[i] (None: that side unbounded), found with one search
+        per bound side and constant type (ints and floats apart: neither is rounded to the other)."""
         keys, _ = self.sorted_values()
-        start = 0 if lo is None else int(np.searchsorted(keys, lo, side="right" if lo_open else "left"))
-        stop = len(keys) if hi is None else int(np.searchsorted(keys, hi, side="left" if hi_open else "right"))
-        return start, max(start, stop)
-
-    def equal(self, value: Any) -> np.ndarray:
-        return self.range(value, value, False, False)
+        starts = np.zeros(len(lo), dtype=np.int64)
+        stops = np.full(len(hi), len(keys), dtype=np.int64)
+        sides: Tuple[List[Literal["left", "right"]], List[Literal["left", "right"]]] = (
+            ["right" if o else "left" for o in lo_open], ["left" if o else "right" for o in hi_open])
+        for out, bounds, side_of in ((starts, lo, sides[0]), (stops, hi, sides[1])):
+            groups: Dict[Tuple[Literal["left", "right"], bool], List[int]] = {}
+            for i, (value, side) in enumerate(zip(bounds, side_of)):
+                if value is not None:
+                    groups.setdefault((side, isinstance(value, (float, np.floating))), []).append(i)
+            for (side, _), where in groups.items():
+                out[where] = keys.searchsorted(np.asarray([bounds[i] for i in where]), side=side)
+        return starts, np.maximum(starts, stops)
 
     def isin(self, values: np.ndarray) -> np.ndarray:
         keys, rows = self.sorted_values()

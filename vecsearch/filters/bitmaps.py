@@ -16,7 +16,7 @@ from vecsearch.attributes.store import NO_SLOT
 from vecsearch.errors import _StaleFilterError
 from vecsearch.filters.cfunc import compiled_predicate_address
 from vecsearch.filters.expr import Expr
-from vecsearch.filters.program import compile_filter
+from vecsearch.filters.program import compile_filters
 from vecsearch.filters.batch import FilterBatch
 
 
@@ -46,7 +46,7 @@ def filter_bitmaps(core: Any, store: Any, batch: FilterBatch, threads: int = 0):
 def evaluate_expressions(core: Any, store: Any, exprs: list, threads: int) -> Tuple[np.ndarray, np.ndarray, int]:
     """(bitmaps, match counts, epoch) of filter expressions, evaluated natively in parallel."""
     with store.lock:  # columns and row slots stay as compiled until the native call returns
-        programs = [compile_filter(e, store) for e in exprs]
+        programs = compile_filters(exprs, store)
         return core.evaluate_filters(programs, store.row_slots, threads)
 
 

@@ -18,7 +18,7 @@ from typing import Any, Sequence, Tuple
 import numpy as np
 
 from vecsearch.errors import FilterError
-from vecsearch.filters.program import AND, NOT, OR, Program, emit_range
+from vecsearch.filters.program import AND, NOT, OR, Program
 
 _NUMERIC = ("int", "float", "date", "bool")
 
@@ -89,7 +89,7 @@ class Compare(Expr):
             if column.kind == "category":
                 program.rows(column.equal(value))
             else:
-                emit_range(program, store, column, value, value, False, False)
+                program.range(column, value, value, False, False)
 
         if self.op == "==":
             equal()
@@ -103,7 +103,7 @@ class Compare(Expr):
                 "<": (None, value, False, True), "<=": (None, value, False, False),
                 ">": (value, None, True, False), ">=": (value, None, False, False),
             }[self.op]
-            emit_range(program, store, column, lo, hi, lo_open, hi_open)
+            program.range(column, lo, hi, lo_open, hi_open)
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,7 +118,7 @@ class Between(Expr):
             raise FilterError(f"field {self.field!r} is {column.kind}: between needs an int, float or date column")
         lo = _numeric_value(self.field, column.kind, self.lo)
         hi = _numeric_value(self.field, column.kind, self.hi)
-        emit_range(program, store, column, lo, hi, False, False)
+        program.range(column, lo, hi, False, False)
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,7 +10,7 @@ bits row by row costs a scattered write per match.
 """
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -24,46 +24,86 @@ RankRange = Tuple[np.ndarray, int, int]  # slot ranks (uint32), start, stop
 Packed = Tuple[np.ndarray, List[np.ndarray], List[RankRange]]
 
 
+class _Stretch:
+    """A numeric range leaf whose stretch of the column's value order is not yet looked up:
+    a batch's are found together, one search per column, bound side and constant type."""
+
+    __slots__ = ("column", "lo", "hi", "lo_open", "hi_open")
+
+    def __init__(self, column: Any, lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> None:
+        self.column, self.lo, self.hi, self.lo_open, self.hi_open = column, lo, hi, lo_open, hi_open
+
+
 class Program:
-    """A postfix program under construction."""
+    """A postfix program under construction: per op, its payload (a leaf's rows, rank range or
+    pending stretch; None for the others)."""
 
     def __init__(self) -> None:
         self.ops: List[int] = []
-        self.lists: List[np.ndarray] = []
-        self.ranges: List[RankRange] = []
+        self.payloads: List[Any] = []
+        self.pending: List[int] = []  # ops whose payload is a _Stretch
 
     def rows(self, rows: np.ndarray) -> None:
         """Push the rows of a leaf."""
         self.ops.append(ROWS)
-        self.lists.append(np.ascontiguousarray(rows, dtype=np.int64))
+        self.payloads.append(np.ascontiguousarray(rows, dtype=np.int64))
 
-    def ranks(self, ranks: np.ndarray, start: int, stop: int) -> None:
-        """Push the slots whose rank is in [start, stop)."""
-        self.ops.append(RANKS)
-        self.ranges.append((ranks, int(start), int(stop)))
+    def range(self, column: Any, lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> None:
+        """Push a numeric column's rows with lo <(=) value <(=) hi (None: that side unbounded)."""
+        self.pending.append(len(self.ops))
+        self.ops.append(ROWS)  # RANKS once resolved, if the stretch is wide
+        self.payloads.append(_Stretch(column, lo, hi, lo_open, hi_open))
 
     def all(self) -> None:
         """Push every live row."""
         self.ops.append(ALL)
+        self.payloads.append(None)
 
     def op(self, code: int) -> None:
         self.ops.append(code)
+        self.payloads.append(None)
 
     def packed(self) -> Packed:
-        return np.asarray(self.ops, dtype=np.uint8), self.lists, self.ranges
+        lists = [p for o, p in zip(self.ops, self.payloads) if o == ROWS]
+        ranges = [p for o, p in zip(self.ops, self.payloads) if o == RANKS]
+        return np.asarray(self.ops, dtype=np.uint8), lists, ranges
 
 
-def emit_range(program: Program, store: Any, column: Any, lo: Any, hi: Any, lo_open: bool, hi_open: bool) -> None:
-    """Push a numeric column's range: its rows, or, when they are many, its rank stretch."""
-    start, stop = column.range_positions(lo, hi, lo_open, hi_open)
-    if stop - start > RANK_SHARE * max(1, store.row_slots.shape[0]):
-        program.ranks(store.slot_ranks(column), start, stop)
-    else:
-        program.rows(column.sorted_values()[1][start:stop])
+def compile_filters(exprs: Sequence[Any], store: Any) -> List[Packed]:
+    """The packed programs of `exprs` over `store` (raises FilterError for schema mismatches).
+    Their range leaves are looked up together: per-query ranges differ in constants only."""
+    programs = []
+    for expr in exprs:
+        program = Program()
+        expr.emit(store, program)
+        programs.append(program)
+    _resolve_stretches(programs, store)
+    return [program.packed() for program in programs]
 
 
 def compile_filter(expr: Any, store: Any) -> Packed:
-    """The packed program of `expr` over `store` (raises FilterError for schema mismatches)."""
-    program = Program()
-    expr.emit(store, program)
-    return program.packed()
+    """The packed program of one expression (see compile_filters)."""
+    return compile_filters([expr], store)[0]
+
+
+def _resolve_stretches(programs: List[Program], store: Any) -> None:
+    """Replaces each pending stretch by its rows, or by its rank range when it is wide."""
+    by_column: Dict[int, List[Tuple[Program, int, _Stretch]]] = {}
+    for program in programs:
+        for i in program.pending:
+            stretch = program.payloads[i]
+            by_column.setdefault(id(stretch.column), []).append((program, i, stretch))
+        program.pending = []
+    wide = RANK_SHARE * max(1, store.row_slots.shape[0])
+    for found in by_column.values():
+        column = found[0][2].column
+        starts, stops = column.range_positions([s.lo for _, _, s in found], [s.hi for _, _, s in found],
+                                                    [s.lo_open for _, _, s in found], [s.hi_open for _, _, s in found])
+        rows = column.sorted_values()[1]
+        ranks = None
+        for (program, i, _), start, stop in zip(found, starts.tolist(), stops.tolist()):
+            if stop - start > wide:
+                ranks = store.slot_ranks(column) if ranks is None else ranks
+                program.ops[i], program.payloads[i] = RANKS, (ranks, start, stop)
+            else:
+                program.payloads[i] = np.ascontiguousarray(rows[start:stop], dtype=np.int64)

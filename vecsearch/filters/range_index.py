@@ -44,10 +44,9 @@ def range_bounds(expr: Any, column: str, kind: str) -> Optional[Bounds]:
             "==": (value, value, False, False),
         }[expr.op]
     if isinstance(expr, And):
-        left, right = range_bounds(expr.left, column, kind), range_bounds(expr.right, column, kind)
-        if left is None or right is None:
-            return None
-        return _intersect(left, right)
+        left = range_bounds(expr.left, column, kind)
+        right = None if left is None else range_bounds(expr.right, column, kind)
+        return None if left is None or right is None else _intersect(left, right)
     return None
 
 
@@ -199,7 +198,12 @@ def range_filters(indexes: dict, store: Any, batch: Any) -> Optional[Tuple[Range
     exprs, filter_of = batch.filters, batch.filter_of
     for column, index in indexes.items():
         kind = store.column(column).kind
-        bounds = [range_bounds(f, column, kind) for f in exprs]
-        if all(b is not None for b in bounds):
-            return index, bounds, filter_of  # type: ignore[return-value]
+        bounds: List[Bounds] = []
+        for f in exprs:  # most batches fail on their first filter: stop there
+            b = range_bounds(f, column, kind)
+            if b is None:
+                break
+            bounds.append(b)
+        else:
+            return index, bounds, filter_of
     return None

@@ -1,0 +1,53 @@
+"""A batch's filters are compiled together: their range leaves are looked up in one search per
+column, bound side and constant type. Each filter must still select exactly numpy's rows, for
+narrow ranges (row lists) and wide ones (rank stretches) mixed in one batch, open and closed
+bounds, int, float and huge-int constants on an int column, floats and dates."""
+from __future__ import annotations
+
+import numpy as np
+
+import vecsearch
+from vecsearch import F
+from vecsearch.filters.batch import filter_batch
+from vecsearch.filters.bitmaps import filter_bitmaps
+from vecsearch.filters.program import RANKS, ROWS, compile_filters
+
+
+def test_ranges_compiled_together_match_numpy(make_data_queries):
+    n = 3000
+    x, _ = make_data_queries(n, 1, 8, seed=9)
+    rng = np.random.default_rng(9)
+    size = rng.integers(0, 1000, n)
+    score = rng.normal(size=n)
+    score[::11] = np.nan
+    day = np.datetime64("2021-01-01") + rng.integers(0, 300, n).astype("timedelta64[D]")
+    index = vecsearch.Index(8, M=8, ef_construction=32)
+    index.add(x, ids=np.arange(n), attributes={"size": size, "score": score, "day": day})
+    index.delete(np.arange(0, n, 7))
+    live = np.ones(n, dtype=bool)
+    live[::7] = False
+    d0 = np.datetime64("2021-03-01")
+    cases = [
+        (F("size") < 5, size < 5), (F("size") <= 5.5, size <= 5.5), (F("size") > 990, size > 990),
+        (F("size") >= 2**70, np.zeros(n, dtype=bool)), (F("size") > -2**70, np.ones(n, dtype=bool)),
+        (F("size").between(100, 110), (size >= 100) & (size <= 110)),
+        (F("size").between(100.5, 899.5), (size >= 100.5) & (size <= 899.5)),  # wide
+        (F("size") == 500, size == 500), (F("size") != 500, size != 500),
+        ((F("size") > 10) & (F("size") < 12.5), (size > 10) & (size < 12.5)),
+        (F("score") > 2.0, score > 2.0), (F("score") <= 0, score <= 0),
+        (F("day").between(d0, d0 + 3), (day >= d0) & (day <= d0 + 3)), (F("day") < d0, day < d0),
+        ((F("size") < 900) & (F("score") > -1.5) & (F("day") >= d0), (size < 900) & (score > -1.5) & (day >= d0)),
+    ]
+    programs = compile_filters([c[0] for c in cases], index._attributes)
+    ops = np.concatenate([p[0] for p in programs])
+    assert (ops == RANKS).any() and (ops == ROWS).any()  # both leaf forms in one batch
+    batch = filter_batch([c[0] for c in cases], len(cases))
+    words, matches, _ = filter_bitmaps(index._core, index._attributes, batch)
+    for i, (expr, want) in enumerate(cases):
+        mask = want & live
+        slots = index._core.slots_of(np.flatnonzero(mask).astype(np.uint64), False)
+        expected = np.zeros(words.shape[1] * 64, dtype=bool)
+        expected[slots] = True
+        got = np.unpackbits(words[batch.filter_of[i]].view(np.uint8), bitorder="little").astype(bool)
+        np.testing.assert_array_equal(got, expected, err_msg=str(expr))
+        assert matches[batch.filter_of[i]] == mask.sum(), expr
