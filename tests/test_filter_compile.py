@@ -51,3 +51,20 @@ def test_ranges_compiled_together_match_numpy(make_data_queries):
         got = np.unpackbits(words[batch.filter_of[i]].view(np.uint8), bitorder="little").astype(bool)
         np.testing.assert_array_equal(got, expected, err_msg=str(expr))
         assert matches[batch.filter_of[i]] == mask.sum(), expr
+
+
+def test_expression_keys_are_kept_and_tell_filters_apart():
+    """A key is computed once per expression and kept; a child's kept key must not change its
+    parent's, and expressions differing in an operator or a constant's type differ in key."""
+    a = (F("x") >= 3) & F("s").isin(["u"])
+    first = a.key()
+    assert a.key() is first
+    b = (F("x") >= 3) & F("s").isin(["u"])
+    b.left.key()
+    assert b.key() == first and hash(b.key()) == hash(first)
+    assert ((F("x") >= 3.0) & F("s").isin(["u"])).key() != first
+    assert (F("x") > 3).key() != (F("x") >= 3).key()
+    odd = F("x") == [1]  # an unhashable constant: the key is the expression itself
+    assert odd.key() is odd
+    batch = filter_batch([a, b, F("x") > 3, odd], 4)
+    assert batch.filter_of.tolist() == [0, 0, 1, 2]

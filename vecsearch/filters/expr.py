@@ -12,6 +12,7 @@ wrong type for its column, raises FilterError when the filter is used.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 from dataclasses import dataclass
 from typing import Any, Sequence, Tuple
 
@@ -46,19 +47,43 @@ class Expr:
         """A hashable form of the expression's structure and constants: equal for expressions
         that select the same rows by construction (``F("a") == 1`` built twice), so a batch
         evaluates them once and scans their queries together. Unhashable constants make the
-        key the object itself."""
-        key = self._key()
-        try:
-            hash(key)
-        except TypeError:
-            return self
-        return key
+        key the object itself. Kept on the expression (it is immutable): per-query filter lists
+        reused across searches, and parsed strings (cached), pay for it once."""
+        memo = self.__dict__.get("_memo_key")
+        if memo is None:
+            key = self._key()
+            try:
+                memo = _HashedKey(key, hash(key))
+            except TypeError:
+                memo = self
+            object.__setattr__(self, "_memo_key", memo)
+        return memo
 
     def _key(self) -> tuple:
-        # Computed per query of a batch: the dataclass fields in declaration order, read from
-        # __dict__ (dataclasses.fields() costs as much again), hashed once at the top.
-        return (type(self).__name__,
-                *[v._key() if isinstance(v, Expr) else (type(v).__name__, v) for v in self.__dict__.values()])
+        # The dataclass fields in declaration order, read from __dict__ (dataclasses.fields()
+        # costs as much again; the memos come after them), kept once built.
+        memo = self.__dict__.get("_memo_raw")
+        if memo is None:
+            values = itertools.islice(self.__dict__.values(), len(self.__dataclass_fields__))  # type: ignore[attr-defined]
+            memo = (type(self).__name__,
+                    *[v._key() if isinstance(v, Expr) else (type(v).__name__, v) for v in values])
+            object.__setattr__(self, "_memo_raw", memo)
+        return memo
+
+
+class _HashedKey:
+    """An expression key with its hash computed once (a tuple hashes its whole tree each time)."""
+
+    __slots__ = ("value", "hash")
+
+    def __init__(self, value: tuple, hashed: int) -> None:
+        self.value, self.hash = value, hashed
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _HashedKey) and self.hash == other.hash and self.value == other.value
 
 
 def _expr(value: Any) -> Expr:
