@@ -462,10 +462,12 @@ void Hnsw::search_filtered(const float* queries, size_t nq, size_t k, size_t ef,
         }
         size_t i = singles[t - tasks.size()];
         uint32_t f = filter_of[i];
+        // A scan in RAM reads the float rows alone: no query form for the codes to prepare.
+        const bool walk_codes = codes && (plans[i] != FilterPlan::scan || reader_);
         with_scorer(queries + i * params_.dim, [&](const auto& score) {
             out_answered[i] = search_one_filtered(score, k, ef, rerank, bitmaps[f], matches[f], plans[i],
                                                   out_ids + i * k, out_dists + i * k);
-        }, codes, rerank > 0);
+        }, walk_codes, rerank > 0);
     });
 }
 
