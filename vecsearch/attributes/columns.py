@@ -51,6 +51,25 @@ class Column:
         self._null_rows = None
 
 
+def stretches(keys: np.ndarray, lo: Sequence[Any], hi: Sequence[Any], lo_open: Sequence[bool],
+              hi_open: Sequence[bool]) -> Tuple[np.ndarray, np.ndarray]:
+    """(starts, stops), int64: for each range i, the stretch of the ascending ``keys`` with
+    lo[i] <(=) key <(=) hi[i] (None: that side unbounded), found with one search per bound side
+    and constant type (ints and floats apart: neither is rounded to the other)."""
+    starts = np.zeros(len(lo), dtype=np.int64)
+    stops = np.full(len(hi), len(keys), dtype=np.int64)
+    sides: Tuple[List[Literal["left", "right"]], List[Literal["left", "right"]]] = (
+        ["right" if o else "left" for o in lo_open], ["left" if o else "right" for o in hi_open])
+    for out, bounds, side_of in ((starts, lo, sides[0]), (stops, hi, sides[1])):
+        groups: Dict[Tuple[Literal["left", "right"], bool], List[int]] = {}
+        for i, (value, side) in enumerate(zip(bounds, side_of)):
+            if value is not None:
+                groups.setdefault((side, isinstance(value, (float, np.floating))), []).append(i)
+        for (side, _), where in groups.items():
+            out[where] = keys.searchsorted(np.asarray([bounds[i] for i in where]), side=side)
+    return starts, np.maximum(starts, stops)
+
+
 class NumericColumn(Column):
     """int, float, date or bool values in one numpy array; nulls masked."""
 
@@ -82,21 +101,8 @@ class NumericColumn(Column):
     def range_positions(self, lo: Sequence[Any], hi: Sequence[Any], lo_open: Sequence[bool],
                         hi_open: Sequence[bool]) -> Tuple[np.ndarray, np.ndarray]:
         """(starts, stops), int64: the stretches of the value order (sorted_values) holding the
-        rows with lo[i] <(=) value <(=) hi[i] (None: that side unbounded), found with one search
-        per bound side and constant type (ints and floats apart: neither is rounded to the other)."""
-        keys, _ = self.sorted_values()
-        starts = np.zeros(len(lo), dtype=np.int64)
-        stops = np.full(len(hi), len(keys), dtype=np.int64)
-        sides: Tuple[List[Literal["left", "right"]], List[Literal["left", "right"]]] = (
-            ["right" if o else "left" for o in lo_open], ["left" if o else "right" for o in hi_open])
-        for out, bounds, side_of in ((starts, lo, sides[0]), (stops, hi, sides[1])):
-            groups: Dict[Tuple[Literal["left", "right"], bool], List[int]] = {}
-            for i, (value, side) in enumerate(zip(bounds, side_of)):
-                if value is not None:
-                    groups.setdefault((side, isinstance(value, (float, np.floating))), []).append(i)
-            for (side, _), where in groups.items():
-                out[where] = keys.searchsorted(np.asarray([bounds[i] for i in where]), side=side)
-        return starts, np.maximum(starts, stops)
+        rows with lo[i] <(=) value <(=) hi[i] (None: that side unbounded); see stretches()."""
+        return stretches(self.sorted_values()[0], lo, hi, lo_open, hi_open)
 
     def isin(self, values: np.ndarray) -> np.ndarray:
         keys, rows = self.sorted_values()

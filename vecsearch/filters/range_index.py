@@ -21,6 +21,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from vecsearch.attributes.columns import stretches
 from vecsearch.attributes.store import NO_SLOT
 from vecsearch.errors import FilterError, FormatError
 from vecsearch.filters.expr import And, Between, Compare, _numeric_value
@@ -128,13 +129,9 @@ class RangeIndex:
         order each range selects, in those codes (a later rebuild does not move them)."""
         built = self._built
         assert built is not None, "refresh() first"
-        keys = built.keys
-        out = np.empty((len(bounds), 2), dtype=np.uint64)
-        for i, (lo, hi, lo_open, hi_open) in enumerate(bounds):
-            begin = 0 if lo is None else int(np.searchsorted(keys, lo, side="right" if lo_open else "left"))
-            end = len(keys) if hi is None else int(np.searchsorted(keys, hi, side="left" if hi_open else "right"))
-            out[i] = (begin, max(begin, end))
-        return built.codes, out
+        lo, hi, lo_open, hi_open = zip(*bounds) if bounds else ((), (), (), ())
+        begin, end = stretches(built.keys, lo, hi, lo_open, hi_open)
+        return built.codes, np.stack([begin, end], axis=1).astype(np.uint64)
 
     def memory_bytes(self) -> int:
         """Bytes of the codes, slots and the column's sorted values."""
