@@ -367,7 +367,8 @@ def test_auto_filtered_walks_score_the_codes_and_hand_crowded_matches_to_the_sca
     idx.reset_stats()
     got, _ = idx.search(q, k=K, ef=64, filter=near, plan="post")
     stats = idx.stats()
-    assert stats["io"]["queries"] == len(q) and stats["plans"]["post_fallback"] <= 0.1 * len(q)  # code walks
+    # code walks (a walk that failed is retried deeper before the scan: re-ranked again)
+    assert stats["io"]["queries"] >= len(q) and stats["plans"]["post_fallback"] <= 0.1 * len(q)
     hits = [recall(got[i:i + 1], oracle(x[a], q[i], K, "l2", ids=a)[0]) for i, a in enumerate(near)]
     assert np.mean(hits) >= 0.95
     truth, _ = oracle(x, q, K, "l2")

@@ -25,6 +25,10 @@ constexpr size_t kAcornUpperSeeds = 8;  // matching upper-level nodes that seed 
 // anti-correlated with its filter and scanned instead. Uncorrelated filters at 1% selectivity
 // leave about ten matches among the ~1000 two-hop slots sampled, so they pass.
 constexpr double kAntiCorrelated = 0.1;
+// A failed post-filter walk over at least kRetryMatchesPerEf * ef matches walks again
+// kRetryDepth times deeper before the exact scan answers it: such a scan reads more rows than
+// that walk scores codes.
+constexpr size_t kRetryMatchesPerEf = 64, kRetryDepth = 4;
 // Scan-plan queries sharing a filter (at least kScanBlockMin of them) are scored in blocks: each
 // matching vector is read from memory once per block and scored against the block's queries
 // while it sits in L1, so a scan costs memory bandwidth once per block rather than once per

@@ -182,7 +182,8 @@ Answered Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, siz
     const float* q = score.query();
     const size_t want = std::min(k, matches);
     size_t found = 0;
-    bool unsettled = false;
+    bool failed = false;  // the walk's answer is not to be trusted: the exact scan answers
+    const bool exact = !Scorer::kApproximate || rerank > 0;  // the walk's distances are exact
     Answered answered = Answered(plan);
     plan_counts_[size_t(plan)].fetch_add(1, std::memory_order_relaxed);
     if (plan != FilterPlan::scan && want > 0) {
@@ -211,33 +212,42 @@ Answered Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, siz
         }
         // A code walk whose re-rank reached the end of a full pool with candidates still within
         // the codes' error of the k-th (matches crowding at one distance, as an anti-correlated
-        // filter leaves them) cannot tell which matches it lacks: the exact scan answers it.
+        // filter leaves them) cannot tell which matches it lacks: the exact scan answers it, as
+        // it answers a walk that met fewer matches than exist or provably missed closer ones.
+        auto settled = [&](bool open, size_t pooled, size_t depth) {
+            return found >= want && !(open && pooled >= depth) &&
+                   !(found > 0 && walk_missed_matches(score, exact, bitmap, out_ids, out_dists, found));
+        };
         bool open = false;
         if (plan == FilterPlan::acorn) {
             size_t held = walk_acorn(score, ep_acorn, seeds, ef, bitmap);
             sc.pool.copy_to(sc.kept);
             found = finish_candidates(score, sc.kept.data(), held, k, rerank, out_ids, out_dists, &open);
-            unsettled = open && held >= ef;
+            failed = !settled(open, held, ef);
         } else if (plan == FilterPlan::post) {
             slot_t ep = greedy_query(score, ep_dist);
             auto pass = [&](slot_t s) { return bitmap.test(s) && !deleted_[s]; };
-            walk_collect(score, ep, ep_dist, ef, pass);
-            const std::vector<Neighbor>& best = sc.top.sorted();
-            found = finish_candidates(score, best.data(), best.size(), k, rerank, out_ids, out_dists, &open);
-            unsettled = open && best.size() >= ef;
+            // Where the filter leaves many matches near the query, a walk that failed at this
+            // depth (its pool crowded within the codes' error, or a closer match missed) most
+            // often succeeds deeper, and the scan would read many times the rows that walk
+            // scores: it is tried first.
+            const size_t deepest = matches >= kRetryMatchesPerEf * ef ? ef * kRetryDepth : ef;
+            for (size_t depth = ef, ceiling = rerank; depth <= deepest; depth *= kRetryDepth, ceiling *= kRetryDepth) {
+                walk_collect(score, ep, ep_dist, depth, pass);
+                const std::vector<Neighbor>& best = sc.top.sorted();
+                found = finish_candidates(score, best.data(), best.size(), k, ceiling, out_ids, out_dists, &open);
+                failed = !settled(open, best.size(), depth);
+                if (!failed) break;
+            }
         }
     }
-    // The scan plan, and the exact answer whenever a walk met fewer matches than exist or
-    // provably missed closer ones.
-    const bool exact = !Scorer::kApproximate || rerank > 0;
     auto scan = [&] {
         if (reader_ && Scorer::kApproximate) return scan_codes_filtered(score, k, ef, rerank, bitmap, out_ids, out_dists);
         return scan_filtered(q, k, bitmap, out_ids, out_dists);
     };
     if (plan == FilterPlan::scan) {
         if (want > 0) found = scan();
-    } else if (found < want || unsettled ||
-               (found > 0 && walk_missed_matches(score, exact, bitmap, out_ids, out_dists, found))) {
+    } else if (failed) {
         plan_counts_[plan == FilterPlan::acorn ? kAcornFallback : kPostFallback].fetch_add(1, std::memory_order_relaxed);
         answered = plan == FilterPlan::acorn ? Answered::acorn_fallback : Answered::post_fallback;
         found = scan();
