@@ -245,9 +245,23 @@ def plan_codes(matches: np.ndarray, live: int, k: int, ef: int, model: CostModel
     """The cheapest eligible plan (a PLANS code, uint8) for each filter, whose match count is in
     `matches` and which `shared_by` queries of the batch use."""
     matches = np.asarray(matches, dtype=np.int64)
+    if matches.size and _scan_wins_below(model, max(ef, k)) >= int(matches.max()):
+        return np.full(matches.shape[0], PLANS["scan"], dtype=np.uint8)  # the few-matches batch
     codes = np.argmin(_ranked_costs(matches, live, k, ef, model, shared_by), axis=0).astype(np.uint8)
     codes[matches <= k] = PLANS["scan"]
     return codes
+
+
+def _scan_wins_below(model: CostModel, ef: int) -> float:
+    """A match count up to which the scan is the cheapest plan whatever the selectivity and
+    sharing: its dearest cost there is under every other plan's cheapest. A batch of small
+    filters is planned from this bound alone, without the per-filter arrays (a few tens of
+    microseconds a call, a scan of a hundred rows costs less)."""
+    per_match = max(model.scan_per_match, model.scan_block_per_query + model.scan_block_per_block)
+    others = min(min(f for _, f, _ in model.acorn) + min(c for _, _, c in model.acorn) * ef,
+                 model.walk_fixed + model.walk_per_ef * ef,  # post at selectivity 1, its cheapest
+                 model.codes_fixed + model.codes_per_depth * ef)
+    return (others * model.scan_preference - model.scan_fixed) / max(per_match, 1e-12)
 
 
 def cheapest_cost(matches: np.ndarray, live: int, k: int, ef: int, model: CostModel,
