@@ -71,24 +71,26 @@ def test_auto_recall_by_filter_type_and_selectivity(corpus, oracle, recall, exac
     assert np.mean(hits) >= 0.95, f"{kind} at {s:g}: recall {np.mean(hits):.3f}"
 
 
-def test_failed_wide_walks_are_retried_deeper_before_the_scan(make_data_queries, oracle, recall):
-    """A post-filter code walk over many matches that fails its checks at a small ef (a closer
-    match missed, or a pool crowded within code error) walks again four times deeper, and only a
-    walk that still fails is handed to the exact scan: some retried walks must settle (fewer
+@pytest.mark.parametrize("plan,share", [("post", 0.7), ("acorn", 0.05)])
+def test_failed_walks_over_many_matches_are_retried_deeper_before_the_scan(make_data_queries, oracle, recall,
+                                                                          plan, share):
+    """A code walk over many matches that fails its checks at a small ef (a closer match
+    missed, or a pool crowded within code error) walks again four times deeper, and only a walk
+    that still fails is handed to the exact scan: some retried walks must settle (fewer
     fallbacks than retries), and recall holds against brute force over each query's matches."""
     x, q = make_data_queries(30_000, 300, 24, seed=5)
     rng = np.random.default_rng(5)
-    allowed = [np.sort(rng.choice(len(x), 21_000, replace=False)) for _ in range(len(q))]
+    allowed = [np.sort(rng.choice(len(x), int(share * len(x)), replace=False)) for _ in range(len(q))]
     idx = vecsearch.Index(24, "l2", M=16, ef_construction=100, seed=1)
     idx.add(x, num_threads=1)  # one thread: the same graph, so the same walks, every run
     assert idx.storage == "sq8"
     retries = fallbacks = 0
     for ef in (8, 10):
         idx.reset_stats()
-        got, _ = idx.search(q, k=10, ef=ef, filter=allowed, plan="post")
+        got, _ = idx.search(q, k=10, ef=ef, filter=allowed, plan=plan)
         stats = idx.stats()
-        retries += stats["io"]["queries"] - len(q)
-        fallbacks += stats["plans"]["post_fallback"]
+        retries += stats["io"]["queries"] - len(q) + stats["plans"]["acorn_rerouted"]  # rerouted: never re-ranked
+        fallbacks += stats["plans"][f"{plan}_fallback"]
         hits = [recall(got[i:i + 1], oracle(x[a], q[i], 10, "l2", ids=a)[0]) for i, a in enumerate(allowed)]
         assert np.mean(hits) >= 0.85, ef  # small ef: the retry is what is tested
     assert fallbacks < retries

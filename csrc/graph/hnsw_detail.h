@@ -25,7 +25,7 @@ constexpr size_t kAcornUpperSeeds = 8;  // matching upper-level nodes that seed 
 // anti-correlated with its filter and scanned instead. Uncorrelated filters at 1% selectivity
 // leave about ten matches among the ~1000 two-hop slots sampled, so they pass.
 constexpr double kAntiCorrelated = 0.1;
-// A failed post-filter walk over at least kRetryMatchesPerEf * ef matches walks again
+// A failed ACORN or post-filter walk over at least kRetryMatchesPerEf * ef matches walks again
 // kRetryDepth times deeper before the exact scan answers it: such a scan reads more rows than
 // that walk scores codes.
 constexpr size_t kRetryMatchesPerEf = 64, kRetryDepth = 4;

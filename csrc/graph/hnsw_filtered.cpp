@@ -219,19 +219,22 @@ Answered Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, siz
                    !(found > 0 && walk_missed_matches(score, exact, bitmap, out_ids, out_dists, found));
         };
         bool open = false;
+        // Where the filter leaves many matches, a walk that failed at this depth (its pool
+        // crowded within the codes' error, or a closer match missed) most often succeeds
+        // deeper, and the scan would read many times the rows that walk scores: it is tried
+        // first.
+        const size_t deepest = matches >= kRetryMatchesPerEf * ef ? ef * kRetryDepth : ef;
         if (plan == FilterPlan::acorn) {
-            size_t held = walk_acorn(score, ep_acorn, seeds, ef, bitmap);
-            sc.pool.copy_to(sc.kept);
-            found = finish_candidates(score, sc.kept.data(), held, k, rerank, out_ids, out_dists, &open);
-            failed = !settled(open, held, ef);
+            for (size_t depth = ef, ceiling = rerank; depth <= deepest; depth *= kRetryDepth, ceiling *= kRetryDepth) {
+                size_t held = walk_acorn(score, ep_acorn, seeds, depth, bitmap);
+                sc.pool.copy_to(sc.kept);
+                found = finish_candidates(score, sc.kept.data(), held, k, ceiling, out_ids, out_dists, &open);
+                failed = !settled(open, held, depth);
+                if (!failed) break;
+            }
         } else if (plan == FilterPlan::post) {
             slot_t ep = greedy_query(score, ep_dist);
             auto pass = [&](slot_t s) { return bitmap.test(s) && !deleted_[s]; };
-            // Where the filter leaves many matches near the query, a walk that failed at this
-            // depth (its pool crowded within the codes' error, or a closer match missed) most
-            // often succeeds deeper, and the scan would read many times the rows that walk
-            // scores: it is tried first.
-            const size_t deepest = matches >= kRetryMatchesPerEf * ef ? ef * kRetryDepth : ef;
             for (size_t depth = ef, ceiling = rerank; depth <= deepest; depth *= kRetryDepth, ceiling *= kRetryDepth) {
                 walk_collect(score, ep, ep_dist, depth, pass);
                 const std::vector<Neighbor>& best = sc.top.sorted();
