@@ -72,7 +72,8 @@ class Index:
             ``"binary"`` (one bit per dimension), or a :class:`vecsearch.quant.Quantizer`. An
             untrained quantizer is trained on (a sample of up to 65,536 of) the first add's
             vectors; SQ8 codes of ``"auto"`` and ``"sq8"`` are trained again each time the
-            index has doubled, until trained on 65,536. The graph is built from the float vectors, which stay in RAM to re-rank.
+            index has doubled, until trained on 65,536. The graph is built from the float
+            vectors, which stay in RAM to re-rank.
         rerank: with codes, how many of a walk's best candidates are re-scored exactly by
             default (None: the whole beam, ``max(ef, k)``; 0: none, code distances are the
             answer). The beam is widened to ``rerank`` when that is larger than ``ef``. With SQ8

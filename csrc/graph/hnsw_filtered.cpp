@@ -224,24 +224,26 @@ Answered Hnsw::search_one_filtered(const Scorer& score, size_t k, size_t ef, siz
         // deeper, and the scan would read many times the rows that walk scores: it is tried
         // first.
         const size_t deepest = matches >= kRetryMatchesPerEf * ef ? ef * kRetryDepth : ef;
-        if (plan == FilterPlan::acorn) {
-            for (size_t depth = ef, ceiling = rerank; depth <= deepest; depth *= kRetryDepth, ceiling *= kRetryDepth) {
-                size_t held = walk_acorn(score, ep_acorn, seeds, depth, bitmap);
+        const slot_t ep_post = plan == FilterPlan::post ? greedy_query(score, ep_dist) : kNoSlot;
+        auto pass = [&](slot_t s) { return bitmap.test(s) && !deleted_[s]; };
+        // One walk of the plan at `depth`: its candidates (a pointer into the scratch) and count.
+        auto walk = [&](size_t depth) -> std::pair<const Neighbor*, size_t> {
+            if (plan == FilterPlan::acorn) {
+                const size_t held = walk_acorn(score, ep_acorn, seeds, depth, bitmap);
                 sc.pool.copy_to(sc.kept);
-                found = finish_candidates(score, sc.kept.data(), held, k, ceiling, out_ids, out_dists, &open);
-                failed = !settled(open, held, depth);
-                if (!failed) break;
+                return {sc.kept.data(), held};
             }
-        } else if (plan == FilterPlan::post) {
-            slot_t ep = greedy_query(score, ep_dist);
-            auto pass = [&](slot_t s) { return bitmap.test(s) && !deleted_[s]; };
-            for (size_t depth = ef, ceiling = rerank; depth <= deepest; depth *= kRetryDepth, ceiling *= kRetryDepth) {
-                walk_collect(score, ep, ep_dist, depth, pass);
-                const std::vector<Neighbor>& best = sc.top.sorted();
-                found = finish_candidates(score, best.data(), best.size(), k, ceiling, out_ids, out_dists, &open);
-                failed = !settled(open, best.size(), depth);
-                if (!failed) break;
-            }
+            walk_collect(score, ep_post, ep_dist, depth, pass);
+            const std::vector<Neighbor>& best = sc.top.sorted();
+            return {best.data(), best.size()};
+        };
+        // (A rerouted ACORN query is a scan now: it does not walk.)
+        for (size_t depth = ef, ceiling = rerank; plan != FilterPlan::scan && depth <= deepest;
+             depth *= kRetryDepth, ceiling *= kRetryDepth) {
+            const auto [cands, held] = walk(depth);
+            found = finish_candidates(score, cands, held, k, ceiling, out_ids, out_dists, &open);
+            failed = !settled(open, held, depth);
+            if (!failed) break;
         }
     }
     auto scan = [&] {

@@ -97,8 +97,9 @@ def _resolve_stretches(programs: List[Program], store: Any) -> None:
     wide = RANK_SHARE * max(1, store.row_slots.shape[0])
     for found in by_column.values():
         column = found[0][2].column
-        starts, stops = column.range_positions([s.lo for _, _, s in found], [s.hi for _, _, s in found],
-                                                    [s.lo_open for _, _, s in found], [s.hi_open for _, _, s in found])
+        stretches = [s for _, _, s in found]
+        starts, stops = column.range_positions([s.lo for s in stretches], [s.hi for s in stretches],
+                                               [s.lo_open for s in stretches], [s.hi_open for s in stretches])
         rows = column.sorted_values()[1]
         ranks = None
         for (program, i, _), start, stop in zip(found, starts.tolist(), stops.tolist()):
