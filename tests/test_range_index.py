@@ -226,3 +226,27 @@ def test_searches_while_adding(data):
         index.add(x[:20], attributes={"num": np.arange(20) + 5000 + 20 * i})
     t.join()
     assert not errors
+
+
+def test_a_batch_is_split_only_when_the_split_saves_a_call(monkeypatch):
+    """The range index answers every query with a match unless the queries the bitmap plans would
+    answer faster save more than the bitmap call costs (filters.range_search.SPLIT_COST_US)."""
+    from vecsearch.filters import range_search
+    from vecsearch.filters.range_index import RangeCost, RangeIndex
+
+    index = RangeIndex("num")
+    spans = np.array([[0, 50], [50, 110], [110, 110], [110, 180]], dtype=np.uint64)  # 50, 60, 0, 70 rows
+    route = range_search.RangeRoute(index, None, spans, np.arange(4, dtype=np.uint32))
+
+    def ask(fixed, per_row, theirs):
+        index.cost = RangeCost(fixed, 0.0, 0.0, per_row)
+        monkeypatch.setattr(range_search, "cheapest_cost", lambda *a: np.asarray(theirs, dtype=np.float64))
+        return route.asked(10, 10, 10, 1000, None).tolist()
+
+    # Two queries a microsecond dearer by the range index: not worth a second call.
+    assert ask(5.0, 0.0, [4.0, 6.0, 1.0, 4.0]) == [True, True, False, True]
+    # The first saves 240 us through the bitmap plans: split.
+    assert ask(5.0, 5.0, [15.0, 400.0, 1.0, 400.0]) == [False, True, False, True]
+    # Every query cheaper elsewhere by more than a call in all: none asked.
+    cost = range_search.SPLIT_COST_US
+    assert ask(cost, 0.0, [1.0, 1.0, 1.0, 1.0]) == [False, False, False, False]

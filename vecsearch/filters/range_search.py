@@ -13,6 +13,10 @@ from vecsearch.filters.range_index import RangeIndex, range_filters
 from vecsearch.search_info import ANSWERED
 
 RANGE_ANSWERED = ANSWERED.index("range")  # search_info's code of a row the range index answered
+# Microseconds a batch pays to send queries down the bitmap plans: a search call of their own, with
+# the filters compiled, evaluated into bitmaps and planned (150-250 us measured on this project's
+# 2-core Xeon, mostly Python), which the range index's spans do not need.
+SPLIT_COST_US = 100.0
 
 
 @dataclass(frozen=True)
@@ -32,10 +36,26 @@ class RangeRoute:
 
     def cheaper(self, k: int, ef: int, rerank: int, live: int, model: CostModel) -> np.ndarray:
         """bool per filter: the range index's measured cost is below the cheapest other plan's."""
+        mine, theirs = self._costs(k, ef, rerank, live, model)
+        return (mine < theirs) & (self.matches > 0)
+
+    def asked(self, k: int, ef: int, rerank: int, live: int, model: CostModel) -> np.ndarray:
+        """bool per query: the range index answers it. Per query the cheaper side, but the bitmap
+        plans cost a batch a call of their own (SPLIT_COST_US) that the range index's spans do
+        not: unless the queries they would answer faster save more than that in all, the range
+        index answers every query with a match."""
+        mine, theirs = (c[self.filter_of] for c in self._costs(k, ef, rerank, live, model))
+        answerable = self.matches[self.filter_of] > 0
+        if np.maximum(mine - theirs, 0.0)[answerable].sum() < SPLIT_COST_US:
+            return answerable
+        return (mine < theirs) & answerable
+
+    def _costs(self, k: int, ef: int, rerank: int, live: int, model: CostModel) -> Tuple[np.ndarray, np.ndarray]:
+        """(the range index's, the cheapest other plan's) estimated microseconds per filter."""
         sharing = np.bincount(self.filter_of, minlength=self.spans.shape[0])
         assert self.index.cost is not None
         mine = self.index.cost.estimate(self.matches, max(k, rerank), sharing)
-        return (mine < cheapest_cost(self.matches, live, k, ef, model, sharing)) & (self.matches > 0)
+        return mine, cheapest_cost(self.matches, live, k, ef, model, sharing)
 
     def estimate(self, k: int, ef: int, rerank: int, shared_by: int, live: int, model: CostModel
                  ) -> Tuple[float, bool]:
@@ -49,11 +69,11 @@ class RangeRoute:
                live: int, model: Optional[CostModel], bitmap_search: Callable, plan: str):
         """(ids, distances, answered codes, matches) of the batch: the range index answers every
         query (model None: forced) or those it is cheaper for; `bitmap_search` the others."""
-        asked = (np.ones(self.spans.shape[0], dtype=bool) if model is None
-                 else self.cheaper(k, ef, rerank, live, model))[self.filter_of]
+        nq = data.shape[0]
+        asked = (np.ones(nq, dtype=bool) if model is None
+                 else self.asked(k, ef, rerank, live, model))
         if not asked.any():
             return bitmap_search(data, k, ef, rerank, threads, batch, plan)
-        nq = data.shape[0]
         matches = self.matches[self.filter_of]
         answered = np.full(nq, RANGE_ANSWERED, dtype=np.uint8)
         if asked.all():
