@@ -68,3 +68,61 @@ def test_expression_keys_are_kept_and_tell_filters_apart():
     assert odd.key() is odd
     batch = filter_batch([a, b, F("x") > 3, odd], 4)
     assert batch.filter_of.tolist() == [0, 0, 1, 2]
+
+
+def test_compiled_programs_are_kept_until_the_store_changes(make_data_queries):
+    """A repeated filter is compiled once; an add, a delete, a change of a column's values or a
+    new column makes every kept program stale, and the next search sees the change."""
+    n = 2000
+    x, q = make_data_queries(n + 200, 3, 8, seed=4)
+    rng = np.random.default_rng(4)
+    size = rng.integers(0, 1000, n + 200)
+    tag = rng.choice(["a", "b"], n + 200).tolist()
+    index = vecsearch.Index(8, M=8, ef_construction=32)
+    index.add(x[:n], ids=np.arange(n), attributes={"size": size[:n], "tag": tag[:n]})
+    store = index._attributes
+    exprs = [F("size") < 100, (F("tag") == "a") & (F("size").between(200, 800))]
+    first = compile_filters(exprs, store)
+    assert all(a is b for a, b in zip(first, compile_filters(exprs, store)))  # kept
+    live = np.zeros(n + 200, dtype=bool)
+    live[:n] = True
+    tags = np.array(tag)
+
+    def check() -> None:
+        batch = filter_batch(exprs, len(exprs))
+        _, matches, _ = filter_bitmaps(index._core, store, batch)
+        want = [(size < 100) & live, (tags == "a") & (size >= 200) & (size <= 800) & live]
+        assert matches.tolist() == [int(w.sum()) for w in want]
+        ids, _ = index.search(q[:2], 5, filter=exprs, plan="scan")
+        for row, w in zip(ids, want):
+            assert np.isin(row[row != vecsearch.MISSING_ID].astype(np.int64), np.flatnonzero(w)).all()
+
+    check()
+    index.add(x[n:], ids=np.arange(n, n + 200), attributes={"size": size[n:], "tag": tag[n:]})
+    live[n:] = True
+    assert compile_filters(exprs, store)[0] is not first[0]
+    check()
+    index.delete(np.arange(0, n, 3))
+    live[: n : 3] = False
+    check()
+    changed = np.arange(1, n, 3)  # live ids
+    size[changed] = 50
+    index.set_attributes(changed, {"size": size[changed]})
+    check()
+    before = compile_filters(exprs, store)[0]
+    index.set_attributes(np.array([1, 2, 4]), {"other": [1.0, 2.0, 3.0]})  # a new column
+    assert compile_filters(exprs, store)[0] is not before
+    check()
+
+
+def test_program_cache_drops_the_least_recent_past_its_bytes():
+    from vecsearch.filters.program import ProgramCache
+    cache = ProgramCache(max_bytes=3 * 800)
+    rows = np.zeros(100, dtype=np.int64)  # 800 bytes of payload
+    program = (np.zeros(0, dtype=np.uint8), [rows], [])
+    for key in "abc":
+        cache.put(key, program)
+    assert cache.get("a", None) is program  # a is now the most recent
+    cache.put("d", program)
+    assert cache.get("b", None) is None and cache.get("a", None) is program and len(cache) == 3
+    assert cache.get("a", "another state") is None and len(cache) == 0

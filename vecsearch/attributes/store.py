@@ -12,6 +12,7 @@ from vecsearch.attributes.columns import CategoryColumn, Column, NumericColumn, 
 from vecsearch.attributes.idmap import IdRowMap
 from vecsearch.attributes.ingest import convert, infer_kind, to_columns
 from vecsearch.errors import FilterError
+from vecsearch.filters.program import ProgramCache
 
 Prepared = Dict[str, Tuple[str, Any, np.ndarray]]  # name -> (kind, values, null)
 NO_SLOT = np.uint32(2**32 - 1)
@@ -38,6 +39,7 @@ class AttributeStore:
         self.lock = threading.RLock()
         self.slots_version = 0  # bumped whenever row_slots changes
         self._ranks: Dict[str, Tuple[Any, np.ndarray]] = {}  # slot_ranks() per column
+        self.programs = ProgramCache()  # compiled filters, for state()
 
     @property
     def schema(self) -> Dict[str, str]:
@@ -175,6 +177,11 @@ class AttributeStore:
             known = ", ".join(sorted(self.columns)) or "none"
             raise FilterError(f"unknown field {name!r}; the index has attribute columns: {known}")
         return column
+
+    def state(self) -> tuple:
+        """Changes whenever a compiled filter could: any row's slot, any column's values, the
+        set of columns."""
+        return self.slots_version, tuple((name, id(c), c.version) for name, c in self.columns.items())
 
     def slot_ranks(self, column: NumericColumn) -> np.ndarray:
         """uint32 per graph slot: the position of the slot's row in the column's value order

@@ -10,7 +10,8 @@ bits row by row costs a scattered write per match.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence, Tuple
+from collections import OrderedDict
+from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -69,16 +70,62 @@ class Program:
         return np.asarray(self.ops, dtype=np.uint8), lists, ranges
 
 
+class ProgramCache:
+    """Packed programs by expression key (vecsearch.filters.expr.Expr.key), kept while the store
+    is in the state they were compiled for: a filter a search repeats is compiled once. Least
+    recently used programs go first past ``max_bytes`` of payload (their row lists are mostly
+    views of the column indexes, so this over-counts)."""
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._state: Any = None
+        self._programs: "OrderedDict[Hashable, Tuple[Packed, int]]" = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: Hashable, state: Any) -> Optional[Packed]:
+        if state != self._state:
+            self._state, self._bytes = state, 0
+            self._programs.clear()
+            return None
+        found = self._programs.get(key)
+        if found is None:
+            return None
+        self._programs.move_to_end(key)
+        return found[0]
+
+    def put(self, key: Hashable, program: Packed) -> None:
+        size = program[0].nbytes + sum(rows.nbytes for rows in program[1]) + 64 * len(program[2])
+        if size > self.max_bytes:
+            return
+        old = self._programs.pop(key, None)
+        self._bytes += size - (old[1] if old else 0)
+        self._programs[key] = (program, size)
+        while self._bytes > self.max_bytes:
+            _, (_, dropped) = self._programs.popitem(last=False)
+            self._bytes -= dropped
+
+    def __len__(self) -> int:
+        return len(self._programs)
+
+
 def compile_filters(exprs: Sequence[Any], store: Any) -> List[Packed]:
-    """The packed programs of `exprs` over `store` (raises FilterError for schema mismatches).
-    Their range leaves are looked up together: per-query ranges differ in constants only."""
+    """The packed programs of `exprs` over `store` (raises FilterError for schema mismatches),
+    from the store's ProgramCache when it holds them for its current state. The range leaves
+    of those compiled are looked up together: per-query ranges differ in constants only."""
+    cache: ProgramCache = store.programs
+    state = store.state()
+    packed: List[Optional[Packed]] = [cache.get(expr.key(), state) for expr in exprs]
+    missing = [i for i, p in enumerate(packed) if p is None]
     programs = []
-    for expr in exprs:
+    for i in missing:
         program = Program()
-        expr.emit(store, program)
+        exprs[i].emit(store, program)
         programs.append(program)
     _resolve_stretches(programs, store)
-    return [program.packed() for program in programs]
+    for i, program in zip(missing, programs):
+        packed[i] = done = program.packed()
+        cache.put(exprs[i].key(), done)
+    return packed  # type: ignore[return-value]  # every None was filled
 
 
 def compile_filter(expr: Any, store: Any) -> Packed:
