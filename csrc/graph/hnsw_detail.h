@@ -93,7 +93,9 @@ struct Scratch {
     std::vector<float> block_queries;   // the blocked scan's queries, transposed
     std::vector<float> block_bounds;    // each blocked query's k-th best value so far
 };
-inline Scratch& scratch() {
+// Not inlined: an inlined thread_local is re-addressed through __tls_get_addr at its uses inside
+// hot loops (a call per neighbour), where a returned reference stays in a register.
+[[gnu::noinline]] inline Scratch& scratch() {
     static thread_local Scratch s;
     return s;
 }

@@ -23,7 +23,7 @@ struct FastWalkScratch {
     std::vector<Neighbor> exact;
 };
 
-FastWalkScratch& fast_walk_scratch() {
+[[gnu::noinline]] FastWalkScratch& fast_walk_scratch() {  // as scratch(): no TLS call per use
     static thread_local FastWalkScratch s;
     return s;
 }
@@ -103,6 +103,9 @@ size_t Hnsw::walk_neighbour_codes(const float* q, size_t k, size_t ef, size_t re
                 pool.insert(est[j], v);
             }
         }
+        // The next node is now known: load the rest of its block (the head was started above,
+        // for the node that was next before these inserts).
+        if (pool.has_next()) prefetch_all(nc.block(pool.peek_next()), block_bytes);
     }
     // Exact re-rank of the best expanded nodes, their rows loaded a few ahead.
     const std::vector<Neighbor>& best = top.sorted();
