@@ -35,3 +35,56 @@ def test_small_filter_shortcut_equals_the_full_comparison():
         shortcuts += int(bound >= matches.max())
         np.testing.assert_array_equal(plan_codes(matches, live, k, ef, model, shared_by), full, err_msg=str(model))
     assert shortcuts > 50  # the shortcut was taken, and still agreed
+
+
+def _numpy_costs(model: CostModel, matches: np.ndarray, live: int, ef: int, shared_by: np.ndarray) -> np.ndarray:
+    """The planner module docstring's formulas in numpy: the oracle of the native evaluation."""
+    m = matches.astype(np.float64)
+    selectivity = np.maximum(m / max(live, 1), 1e-12)
+    b = np.maximum(shared_by.astype(np.float64), 1.0)
+    blocked = b >= 4
+    per_block = 1 / np.minimum(b, model.scan_block_widest)
+    scan = model.scan_fixed + m * np.where(blocked & model.blocked_scans,
+                                           model.scan_block_per_query + model.scan_block_per_block * per_block,
+                                           model.scan_per_match)
+    xs = np.log([s for s, _, _ in model.acorn])
+    acorn = (np.interp(np.log(selectivity), xs, [f for _, f, _ in model.acorn])
+             + np.interp(np.log(selectivity), xs, [c for _, _, c in model.acorn]) * ef)
+    post = model.walk_fixed + model.walk_per_ef * ef / selectivity
+    codes = model.codes_fixed + model.codes_per_depth * ef + m * np.where(
+        blocked, model.codes_block_per_query + model.codes_block_per_block * per_block, model.codes_per_match)
+    return np.stack([scan, acorn, post, codes])
+
+
+def test_native_costs_follow_the_documented_formulas():
+    rng = np.random.default_rng(1)
+    for trial in range(200):
+        model = _random_model(rng, codes=bool(trial % 2))
+        live, ef = int(rng.choice([1, 1000, 100_000])), int(rng.choice([10, 64, 500]))
+        # Selectivities below, between and above the ACORN points, and exactly on them.
+        matches = np.concatenate([rng.integers(0, live + 1, size=20), np.array([0, live, live // 100])]).astype(np.int64)
+        shared_by = rng.integers(0, 200, size=matches.shape[0])
+        want = _numpy_costs(model, matches, live, ef, shared_by)
+        raw = model.costs(matches, live, ef, shared_by)
+        np.testing.assert_allclose(np.stack([raw[p] for p in PLANS]), want, rtol=1e-12)
+        ranked = _ranked_costs(matches, live, 1, ef, model, shared_by)
+        want[0] /= model.scan_preference
+        want[2] = np.where(matches >= 0.2 * live, want[2], np.inf)
+        np.testing.assert_allclose(ranked, want, rtol=1e-12)
+
+
+def test_native_costs_refuse_bad_arrays():
+    import pytest
+    from vecsearch import _core
+    from vecsearch.errors import InvalidArgumentError
+    model = _random_model(np.random.default_rng(2), codes=True)
+    params, acorn = model._native
+    one = np.zeros(1, dtype=np.int64)
+    with pytest.raises(InvalidArgumentError, match="params"):
+        _core.plan_costs(params[:-1], acorn, one, one, 10, 10, True)
+    with pytest.raises(InvalidArgumentError, match="ascend"):
+        _core.plan_costs(params, acorn[::-1].copy(), one, one, 10, 10, True)
+    with pytest.raises(InvalidArgumentError, match="one length"):
+        _core.plan_costs(params, acorn, one, np.zeros(2, dtype=np.int64), 10, 10, True)
+    with pytest.raises(InvalidArgumentError, match="dtype"):
+        _core.plan_costs(params, acorn, one.astype(np.float64), one, 10, 10, True)

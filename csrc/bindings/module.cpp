@@ -11,6 +11,7 @@ namespace vecsearch {
 void init_simd(py::module_& m);
 void init_index(py::module_& m);
 void init_quant(py::module_& m);
+void init_planner(py::module_& m);
 }  // namespace vecsearch
 
 namespace {
@@ -48,4 +49,5 @@ PYBIND11_MODULE(_core, m) {
     vecsearch::init_simd(m);
     vecsearch::init_index(m);
     vecsearch::init_quant(m);
+    vecsearch::init_planner(m);
 }

@@ -29,11 +29,14 @@ Post-filtering is only eligible from ``POST_MIN_SELECTIVITY`` up: below it its c
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
+
+from vecsearch import _core
 
 PLANS = {"scan": 0, "acorn": 1, "post": 2, "codes": 3}
 POST_MIN_SELECTIVITY = 0.2
@@ -174,25 +177,29 @@ class CostModel:
 
     def costs(self, matches: np.ndarray, live: int, ef: int, shared_by: np.ndarray) -> Dict[str, np.ndarray]:
         """Estimated microseconds of each plan for filters with these match counts (``ef``: the
-        beam width, and the codes plan's re-rank depth)."""
-        matches = np.asarray(matches, dtype=np.float64)
-        selectivity = np.maximum(matches / max(live, 1), 1e-12)
-        shared_by = np.maximum(np.asarray(shared_by, dtype=np.float64), 1.0)
-        # Not extrapolated past the widest block timed: the fit's intercept came out at less than
-        # half the measured cost of a 200-query block (200k x 384, 2,000 matches: 13 vs 31 us).
-        block = self.scan_block_per_query + self.scan_block_per_block / np.minimum(shared_by, self.scan_block_widest)
-        per_match = np.where((shared_by >= SCAN_BLOCK_MIN) & self.blocked_scans, block, self.scan_per_match)
-        xs = np.log([s for s, _, _ in self.acorn])
-        fixed = np.interp(np.log(selectivity), xs, [f for _, f, _ in self.acorn])
-        per_ef = np.interp(np.log(selectivity), xs, [c for _, _, c in self.acorn])
-        return {
-            "scan": self.scan_fixed + matches * per_match,
-            "acorn": fixed + per_ef * ef,
-            "post": self.walk_fixed + self.walk_per_ef * ef / selectivity,
-            "codes": self.codes_fixed + self.codes_per_depth * ef + matches * np.where(
-                shared_by >= SCAN_BLOCK_MIN, self.codes_block_per_query
-                + self.codes_block_per_block / np.minimum(shared_by, self.scan_block_widest), self.codes_per_match),
-        }
+        beam width, and the codes plan's re-rank depth), by the formulas of the module docstring
+        (evaluated natively: csrc/filter/plan_costs.cpp)."""
+        return dict(zip(PLANS, self.evaluate(matches, live, ef, shared_by, ranked=False)))
+
+    def evaluate(self, matches: np.ndarray, live: int, ef: int, shared_by: np.ndarray, *, ranked: bool) -> np.ndarray:
+        """float64 [plans, filters] (PLANS order): :meth:`costs`, or with ``ranked`` as the planner
+        compares them (the scan divided by ``scan_preference``, post infinite below
+        ``POST_MIN_SELECTIVITY``)."""
+        params, acorn = self._native
+        return _core.plan_costs(params, acorn, np.ascontiguousarray(matches, dtype=np.int64),
+                                np.ascontiguousarray(shared_by, dtype=np.int64), int(live), int(ef), ranked)
+
+    @functools.cached_property
+    def _native(self) -> Tuple[np.ndarray, np.ndarray]:
+        # The model as csrc/filter/plan_costs.h reads it (PlanCostModel::Param order), built once.
+        params = np.array([
+            self.scan_fixed, self.scan_per_match, self.scan_block_per_query, self.scan_block_per_block,
+            self.scan_block_widest, float(self.blocked_scans), self.walk_fixed, self.walk_per_ef,
+            self.scan_preference, self.codes_fixed, self.codes_per_depth, self.codes_per_match,
+            self.codes_block_per_query, self.codes_block_per_block, POST_MIN_SELECTIVITY, SCAN_BLOCK_MIN,
+        ], dtype=np.float64)
+        acorn = np.array([(np.log(s), f, c) for s, f, c in self.acorn], dtype=np.float64).reshape(-1, 3)
+        return params, acorn
 
     def stale(self, size: int) -> bool:
         """Whether the index grew or shrank enough to measure again."""
@@ -235,10 +242,7 @@ def _ranked_costs(matches: np.ndarray, live: int, k: int, ef: int, model: CostMo
     exact distance, and answers exactly when its candidate pool runs out (tests/test_filters.py,
     the farthest 50 % on 32-d data: recall >= 0.95, where a margin from the re-scored
     candidates' own spread alone gave 0.885)."""
-    costs = model.costs(matches, live, max(ef, k), shared_by)
-    post = np.where(matches >= POST_MIN_SELECTIVITY * live, costs["post"], np.inf)
-    codes = costs["codes"]
-    return np.stack([costs["scan"] / model.scan_preference, costs["acorn"], post, codes])  # PLANS order
+    return model.evaluate(matches, live, max(ef, k), shared_by, ranked=True)
 
 
 def plan_codes(matches: np.ndarray, live: int, k: int, ef: int, model: CostModel, shared_by: np.ndarray) -> np.ndarray:

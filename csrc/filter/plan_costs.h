@@ -1,0 +1,35 @@
+// The filtered-search planner's cost model, evaluated: vecsearch/filters/planner.py measures the
+// model on the index (CostModel.measure) and documents each plan's formula; this computes them
+// for a batch's filters in one call, where numpy's thirty-odd small array operations cost a
+// batch of a few hundred microseconds of scans tens of microseconds more.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace vecsearch {
+
+struct PlanCostModel {
+    // The order of vecsearch.filters.planner.CostModel.native_params().
+    enum Param : size_t {
+        kScanFixed, kScanPerMatch, kScanBlockPerQuery, kScanBlockPerBlock, kScanBlockWidest, kBlockedScans,
+        kWalkFixed, kWalkPerEf, kScanPreference, kCodesFixed, kCodesPerDepth, kCodesPerMatch,
+        kCodesBlockPerQuery, kCodesBlockPerBlock, kPostMinSelectivity, kScanBlockMin, kParams
+    };
+    double p[kParams];
+    // ACORN's timings at a few selectivities, ascending: log(selectivity), fixed, per unit of ef.
+    std::vector<double> acorn_log_selectivity, acorn_fixed, acorn_per_ef;
+};
+
+// Plans in vecsearch.filters.planner.PLANS order.
+constexpr size_t kPlanCount = 4;
+
+// out[plan * n + i]: the estimated microseconds of each plan for filter i, with matches[i]
+// matching vectors among `live`, shared by shared_by[i] queries, at beam width `ef`. ranked: as
+// the planner compares them (the scan divided by its preference, post infinite below its minimum
+// selectivity), else the raw estimates explain() reports.
+void plan_costs(const PlanCostModel& model, const int64_t* matches, const int64_t* shared_by, size_t n, size_t live,
+                size_t ef, bool ranked, double* out);
+
+}  // namespace vecsearch
