@@ -1,10 +1,14 @@
-"""The planner's shortcut for batches of small filters (every filter under the match count where
+"""The planner: its shortcut for batches of small filters (every filter under the match count where
 the scan's dearest cost is below every other plan's cheapest) must choose exactly what the full
-per-filter cost comparison chooses."""
+per-filter cost comparison chooses, and the native evaluation of the costs must follow the
+formulas the planner module documents (a numpy oracle)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from vecsearch import _core
+from vecsearch.errors import InvalidArgumentError
 from vecsearch.filters.planner import PLANS, CostModel, _ranked_costs, _scan_wins_below, plan_codes
 
 
@@ -74,9 +78,6 @@ def test_native_costs_follow_the_documented_formulas():
 
 
 def test_native_costs_refuse_bad_arrays():
-    import pytest
-    from vecsearch import _core
-    from vecsearch.errors import InvalidArgumentError
     model = _random_model(np.random.default_rng(2), codes=True)
     params, acorn = model._native
     one = np.zeros(1, dtype=np.int64)
