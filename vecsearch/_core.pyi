@@ -147,6 +147,9 @@ def kernel_distances(level: str, metric: str, x: typing.Any, y: typing.Any, bloc
 def plan_costs(params: typing.Any, acorn: typing.Any, matches: typing.Any, shared_by: typing.Any, live: typing.SupportsInt, ef: typing.SupportsInt, ranked: bool) -> numpy.typing.NDArray[numpy.float64]:
     """The filtered-search planner's cost estimates, float64 [plans, filters] (csrc/filter/plan_costs.h)."""
 
+def plan_choose(params: typing.Any, acorn: typing.Any, matches: typing.Any, shared_by: typing.Any, live: typing.SupportsInt, k: typing.SupportsInt, ef: typing.SupportsInt) -> numpy.typing.NDArray[numpy.uint8]:
+    """The plan (PLANS code) the planner picks for each filter (csrc/filter/plan_costs.h)."""
+
 def quant_kernel(level: str, name: str, codes: typing.Any, a: typing.Any, b: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     """
     Testing hook: one quant kernel at one SIMD level over rows of codes.

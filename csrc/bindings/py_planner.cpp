@@ -1,4 +1,4 @@
-// The planner's cost evaluation (filter/plan_costs.h) for vecsearch/filters/planner.py.
+// The planner's cost evaluation and choice (filter/plan_costs.h) for vecsearch/filters/planner.py.
 #include "bindings/numpy_utils.h"
 #include "filter/plan_costs.h"
 
@@ -6,18 +6,13 @@ namespace vecsearch {
 
 namespace {
 
-py::array_t<double> plan_costs_py(py::handle params_obj, py::handle acorn_obj, py::handle matches_obj,
-                                  py::handle shared_obj, size_t live, size_t ef, bool ranked) {
+PlanCostModel model_of(py::handle params_obj, py::handle acorn_obj) {
     carray<double> params = require_array<double>(params_obj, "params");
     carray<double> acorn = require_array<double>(acorn_obj, "acorn");
-    carray<int64_t> matches = require_array<int64_t>(matches_obj, "matches");
-    carray<int64_t> shared = require_array<int64_t>(shared_obj, "shared_by");
     if (params.ndim() != 1 || size_t(params.shape(0)) != PlanCostModel::kParams)
         throw InvalidArgument("params must hold " + std::to_string(PlanCostModel::kParams) + " values");
     if (acorn.ndim() != 2 || acorn.shape(1) != 3 || acorn.shape(0) < 1)
         throw InvalidArgument("acorn must be [points, 3]: log selectivity, fixed, per ef");
-    if (matches.ndim() != 1 || shared.ndim() != 1 || matches.shape(0) != shared.shape(0))
-        throw InvalidArgument("matches and shared_by must be 1-d of one length");
     PlanCostModel model;
     std::copy(params.data(), params.data() + PlanCostModel::kParams, model.p);
     for (py::ssize_t i = 0; i < acorn.shape(0); ++i) {
@@ -26,9 +21,37 @@ py::array_t<double> plan_costs_py(py::handle params_obj, py::handle acorn_obj, p
         model.acorn_fixed.push_back(acorn.at(i, 1));
         model.acorn_per_ef.push_back(acorn.at(i, 2));
     }
-    const size_t n = size_t(matches.shape(0));
-    py::array_t<double> out({py::ssize_t(kPlanCount), py::ssize_t(n)});
-    plan_costs(model, matches.data(), shared.data(), n, live, ef, ranked, out.mutable_data());
+    return model;
+}
+
+struct Filters {
+    carray<int64_t> matches, shared;
+    size_t n;
+};
+
+Filters filters_of(py::handle matches_obj, py::handle shared_obj) {
+    carray<int64_t> matches = require_array<int64_t>(matches_obj, "matches");
+    carray<int64_t> shared = require_array<int64_t>(shared_obj, "shared_by");
+    if (matches.ndim() != 1 || shared.ndim() != 1 || matches.shape(0) != shared.shape(0))
+        throw InvalidArgument("matches and shared_by must be 1-d of one length");
+    return Filters{matches, shared, size_t(matches.shape(0))};
+}
+
+py::array_t<double> plan_costs_py(py::handle params, py::handle acorn, py::handle matches, py::handle shared_by,
+                                  size_t live, size_t ef, bool ranked) {
+    const PlanCostModel model = model_of(params, acorn);
+    const Filters f = filters_of(matches, shared_by);
+    py::array_t<double> out({py::ssize_t(kPlanCount), py::ssize_t(f.n)});
+    plan_costs(model, f.matches.data(), f.shared.data(), f.n, live, ef, ranked, out.mutable_data());
+    return out;
+}
+
+py::array_t<uint8_t> plan_choose_py(py::handle params, py::handle acorn, py::handle matches, py::handle shared_by,
+                                    size_t live, size_t k, size_t ef) {
+    const PlanCostModel model = model_of(params, acorn);
+    const Filters f = filters_of(matches, shared_by);
+    py::array_t<uint8_t> out(py::ssize_t(f.n));
+    plan_choose(model, f.matches.data(), f.shared.data(), f.n, live, k, ef, out.mutable_data());
     return out;
 }
 
@@ -37,6 +60,8 @@ py::array_t<double> plan_costs_py(py::handle params_obj, py::handle acorn_obj, p
 void init_planner(py::module_& m) {
     m.def("plan_costs", &plan_costs_py, py::arg("params"), py::arg("acorn"), py::arg("matches"), py::arg("shared_by"),
           py::arg("live"), py::arg("ef"), py::arg("ranked"));
+    m.def("plan_choose", &plan_choose_py, py::arg("params"), py::arg("acorn"), py::arg("matches"),
+          py::arg("shared_by"), py::arg("live"), py::arg("k"), py::arg("ef"));
 }
 
 }  // namespace vecsearch

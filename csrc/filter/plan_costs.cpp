@@ -19,39 +19,55 @@ double interp(double x, const std::vector<double>& xs, const std::vector<double>
     return ys[lo] + (ys[hi] - ys[lo]) * (x - xs[lo]) / (xs[hi] - xs[lo]);
 }
 
+// The four estimates of one filter (PLANS order).
+void costs_of(const PlanCostModel& model, int64_t matches, int64_t shared_by, size_t live, size_t ef, bool ranked,
+              double* out) {
+    using P = PlanCostModel;
+    const double* p = model.p;
+    const double m = double(matches), ef_d = double(ef);
+    const double selectivity = std::max(m / double(std::max<size_t>(live, 1)), 1e-12);
+    const double shared = std::max(double(shared_by), 1.0);
+    const bool block = shared >= p[P::kScanBlockMin];
+    const double per_block = 1.0 / std::min(shared, p[P::kScanBlockWidest]);
+    const double scan_per_match = block && p[P::kBlockedScans] != 0.0
+                                      ? p[P::kScanBlockPerQuery] + p[P::kScanBlockPerBlock] * per_block
+                                      : p[P::kScanPerMatch];
+    const double codes_per_match =
+        block ? p[P::kCodesBlockPerQuery] + p[P::kCodesBlockPerBlock] * per_block : p[P::kCodesPerMatch];
+    const double log_s = std::log(selectivity);
+    double scan = p[P::kScanFixed] + m * scan_per_match;
+    double post = p[P::kWalkFixed] + p[P::kWalkPerEf] * ef_d / selectivity;
+    if (ranked) {
+        scan /= p[P::kScanPreference];
+        if (m < p[P::kPostMinSelectivity] * double(live)) post = std::numeric_limits<double>::infinity();
+    }
+    out[0] = scan;
+    out[1] = interp(log_s, model.acorn_log_selectivity, model.acorn_fixed) +
+             interp(log_s, model.acorn_log_selectivity, model.acorn_per_ef) * ef_d;
+    out[2] = post;
+    out[3] = p[P::kCodesFixed] + p[P::kCodesPerDepth] * ef_d + m * codes_per_match;
+}
+
 }  // namespace
 
 void plan_costs(const PlanCostModel& model, const int64_t* matches, const int64_t* shared_by, size_t n, size_t live,
                 size_t ef, bool ranked, double* out) {
-    using P = PlanCostModel;
-    const double* p = model.p;
-    const double inf = std::numeric_limits<double>::infinity();
-    const double live_d = double(std::max<size_t>(live, 1)), ef_d = double(ef);
+    double c[kPlanCount];
     for (size_t i = 0; i < n; ++i) {
-        const double m = double(matches[i]);
-        const double selectivity = std::max(m / live_d, 1e-12);
-        const double shared = std::max(double(shared_by[i]), 1.0);
-        const bool block = shared >= p[P::kScanBlockMin];
-        const double per_block = 1.0 / std::min(shared, p[P::kScanBlockWidest]);
-        const double scan_per_match = block && p[P::kBlockedScans] != 0.0
-                                          ? p[P::kScanBlockPerQuery] + p[P::kScanBlockPerBlock] * per_block
-                                          : p[P::kScanPerMatch];
-        const double codes_per_match = block ? p[P::kCodesBlockPerQuery] + p[P::kCodesBlockPerBlock] * per_block
-                                             : p[P::kCodesPerMatch];
-        const double log_s = std::log(selectivity);
-        double scan = p[P::kScanFixed] + m * scan_per_match;
-        const double acorn = interp(log_s, model.acorn_log_selectivity, model.acorn_fixed) +
-                             interp(log_s, model.acorn_log_selectivity, model.acorn_per_ef) * ef_d;
-        double post = p[P::kWalkFixed] + p[P::kWalkPerEf] * ef_d / selectivity;
-        const double codes = p[P::kCodesFixed] + p[P::kCodesPerDepth] * ef_d + m * codes_per_match;
-        if (ranked) {
-            scan /= p[P::kScanPreference];
-            if (m < p[P::kPostMinSelectivity] * double(live)) post = inf;
-        }
-        out[i] = scan;
-        out[n + i] = acorn;
-        out[2 * n + i] = post;
-        out[3 * n + i] = codes;
+        costs_of(model, matches[i], shared_by[i], live, ef, ranked, c);
+        for (size_t plan = 0; plan < kPlanCount; ++plan) out[plan * n + i] = c[plan];
+    }
+}
+
+void plan_choose(const PlanCostModel& model, const int64_t* matches, const int64_t* shared_by, size_t n, size_t live,
+                 size_t k, size_t ef, uint8_t* out) {
+    double c[kPlanCount];
+    for (size_t i = 0; i < n; ++i) {
+        out[i] = 0;  // the scan: also for a filter with at most k matches, answered whole
+        if (matches[i] <= int64_t(k)) continue;
+        costs_of(model, matches[i], shared_by[i], live, std::max(ef, k), true, c);
+        for (uint8_t plan = 1; plan < kPlanCount; ++plan)
+            if (c[plan] < c[out[i]]) out[i] = plan;  // the first of equal costs, as numpy's argmin
     }
 }
 

@@ -32,4 +32,9 @@ constexpr size_t kPlanCount = 4;
 void plan_costs(const PlanCostModel& model, const int64_t* matches, const int64_t* shared_by, size_t n, size_t live,
                 size_t ef, bool ranked, double* out);
 
+// out[i]: the plan the planner picks for filter i (PLANS code): the lowest ranked estimate at
+// beam width max(ef, k), the first of equal ones; the scan for a filter of at most k matches.
+void plan_choose(const PlanCostModel& model, const int64_t* matches, const int64_t* shared_by, size_t n, size_t live,
+                 size_t k, size_t ef, uint8_t* out);
+
 }  // namespace vecsearch

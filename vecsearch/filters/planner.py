@@ -189,6 +189,13 @@ class CostModel:
         return _core.plan_costs(params, acorn, np.ascontiguousarray(matches, dtype=np.int64),
                                 np.ascontiguousarray(shared_by, dtype=np.int64), int(live), int(ef), ranked)
 
+    def choose(self, matches: np.ndarray, live: int, k: int, ef: int, shared_by: np.ndarray) -> np.ndarray:
+        """uint8 per filter: the PLANS code of its lowest ranked estimate (:meth:`evaluate` at
+        beam width ``max(ef, k)``, the first of equal ones), the scan for at most k matches."""
+        params, acorn = self._native
+        return _core.plan_choose(params, acorn, np.ascontiguousarray(matches, dtype=np.int64),
+                                 np.ascontiguousarray(shared_by, dtype=np.int64), int(live), int(k), int(ef))
+
     @functools.cached_property
     def _native(self) -> Tuple[np.ndarray, np.ndarray]:
         # The model as csrc/filter/plan_costs.h reads it (PlanCostModel::Param order), built once.
@@ -251,9 +258,7 @@ def plan_codes(matches: np.ndarray, live: int, k: int, ef: int, model: CostModel
     matches = np.asarray(matches, dtype=np.int64)
     if matches.size and _scan_wins_below(model, max(ef, k)) >= int(matches.max()):
         return np.full(matches.shape[0], PLANS["scan"], dtype=np.uint8)  # the few-matches batch
-    codes = np.argmin(_ranked_costs(matches, live, k, ef, model, shared_by), axis=0).astype(np.uint8)
-    codes[matches <= k] = PLANS["scan"]
-    return codes
+    return model.choose(matches, live, k, ef, shared_by)
 
 
 def _scan_wins_below(model: CostModel, ef: int) -> float:
