@@ -28,6 +28,8 @@ void costs_of(const PlanCostModel& model, int64_t matches, int64_t shared_by, si
     const double selectivity = std::max(m / double(std::max<size_t>(live, 1)), 1e-12);
     const double shared = std::max(double(shared_by), 1.0);
     const bool block = shared >= p[P::kScanBlockMin];
+    // Not extrapolated past the widest block timed: the fit's intercept came out at less than
+    // half the measured cost of a 200-query block (200k x 384, 2,000 matches: 13 vs 31 us).
     const double per_block = 1.0 / std::min(shared, p[P::kScanBlockWidest]);
     const double scan_per_match = block && p[P::kBlockedScans] != 0.0
                                       ? p[P::kScanBlockPerQuery] + p[P::kScanBlockPerBlock] * per_block

@@ -11,7 +11,7 @@
 namespace vecsearch {
 
 struct PlanCostModel {
-    // The order of vecsearch.filters.planner.CostModel.native_params().
+    // The order in which vecsearch.filters.planner.CostModel._native packs them.
     enum Param : size_t {
         kScanFixed, kScanPerMatch, kScanBlockPerQuery, kScanBlockPerBlock, kScanBlockWidest, kBlockedScans,
         kWalkFixed, kWalkPerEf, kScanPreference, kCodesFixed, kCodesPerDepth, kCodesPerMatch,

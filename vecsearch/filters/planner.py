@@ -264,8 +264,8 @@ def plan_codes(matches: np.ndarray, live: int, k: int, ef: int, model: CostModel
 def _scan_wins_below(model: CostModel, ef: int) -> float:
     """A match count up to which the scan is the cheapest plan whatever the selectivity and
     sharing: its dearest cost there is under every other plan's cheapest. A batch of small
-    filters is planned from this bound alone, without the per-filter arrays (a few tens of
-    microseconds a call, a scan of a hundred rows costs less)."""
+    filters is planned from this bound alone, without the native per-filter evaluation and the
+    array conversions of its call."""
     per_match = max(model.scan_per_match, model.scan_block_per_query + model.scan_block_per_block)
     others = min(min(f for _, f, _ in model.acorn) + min(c for _, _, c in model.acorn) * ef,
                  model.walk_fixed + model.walk_per_ef * ef,  # post at selectivity 1, its cheapest
