@@ -4,7 +4,9 @@ SVS builds a Vamana graph (degree ``2 * M``, alpha 1.2 for L2, construction wind
 ``ef_construction``) and walks it with its search window as the knob. LVQ keeps a
 per-vector scaled code (8 bits, or 4 bits with an 8-bit residual that re-ranks); the
 LVQ loader reads its input from a file, so the base is written to a temporary
-``.fvecs`` first (not timed: SVS's own documented route).
+``.fvecs`` first (not timed: SVS's own documented route). SVS's LVQ runs only on Intel CPUs:
+elsewhere it ends the whole process ("not supported on non-Intel hardware"), so its adapters
+refuse to load there, as an absent library does.
 """
 
 from __future__ import annotations
@@ -17,8 +19,20 @@ import numpy as np
 import svs
 
 from ._version import dist_version
-from .base import WholeBatchEngine
+from .base import HNSWParams, WholeBatchEngine
 from .files import saved_bytes
+
+
+def cpu_vendor() -> str:
+    """The CPU's vendor id from /proc/cpuinfo (``GenuineIntel``, ``AuthenticAMD``), or ""."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
 
 
 class SvsEngine(WholeBatchEngine):
@@ -28,6 +42,12 @@ class SvsEngine(WholeBatchEngine):
     knob = "search_window_size"
     #: LVQ bits (primary, residual); (0, 0) keeps float32 vectors.
     lvq: tuple[int, int] = (0, 0)
+
+    def __init__(self, params: HNSWParams) -> None:
+        if self.lvq != (0, 0) and cpu_vendor() != "GenuineIntel":
+            raise ImportError(f"SVS LVQ needs an Intel CPU (this one: {cpu_vendor() or 'unknown'}); "
+                              "SVS would exit the process")
+        super().__init__(params)
 
     @property
     def version(self) -> str:

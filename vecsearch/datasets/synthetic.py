@@ -81,23 +81,26 @@ class Mixture:
         return out
 
     def _fill(self, out: np.ndarray, rng: np.random.Generator, block: int) -> None:
-        # Draw a full block's worth of randomness even for a short last block,
-        # so row values never depend on where n cuts the block.
+        # A full block is drawn and computed even for a short last block, so row values never
+        # depend on where n cuts the block: not the randomness, and not the matrix products,
+        # whose BLAS kernels may sum in another order for another number of rows (seen with
+        # OpenBLAS on AMD EPYC).
         n_clusters, rank, dim = self.bases.shape
         labels = rng.choice(n_clusters, size=block, p=self.weights)
         latent = rng.standard_normal((block, rank), dtype=np.float32)
         noise = rng.standard_normal((block, dim), dtype=np.float32)
-        m = out.shape[0]
-        labels, latent = labels[:m], latent[:m]
-        np.multiply(noise[:m], np.float32(self.noise), out=out)
-        out += self.centres[labels]
+        full = out if out.shape[0] == block else np.empty_like(noise)
+        np.multiply(noise, np.float32(self.noise), out=full)
+        full += self.centres[labels]
         # One matmul per cluster present: vectorised, and memory stays [block, dim].
         order = np.argsort(labels, kind="stable")
         bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
         for c in range(n_clusters):
             rows = order[bounds[c] : bounds[c + 1]]
             if rows.size:
-                out[rows] += latent[rows] @ self.bases[c]
+                full[rows] += latent[rows] @ self.bases[c]
+        if full is not out:
+            out[:] = full[: out.shape[0]]
 
 
 def make_mixture(
