@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import vecsearch
+from vecsearch.filters.planner import CALIBRATION_QUERIES
 
 PLANS = ("auto", "scan", "acorn", "post")
 SELECTIVITIES = (0.001, 0.01, 0.1, 0.5, 1.0)
@@ -243,6 +244,39 @@ def test_filtered_search_while_adding_and_deleting(make_data_queries):
     for t in threads[1:]:
         t.join()
     assert not errors, errors[0]
+
+
+class _DeleteDuringCalibration:
+    """The native index, but a concurrent delete lands between the cost model's draw of sample ids
+    and its read of their vectors, once: what a writer thread did under the sanitizers."""
+
+    def __init__(self, index, victim):
+        self._index, self._core, self._victim, self.raced = index, index._core, victim, False
+
+    def __getattr__(self, name):
+        return getattr(self._core, name)
+
+    def get_vectors(self, ids):
+        if not self.raced and self._victim in set(np.asarray(ids).tolist()):
+            self.raced = True
+            self._index._core = self._core  # the writer's delete runs on the real core
+            self._index.delete([self._victim])
+            self._index._core = self
+        return self._core.get_vectors(ids)
+
+
+def test_cost_calibration_survives_a_delete_between_its_draw_and_read(make_data_queries):
+    x, q = make_data_queries(2000, 5, 16, seed=4)
+    index = vecsearch.Index(16, M=8, ef_construction=32)
+    index.add(x, attributes={"g": np.arange(2000) % 10})
+    # The calibration's sample is seeded: find an id it draws, then race a delete of it.
+    drawn = np.random.default_rng(0).choice(np.arange(2000, dtype=np.uint64), CALIBRATION_QUERIES, replace=False)
+    proxy = _DeleteDuringCalibration(index, int(drawn[0]))
+    index._core = proxy
+    ids, _ = index.search(q, k=5, filter=vecsearch.F("g") == 3)  # auto: calibrates its costs
+    index._core = proxy._core
+    assert proxy.raced and int(drawn[0]) not in index
+    assert (ids % 10 == 3).all()
 
 
 def test_numba_predicate_equals_expression_and_id_list():

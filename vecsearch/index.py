@@ -19,7 +19,7 @@ from vecsearch._validate import (MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS, MISSI
                                  non_negative_int, normalized, positive_int, require_distinct)
 from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.store import NO_SLOT
-from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, _StaleFilterError
+from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, UnknownIdError, _StaleFilterError
 from vecsearch.filters.batch import FilterBatch, filter_batch
 from vecsearch.filters.bitmaps import filter_bitmaps
 from vecsearch.search_info import search_info
@@ -592,9 +592,7 @@ class Index:
     def _costs(self) -> CostModel:
         size = len(self)
         if self._cost_model is None or self._cost_model.stale(size):
-            live = self._live_ids()
-            sample = np.random.default_rng(0).choice(live, min(CALIBRATION_QUERIES, live.shape[0]), replace=False)
-            queries = self._core.get_vectors(np.ascontiguousarray(sample))
+            queries = self._calibration_queries()
             before = dict(self._core.plan_stats())
             model = CostModel.measure(self._core, queries, size, self._sq8_in_ram)
             if self._scans_codes:
@@ -604,6 +602,20 @@ class Index:
             self._calibration_plans = {name: self._calibration_plans.get(name, 0) + after[name] - before[name]
                                        for name in after}
         return self._cost_model
+
+    def _calibration_queries(self) -> np.ndarray:
+        """The stored vectors of a seeded sample of live ids, the cost model's queries."""
+        def draw() -> np.ndarray:
+            live = self._live_ids()
+            sample = np.random.default_rng(0).choice(live, min(CALIBRATION_QUERIES, live.shape[0]), replace=False)
+            return self._core.get_vectors(np.ascontiguousarray(sample))
+        try:
+            return draw()
+        except UnknownIdError:
+            # A concurrent delete took a sampled id between the draw and the read. This thread does
+            # not hold the write gate then (a writer ran), so it may wait for it and draw again.
+            with self._write_gate:
+                return draw()
 
     def _search_filtered(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
                          plan: str):
