@@ -70,6 +70,20 @@ def test_codes_rank_the_neighbours_at_shallow_depth(data, cut):
     assert hits >= 0.97
 
 
+@pytest.mark.parametrize("metric", ["l2", "ip"])
+def test_a_lone_query_ranks_the_neighbours_at_shallow_depth(data, metric):
+    # One query per call scores the codes where they lie (no interleaved block): the same bar.
+    x, q, group = data
+    index = build(data, metric)
+    want, _ = truth(x, q, group < 20, metric)
+    hits = []
+    for i in range(NQ):
+        ids, _, info = index.search(q[i], K, filter=F("group") < 20, plan="codes", rerank=3 * K, return_info=True)
+        assert info.plan[0] == "codes" and not info.exact[0]
+        hits.append(len(set(ids[0].astype(np.int64).tolist()) & set(want[i].tolist())) / K)
+    assert np.mean(hits) >= 0.97
+
+
 def test_per_query_filters_and_counters(data):
     x, q, group = data
     index = build(data, "l2")
