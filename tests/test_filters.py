@@ -246,9 +246,9 @@ def test_filtered_search_while_adding_and_deleting(make_data_queries):
     assert not errors, errors[0]
 
 
-class _DeleteDuringCalibration:
-    """The native index, but a concurrent delete lands between the cost model's draw of sample ids
-    and its read of their vectors, once: what a writer thread did under the sanitizers."""
+class _DeleteDuringSample:
+    """The native index, but a concurrent delete lands between a sample's pick of live ids and the
+    read of their vectors, once: what a writer thread did under the sanitizers."""
 
     def __init__(self, index, victim):
         self._index, self._core, self._victim, self.raced = index, index._core, victim, False
@@ -271,12 +271,26 @@ def test_cost_calibration_survives_a_delete_between_its_draw_and_read(make_data_
     index.add(x, attributes={"g": np.arange(2000) % 10})
     # The calibration's sample is seeded: find an id it draws, then race a delete of it.
     drawn = np.random.default_rng(0).choice(np.arange(2000, dtype=np.uint64), CALIBRATION_QUERIES, replace=False)
-    proxy = _DeleteDuringCalibration(index, int(drawn[0]))
+    proxy = _DeleteDuringSample(index, int(drawn[0]))
     index._core = proxy
     ids, _ = index.search(q, k=5, filter=vecsearch.F("g") == 3)  # auto: calibrates its costs
     index._core = proxy._core
     assert proxy.raced and int(drawn[0]) not in index
     assert (ids % 10 == 3).all()
+
+
+def test_storage_training_survives_a_delete_between_its_sample_and_read(make_data_queries):
+    # The add that brings a storage="auto" index to AUTO_MIN_ROWS trains its codes on a sample of
+    # every live vector: a delete racing that sample must not fail the add.
+    x, _ = make_data_queries(1500, 1, 16, seed=6)
+    index = vecsearch.Index(16, M=8, ef_construction=32)
+    index.add(x[:500])
+    proxy = _DeleteDuringSample(index, 7)
+    index._core = proxy
+    index.add(x[500:])
+    index._core = proxy._core
+    assert proxy.raced and 7 not in index and len(index) == 1499
+    assert index.storage in ("sq8", "float32")
 
 
 def test_numba_predicate_equals_expression_and_id_list():

@@ -5,7 +5,7 @@ import contextlib
 import dataclasses
 import os
 import threading
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -367,7 +367,19 @@ class Index:
 
     def _training_vectors(self) -> np.ndarray:
         """The stored vectors of a seeded sample of up to TRAIN_SAMPLE live ids."""
-        return self._core.get_vectors(np.ascontiguousarray(training_sample(self._live_ids(), self.seed)))
+        return self._sample_vectors(lambda live: training_sample(live, self.seed))
+
+    def _sample_vectors(self, pick: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """The stored vectors of the ids pick(live ids) returns. Without the write gate, a
+        concurrent delete may take a picked id between the pick and the read (UnknownIdError):
+        this thread does not hold the gate then (a writer ran), so it waits for it and picks again."""
+        def read() -> np.ndarray:
+            return self._core.get_vectors(np.ascontiguousarray(pick(self._live_ids())))
+        try:
+            return read()
+        except UnknownIdError:
+            with self._write_gate:
+                return read()
 
     def _train_quantizer(self, data: np.ndarray) -> None:
         # The first add trains an untrained quantizer; the codec then encodes every add natively.
@@ -592,7 +604,8 @@ class Index:
     def _costs(self) -> CostModel:
         size = len(self)
         if self._cost_model is None or self._cost_model.stale(size):
-            queries = self._calibration_queries()
+            queries = self._sample_vectors(lambda live: np.random.default_rng(0).choice(
+                live, min(CALIBRATION_QUERIES, live.shape[0]), replace=False))
             before = dict(self._core.plan_stats())
             model = CostModel.measure(self._core, queries, size, self._sq8_in_ram)
             if self._scans_codes:
@@ -602,20 +615,6 @@ class Index:
             self._calibration_plans = {name: self._calibration_plans.get(name, 0) + after[name] - before[name]
                                        for name in after}
         return self._cost_model
-
-    def _calibration_queries(self) -> np.ndarray:
-        """The stored vectors of a seeded sample of live ids, the cost model's queries."""
-        def draw() -> np.ndarray:
-            live = self._live_ids()
-            sample = np.random.default_rng(0).choice(live, min(CALIBRATION_QUERIES, live.shape[0]), replace=False)
-            return self._core.get_vectors(np.ascontiguousarray(sample))
-        try:
-            return draw()
-        except UnknownIdError:
-            # A concurrent delete took a sampled id between the draw and the read. This thread does
-            # not hold the write gate then (a writer ran), so it may wait for it and draw again.
-            with self._write_gate:
-                return draw()
 
     def _search_filtered(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
                          plan: str):
