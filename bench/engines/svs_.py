@@ -44,8 +44,9 @@ class SvsEngine(WholeBatchEngine):
     lvq: tuple[int, int] = (0, 0)
 
     def __init__(self, params: HNSWParams) -> None:
-        if self.lvq != (0, 0) and cpu_vendor() != "GenuineIntel":
-            raise ImportError(f"SVS LVQ needs an Intel CPU (this one: {cpu_vendor() or 'unknown'}); "
+        vendor = cpu_vendor()
+        if self.lvq != (0, 0) and vendor != "GenuineIntel":
+            raise ImportError(f"SVS LVQ needs an Intel CPU (this one: {vendor or 'unknown'}); "
                               "SVS would exit the process")
         super().__init__(params)
 
