@@ -116,70 +116,133 @@ def test_fastscan32_matches_reference(level, chunks):
     )
 
 
+# The two int8 kernel sets (quant/kernels.h): u8s8 takes query bytes of 127 levels a side (and
+# -128), u8s8_fast 63 (AVX2 multiplies those with a saturating vpmaddubsw).
+INT8_SETS = ("u8s8", "u8s8_fast")
+
+
+def query_range(level, kernels):
+    """The extremes of the query bytes a kernel set takes exactly."""
+    top = _core.int8_query_max(level, kernels == "u8s8_fast")
+    return (-128, 127) if top == 127 else (-top, top)
+
+
+def query_bytes(rng, level, kernels, size):
+    """Random query bytes over the set's whole range, both extremes among the first two."""
+    lo, hi = query_range(level, kernels)
+    w = rng.integers(lo, hi + 1, size=size).astype(np.int8)
+    w.flat[:2] = (lo, hi)
+    return w
+
+
 @pytest.mark.parametrize("level", LEVELS)
+def test_int8_sets_take_the_ranges_they_declare(level):
+    # 127 levels everywhere for u8s8; the fast set is coarser only where it is faster (AVX2).
+    assert _core.int8_query_max(level) == 127
+    assert _core.int8_query_max(level, True) == (63 if level == "avx2" else 127)
+
+
+@pytest.mark.parametrize("metric", ["l2", "ip"])
+@pytest.mark.parametrize("dim", [64, 127, 128, 384])
+def test_int8_queries_use_the_range_of_the_kernels_that_score_them(metric, dim):
+    # An SQ8 query's int8 form (the walks' and code scans') spans exactly the range of the set
+    # that scores it: the fast set from 128 dimensions up, 127 levels below. Scored by that set's
+    # kernel, it ranks every code as its distance does, within the rounding of codes and query.
+    level = vecsearch.simd_info()["level"]
+    rng = np.random.default_rng(dim)
+    x = rng.uniform(-1.0, 1.0, size=(500, dim)).astype(np.float32)
+    codec = _core.Codec("sq8", dim, metric)
+    codec.train(x)
+    codes = codec.encode(x)
+    zero = codec.decode(np.zeros((1, dim), np.uint8)).astype(np.float64)
+    norms = ((codec.decode(codes).astype(np.float64) - zero) ** 2).sum(1) if metric == "l2" else 0.0
+    # The last query is 50 times the data's range in one dimension: one step of its rounding
+    # spans about the whole range of every other weight, so it is held to a looser bound.
+    queries = (rng.uniform(-1, 1, dim), np.full(dim, 1.0), np.full(dim, -1.0), np.eye(dim)[3] * 50)
+    for q, tolerance in zip(queries, (0.02, 0.02, 0.02, 0.1)):
+        q = q.astype(np.float32)[None]
+        w, base, mul, fast = codec.prepare_int8(q)
+        assert fast == (dim >= 128)
+        kernels = "u8s8_fast" if fast else "u8s8"
+        assert np.abs(w.astype(np.int64)).max() == _core.int8_query_max(level, fast)
+        est = base + mul * _core.quant_kernel(level, f"{kernels}_dot", codes, w).astype(np.float64) + norms
+        want = codec.distances(codes, q)[0].astype(np.float64)
+        # Up to a bias per query (the re-rank measures it): the ranking is what the walks use.
+        dev = est - want
+        assert np.abs(dev - dev.mean()).max() <= tolerance * (want.max() - want.min())
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("kernels", INT8_SETS)
 @pytest.mark.parametrize("dim", WIDTHS + (127, 128, 129, 4096))
-def test_u8s8_dot_matches_reference(level, dim):
-    # Extremes included: 255 * -128 and 255 * 127 in every lane (VNNI sums four products per lane).
+def test_u8s8_dot_matches_reference(level, kernels, dim):
+    # Extremes included: 255 times the set's largest query bytes of both signs in every lane (VNNI
+    # sums four products per lane, vpmaddubsw pairs of them in 16 bits).
     rng = np.random.default_rng(dim)
     codes = rng.integers(0, 256, size=(12, dim), dtype=np.uint8)
     codes[0] = 255
-    w = rng.integers(-128, 128, size=dim, dtype=np.int8)
+    w = query_bytes(rng, level, kernels, dim)
     want = codes.astype(np.int64) @ w.astype(np.int64)
-    np.testing.assert_array_equal(_core.quant_kernel(level, "u8s8_dot", codes, w), want.astype(np.float32))
-    low = np.full(dim, -128, dtype=np.int8)
-    np.testing.assert_array_equal(_core.quant_kernel(level, "u8s8_dot", codes[:1], low), [-128.0 * 255 * dim])
+    np.testing.assert_array_equal(_core.quant_kernel(level, f"{kernels}_dot", codes, w), want.astype(np.float32))
+    for extreme in query_range(level, kernels):
+        edge = np.full(dim, extreme, dtype=np.int8)
+        np.testing.assert_array_equal(_core.quant_kernel(level, f"{kernels}_dot", codes[:1], edge),
+                                      [float(extreme) * 255 * dim])
 
 
 @pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("kernels", INT8_SETS)
 @pytest.mark.parametrize("dim", (16, 100, 384, 129))
 @pytest.mark.parametrize("n_rows", (0, 1, 4, 7, 13, 64))
-def test_u8s8_dot_rows_matches_reference(level, dim, n_rows):
+def test_u8s8_dot_rows_matches_reference(level, kernels, dim, n_rows):
     # Scattered rows, repeats included, in groups of four and a tail; extremes in row 0.
     rng = np.random.default_rng(dim * 100 + n_rows)
     codes = rng.integers(0, 256, size=(50, dim), dtype=np.uint8)
     codes[0] = 255
-    w = rng.integers(-128, 128, size=dim, dtype=np.int8)
-    w[: dim // 2] = -128
+    w = query_bytes(rng, level, kernels, dim)
+    w[: dim // 2] = query_range(level, kernels)[0]
     rows = rng.integers(0, len(codes), size=n_rows).astype(np.uint32)
     if n_rows:
         rows[0] = 0
     want = codes[rows].astype(np.int64) @ w.astype(np.int64)
-    got = _core.quant_kernel(level, "u8s8_dot_rows", codes, w, rows)
+    got = _core.quant_kernel(level, f"{kernels}_dot_rows", codes, w, rows)
     np.testing.assert_array_equal(got, want.astype(np.float32))
 
 
 @pytest.mark.parametrize("level", LEVELS)
-@pytest.mark.parametrize("nw", [1, 3, 4, 8])
+@pytest.mark.parametrize("kernels", INT8_SETS)
+@pytest.mark.parametrize("nw", [1, 3, 4, 5, 8])
 @pytest.mark.parametrize("chunks", [1, 25, 96])
-def test_u8s8_block16_matches_reference(level, nw, chunks):
-    # One block of 16 codes interleaved four bytes at a time (graph/range_codes.h), with the
-    # extremes 255 x -128 and 255 x 127 in every lane.
+def test_u8s8_block16_matches_reference(level, kernels, nw, chunks):
+    # One block of 16 codes interleaved four bytes at a time (graph/range_codes.h), with 255
+    # times the set's extremes in every lane.
     rng = np.random.default_rng(chunks * 10 + nw)
     codes = rng.integers(0, 256, size=(16, chunks * 4), dtype=np.uint8)
     codes[0] = 255
-    w = rng.integers(-128, 128, size=(nw, chunks * 4), dtype=np.int8)
-    w[0, ::2] = -128
+    w = query_bytes(rng, level, kernels, (nw, chunks * 4))
+    w[0, ::2] = query_range(level, kernels)[0]
     block = codes.reshape(16, chunks, 4).transpose(1, 0, 2).reshape(chunks, 64)
     want = (w.astype(np.int64) @ codes.T.astype(np.int64)).reshape(-1)
-    got = _core.quant_kernel(level, "u8s8_block16", np.ascontiguousarray(block), w)
+    got = _core.quant_kernel(level, f"{kernels}_block16", np.ascontiguousarray(block), w)
     np.testing.assert_array_equal(got, want.astype(np.float32))
 
 
 @pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("kernels", INT8_SETS)
 @pytest.mark.parametrize("nw", [1, 2, 3, 8])
-def test_u8s8_block16_est_matches_reference(level, nw):
+def test_u8s8_block16_est_matches_reference(level, kernels, nw):
     # The estimates base + norm + mul * dot and the mask of those under each query's bound.
     chunks = 96
     rng = np.random.default_rng(nw)
     codes = rng.integers(0, 256, size=(16, chunks * 4), dtype=np.uint8)
-    w = rng.integers(-128, 128, size=(nw, chunks * 4), dtype=np.int8)
+    w = query_bytes(rng, level, kernels, (nw, chunks * 4))
     block = codes.reshape(16, chunks, 4).transpose(1, 0, 2).reshape(chunks, 64)
     dots = (w.astype(np.int64) @ codes.T.astype(np.int64)).astype(np.float64)
     base, mul, norm = rng.uniform(50, 60, nw), rng.uniform(-1e-3, -1e-4, nw), 0.75
     est = base[:, None] + norm + mul[:, None] * dots
     bound = np.median(est, axis=1)  # about half the lanes pass
     b = np.stack([base, mul, bound, np.full(nw, norm)], axis=1).astype(np.float32)
-    got = _core.quant_kernel(level, "u8s8_block16_est", np.ascontiguousarray(block), w, b).reshape(nw, 17)
+    got = _core.quant_kernel(level, f"{kernels}_block16_est", np.ascontiguousarray(block), w, b).reshape(nw, 17)
     np.testing.assert_allclose(got[:, :16], est, rtol=1e-5, atol=1e-3)  # float32 sums of ~100
     want_mask = [(sum(1 << r for r in range(16) if got[j, r] < np.float32(bound[j]))) for j in range(nw)]
     assert got[:, 16].astype(np.int64).tolist() == want_mask

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Codec', 'HnswIndex', 'MISSING_ID', 'hardware_threads', 'io_uring_available', 'kernel_distances', 'quant_kernel', 'quant_nearest', 'simd_info', 'trim_heap']
+__all__: list[str] = ['Codec', 'HnswIndex', 'MISSING_ID', 'hardware_threads', 'int8_query_max', 'io_uring_available', 'kernel_distances', 'quant_kernel', 'quant_nearest', 'simd_info', 'trim_heap']
 class RangeCodes:
     def epoch(self) -> int:
         ...
@@ -108,6 +108,8 @@ class Codec:
         ...
     def options(self) -> dict:
         ...
+    def prepare_int8(self, query: typing.Any) -> tuple[numpy.typing.NDArray[numpy.int8], float, float, bool]:
+        ...
     def rotation(self) -> typing.Any:
         ...
     def search(self, codes: typing.Any, queries: typing.Any, k: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
@@ -149,6 +151,9 @@ def plan_costs(params: typing.Any, acorn: typing.Any, matches: typing.Any, share
 
 def plan_choose(params: typing.Any, acorn: typing.Any, matches: typing.Any, shared_by: typing.Any, live: typing.SupportsInt, k: typing.SupportsInt, ef: typing.SupportsInt) -> numpy.typing.NDArray[numpy.uint8]:
     """The plan (PLANS code) the planner picks for each filter (csrc/filter/plan_costs.h)."""
+
+def int8_query_max(level: str, fast: bool = False) -> int:
+    """The largest |w| one SIMD level's u8s8 (or u8s8_fast) kernels take exactly (quant/kernels.h)."""
 
 def quant_kernel(level: str, name: str, codes: typing.Any, a: typing.Any, b: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     """

@@ -14,6 +14,7 @@
 #include "quant/kernels.h"
 #include "quant/pq.h"
 #include "quant/search.h"
+#include "quant/sq8.h"
 #include "simd/cpu.h"
 
 namespace vecsearch {
@@ -123,6 +124,25 @@ public:
         return out;
     }
 
+    // Testing hook: an SQ8 codec's int8 form of one query (SQ8Codec::prepare_int8) as (bytes
+    // int8 [dim], base, mul, fast): est = base + code_norm + mul * (code . bytes), scored by the
+    // active level's u8s8_fast kernels when `fast` (SQ8Codec::int8_kernels), its u8s8 otherwise.
+    py::tuple prepare_int8(py::handle query_obj) const {
+        carray<float> q = require_rows(query_obj, c_->dim(), "query");
+        if (q.shape(0) != 1) throw InvalidArgument("prepare_int8: one query");
+        py::array_t<int8_t> w(py::ssize_t(c_->dim()));
+        SQ8Codec::IntQuery form;
+        bool fast;
+        {
+            std::shared_lock<std::shared_mutex> lock(mu_);
+            const SQ8Codec* sq8 = dynamic_cast<const SQ8Codec*>(c_.get());
+            if (sq8 == nullptr) throw InvalidArgument("prepare_int8: an sq8 codec only, this is " + c_->kind());
+            form = sq8->prepare_int8(q.data(), w.mutable_data());
+            fast = &sq8->int8_kernels() == &active_quant_kernels().u8s8_fast;
+        }
+        return py::make_tuple(w, form.base, form.mul, fast);
+    }
+
     py::bytes serialize() const {
         std::vector<uint8_t> b;
         {
@@ -210,9 +230,14 @@ const QuantKernels& hook_table(const std::string& level) {
 //   (int8, nw <= 8); returns [nw * 16]
 //   u8s8_block16_est: the same, b = [nw, 4] float32 rows (base, mul, bound, norm of every lane);
 //   returns [nw * 17]: each query's 16 estimates, then its mask
+//   u8s8_fast_dot, ..._dot_rows, ..._block16, ..._block16_est: the same from the 63-level set
 py::array_t<float> quant_kernel(const std::string& level, const std::string& name, py::handle codes_obj,
                                 py::handle a_obj, py::handle b_obj) {
     const QuantKernels& k = hook_table(level);
+    // "u8s8_fast_<op>": the same op from the 63-level set (QuantKernels::u8s8_fast).
+    const bool fast = name.rfind("u8s8_fast_", 0) == 0;
+    const Int8Kernels& i8 = fast ? k.u8s8_fast : k.u8s8;
+    const std::string op = fast ? "u8s8_" + name.substr(10) : name;
     carray<uint8_t> codes = require_array<uint8_t>(codes_obj, "codes");
     if (codes.ndim() != 2) throw DimensionError("codes must be 2-d");
     size_t n = codes.shape(0), w = codes.shape(1);
@@ -236,11 +261,11 @@ py::array_t<float> quant_kernel(const std::string& level, const std::string& nam
         if (a.ndim() != 2 || size_t(a.shape(0)) != w || a.shape(1) != 256)
             throw DimensionError("a must be [m, 256] with m the code width");
         k.pq8_scan(a.data(), c, w, n, o);
-    } else if (name == "u8s8_dot") {
+    } else if (op == "u8s8_dot") {
         carray<int8_t> a = require_array<int8_t>(a_obj, "a");
         if (a.ndim() != 1 || size_t(a.shape(0)) != w) throw DimensionError("a must be 1-d of the code width");
-        for (size_t i = 0; i < n; ++i) o[i] = float(k.u8s8_dot(c + i * w, a.data(), w));
-    } else if (name == "u8s8_dot_rows") {
+        for (size_t i = 0; i < n; ++i) o[i] = float(i8.dot(c + i * w, a.data(), w));
+    } else if (op == "u8s8_dot_rows") {
         carray<int8_t> a = require_array<int8_t>(a_obj, "a");
         carray<uint32_t> rows = require_array<uint32_t>(b_obj, "b");
         if (a.ndim() != 1 || size_t(a.shape(0)) != w) throw DimensionError("a must be 1-d of the code width");
@@ -249,21 +274,21 @@ py::array_t<float> quant_kernel(const std::string& level, const std::string& nam
         for (size_t i = 0; i < m; ++i)
             if (rows.data()[i] >= n) throw InvalidArgument("u8s8_dot_rows: a row past the codes");
         std::vector<int32_t> dots(m);
-        k.u8s8_dot_rows(c, w, rows.data(), m, a.data(), dots.data());
+        i8.dot_rows(c, w, rows.data(), m, a.data(), dots.data());
         py::array_t<float> res(py::ssize_t{py::ssize_t(m)});
         for (size_t i = 0; i < m; ++i) res.mutable_data()[i] = float(dots[i]);
         return res;
-    } else if (name == "u8s8_block16") {
+    } else if (op == "u8s8_block16") {
         carray<int8_t> a = require_array<int8_t>(a_obj, "a");
         if (w != 64 || a.ndim() != 2 || size_t(a.shape(1)) != n * 4 || a.shape(0) < 1 || a.shape(0) > 8)
             throw DimensionError("u8s8_block16 takes codes [chunks, 64] and 1 to 8 queries [nw, chunks * 4]");
         const size_t nw = a.shape(0);
         std::vector<int32_t> dots(nw * 16);
-        k.u8s8_block16(c, a.data(), nw, n * 4, n, dots.data());
+        i8.block16(c, a.data(), nw, n * 4, n, dots.data());
         py::array_t<float> sums(py::ssize_t(nw * 16));
         for (size_t i = 0; i < nw * 16; ++i) sums.mutable_data()[i] = float(dots[i]);
         return sums;
-    } else if (name == "u8s8_block16_est") {
+    } else if (op == "u8s8_block16_est") {
         carray<int8_t> a = require_array<int8_t>(a_obj, "a");
         carray<float> f = require_array<float>(b_obj, "b");
         if (w != 64 || a.ndim() != 2 || size_t(a.shape(1)) != n * 4 || a.shape(0) < 1 || a.shape(0) > 8 ||
@@ -277,7 +302,7 @@ py::array_t<float> quant_kernel(const std::string& level, const std::string& nam
             mul[j] = f.data()[j * 4 + 1];
             bound[j] = f.data()[j * 4 + 2];
         }
-        k.u8s8_block16_est(c, a.data(), nw, n * 4, n, base.data(), mul.data(), norms.data(), bound.data(), est.data(),
+        i8.block16_est(c, a.data(), nw, n * 4, n, base.data(), mul.data(), norms.data(), bound.data(), est.data(),
                            masks.data());
         py::array_t<float> res(py::ssize_t(nw * 17));
         for (size_t j = 0; j < nw; ++j) {
@@ -340,6 +365,7 @@ void init_quant(py::module_& m) {
         .def("decode", &PyCodec::decode, py::arg("codes"))
         .def("search", &PyCodec::search, py::arg("codes"), py::arg("queries"), py::arg("k"), py::arg("threads") = 0)
         .def("distances", &PyCodec::distances, py::arg("codes"), py::arg("queries"), py::arg("single") = false)
+        .def("prepare_int8", &PyCodec::prepare_int8, py::arg("query"))
         .def("serialize", &PyCodec::serialize)
         .def_static("restore", &PyCodec::restore, py::arg("blob"))
         .def("set_rotation", &PyCodec::set_rotation, py::arg("rotation"))
@@ -351,6 +377,11 @@ void init_quant(py::module_& m) {
         .def_property_readonly("code_size", &PyCodec::code_size)
         .def_property_readonly("prepared_size", &PyCodec::prepared_size)
         .def_property_readonly("trained", &PyCodec::trained);
+    m.def("int8_query_max", [](const std::string& level, bool fast) {
+              const QuantKernels& k = hook_table(level);
+              return (fast ? k.u8s8_fast : k.u8s8).query_max;
+          }, py::arg("level"), py::arg("fast") = false,
+          "The largest |w| one SIMD level's u8s8 (or u8s8_fast) kernels take exactly (quant/kernels.h).");
     m.def("quant_kernel", &quant_kernel, py::arg("level"), py::arg("name"), py::arg("codes"), py::arg("a"),
           py::arg("b") = py::none(), "Testing hook: one quant kernel at one SIMD level over rows of codes.");
     m.def("quant_nearest", &quant_nearest, py::arg("level"), py::arg("x"), py::arg("centroids"),

@@ -1,5 +1,5 @@
 // Exhaustive scans of SQ8 codes for a block of queries: 16 codes interleaved four bytes at a time
-// (quant/kernels.h, u8s8_block16_est) are scored against up to kGroup queries per kernel call,
+// (quant/kernels.h, Int8Kernels::block16_est) are scored against up to kGroup queries per kernel call,
 // and each query keeps its best estimates in a Pool for an exact re-rank. Range indexes store their
 // codes interleaved (graph/range_codes.h); the codes plan interleaves the matching slots' codes as
 // it goes (graph/hnsw_code_scan.cpp), a 16 x dim byte copy shared by the whole block of queries.
@@ -90,14 +90,14 @@ inline void prepare(const SQ8Codec& codec, const float* q, int8_t* w8, float* ba
 // their SQ8Codec::IntQuery base and mul) and admits rows [lo, hi) of it to each query's pool
 // where the estimate is under the pool's bound: the kernel tests all 16 lanes, only the lanes
 // it passes are visited here.
-inline void score_block(const QuantKernels& kernels, const uint8_t* block, const int8_t* w, size_t nw,
+inline void score_block(const Int8Kernels& kernels, const uint8_t* block, const int8_t* w, size_t nw,
                         size_t stride, size_t nc, const float* base, const float* mul, const float* norms,
                         const slot_t* slots, size_t lo, size_t hi, Pool* pools) {
     float bound[kGroup];
     alignas(64) float est[kGroup * kRows];
     uint32_t masks[kGroup];
     for (size_t j = 0; j < nw; ++j) bound[j] = pools[j].bound();
-    kernels.u8s8_block16_est(block, w, nw, stride, nc, base, mul, norms, bound, est, masks);
+    kernels.block16_est(block, w, nw, stride, nc, base, mul, norms, bound, est, masks);
     const uint32_t in_range = ((1u << hi) - 1u) & ~((1u << lo) - 1u);
     for (size_t j = 0; j < nw; ++j) {
         for (uint32_t m = masks[j] & in_range; m != 0; m &= m - 1) {

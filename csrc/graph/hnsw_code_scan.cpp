@@ -61,7 +61,7 @@ float Hnsw::codes_error() const {
     for (size_t s = 0; s < count_ && sample.size() < kTargets; s += step)
         if (!deleted_[s]) sample.push_back(slot_t(s));
     const size_t dim = params_.dim, nq = std::min(kErrorQueries, sample.size());
-    const QuantKernels& kernels = active_quant_kernels();
+    const Int8Kernels& kernels = sq8_->int8_kernels();
     std::vector<int8_t> w8(code_scan::chunks(dim) * 4);
     std::vector<float> dev(sample.size());
     float worst = 0.0f;
@@ -73,7 +73,7 @@ float Hnsw::codes_error() const {
         for (size_t t = 0; t < sample.size(); ++t) {
             const slot_t s = sample[t];
             const float est = form.estimate(sq8_norms() ? code_norms_[s] : 0.0f,
-                                            kernels.u8s8_dot(&codes_[size_t(s) * dim], w8.data(), dim));
+                                            kernels.dot(&codes_[size_t(s) * dim], w8.data(), dim));
             dev[t] = est - store_.distance(q, s);
             mean += dev[t];
         }
@@ -109,7 +109,7 @@ void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t 
     chunk.resize(chunk_rows / code_scan::kRows * block_bytes);
     norms.resize(chunk_rows);
     chunk_slots.resize(chunk_rows);
-    const QuantKernels& kernels = active_quant_kernels();
+    const Int8Kernels& kernels = sq8_->int8_kernels();
     const bool l2 = sq8_norms();
     const uint8_t* rows[code_scan::kRows];
     for (size_t first = 0; first < n_slots; first += chunk_rows) {

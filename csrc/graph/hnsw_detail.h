@@ -137,7 +137,7 @@ void Hnsw::with_scorer(const float* query, const Fn& fn, bool codes, bool int8) 
         const SQ8Codec::IntQuery form = sq8_->prepare_int8(q, w8);
         // With the rows in RAM, the re-rank reads only as deep as the codes' measured error needs.
         fn(Sq8Scorer(store_, q, codes_.data(), sq8_norms() ? code_norms_.data() : nullptr, w8, form,
-                     active_quant_kernels(),
+                     sq8_->int8_kernels(),
                      reader_ || count_ < kErrorSampleMin || !bounded_rerank_.load(std::memory_order_relaxed)
                          ? -1.0f
                          : codes_error()));

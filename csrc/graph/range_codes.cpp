@@ -20,7 +20,7 @@ alignas(64) const float kZeros[kInterleave] = {};  // the norms of ip / cosine c
 }  // namespace
 
 RangeCodes::RangeCodes(size_t dim, Metric metric, uint64_t epoch)
-    : dim_(dim), chunks_(code_scan::chunks(dim)), epoch_(epoch), codec_(dim, metric), kernels_(&active_quant_kernels()) {}
+    : dim_(dim), chunks_(code_scan::chunks(dim)), epoch_(epoch), codec_(dim, metric) {}
 
 std::unique_ptr<RangeCodes> RangeCodes::build(const FlatStore& store, Metric metric, const slot_t* slots, size_t n,
                                               size_t threads, uint64_t epoch) {
@@ -72,13 +72,14 @@ void RangeCodes::scan(const int8_t* w8, const float* base, const float* mul, siz
     if (begin >= end) return;
     const size_t block_bytes = chunks_ * 64, stride = query_bytes();
     const size_t chunk_rows = std::max<size_t>(1, kChunkBytes / block_bytes) * kInterleave;
+    const Int8Kernels& kernels = codec_.int8_kernels();
     for (size_t first = begin / kInterleave * kInterleave; first < end; first += chunk_rows) {
         const size_t last = std::min(end, first + chunk_rows);
         for (size_t g = 0; g < nb; g += kGroup) {
             const size_t nw = std::min(kGroup, nb - g);
             for (size_t row0 = first; row0 < last; row0 += kInterleave) {
                 const size_t lo = std::max(row0, begin) - row0, hi = std::min(row0 + kInterleave, last) - row0;
-                code_scan::score_block(*kernels_, &blocks_[row0 / kInterleave * block_bytes], w8 + g * stride, nw,
+                code_scan::score_block(kernels, &blocks_[row0 / kInterleave * block_bytes], w8 + g * stride, nw,
                                        stride, chunks_, base + g, mul + g, norms_.empty() ? kZeros : &norms_[row0],
                                        &slots_[row0], lo, hi, pools + g);
             }

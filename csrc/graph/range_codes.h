@@ -1,5 +1,5 @@
 // The codes of a range index: the live vectors in the order of one numeric attribute column, as
-// SQ8 codes interleaved in blocks of 16 rows (quant/kernels.h, u8s8_block16). A range predicate
+// SQ8 codes interleaved in blocks of 16 rows (quant/kernels.h, Int8Kernels::block16). A range predicate
 // on that column selects one contiguous stretch of this order [begin, end), which a block of
 // queries scans with integer dot products while the stretch's chunk sits in L2: a quarter of
 // the bytes of the float rows, and four times the arithmetic per instruction. The best
@@ -54,7 +54,6 @@ private:
     std::vector<slot_t> slots_;
     HugeVector<uint8_t> blocks_;  // [ceil(n / 16), chunks_, 16 rows x 4 bytes]
     std::vector<float> norms_;    // l2: each row's SQ8Codec::code_norm (zero-padded); empty otherwise
-    const QuantKernels* kernels_;
 };
 
 }  // namespace vecsearch

@@ -79,12 +79,12 @@ public:
     static constexpr bool kApproximate = true;
 
     Sq8Scorer(const FlatStore& store, const float* q, const uint8_t* codes, const float* norms, const int8_t* w8,
-              SQ8Codec::IntQuery form, const QuantKernels& kernels, float error)
-        : store_(&store), q_(q), codes_(codes), norms_(norms), w8_(w8), form_(form), dot_(kernels.u8s8_dot),
-          dot_rows_(kernels.u8s8_dot_rows), dim_(store.dim()), error_(error) {}
+              SQ8Codec::IntQuery form, const Int8Kernels& kernels, float error)
+        : store_(&store), q_(q), codes_(codes), norms_(norms), w8_(w8), form_(form), dot_(kernels.dot),
+          dot_rows_(kernels.dot_rows), dim_(store.dim()), error_(error) {}
     const float* query() const { return q_; }
     float operator()(slot_t s) const { return form_.estimate(norm(s), dot_(codes_ + size_t(s) * dim_, w8_, dim_)); }
-    // A walk's fresh neighbours in one kernel call (u8s8_dot_rows), then their estimates.
+    // A walk's fresh neighbours in one kernel call (Int8Kernels::dot_rows), then their estimates.
     void score_many(const slot_t* slots, size_t m, float* out) const {
         int32_t dots[kManyMax];
         for (size_t at = 0; at < m; at += kManyMax) {

@@ -12,6 +12,29 @@
 
 namespace vecsearch {
 
+// Integer dot products of unsigned code bytes against signed query bytes w with
+// |w_i| <= query_max (the kernels are exact in that range, not beyond it).
+struct Int8Kernels {
+    int query_max;
+    // sum_i code_i * w_i over dim bytes (one vpdpbusd per 64 dimensions with AVX-512 VNNI).
+    int32_t (*dot)(const uint8_t* code, const int8_t* w, size_t dim);
+    // dot of n scattered codes at once (a graph walk's neighbours): out[i] = the code at
+    // codes + rows[i] * dim . w. Four codes share each query load, in four independent chains.
+    void (*dot_rows)(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w,
+                     int32_t* out);
+    // The same for 16 codes stored interleaved (graph/range_codes.h: chunk c holds bytes 4c..4c+3
+    // of code r at c * 64 + 4r) against nw <= 8 queries of `chunks` * 4 bytes each, `stride`
+    // bytes apart: out[j * 16 + r] = code r . query j. With VNNI one vpdpbusd per chunk and query
+    // scores all 16 codes, with no horizontal sum.
+    void (*block16)(const uint8_t* block, const int8_t* w, size_t nw, size_t stride, size_t chunks, int32_t* out);
+    // block16, then each dot product as an estimated distance and its test against the
+    // query's bound: est[j * 16 + r] = base[j] + norms[r] + mul[j] * dot, bit r of masks[j] set
+    // where est < bound[j] (SQ8Codec::IntQuery forms; graph/code_scan.h admits only those).
+    void (*block16_est)(const uint8_t* block, const int8_t* w, size_t nw, size_t stride, size_t chunks,
+                        const float* base, const float* mul, const float* norms, const float* bound, float* est,
+                        uint32_t* masks);
+};
+
 struct QuantKernels {
     SimdLevel level;
     const char* name;
@@ -35,26 +58,11 @@ struct QuantKernels {
     // 32-byte half, codes 0-15 read its first 16-byte table, codes 16-31 its second, equal copy
     // in practice). Table entries are at most 124 (five-bit levels, four per entry).
     void (*fastscan32)(const uint8_t* packed, const uint8_t* lut, size_t chunks, float* out);
-    // sum_i code_i * w_i over dim unsigned code bytes and signed query bytes (SQ8 walks: an
-    // int8 query against the codes, one vpdpbusd per 64 dimensions with AVX-512 VNNI).
-    int32_t (*u8s8_dot)(const uint8_t* code, const int8_t* w, size_t dim);
-    // u8s8_dot of n scattered codes at once (a graph walk's neighbours): out[i] = the code at
-    // codes + rows[i] * dim . w. With VNNI four codes share each query load and keep four
-    // independent vpdpbusd chains in flight.
-    void (*u8s8_dot_rows)(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w,
-                          int32_t* out);
-    // The same for 16 codes stored interleaved (graph/range_codes.h: chunk c holds bytes 4c..4c+3
-    // of code r at c * 64 + 4r) against nw <= 8 queries of `chunks` * 4 bytes each, `stride`
-    // bytes apart: out[j * 16 + r] = code r . query j. With VNNI one vpdpbusd per chunk and query
-    // scores all 16 codes, with no horizontal sum.
-    void (*u8s8_block16)(const uint8_t* block, const int8_t* w, size_t nw, size_t stride, size_t chunks,
-                         int32_t* out);
-    // u8s8_block16, then each dot product as an estimated distance and its test against the
-    // query's bound: est[j * 16 + r] = base[j] + norms[r] + mul[j] * dot, bit r of masks[j] set
-    // where est < bound[j] (SQ8Codec::IntQuery forms; graph/code_scan.h admits only those).
-    void (*u8s8_block16_est)(const uint8_t* block, const int8_t* w, size_t nw, size_t stride, size_t chunks,
-                             const float* base, const float* mul, const float* norms, const float* bound,
-                             float* est, uint32_t* masks);
+    // SQ8 walks and scans against an int8 query (SQ8Codec::prepare_int8): u8s8 takes query
+    // bytes of 127 levels a side; u8s8_fast takes 63 a side where the level multiplies those
+    // faster (AVX2: vpmaddubsw, whose saturating 16-bit pair sums are exact only while
+    // |w| <= 64), and elsewhere is u8s8 itself. SQ8Codec::int8_kernels picks between them.
+    Int8Kernels u8s8, u8s8_fast;
 };
 
 const QuantKernels& scalar_quant_kernels();

@@ -222,13 +222,83 @@ VS_AVX2 void u8s8_block16_avx2(const uint8_t* b, const int8_t* w, size_t nw, siz
     }
 }
 
-VS_AVX2 void u8s8_block16_est_avx2(const uint8_t* b, const int8_t* w, size_t nw, size_t stride, size_t chunks,
+// With 63-level queries (Int8Kernels::query_max), vpmaddubsw multiplies code bytes by query
+// bytes and sums each pair into a 16-bit lane without saturating (2 * 255 * 64 < 32768), and
+// vpmaddwd by ones adds the pairs into 32 bits: 32 dimensions in two instructions, no widening.
+VS_AVX2 inline __m256i load256(const void* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+VS_AVX2 inline __m256i madd_u8s7(__m256i codes, __m256i w) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(codes, w), _mm256_set1_epi16(1));
+}
+
+VS_AVX2 int32_t u8s7_dot_avx2(const uint8_t* c, const int8_t* w, size_t dim) {
+    __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 64 <= dim; i += 64) {
+        a0 = _mm256_add_epi32(a0, madd_u8s7(load256(c + i), load256(w + i)));
+        a1 = _mm256_add_epi32(a1, madd_u8s7(load256(c + i + 32), load256(w + i + 32)));
+    }
+    for (; i + 32 <= dim; i += 32) a0 = _mm256_add_epi32(a0, madd_u8s7(load256(c + i), load256(w + i)));
+    return hsum_epi32(_mm256_add_epi32(a0, a1)) + g::u8s8_dot(c + i, w + i, dim - i);
+}
+
+VS_AVX2 void u8s7_dot_rows_avx2(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w,
+                                int32_t* out) {
+    const size_t body = dim / 32 * 32;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const uint8_t* c[4];
+        __m256i a[4];
+        for (size_t j = 0; j < 4; ++j) {
+            c[j] = codes + size_t(rows[i + j]) * dim;
+            a[j] = _mm256_setzero_si256();
+        }
+        for (size_t d = 0; d < body; d += 32) {
+            const __m256i q = load256(w + d);
+            for (size_t j = 0; j < 4; ++j) a[j] = _mm256_add_epi32(a[j], madd_u8s7(load256(c[j] + d), q));
+        }
+        for (size_t j = 0; j < 4; ++j) out[i + j] = hsum_epi32(a[j]) + g::u8s8_dot(c[j] + body, w + body, dim - body);
+    }
+    for (; i < n; ++i) out[i] = u8s7_dot_avx2(codes + size_t(rows[i]) * dim, w, dim);
+}
+
+// NW queries per pass over the block: each 32-byte half of a chunk (8 codes x 4 bytes) against
+// a query's four bytes repeated gives the 8 codes' sums in row order, one 32-bit lane each.
+template <size_t NW>
+VS_AVX2 inline void u8s7_block16_group(const uint8_t* b, const int8_t* w, size_t stride, size_t chunks,
+                                       int32_t* out) {
+    __m256i lo[NW], hi[NW];
+    for (size_t t = 0; t < NW; ++t) lo[t] = hi[t] = _mm256_setzero_si256();
+    for (size_t c = 0; c < chunks; ++c) {
+        const __m256i v0 = load256(b + c * 64), v1 = load256(b + c * 64 + 32);
+        for (size_t t = 0; t < NW; ++t) {
+            int32_t four;
+            std::memcpy(&four, w + t * stride + c * 4, sizeof four);
+            const __m256i q = _mm256_set1_epi32(four);
+            lo[t] = _mm256_add_epi32(lo[t], madd_u8s7(v0, q));
+            hi[t] = _mm256_add_epi32(hi[t], madd_u8s7(v1, q));
+        }
+    }
+    for (size_t t = 0; t < NW; ++t) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + t * 16), lo[t]);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + t * 16 + 8), hi[t]);
+    }
+}
+
+VS_AVX2 void u8s7_block16_avx2(const uint8_t* b, const int8_t* w, size_t nw, size_t stride, size_t chunks,
+                               int32_t* out) {
+    size_t j = 0;
+    for (; j + 4 <= nw; j += 4) u8s7_block16_group<4>(b, w + j * stride, stride, chunks, out + j * 16);
+    for (; j < nw; ++j) u8s7_block16_group<1>(b, w + j * stride, stride, chunks, out + j * 16);
+}
+
+template <void (*Block16)(const uint8_t*, const int8_t*, size_t, size_t, size_t, int32_t*)>
+VS_AVX2 void block16_est_avx2(const uint8_t* b, const int8_t* w, size_t nw, size_t stride, size_t chunks,
         const float* base, const float* mul, const float* norms, const float* bound, float* est, uint32_t* masks) {
     alignas(32) int32_t dots[8 * 16];
     const __m256 n0 = _mm256_loadu_ps(norms), n1 = _mm256_loadu_ps(norms + 8);
     for (size_t j0 = 0; j0 < nw; j0 += 8) {
         const size_t m = std::min<size_t>(8, nw - j0);
-        u8s8_block16_avx2(b, w + j0 * stride, m, stride, chunks, dots);
+        Block16(b, w + j0 * stride, m, stride, chunks, dots);
         for (size_t j = 0; j < m; ++j) {
             const __m256 bj = _mm256_set1_ps(base[j0 + j]), mj = _mm256_set1_ps(mul[j0 + j]);
             const __m256 lim = _mm256_set1_ps(bound[j0 + j]);
@@ -249,7 +319,11 @@ VS_AVX2 void u8s8_block16_est_avx2(const uint8_t* b, const int8_t* w, size_t nw,
 const QuantKernels& avx2_quant_kernels() {
     static const QuantKernels table{SimdLevel::avx2,   "avx2",           sq8_l2_avx2,   sq8_dot_avx2,
                                     hamming_avx2,      hamming_scan_avx2, scalar_quant_kernels().pq8_scan, nearest_avx2,
-                                    fastscan32_avx2, u8s8_dot_avx2, u8s8_dot_rows_avx2, u8s8_block16_avx2, u8s8_block16_est_avx2};
+                                    fastscan32_avx2,
+                                    {127, u8s8_dot_avx2, u8s8_dot_rows_avx2, u8s8_block16_avx2,
+                                     block16_est_avx2<u8s8_block16_avx2>},
+                                    {63, u8s7_dot_avx2, u8s7_dot_rows_avx2, u8s7_block16_avx2,
+                                     block16_est_avx2<u8s7_block16_avx2>}};
     return table;
 }
 

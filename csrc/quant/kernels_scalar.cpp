@@ -46,9 +46,11 @@ void u8s8_block16_est_scalar(const uint8_t* b, const int8_t* w, size_t nw, size_
 }  // namespace
 
 const QuantKernels& scalar_quant_kernels() {
+    static const Int8Kernels u8s8{127, u8s8_dot_scalar, u8s8_dot_rows_scalar, u8s8_block16_scalar,
+                                  u8s8_block16_est_scalar};
     static const QuantKernels table{SimdLevel::scalar, "scalar",  sq8_l2_scalar,  sq8_dot_scalar,
                                     hamming_scalar,    hamming_scan_scalar, pq8_scan_scalar, nearest_scalar,
-                                    fastscan32_scalar, u8s8_dot_scalar, u8s8_dot_rows_scalar, u8s8_block16_scalar, u8s8_block16_est_scalar};
+                                    fastscan32_scalar, u8s8, u8s8};
     return table;
 }
 

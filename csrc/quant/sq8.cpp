@@ -103,7 +103,7 @@ SQ8Codec::IntQuery SQ8Codec::prepare_int8(const float* q, int8_t* w8) const {
         base += l2 ? double(p) * p : double(q[i]) * vmin_[i];
         top = std::max(top, std::fabs(weight(i)));
     }
-    const float step = top > 0.0f ? top / 127.0f : 1.0f;
+    const float step = top > 0.0f ? top / float(int8_kernels().query_max) : 1.0f;
     for (size_t i = 0; i < dim_; ++i) w8[i] = int8_t(std::lrint(weight(i) / step));
     IntQuery out;
     out.base = l2 ? float(base) : float(1.0 - base);

@@ -45,6 +45,11 @@ public:
         float estimate(float norm, int32_t dot) const { return base + norm + mul * float(dot); }
     };
     IntQuery prepare_int8(const float* q, int8_t* w8) const;
+    // The kernels that score prepare_int8's queries: from kFastInt8Dim dimensions up the faster
+    // 63-level ones (QuantKernels::u8s8_fast), whose coarser rounding averages out over the sum;
+    // below it, 127 levels, where a walk's checks on a few dimensions need the finer query.
+    const Int8Kernels& int8_kernels() const { return dim_ >= kFastInt8Dim ? k_->u8s8_fast : k_->u8s8; }
+    static constexpr size_t kFastInt8Dim = 128;
     // l2: sum_i (scale_i * code_i)^2, the code's part of its distance to any query; 0 otherwise.
     float code_norm(const uint8_t* code) const;
 
