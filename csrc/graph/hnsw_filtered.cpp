@@ -50,7 +50,9 @@ size_t Hnsw::walk_acorn(const Scorer& score, slot_t ep, const std::vector<Neighb
     const bool gamma = params_.acorn_gamma > 1;
     const size_t two_hop_from = gamma ? params_.m_beta() + 1 : 1;
     sc.fresh.resize(cap);
+    sc.fresh_dists.resize(cap);
     slot_t* fresh = sc.fresh.data();
+    float* dists = sc.fresh_dists.data();
     auto expand = [&](slot_t u, size_t& m) {
         const slot_t* row = &links0_[size_t(u) * row0_];
         size_t cnt = row[0];
@@ -90,15 +92,15 @@ size_t Hnsw::walk_acorn(const Scorer& score, slot_t ep, const std::vector<Neighb
     size_t m = 0;
     if (pass(ep) && !visited.test_and_set(ep)) fresh[m++] = ep;
     expand(ep, m);
-    for (size_t j = 0; j < m; ++j) pool.insert(score(fresh[j]), fresh[j]);
+    score.score_many(fresh, m, dists);  // a node's filtered neighbourhood in one kernel call
+    for (size_t j = 0; j < m; ++j) pool.insert(dists[j], fresh[j]);
     while (pool.has_next()) {
         slot_t u = pool.pop_next();
         m = 0;
         expand(u, m);
-        for (size_t j = 0; j < m; ++j) {
-            slot_t v = fresh[j];
-            if (pool.insert(score(v), v)) __builtin_prefetch(&links0_[size_t(v) * row0_], 0, 3);
-        }
+        score.score_many(fresh, m, dists);
+        for (size_t j = 0; j < m; ++j)
+            if (pool.insert(dists[j], fresh[j])) __builtin_prefetch(&links0_[size_t(fresh[j]) * row0_], 0, 3);
     }
     return pool.size();
 }
