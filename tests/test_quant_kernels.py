@@ -154,8 +154,9 @@ def test_int8_queries_use_the_range_of_the_kernels_that_score_them(metric, dim):
     codec = _core.Codec("sq8", dim, metric)
     codec.train(x)
     codes = codec.encode(x)
-    zero = codec.decode(np.zeros((1, dim), np.uint8)).astype(np.float64)
-    norms = ((codec.decode(codes).astype(np.float64) - zero) ** 2).sum(1) if metric == "l2" else 0.0
+    # l2's code_norm: the decoded row's squared distance to the middle code (128 in every byte).
+    mid = codec.decode(np.full((1, dim), 128, np.uint8)).astype(np.float64)
+    norms = ((codec.decode(codes).astype(np.float64) - mid) ** 2).sum(1) if metric == "l2" else 0.0
     # The last query is 50 times the data's range in one dimension: one step of its rounding
     # spans about the whole range of every other weight, so it is held to a looser bound.
     queries = (rng.uniform(-1, 1, dim), np.full(dim, 1.0), np.full(dim, -1.0), np.eye(dim)[3] * 50)

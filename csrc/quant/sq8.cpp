@@ -93,20 +93,26 @@ void SQ8Codec::scan(const uint8_t* prepared, const uint8_t* codes, size_t n, flo
 SQ8Codec::IntQuery SQ8Codec::prepare_int8(const float* q, int8_t* w8) const {
     if (!trained_) throw InvalidArgument("sq8: search before train");
     const bool l2 = metric_ == Metric::l2;
-    // w_i = (q_i - min_i) * scale_i (l2) or q_i * scale_i: computed twice rather than kept, so a
-    // query on the walk's hot path allocates nothing.
-    auto weight = [&](size_t i) { return (l2 ? q[i] - vmin_[i] : q[i]) * scale_[i]; };
+    // l2: p_i = q_i - mid_i, the query less the middle code's value (mid_i = min_i + 128 scale_i),
+    // and w_i = p_i * scale_i; |q - x|^2 = |p|^2 + 256 sum_i w_i - 2 sum_i w_i code_i + code_norm.
+    // ip / cosine: w_i = q_i * scale_i. Computed twice rather than kept, so a query on the walk's
+    // hot path allocates nothing.
+    auto shifted = [&](size_t i) { return l2 ? q[i] - (vmin_[i] + 128.0f * scale_[i]) : q[i]; };
     double base = 0.0;
     float top = 0.0f;
     for (size_t i = 0; i < dim_; ++i) {
-        const float p = l2 ? q[i] - vmin_[i] : q[i];
+        const float p = shifted(i);
         base += l2 ? double(p) * p : double(q[i]) * vmin_[i];
-        top = std::max(top, std::fabs(weight(i)));
+        top = std::max(top, std::fabs(p * scale_[i]));
     }
     const float step = top > 0.0f ? top / float(int8_kernels().query_max) : 1.0f;
-    for (size_t i = 0; i < dim_; ++i) w8[i] = int8_t(std::lrint(weight(i) / step));
+    int64_t total = 0;  // sum_i w8_i: the rounded query's 256 sum_i w_i term
+    for (size_t i = 0; i < dim_; ++i) {
+        w8[i] = int8_t(std::lrint(shifted(i) * scale_[i] / step));
+        total += w8[i];
+    }
     IntQuery out;
-    out.base = l2 ? float(base) : float(1.0 - base);
+    out.base = l2 ? float(base + 256.0 * double(step) * double(total)) : float(1.0 - base);
     out.mul = l2 ? -2.0f * step : -step;
     return out;
 }
@@ -115,7 +121,7 @@ float SQ8Codec::code_norm(const uint8_t* code) const {
     if (metric_ != Metric::l2) return 0.0f;
     float s = 0.0f;
     for (size_t i = 0; i < dim_; ++i) {
-        const float v = scale_[i] * float(code[i]);
+        const float v = scale_[i] * (float(code[i]) - 128.0f);
         s += v * v;
     }
     return s;

@@ -36,8 +36,11 @@ public:
 
     // The graph walk's integer form of a query: signed bytes w8 (dim of them) such that
     //   distance(code) ~= base + code_norm(code) + mul * sum_i code_i * w8_i
-    // (code_norm is 0 for ip/cosine), one int8 dot product per code (QuantKernels::u8s8_dot).
-    // The query's rounding to 8 bits only moves walk estimates; answers are re-ranked exactly.
+    // (code_norm is 0 for ip/cosine), one int8 dot product per code (Int8Kernels::dot).
+    // The query's rounding only moves walk estimates; answers are re-ranked exactly. For l2 the
+    // weights are taken about the middle code, 128 in every dimension (not the per-dimension
+    // minimum, which would leave them all of one sign): a query inside the data's range then
+    // spans both signs, and its rounding step is half as large.
     struct IntQuery {
         float base = 0.0f, mul = 0.0f;
         // The estimated distance of a code whose code_norm is `norm` and whose dot product with
@@ -50,7 +53,8 @@ public:
     // below it, 127 levels, where a walk's checks on a few dimensions need the finer query.
     const Int8Kernels& int8_kernels() const { return dim_ >= kFastInt8Dim ? k_->u8s8_fast : k_->u8s8; }
     static constexpr size_t kFastInt8Dim = 128;
-    // l2: sum_i (scale_i * code_i)^2, the code's part of its distance to any query; 0 otherwise.
+    // l2: sum_i (scale_i * (code_i - 128))^2, the code's part of its distance to any query; 0
+    // otherwise.
     float code_norm(const uint8_t* code) const;
 
     std::vector<uint8_t> serialize() const override;
