@@ -499,7 +499,7 @@ class Index:
             plan: how filtered queries are answered: ``"auto"`` (per query, from the exact
                 match count and measured costs; see :meth:`explain`), ``"scan"`` (exact),
                 ``"acorn"`` (ACORN-1 walk over matching nodes), ``"post"`` (walk, then filter) or
-                ``"codes"`` (every match's SQ8 code scored with an 8-bit query, the best ``rerank``
+                ``"codes"`` (every match's SQ8 code scored with an integer query, the best ``rerank``
                 re-scored exactly: storage ``"sq8"`` or ``"auto"`` that chose it) or ``"range"``
                 (the range index of the filter's column: see :meth:`create_range_index`).
             rerank: with quantized storage, how many of the walk's best candidates are re-scored

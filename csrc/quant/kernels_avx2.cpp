@@ -151,39 +151,6 @@ VS_AVX2 inline int32_t hsum_epi32(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-VS_AVX2 int32_t u8s8_dot_avx2(const uint8_t* c, const int8_t* w, size_t dim) {
-    __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
-    size_t i = 0;
-    for (; i + 32 <= dim; i += 32) {
-        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(widen_u8(c + i), widen_s8(w + i)));
-        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(widen_u8(c + i + 16), widen_s8(w + i + 16)));
-    }
-    for (; i + 16 <= dim; i += 16) a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(widen_u8(c + i), widen_s8(w + i)));
-    return hsum_epi32(_mm256_add_epi32(a0, a1)) + g::u8s8_dot(c + i, w + i, dim - i);
-}
-
-// Four codes at a time: each widened query load serves four multiply-adds, in four independent
-// chains.
-VS_AVX2 void u8s8_dot_rows_avx2(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w,
-                                int32_t* out) {
-    const size_t body = dim / 16 * 16;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const uint8_t* c[4];
-        __m256i a[4];
-        for (size_t j = 0; j < 4; ++j) {
-            c[j] = codes + size_t(rows[i + j]) * dim;
-            a[j] = _mm256_setzero_si256();
-        }
-        for (size_t d = 0; d < body; d += 16) {
-            const __m256i q = widen_s8(w + d);
-            for (size_t j = 0; j < 4; ++j) a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(widen_u8(c[j] + d), q));
-        }
-        for (size_t j = 0; j < 4; ++j) out[i + j] = hsum_epi32(a[j]) + g::u8s8_dot(c[j] + body, w + body, dim - body);
-    }
-    for (; i < n; ++i) out[i] = u8s8_dot_avx2(codes + size_t(rows[i]) * dim, w, dim);
-}
-
 // Query j's four bytes of a chunk, widened and repeated over the register: [w0 w1 w2 w3] x 4.
 VS_AVX2 inline __m256i chunk_weights(const int8_t* w) {
     int32_t four;
@@ -230,20 +197,38 @@ VS_AVX2 inline __m256i madd_u8s7(__m256i codes, __m256i w) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(codes, w), _mm256_set1_epi16(1));
 }
 
-VS_AVX2 int32_t u8s7_dot_avx2(const uint8_t* c, const int8_t* w, size_t dim) {
+// The two multiply forms, `step` dimensions per multiply-add into eight 32-bit lanes:
+// 127-level queries widened to 16 bits (vpmaddwd), 63-level ones in bytes (vpmaddubsw).
+struct Widened {
+    static constexpr size_t step = 16;
+    VS_AVX2 static __m256i query(const int8_t* w) { return widen_s8(w); }
+    VS_AVX2 static __m256i madd(const uint8_t* c, __m256i q) { return _mm256_madd_epi16(widen_u8(c), q); }
+};
+struct Bytes {
+    static constexpr size_t step = 32;
+    VS_AVX2 static __m256i query(const int8_t* w) { return load256(w); }
+    VS_AVX2 static __m256i madd(const uint8_t* c, __m256i q) { return madd_u8s7(load256(c), q); }
+};
+
+template <class Form>
+VS_AVX2 int32_t dot_avx2(const uint8_t* c, const int8_t* w, size_t dim) {
+    constexpr size_t s = Form::step;
     __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
     size_t i = 0;
-    for (; i + 64 <= dim; i += 64) {
-        a0 = _mm256_add_epi32(a0, madd_u8s7(load256(c + i), load256(w + i)));
-        a1 = _mm256_add_epi32(a1, madd_u8s7(load256(c + i + 32), load256(w + i + 32)));
+    for (; i + 2 * s <= dim; i += 2 * s) {
+        a0 = _mm256_add_epi32(a0, Form::madd(c + i, Form::query(w + i)));
+        a1 = _mm256_add_epi32(a1, Form::madd(c + i + s, Form::query(w + i + s)));
     }
-    for (; i + 32 <= dim; i += 32) a0 = _mm256_add_epi32(a0, madd_u8s7(load256(c + i), load256(w + i)));
+    for (; i + s <= dim; i += s) a0 = _mm256_add_epi32(a0, Form::madd(c + i, Form::query(w + i)));
     return hsum_epi32(_mm256_add_epi32(a0, a1)) + g::u8s8_dot(c + i, w + i, dim - i);
 }
 
-VS_AVX2 void u8s7_dot_rows_avx2(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w,
-                                int32_t* out) {
-    const size_t body = dim / 32 * 32;
+// Four codes at a time: each query load (widened or not) serves four multiply-adds, in four
+// independent chains.
+template <class Form>
+VS_AVX2 void dot_rows_avx2(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w,
+                           int32_t* out) {
+    const size_t body = dim / Form::step * Form::step;
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
         const uint8_t* c[4];
@@ -252,13 +237,13 @@ VS_AVX2 void u8s7_dot_rows_avx2(const uint8_t* codes, size_t dim, const uint32_t
             c[j] = codes + size_t(rows[i + j]) * dim;
             a[j] = _mm256_setzero_si256();
         }
-        for (size_t d = 0; d < body; d += 32) {
-            const __m256i q = load256(w + d);
-            for (size_t j = 0; j < 4; ++j) a[j] = _mm256_add_epi32(a[j], madd_u8s7(load256(c[j] + d), q));
+        for (size_t d = 0; d < body; d += Form::step) {
+            const __m256i q = Form::query(w + d);
+            for (size_t j = 0; j < 4; ++j) a[j] = _mm256_add_epi32(a[j], Form::madd(c[j] + d, q));
         }
         for (size_t j = 0; j < 4; ++j) out[i + j] = hsum_epi32(a[j]) + g::u8s8_dot(c[j] + body, w + body, dim - body);
     }
-    for (; i < n; ++i) out[i] = u8s7_dot_avx2(codes + size_t(rows[i]) * dim, w, dim);
+    for (; i < n; ++i) out[i] = dot_avx2<Form>(codes + size_t(rows[i]) * dim, w, dim);
 }
 
 // NW queries per pass over the block: each 32-byte half of a chunk (8 codes x 4 bytes) against
@@ -320,9 +305,9 @@ const QuantKernels& avx2_quant_kernels() {
     static const QuantKernels table{SimdLevel::avx2,   "avx2",           sq8_l2_avx2,   sq8_dot_avx2,
                                     hamming_avx2,      hamming_scan_avx2, scalar_quant_kernels().pq8_scan, nearest_avx2,
                                     fastscan32_avx2,
-                                    {127, u8s8_dot_avx2, u8s8_dot_rows_avx2, u8s8_block16_avx2,
+                                    {127, dot_avx2<Widened>, dot_rows_avx2<Widened>, u8s8_block16_avx2,
                                      block16_est_avx2<u8s8_block16_avx2>},
-                                    {63, u8s7_dot_avx2, u8s7_dot_rows_avx2, u8s7_block16_avx2,
+                                    {63, dot_avx2<Bytes>, dot_rows_avx2<Bytes>, u8s7_block16_avx2,
                                      block16_est_avx2<u8s7_block16_avx2>}};
     return table;
 }
