@@ -103,3 +103,24 @@ def test_refused_without_sq8_codes(data):
     index.add(x, attributes={"group": group})
     with pytest.raises(ValueError, match="codes"):
         index.search(q, K, filter=F("group") < 5, plan="codes")
+
+
+@pytest.mark.parametrize("plan", ["codes", "range"])
+def test_pools_cut_through_tied_estimates(plan):
+    # 40 distinct vectors, each repeated 50 times with its own value of `num`: the codes of
+    # copies are equal, so the pools' cuts meet long runs of equal estimates (the quickselect's
+    # tie partition). The k best distances must be numpy's, whichever copies come back.
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((40, DIM)).astype(np.float32)
+    x = np.repeat(base, 50, axis=0)
+    q = rng.standard_normal((NQ, DIM)).astype(np.float32)
+    index = vecsearch.Index(DIM, metric="l2", storage="sq8")
+    index.add(x, attributes={"num": rng.permutation(len(x))})
+    if plan == "range":
+        index.create_range_index("num")
+    allowed = np.ones(len(x), bool)
+    ids, dists = index.search(q, K, filter=F("num") >= 0, plan=plan, rerank=2 * K)
+    _, want_d = truth(x, q, allowed, "l2")
+    np.testing.assert_allclose(dists, want_d, rtol=1e-4, atol=1e-3)
+    for row in ids:
+        assert len(set(row.tolist())) == K  # no row twice

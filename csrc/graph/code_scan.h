@@ -31,8 +31,12 @@ inline size_t chunks(size_t dim) { return (dim + 3) / 4; }
 inline size_t pool_size(size_t depth) { return 2 * depth + 8; }
 
 // A query's best `keep` estimates: admitted into a flat buffer while under the bound, which
-// is cut back to the best `keep` (nth_element) each time it doubles: constant time per
-// admission, where a heap of a pool this deep costs a logarithm on each of the many early ones.
+// is cut back to the best `keep` each time it doubles: constant time per admission, where a
+// heap of a pool this deep costs a logarithm on each of the many early ones. The cut is a
+// quickselect whose partitions write every item to both ends of a scratch buffer and advance
+// one end by the comparison: the estimates are noise to a branch predictor, so the branches
+// of std::nth_element mispredicted on every other item (half of a shared-filter scan's time
+// outside its kernel).
 class Pool {
 public:
     void reset(size_t keep) {
@@ -55,13 +59,56 @@ public:
     }
 
 private:
+    static constexpr size_t kSmall = 16;  // ranges this short are sorted outright
     static bool less(const Neighbor& a, const Neighbor& b) { return a.dist < b.dist; }
+
+    // Moves the items of [lo, hi) that pass `goes_first` to its front (in order) and the others
+    // behind them; returns how many passed.
+    template <class Test>
+    size_t partition(size_t lo, size_t hi, Test goes_first) {
+        Neighbor* a = items_.data();
+        Neighbor* s = scratch_.data();
+        size_t front = 0, back = hi - lo;
+        for (size_t i = lo; i < hi; ++i) {
+            const bool first = goes_first(a[i].dist);
+            s[front] = a[i];
+            s[back - 1] = a[i];
+            front += first;
+            back -= !first;
+        }
+        std::memcpy(a + lo, s, (hi - lo) * sizeof(Neighbor));
+        return front;
+    }
+
+    // Leaves the best keep_ items in items_[0, keep_) and the keep_-th smallest estimate in
+    // bound_.
     void cut() {
-        std::nth_element(items_.begin(), items_.begin() + (keep_ - 1), items_.end(), less);
-        bound_ = items_[keep_ - 1].dist;  // nth_element leaves the keep-th smallest there
+        const size_t want = keep_ - 1;
+        scratch_.resize(items_.size());
+        size_t lo = 0, hi = items_.size();
+        while (hi - lo > kSmall) {
+            const size_t mid = lo + (hi - lo) / 2;
+            const float x = items_[lo].dist, y = items_[mid].dist, z = items_[hi - 1].dist;
+            const float pivot = std::max(std::min(x, y), std::min(std::max(x, y), z));  // median of three
+            const size_t below = lo + partition(lo, hi, [pivot](float d) { return d < pivot; });
+            if (want < below) {
+                hi = below;
+                continue;
+            }
+            // The pivot's ties next: at least the pivot itself, so the range always shrinks.
+            const size_t ties = below + partition(below, hi, [pivot](float d) { return d <= pivot; });
+            if (want < ties) {
+                lo = hi = want;  // items_[want] is a tie of the pivot: the keep-th smallest
+                break;
+            }
+            lo = ties;
+        }
+        if (lo < hi) std::sort(items_.begin() + lo, items_.begin() + hi, less);
+        bound_ = items_[want].dist;
         items_.resize(keep_);
     }
-    std::vector<Neighbor> items_;
+
+    std::vector<Neighbor> items_, scratch_;
     size_t keep_ = 0;
     float bound_ = std::numeric_limits<float>::infinity();
 };
