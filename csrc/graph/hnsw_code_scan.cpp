@@ -12,6 +12,34 @@ namespace vecsearch {
 namespace {
 
 constexpr size_t kChunkBytes = 256 << 10;  // codes interleaved at once, scored while in L2
+// Fewer queries than this score the codes where they lie: interleaving a block of 16 scattered
+// codes (a 4-byte move per chunk of each) costs several in-place dot products a code, so it pays
+// only when enough queries share the block (measured even at 5-6 queries a filter, 384-d).
+constexpr size_t kInterleaveMin = 5;
+constexpr size_t kInPlaceBatch = 64;  // codes scored per dot_rows call, the next batch prefetched
+
+// Scores the codes of slots[0, n) where they lie for nb queries and admits each estimate under
+// its query's bound to its pool.
+void score_in_place(const Int8Kernels& kernels, const uint8_t* codes, size_t dim, const float* norms,
+                    const slot_t* slots, size_t n, const int8_t* w8, size_t stride, size_t nb, const float* base,
+                    const float* mul, code_scan::Pool* pools) {
+    int32_t dots[kInPlaceBatch];
+    for (size_t first = 0; first < n; first += kInPlaceBatch) {
+        const size_t m = std::min(kInPlaceBatch, n - first);
+        // Scattered rows: load the next batch while this one is scored.
+        for (size_t r = first + kInPlaceBatch; r < std::min(first + 2 * kInPlaceBatch, n); ++r)
+            prefetch_lines(codes + size_t(slots[r]) * dim, dim);
+        for (size_t j = 0; j < nb; ++j) {
+            kernels.dot_rows(codes, dim, slots + first, m, w8 + j * stride, dots);
+            code_scan::Pool& pool = pools[j];
+            for (size_t r = 0; r < m; ++r) {
+                const slot_t s = slots[first + r];
+                const float est = base[j] + (norms ? norms[s] : 0.0f) + mul[j] * float(dots[r]);
+                if (est < pool.bound()) pool.push(est, s);
+            }
+        }
+    }
+}
 
 }  // namespace
 
@@ -106,11 +134,18 @@ void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t 
         code_scan::prepare(*sq8_, queries + size_t(block[j]) * dim, w8.data() + j * nc * 4, &base[j], &mul[j]);
         tops[j].reset(code_scan::pool_size(depth));
     }
+    const Int8Kernels& kernels = sq8_->int8_kernels();
+    const bool l2 = sq8_norms();
+    if (nb < kInterleaveMin) {
+        score_in_place(kernels, codes_.data(), dim, l2 ? code_norms_.data() : nullptr, slots, n_slots, w8.data(),
+                       nc * 4, nb, base.data(), mul.data(), tops.data());
+        finish_code_scans(queries, block, nb, tops.data(), k, depth, slots, n_slots, shared ? 0.0f : codes_error(),
+                          out_ids, out_dists, out_answered);
+        return;
+    }
     chunk.resize(chunk_rows / code_scan::kRows * block_bytes);
     norms.resize(chunk_rows);
     chunk_slots.resize(chunk_rows);
-    const Int8Kernels& kernels = sq8_->int8_kernels();
-    const bool l2 = sq8_norms();
     const uint8_t* rows[code_scan::kRows];
     for (size_t first = 0; first < n_slots; first += chunk_rows) {
         const size_t m = std::min(chunk_rows, n_slots - first);
