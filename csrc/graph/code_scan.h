@@ -54,13 +54,15 @@ public:
     // Ascending by estimate, at most `keep`; the pool is spent until the next reset.
     const std::vector<Neighbor>& sorted() {
         if (items_.size() > keep_) cut();
-        std::sort(items_.begin(), items_.end(), less);
+        std::sort(items_.begin(), items_.end(), Less());
         return items_;
     }
 
 private:
     static constexpr size_t kSmall = 16;  // ranges this short are sorted outright
-    static bool less(const Neighbor& a, const Neighbor& b) { return a.dist < b.dist; }
+    struct Less {  // a type, not a function pointer: std::sort inlines it
+        bool operator()(const Neighbor& a, const Neighbor& b) const { return a.dist < b.dist; }
+    };
 
     // Moves the items of [lo, hi) that pass `goes_first` to its front (in order) and the others
     // behind them; returns how many passed.
@@ -103,7 +105,7 @@ private:
             }
             lo = ties;
         }
-        if (lo < hi) std::sort(items_.begin() + lo, items_.begin() + hi, less);
+        if (lo < hi) std::sort(items_.begin() + lo, items_.begin() + hi, Less());
         bound_ = items_[want].dist;
         items_.resize(keep_);
     }
