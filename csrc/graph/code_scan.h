@@ -97,7 +97,11 @@ private:
                 hi = below;
                 continue;
             }
-            // The pivot's ties next: at least the pivot itself, so the range always shrinks.
+            if (below > lo) {  // the range shrank: go on above the pivot's value
+                lo = below;
+                continue;
+            }
+            // Nothing is under the pivot: split off its ties (at least the pivot itself).
             const size_t ties = below + partition(below, hi, [pivot](float d) { return d <= pivot; });
             if (want < ties) {
                 lo = hi = want;  // items_[want] is a tie of the pivot: the keep-th smallest
