@@ -9,6 +9,7 @@ items is a right answer. ``recall_ids`` is the strict id-overlap figure, also re
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -89,7 +90,12 @@ def measure_point(
     """Probe (warm-up) over the first tenth of the case's queries; if that runs under
     ``min_qps`` it is the point, else timed passes over all of them: at least ``reps``,
     more (up to 10) until 0.1 s has been timed, since one pass of a few milliseconds on a
-    shared machine is noise. QPS is the mean over the passes (std and best kept too)."""
+    shared machine is noise. QPS is the mean over the passes (std and best kept too).
+
+    A full garbage collection runs first, untimed (as pyperf does between runs): otherwise the
+    garbage earlier points left behind sets off a full collection inside whichever method's
+    timed pass comes next (50-100 ms once, measured with the debian own filters)."""
+    gc.collect()
     queries = case.queries
     nq = queries.shape[0]
     plan = M.plan(method, case, k, ef, curve)
