@@ -247,3 +247,30 @@ def test_u8s8_block16_est_matches_reference(level, kernels, nw):
     np.testing.assert_allclose(got[:, :16], est, rtol=1e-5, atol=1e-3)  # float32 sums of ~100
     want_mask = [(sum(1 << r for r in range(16) if got[j, r] < np.float32(bound[j]))) for j in range(nw)]
     assert got[:, 16].astype(np.int64).tolist() == want_mask
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("kernels", INT8_SETS)
+@pytest.mark.parametrize("nw", [1, 2, 3, 5, 7, 8])
+@pytest.mark.parametrize("dim", [16, 100, 384])
+def test_u8s8_rows_est_matches_reference(level, kernels, nw, dim):
+    # Scattered codes scored in place for up to 8 queries at once (the codes plan): each row's
+    # estimates base + norm + mul * dot (the hook reads rows last first, norms[s] = s / 4) and the
+    # mask of those under each query's bound; 255 times the set's extremes in row 0, and a dim
+    # that leaves a tail past the kernel's steps.
+    n = 37
+    rng = np.random.default_rng(nw * 1000 + dim)
+    codes = rng.integers(0, 256, size=(n, dim), dtype=np.uint8)
+    codes[0] = 255
+    w = query_bytes(rng, level, kernels, (nw, dim))
+    w[0, ::2] = query_range(level, kernels)[0]
+    rows = np.arange(n)[::-1]
+    dots = (codes[rows].astype(np.int64) @ w.T.astype(np.int64)).astype(np.float64)  # [n, nw], exact
+    base, mul = rng.uniform(50, 60, nw), rng.uniform(-1e-3, -1e-4, nw)
+    est = base[None, :] + rows[:, None] / 4.0 + mul[None, :] * dots
+    bound = np.median(est, axis=0)  # about half the rows pass each query
+    b = np.stack([base, mul, bound], axis=1).astype(np.float32)
+    got = _core.quant_kernel(level, f"{kernels}_rows_est", codes, w, b).reshape(n, 9)
+    np.testing.assert_allclose(got[:, :nw], est, rtol=1e-5, atol=1e-3)
+    want_mask = [sum(1 << j for j in range(nw) if got[i, j] < np.float32(bound[j])) for i in range(n)]
+    assert got[:, 8].astype(np.int64).tolist() == want_mask

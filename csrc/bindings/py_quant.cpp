@@ -230,7 +230,11 @@ const QuantKernels& hook_table(const std::string& level) {
 //   (int8, nw <= 8); returns [nw * 16]
 //   u8s8_block16_est: the same, b = [nw, 4] float32 rows (base, mul, bound, norm of every lane);
 //   returns [nw * 17]: each query's 16 estimates, then its mask
-//   u8s8_fast_dot, ..._dot_rows, ..._block16, ..._block16_est: the same from the 63-level set
+//   u8s8_rows_est: codes [n, dim] scored in place, every row, last first (scattered reads), with
+//   norms[s] = s / 4; a = queries [nw, dim] (int8, nw <= 8), b = [nw, 3] float32 rows (base, mul,
+//   bound); returns [n * 9]: each row's 8 estimates (lanes past nw unspecified), then its mask
+//   u8s8_fast_dot, ..._dot_rows, ..._block16, ..._block16_est, ..._rows_est: the same from the
+//   63-level set
 py::array_t<float> quant_kernel(const std::string& level, const std::string& name, py::handle codes_obj,
                                 py::handle a_obj, py::handle b_obj) {
     const QuantKernels& k = hook_table(level);
@@ -308,6 +312,32 @@ py::array_t<float> quant_kernel(const std::string& level, const std::string& nam
         for (size_t j = 0; j < nw; ++j) {
             for (size_t r = 0; r < 16; ++r) res.mutable_data()[j * 17 + r] = est[j * 16 + r];
             res.mutable_data()[j * 17 + 16] = float(masks[j]);
+        }
+        return res;
+    } else if (op == "u8s8_rows_est") {
+        carray<int8_t> a = require_array<int8_t>(a_obj, "a");
+        carray<float> f = require_array<float>(b_obj, "b");
+        if (a.ndim() != 2 || size_t(a.shape(1)) != w || a.shape(0) < 1 || a.shape(0) > 8 || f.ndim() != 2 ||
+            f.shape(0) != a.shape(0) || f.shape(1) != 3)
+            throw DimensionError("u8s8_rows_est takes codes [n, dim], queries [nw, dim] (nw <= 8), b [nw, 3]");
+        const size_t nw = a.shape(0);
+        std::vector<float> base(nw), mul(nw), bound(nw), norms(n), est(n * 8);
+        std::vector<uint32_t> rows(n), masks(n);
+        for (size_t j = 0; j < nw; ++j) {
+            base[j] = f.data()[j * 3];
+            mul[j] = f.data()[j * 3 + 1];
+            bound[j] = f.data()[j * 3 + 2];
+        }
+        for (size_t i = 0; i < n; ++i) {
+            rows[i] = uint32_t(n - 1 - i);
+            norms[i] = float(i) / 4.0f;
+        }
+        i8.rows_est(c, w, rows.data(), n, a.data(), nw, w, base.data(), mul.data(), norms.data(), bound.data(),
+                    est.data(), masks.data());
+        py::array_t<float> res(py::ssize_t(n * 9));
+        for (size_t i = 0; i < n; ++i) {
+            for (size_t j = 0; j < 8; ++j) res.mutable_data()[i * 9 + j] = j < nw ? est[i * 8 + j] : 0.0f;
+            res.mutable_data()[i * 9 + 8] = float(masks[i]);
         }
         return res;
     } else if (name == "fastscan32") {

@@ -1,8 +1,8 @@
-// Exhaustive scans of SQ8 codes for a block of queries: 16 codes interleaved four bytes at a time
-// (quant/kernels.h, Int8Kernels::block16_est) are scored against up to kGroup queries per kernel call,
-// and each query keeps its best estimates in a Pool for an exact re-rank. Range indexes store their
-// codes interleaved (graph/range_codes.h); the codes plan interleaves the matching slots' codes as
-// it goes (graph/hnsw_code_scan.cpp), a 16 x dim byte copy shared by the whole block of queries.
+// Exhaustive scans of SQ8 codes for a block of queries, each query keeping its best estimates in
+// a Pool for an exact re-rank. Range indexes store their codes interleaved, 16 codes four bytes at
+// a time (graph/range_codes.h), scored against up to kGroup queries per kernel call
+// (Int8Kernels::block16_est); the codes plan scores the matching slots' codes where they lie, each
+// loaded once for up to kGroup queries (Int8Kernels::rows_est, graph/hnsw_code_scan.cpp).
 #pragma once
 
 #include <algorithm>

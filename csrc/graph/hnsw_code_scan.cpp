@@ -1,6 +1,7 @@
 // The codes plan: an exhaustive scan of the matching slots' SQ8 codes (graph/code_scan.h) by a
 // block of queries sharing a filter, a quarter of the bytes of their float rows and four times the
-// arithmetic per instruction, then an exact re-rank of each query's best max(k, rerank).
+// arithmetic per instruction, then an exact re-rank of each query's best max(k, rerank). The codes
+// are scored where they lie (Int8Kernels::rows_est), each loaded once for up to kGroup queries.
 #include <algorithm>
 #include <cmath>
 
@@ -11,31 +12,32 @@ namespace vecsearch {
 
 namespace {
 
-constexpr size_t kChunkBytes = 256 << 10;  // codes interleaved at once, scored while in L2
-// Fewer queries than this score the codes where they lie: interleaving a block of 16 scattered
-// codes (a 4-byte move per chunk of each) costs several in-place dot products a code, so it pays
-// only when enough queries share the block (measured even at 5-6 queries a filter, 384-d).
-constexpr size_t kInterleaveMin = 5;
-constexpr size_t kInPlaceBatch = 64;  // codes scored per dot_rows call, the next batch prefetched
+constexpr size_t kBatch = 64;  // codes scored per kernel call, the next batch prefetched meanwhile
 
-// Scores the codes of slots[0, n) where they lie for nb queries and admits each estimate under
-// its query's bound to its pool.
-void score_in_place(const Int8Kernels& kernels, const uint8_t* codes, size_t dim, const float* norms,
-                    const slot_t* slots, size_t n, const int8_t* w8, size_t stride, size_t nb, const float* base,
-                    const float* mul, code_scan::Pool* pools) {
-    int32_t dots[kInPlaceBatch];
-    for (size_t first = 0; first < n; first += kInPlaceBatch) {
-        const size_t m = std::min(kInPlaceBatch, n - first);
-        // Scattered rows: load the next batch while this one is scored.
-        for (size_t r = first + kInPlaceBatch; r < std::min(first + 2 * kInPlaceBatch, n); ++r)
-            prefetch_lines(codes + size_t(slots[r]) * dim, dim);
-        for (size_t j = 0; j < nb; ++j) {
-            kernels.dot_rows(codes, dim, slots + first, m, w8 + j * stride, dots);
-            code_scan::Pool& pool = pools[j];
+// Scores the codes of slots[0, n) where they lie for nb queries (int8 forms w8, `stride` apart),
+// kGroup queries per kernel call, and admits each estimate under its query's bound to its pool.
+// Each code is loaded once per group: no interleaved copy (a 4-byte move per chunk of every
+// scattered code took as long as the scoring, measured on debian-minilm's sections).
+void score_codes(const Int8Kernels& kernels, const uint8_t* codes, size_t dim, const float* norms,
+                 const slot_t* slots, size_t n, const int8_t* w8, size_t stride, size_t nb, const float* base,
+                 const float* mul, code_scan::Pool* pools) {
+    alignas(32) float est[kBatch * code_scan::kGroup];
+    uint32_t masks[kBatch];
+    float bound[code_scan::kGroup];
+    for (size_t first = 0; first < n; first += kBatch) {
+        const size_t m = std::min(kBatch, n - first);
+        for (size_t g = 0; g < nb; g += code_scan::kGroup) {
+            const size_t nw = std::min(code_scan::kGroup, nb - g);
+            code_scan::Pool* group = pools + g;
+            for (size_t j = 0; j < nw; ++j) bound[j] = group[j].bound();
+            kernels.rows_est(codes, dim, slots + first, m, w8 + g * stride, nw, stride, base + g, mul + g, norms,
+                             bound, est, masks);
             for (size_t r = 0; r < m; ++r) {
-                const slot_t s = slots[first + r];
-                const float est = base[j] + (norms ? norms[s] : 0.0f) + mul[j] * float(dots[r]);
-                if (est < pool.bound()) pool.push(est, s);
+                for (uint32_t bits = masks[r]; bits != 0; bits &= bits - 1) {
+                    const size_t j = size_t(__builtin_ctz(bits));
+                    const float e = est[r * code_scan::kGroup + j];
+                    if (e < group[j].bound()) group[j].push(e, slots[first + r]);
+                }
             }
         }
     }
@@ -117,61 +119,21 @@ float Hnsw::codes_error() const {
 void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t nb, size_t k, size_t rerank,
                             const slot_t* slots, size_t n_slots, bool shared, external_id* out_ids, float* out_dists,
                             Answered* out_answered) const {
-    const size_t dim = params_.dim, nc = code_scan::chunks(dim), block_bytes = nc * 64;
-    const size_t chunk_rows = std::max<size_t>(1, kChunkBytes / block_bytes) * code_scan::kRows;
+    const size_t dim = params_.dim, stride = code_scan::chunks(dim) * 4;
     thread_local std::vector<int8_t> w8;
     thread_local std::vector<float> base, mul;
     thread_local std::vector<code_scan::Pool> tops;
-    thread_local std::vector<uint8_t> chunk;
-    thread_local std::vector<float> norms;
-    thread_local std::vector<slot_t> chunk_slots;
-    w8.resize(nb * nc * 4);
+    w8.resize(nb * stride);
     base.resize(nb);
     mul.resize(nb);
     if (tops.size() < nb) tops.resize(nb);
     const size_t depth = std::max(k, rerank);
     for (size_t j = 0; j < nb; ++j) {
-        code_scan::prepare(*sq8_, queries + size_t(block[j]) * dim, w8.data() + j * nc * 4, &base[j], &mul[j]);
+        code_scan::prepare(*sq8_, queries + size_t(block[j]) * dim, w8.data() + j * stride, &base[j], &mul[j]);
         tops[j].reset(code_scan::pool_size(depth));
     }
-    const Int8Kernels& kernels = sq8_->int8_kernels();
-    const bool l2 = sq8_norms();
-    if (nb < kInterleaveMin) {
-        score_in_place(kernels, codes_.data(), dim, l2 ? code_norms_.data() : nullptr, slots, n_slots, w8.data(),
-                       nc * 4, nb, base.data(), mul.data(), tops.data());
-        finish_code_scans(queries, block, nb, tops.data(), k, depth, slots, n_slots, shared ? 0.0f : codes_error(),
-                          out_ids, out_dists, out_answered);
-        return;
-    }
-    chunk.resize(chunk_rows / code_scan::kRows * block_bytes);
-    norms.resize(chunk_rows);
-    chunk_slots.resize(chunk_rows);
-    const uint8_t* rows[code_scan::kRows];
-    for (size_t first = 0; first < n_slots; first += chunk_rows) {
-        const size_t m = std::min(chunk_rows, n_slots - first);
-        for (size_t b = 0; b * code_scan::kRows < m; ++b) {  // interleave the chunk once for the block
-            const size_t r0 = b * code_scan::kRows, nr = std::min(code_scan::kRows, m - r0);
-            for (size_t r = 0; r < nr; ++r) rows[r] = &codes_[size_t(slots[first + r0 + r]) * dim];
-            // The gather is latency-bound (scattered rows): fetch the next group's while this one
-            // is interleaved.
-            for (size_t r = r0 + code_scan::kRows; r < std::min(r0 + 2 * code_scan::kRows, m); ++r)
-                prefetch_lines(&codes_[size_t(slots[first + r]) * dim], dim);
-            code_scan::interleave(rows, nr, dim, &chunk[b * block_bytes]);
-            for (size_t r = 0; r < code_scan::kRows; ++r) {
-                const slot_t s = r < nr ? slots[first + r0 + r] : kNoSlot;
-                chunk_slots[r0 + r] = s;
-                norms[r0 + r] = (l2 && r < nr) ? code_norms_[s] : 0.0f;
-            }
-        }
-        for (size_t g = 0; g < nb; g += code_scan::kGroup) {
-            const size_t nw = std::min(code_scan::kGroup, nb - g);
-            for (size_t r0 = 0; r0 < m; r0 += code_scan::kRows) {
-                code_scan::score_block(kernels, &chunk[r0 / code_scan::kRows * block_bytes], w8.data() + g * nc * 4,
-                                       nw, nc * 4, nc, base.data() + g, mul.data() + g, &norms[r0], &chunk_slots[r0],
-                                       0, std::min(code_scan::kRows, m - r0), tops.data() + g);
-            }
-        }
-    }
+    score_codes(sq8_->int8_kernels(), codes_.data(), dim, sq8_norms() ? code_norms_.data() : nullptr, slots, n_slots,
+                w8.data(), stride, nb, base.data(), mul.data(), tops.data());
     finish_code_scans(queries, block, nb, tops.data(), k, depth, slots, n_slots, shared ? 0.0f : codes_error(),
                       out_ids, out_dists, out_answered);
 }

@@ -33,6 +33,13 @@ struct Int8Kernels {
     void (*block16_est)(const uint8_t* block, const int8_t* w, size_t nw, size_t stride, size_t chunks,
                         const float* base, const float* mul, const float* norms, const float* bound, float* est,
                         uint32_t* masks);
+    // n scattered codes where they lie (codes + rows[i] * dim, as dot_rows) against nw <= 8 queries
+    // (dim bytes each, `stride` apart), each code loaded once for all of them: est[i * 8 + j] =
+    // base[j] + norms[rows[i]] (0 when norms is null) + mul[j] * dot, bit j of masks[i] set where
+    // est < bound[j]. A scan of scattered matches needs no interleaved copy of their codes.
+    void (*rows_est)(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w, size_t nw,
+                     size_t stride, const float* base, const float* mul, const float* norms, const float* bound,
+                     float* est, uint32_t* masks);
 };
 
 struct QuantKernels {

@@ -199,15 +199,20 @@ VS_AVX2 inline __m256i madd_u8s7(__m256i codes, __m256i w) {
 
 // The two multiply forms, `step` dimensions per multiply-add into eight 32-bit lanes:
 // 127-level queries widened to 16 bits (vpmaddwd), 63-level ones in bytes (vpmaddubsw).
+// code() loads a step of code bytes in the form product() multiplies by a query step.
 struct Widened {
     static constexpr size_t step = 16;
     VS_AVX2 static __m256i query(const int8_t* w) { return widen_s8(w); }
-    VS_AVX2 static __m256i madd(const uint8_t* c, __m256i q) { return _mm256_madd_epi16(widen_u8(c), q); }
+    VS_AVX2 static __m256i code(const uint8_t* c) { return widen_u8(c); }
+    VS_AVX2 static __m256i product(__m256i code, __m256i q) { return _mm256_madd_epi16(code, q); }
+    VS_AVX2 static __m256i madd(const uint8_t* c, __m256i q) { return product(code(c), q); }
 };
 struct Bytes {
     static constexpr size_t step = 32;
     VS_AVX2 static __m256i query(const int8_t* w) { return load256(w); }
-    VS_AVX2 static __m256i madd(const uint8_t* c, __m256i q) { return madd_u8s7(load256(c), q); }
+    VS_AVX2 static __m256i code(const uint8_t* c) { return load256(c); }
+    VS_AVX2 static __m256i product(__m256i code, __m256i q) { return madd_u8s7(code, q); }
+    VS_AVX2 static __m256i madd(const uint8_t* c, __m256i q) { return product(code(c), q); }
 };
 
 template <class Form>
@@ -244,6 +249,64 @@ VS_AVX2 void dot_rows_avx2(const uint8_t* codes, size_t dim, const uint32_t* row
         for (size_t j = 0; j < 4; ++j) out[i + j] = hsum_epi32(a[j]) + g::u8s8_dot(c[j] + body, w + body, dim - body);
     }
     for (; i < n; ++i) out[i] = dot_avx2<Form>(codes + size_t(rows[i]) * dim, w, dim);
+}
+
+// Eight vectors of partial sums to their eight totals, in order: lane j = the sum of a[j]'s lanes.
+VS_AVX2 inline __m256i hsum8_epi32(const __m256i* a) {
+    const __m256i u0 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
+    const __m256i u1 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[4], a[5]), _mm256_hadd_epi32(a[6], a[7]));
+    // u0 holds a[0..3]'s sums over the low 128 bits, then over the high; u1 the same for a[4..7]
+    return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+}
+
+constexpr size_t kRowsAhead = 8;
+
+// Int8Kernels::rows_est for NW queries: each step of a code is loaded (and widened) once and
+// multiplied by every query's, in NW independent chains; a row's NW sums come out in one register,
+// lane j for query j, so its estimates and their tests against the bounds are one vector each.
+template <class Form, size_t NW>
+VS_AVX2 void rows_est_group(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w,
+                            size_t stride, const float* base, const float* mul, const float* norms,
+                            const float* bound, float* est, uint32_t* masks) {
+    const size_t body = dim / Form::step * Form::step;
+    alignas(32) float b8[8] = {}, m8[8] = {}, l8[8] = {};
+    for (size_t j = 0; j < NW; ++j) b8[j] = base[j], m8[j] = mul[j], l8[j] = bound[j];
+    const __m256 bv = _mm256_load_ps(b8), mv = _mm256_load_ps(m8), lim = _mm256_load_ps(l8);
+    for (size_t i = 0; i < n; ++i) {
+        const uint8_t* c = codes + size_t(rows[i]) * dim;
+        if (i + kRowsAhead < n) {  // scattered rows: fetch one a few rows ahead of its scoring
+            const char* ahead = reinterpret_cast<const char*>(codes + size_t(rows[i + kRowsAhead]) * dim);
+            for (size_t o = 0; o < dim; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
+        }
+        __m256i a[8];
+        for (size_t j = 0; j < 8; ++j) a[j] = _mm256_setzero_si256();
+        for (size_t d = 0; d < body; d += Form::step) {
+            const __m256i v = Form::code(c + d);
+            for (size_t j = 0; j < NW; ++j) a[j] = _mm256_add_epi32(a[j], Form::product(v, Form::query(w + j * stride + d)));
+        }
+        __m256i sums = hsum8_epi32(a);
+        if (body < dim) {
+            alignas(32) int32_t tail[8] = {};
+            for (size_t j = 0; j < NW; ++j) tail[j] = g::u8s8_dot(c + body, w + j * stride + body, dim - body);
+            sums = _mm256_add_epi32(sums, _mm256_load_si256(reinterpret_cast<const __m256i*>(tail)));
+        }
+        const __m256 offset = _mm256_add_ps(bv, _mm256_set1_ps(norms ? norms[rows[i]] : 0.0f));
+        const __m256 e = _mm256_fmadd_ps(mv, _mm256_cvtepi32_ps(sums), offset);
+        _mm256_storeu_ps(est + i * 8, e);
+        masks[i] = uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(e, lim, _CMP_LT_OQ))) & ((1u << NW) - 1u);
+    }
+}
+
+template <class Form>
+VS_AVX2 void rows_est_avx2(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w,
+                           size_t nw, size_t stride, const float* base, const float* mul, const float* norms,
+                           const float* bound, float* est, uint32_t* masks) {
+    using Group = void (*)(const uint8_t*, size_t, const uint32_t*, size_t, const int8_t*, size_t, const float*,
+                           const float*, const float*, const float*, float*, uint32_t*);
+    static constexpr Group groups[8] = {rows_est_group<Form, 1>, rows_est_group<Form, 2>, rows_est_group<Form, 3>,
+                                        rows_est_group<Form, 4>, rows_est_group<Form, 5>, rows_est_group<Form, 6>,
+                                        rows_est_group<Form, 7>, rows_est_group<Form, 8>};
+    if (nw > 0) groups[std::min<size_t>(nw, 8) - 1](codes, dim, rows, n, w, stride, base, mul, norms, bound, est, masks);
 }
 
 // NW queries per pass over the block: each 32-byte half of a chunk (8 codes x 4 bytes) against
@@ -306,9 +369,9 @@ const QuantKernels& avx2_quant_kernels() {
                                     hamming_avx2,      hamming_scan_avx2, scalar_quant_kernels().pq8_scan, nearest_avx2,
                                     fastscan32_avx2,
                                     {127, dot_avx2<Widened>, dot_rows_avx2<Widened>, u8s8_block16_avx2,
-                                     block16_est_avx2<u8s8_block16_avx2>},
+                                     block16_est_avx2<u8s8_block16_avx2>, rows_est_avx2<Widened>},
                                     {63, dot_avx2<Bytes>, dot_rows_avx2<Bytes>, u8s7_block16_avx2,
-                                     block16_est_avx2<u8s7_block16_avx2>}};
+                                     block16_est_avx2<u8s7_block16_avx2>, rows_est_avx2<Bytes>}};
     return table;
 }
 

@@ -187,6 +187,12 @@ VS_AVX512 void u8s8_block16_est_avx512(const uint8_t* b, const int8_t* w, size_t
     g::u8s8_block16_est(b, w, nw, stride, chunks, base, mul, norms, bound, est, masks);
 }
 
+VS_AVX512 void u8s8_rows_est_avx512(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n,
+                                    const int8_t* w, size_t nw, size_t stride, const float* base, const float* mul,
+                                    const float* norms, const float* bound, float* est, uint32_t* masks) {
+    g::rows_est_by_query(g::u8s8_dot_rows, codes, dim, rows, n, w, nw, stride, base, mul, norms, bound, est, masks);
+}
+
 // One vpdpbusd per 64 dimensions; the tail through masked loads.
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) int32_t u8s8_dot_vnni(const uint8_t* c, const int8_t* w,
                                                                                size_t dim) {
@@ -298,12 +304,20 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void u8s8_block16_est_vnn
     if (j < nw) block16_est<1>(b, w + j * stride, stride, chunks, base + j, mul + j, n, bound + j, est + j * 16, masks + j);
 }
 
+// Each query through the four-codes-a-load dot_rows (the rows of a call stay in L1 between queries).
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void u8s8_rows_est_vnni(
+        const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w, size_t nw, size_t stride,
+        const float* base, const float* mul, const float* norms, const float* bound, float* est, uint32_t* masks) {
+    g::rows_est_by_query(u8s8_dot_rows_vnni, codes, dim, rows, n, w, nw, stride, base, mul, norms, bound, est, masks);
+}
+
 QuantKernels make_table() {
     QuantKernels t{SimdLevel::avx512, "avx512",      sq8_l2_avx512,   sq8_dot_avx512,
                    hamming_popcnt,    hamming_scan_popcnt, scalar_quant_kernels().pq8_scan, nearest_avx512,
                    fastscan32_avx512, {127, u8s8_dot_avx512, u8s8_dot_rows_avx512, u8s8_block16_avx512,
-                   u8s8_block16_est_avx512}, {}};
-    if (cpu_has_vnni()) t.u8s8 = {127, u8s8_dot_vnni, u8s8_dot_rows_vnni, u8s8_block16_vnni, u8s8_block16_est_vnni};
+                   u8s8_block16_est_avx512, u8s8_rows_est_avx512}, {}};
+    if (cpu_has_vnni()) t.u8s8 = {127,
+                                    u8s8_dot_vnni, u8s8_dot_rows_vnni, u8s8_block16_vnni, u8s8_block16_est_vnni, u8s8_rows_est_vnni};
     t.u8s8_fast = t.u8s8;  // no 63-level form: VNNI takes 8-bit queries at full speed
     if (cpu_has_vpopcntdq()) {
         t.hamming = hamming_vpopcnt;

@@ -171,6 +171,29 @@ __attribute__((always_inline)) inline void u8s8_block16_est(const uint8_t* block
     }
 }
 
+// Int8Kernels::rows_est through a level's dot_rows, one query at a time (the rows of a call stay
+// in cache between queries): the reference, and the form of levels with no grouped kernel.
+template <class DotRows>
+__attribute__((always_inline)) inline void rows_est_by_query(DotRows dot_rows, const uint8_t* codes, size_t dim,
+                                                             const uint32_t* rows, size_t n, const int8_t* w,
+                                                             size_t nw, size_t stride, const float* base,
+                                                             const float* mul, const float* norms, const float* bound,
+                                                             float* est, uint32_t* masks) {
+    int32_t dots[64];
+    for (size_t i0 = 0; i0 < n; i0 += 64) {
+        const size_t m = n - i0 < 64 ? n - i0 : 64;
+        for (size_t i = 0; i < m; ++i) masks[i0 + i] = 0;
+        for (size_t j = 0; j < nw; ++j) {
+            dot_rows(codes, dim, rows + i0, m, w + j * stride, dots);
+            for (size_t i = 0; i < m; ++i) {
+                const float e = base[j] + (norms ? norms[rows[i0 + i]] : 0.0f) + mul[j] * float(dots[i]);
+                est[(i0 + i) * 8 + j] = e;
+                masks[i0 + i] |= uint32_t(e < bound[j]) << j;
+            }
+        }
+    }
+}
+
 // The reference FastScan: for each code, the four table lookups of every chunk.
 __attribute__((always_inline)) inline void fastscan32(const uint8_t* packed, const uint8_t* lut, size_t chunks,
                                                       float* out) {

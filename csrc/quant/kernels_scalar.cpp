@@ -43,11 +43,18 @@ void u8s8_block16_est_scalar(const uint8_t* b, const int8_t* w, size_t nw, size_
     g::u8s8_block16_est(b, w, nw, stride, chunks, base, mul, norms, bound, est, masks);
 }
 
+void u8s8_rows_est_scalar(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w,
+                          size_t nw, size_t stride, const float* base, const float* mul, const float* norms,
+                          const float* bound, float* est, uint32_t* masks) {
+    g::rows_est_by_query(u8s8_dot_rows_scalar, codes, dim, rows, n, w, nw, stride, base, mul, norms, bound, est,
+                         masks);
+}
+
 }  // namespace
 
 const QuantKernels& scalar_quant_kernels() {
     static const Int8Kernels u8s8{127, u8s8_dot_scalar, u8s8_dot_rows_scalar, u8s8_block16_scalar,
-                                  u8s8_block16_est_scalar};
+                                  u8s8_block16_est_scalar, u8s8_rows_est_scalar};
     static const QuantKernels table{SimdLevel::scalar, "scalar",  sq8_l2_scalar,  sq8_dot_scalar,
                                     hamming_scalar,    hamming_scan_scalar, pq8_scan_scalar, nearest_scalar,
                                     fastscan32_scalar, u8s8, u8s8};
