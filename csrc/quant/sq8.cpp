@@ -103,18 +103,15 @@ SQ8Codec::IntQuery SQ8Codec::prepare_int8(const float* q, int8_t* w8) const {
     constexpr size_t kLanes = 8;
     double sums[kLanes] = {};
     float tops[kLanes] = {};
+    auto take = [&](size_t i, size_t lane) {
+        const float p = shifted(i);
+        sums[lane] += l2 ? double(p) * p : double(q[i]) * vmin_[i];
+        tops[lane] = std::max(tops[lane], std::fabs(p * scale_[i]));
+    };
     size_t i = 0;
     for (; i + kLanes <= dim_; i += kLanes)
-        for (size_t j = 0; j < kLanes; ++j) {
-            const float p = shifted(i + j);
-            sums[j] += l2 ? double(p) * p : double(q[i + j]) * vmin_[i + j];
-            tops[j] = std::max(tops[j], std::fabs(p * scale_[i + j]));
-        }
-    for (; i < dim_; ++i) {
-        const float p = shifted(i);
-        sums[0] += l2 ? double(p) * p : double(q[i]) * vmin_[i];
-        tops[0] = std::max(tops[0], std::fabs(p * scale_[i]));
-    }
+        for (size_t j = 0; j < kLanes; ++j) take(i + j, j);
+    for (; i < dim_; ++i) take(i, 0);
     double base = 0.0;
     float top = 0.0f;
     for (size_t j = 0; j < kLanes; ++j) {
