@@ -12,7 +12,7 @@ namespace vecsearch {
 
 namespace {
 
-constexpr size_t kBatch = 64;  // codes scored per kernel call, the next batch prefetched meanwhile
+constexpr size_t kBatch = 64;  // codes scored per kernel call (which prefetches within it)
 
 // Scores the codes of slots[0, n) where they lie for nb queries (int8 forms w8, `stride` apart),
 // kGroup queries per kernel call, and admits each estimate under its query's bound to its pool.

@@ -28,12 +28,6 @@ struct FastWalkScratch {
     return s;
 }
 
-// Every line of a block: the next expansion reads all of it.
-inline void prefetch_all(const void* p, size_t bytes) {
-    const char* c = static_cast<const char*>(p);
-    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(c + off, _MM_HINT_T0);
-}
-
 // The first lines of the next block: more software prefetches saturate the line-fill
 // buffers (measured slower), and the hardware streamer follows a block read in order.
 constexpr size_t kHeadLines = 4;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/prefetch.h"
 #include "common/types.h"
 #include "quant/codec.h"
 #include "quant/kernels.h"
@@ -15,15 +16,6 @@
 #include "storage/flat_store.h"
 
 namespace vecsearch {
-
-// Starts loading the first cache lines of `bytes` bytes at p, so the load overlaps other work;
-// the hardware prefetcher streams the rest of a long row.
-inline void prefetch_lines(const void* p, size_t bytes) {
-    constexpr size_t kPrefetchLines = 12;
-    const char* c = static_cast<const char*>(p);
-    size_t lines = std::min<size_t>((bytes + 63) / 64, kPrefetchLines);
-    for (size_t i = 0; i < lines; ++i) __builtin_prefetch(c + 64 * i, 0, 3);
-}
 
 // Exact distances to the float vectors.
 class ExactScorer {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "common/prefetch.h"
 #include "quant/kernels.h"
 #include "quant/kernels_generic.h"
 
@@ -274,10 +275,8 @@ VS_AVX2 void rows_est_group(const uint8_t* codes, size_t dim, const uint32_t* ro
     const __m256 bv = _mm256_load_ps(b8), mv = _mm256_load_ps(m8), lim = _mm256_load_ps(l8);
     for (size_t i = 0; i < n; ++i) {
         const uint8_t* c = codes + size_t(rows[i]) * dim;
-        if (i + kRowsAhead < n) {  // scattered rows: fetch one a few rows ahead of its scoring
-            const char* ahead = reinterpret_cast<const char*>(codes + size_t(rows[i + kRowsAhead]) * dim);
-            for (size_t o = 0; o < dim; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
-        }
+        // scattered rows: fetch one a few rows ahead of its scoring
+        if (i + kRowsAhead < n) prefetch_all(codes + size_t(rows[i + kRowsAhead]) * dim, dim);
         __m256i a[8];
         for (size_t j = 0; j < 8; ++j) a[j] = _mm256_setzero_si256();
         for (size_t d = 0; d < body; d += Form::step) {

@@ -316,8 +316,9 @@ QuantKernels make_table() {
                    hamming_popcnt,    hamming_scan_popcnt, scalar_quant_kernels().pq8_scan, nearest_avx512,
                    fastscan32_avx512, {127, u8s8_dot_avx512, u8s8_dot_rows_avx512, u8s8_block16_avx512,
                    u8s8_block16_est_avx512, u8s8_rows_est_avx512}, {}};
-    if (cpu_has_vnni()) t.u8s8 = {127,
-                                    u8s8_dot_vnni, u8s8_dot_rows_vnni, u8s8_block16_vnni, u8s8_block16_est_vnni, u8s8_rows_est_vnni};
+    if (cpu_has_vnni())
+        t.u8s8 = {127, u8s8_dot_vnni, u8s8_dot_rows_vnni, u8s8_block16_vnni, u8s8_block16_est_vnni,
+                  u8s8_rows_est_vnni};
     t.u8s8_fast = t.u8s8;  // no 63-level form: VNNI takes 8-bit queries at full speed
     if (cpu_has_vpopcntdq()) {
         t.hamming = hamming_vpopcnt;
