@@ -33,8 +33,8 @@ inline size_t pool_size(size_t depth) { return 2 * depth + 8; }
 // A query's best `keep` estimates: admitted into a flat buffer while under the bound, which
 // is cut back to the best `keep` each time it doubles: constant time per admission, where a
 // heap of a pool this deep costs a logarithm on each of the many early ones. The cut is a
-// quickselect whose partitions write every item to both ends of a scratch buffer and advance
-// one end by the comparison: the estimates are noise to a branch predictor, so the branches
+// quickselect whose partitions write each item to one end of a scratch buffer, chosen without a
+// branch, and advance that end: the estimates are noise to a branch predictor, so the branches
 // of std::nth_element mispredicted on every other item (half of a shared-filter scan's time
 // outside its kernel).
 class Pool {
@@ -42,18 +42,24 @@ public:
     void reset(size_t keep) {
         keep_ = keep;
         bound_ = std::numeric_limits<float>::infinity();
-        items_.clear();
-        items_.reserve(2 * keep);
+        items_.resize(2 * keep);
+        size_ = 0;
     }
     float bound() const { return bound_; }
     size_t capacity() const { return keep_; }
+    // The fields are stored where they go: push_back built the pair on the stack and copied it
+    // as one 8-byte load of two 4-byte stores, a store-forwarding stall on every admission (a
+    // quarter of a range scan's time outside its kernel).
     void push(float dist, slot_t slot) {
-        items_.push_back({dist, slot});
-        if (items_.size() == 2 * keep_) cut();
+        Neighbor& item = items_[size_];
+        item.dist = dist;
+        item.slot = slot;
+        if (++size_ == 2 * keep_) cut();
     }
     // Ascending by estimate, at most `keep`; the pool is spent until the next reset.
     const std::vector<Neighbor>& sorted() {
-        if (items_.size() > keep_) cut();
+        if (size_ > keep_) cut();
+        items_.resize(size_);
         std::sort(items_.begin(), items_.end(), Less());
         return items_;
     }
@@ -68,17 +74,19 @@ private:
     // behind them; returns how many passed.
     template <class Test>
     size_t partition(size_t lo, size_t hi, Test goes_first) {
-        Neighbor* a = items_.data();
-        Neighbor* s = scratch_.data();
+        const Neighbor* __restrict a = items_.data();
+        Neighbor* __restrict s = scratch_.data();
         size_t front = 0, back = hi - lo;
         for (size_t i = lo; i < hi; ++i) {
-            const bool first = goes_first(a[i].dist);
-            s[front] = a[i];
-            s[back - 1] = a[i];
+            const Neighbor item = a[i];
+            const bool first = goes_first(item.dist);
+            // one store at an index picked by a mask: GCC made `first ? front : back - 1` a branch
+            const size_t pick = size_t(0) - size_t(first);
+            s[(front & pick) | ((back - 1) & ~pick)] = item;
             front += first;
             back -= !first;
         }
-        std::memcpy(a + lo, s, (hi - lo) * sizeof(Neighbor));
+        std::memcpy(items_.data() + lo, s, (hi - lo) * sizeof(Neighbor));
         return front;
     }
 
@@ -86,8 +94,8 @@ private:
     // bound_.
     void cut() {
         const size_t want = keep_ - 1;
-        scratch_.resize(items_.size());
-        size_t lo = 0, hi = items_.size();
+        scratch_.resize(size_);
+        size_t lo = 0, hi = size_;
         while (hi - lo > kSmall) {
             const size_t mid = lo + (hi - lo) / 2;
             const float x = items_[lo].dist, y = items_[mid].dist, z = items_[hi - 1].dist;
@@ -111,11 +119,11 @@ private:
         }
         if (lo < hi) std::sort(items_.begin() + lo, items_.begin() + hi, Less());
         bound_ = items_[want].dist;
-        items_.resize(keep_);
+        size_ = keep_;
     }
 
-    std::vector<Neighbor> items_, scratch_;
-    size_t keep_ = 0;
+    std::vector<Neighbor> items_, scratch_;  // items_[0, size_) are the pool's
+    size_t keep_ = 0, size_ = 0;
     float bound_ = std::numeric_limits<float>::infinity();
 };
 
