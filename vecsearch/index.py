@@ -432,7 +432,9 @@ class Index:
 
     def create_range_index(self, column: str, *, num_threads: Optional[int] = None) -> None:
         """Keeps the vectors again in the order of an int, float or date column, as 8-bit codes
-        (about ``dim + 8`` bytes per vector), so that a filter that is a range on that column
+        (about ``dim + 8`` bytes per vector; ``dim + axes + 12`` when a few principal axes hold
+        most of the variance and the scan keeps only those, see
+        :mod:`vecsearch.quant.projection`), so that a filter that is a range on that column
         (``F(column).between(a, b)``, ``<``, ``>=``, ``==`` or an AND of them, as expressions
         or strings) scans just the vectors in its range with integer dot products and re-scores
         the best ``max(k, rerank)`` exactly. ``plan="auto"`` uses it for the queries where its

@@ -46,6 +46,7 @@ struct PyRangeCodes {
     size_t size() const { return codes->size(); }
     uint64_t epoch() const { return codes->epoch(); }
     size_t memory_bytes() const { return codes->memory_bytes(); }
+    size_t code_dim() const { return codes->code_dim(); }
 };
 
 class PyHnsw {
@@ -263,11 +264,24 @@ public:
         return py::make_tuple(ids, dists, answered);
     }
 
-    PyRangeCodes build_range_codes(py::handle slots_obj, size_t threads) const {
+    // mean and axes (both or neither): the projection the codes encode (quant/projection.h).
+    PyRangeCodes build_range_codes(py::handle slots_obj, size_t threads, py::handle mean_obj,
+                                   py::handle axes_obj) const {
         carray<uint32_t> slots = require_array<uint32_t>(slots_obj, "slots");
         if (slots.ndim() != 1) throw InvalidArgument("slots must be 1-d");
+        if (mean_obj.is_none() != axes_obj.is_none()) throw InvalidArgument("give the mean and the axes, or neither");
+        std::optional<Projection> projection;
+        if (!mean_obj.is_none()) {
+            carray<float> mean = require_array<float>(mean_obj, "mean");
+            carray<float> axes = require_array<float>(axes_obj, "axes");
+            if (mean.ndim() != 1 || axes.ndim() != 2 || size_t(axes.shape(1)) != h_->params().dim)
+                throw DimensionError("a projection needs mean [dim] and axes [out_dim, dim] of the index's dim");
+            projection.emplace(h_->params().dim, std::vector<float>(mean.data(), mean.data() + mean.size()),
+                               std::vector<float>(axes.data(), axes.data() + axes.size()));
+        }
         py::gil_scoped_release release;
-        return PyRangeCodes{h_->build_range_codes(slots.data(), slots.size(), clamp_threads(threads))};
+        return PyRangeCodes{
+            h_->build_range_codes(slots.data(), slots.size(), clamp_threads(threads), std::move(projection))};
     }
 
     py::tuple search_range(const PyRangeCodes& codes, py::handle queries_obj, size_t k, size_t rerank, size_t threads,
@@ -609,7 +623,8 @@ void init_index(py::module_& m) {
     py::class_<PyRangeCodes>(m, "RangeCodes")
         .def("size", &PyRangeCodes::size)
         .def("epoch", &PyRangeCodes::epoch)
-        .def("memory_bytes", &PyRangeCodes::memory_bytes);
+        .def("memory_bytes", &PyRangeCodes::memory_bytes)
+        .def("code_dim", &PyRangeCodes::code_dim);
     py::class_<PyHnsw>(m, "HnswIndex")
         .def(py::init<size_t, const std::string&, size_t, size_t, uint64_t, size_t, size_t>(), py::arg("dim"),
              py::arg("metric"), py::arg("M"), py::arg("ef_construction"), py::arg("seed"), py::arg("acorn_gamma") = 1,
@@ -629,7 +644,8 @@ void init_index(py::module_& m) {
         .def("search_filtered", &PyHnsw::search_filtered, py::arg("queries"), py::arg("k"), py::arg("ef"),
              py::arg("rerank"), py::arg("threads"), py::arg("bitmaps"), py::arg("matches"), py::arg("filter_of"), py::arg("plans"),
              py::arg("epoch"))
-        .def("build_range_codes", &PyHnsw::build_range_codes, py::arg("slots"), py::arg("threads"))
+        .def("build_range_codes", &PyHnsw::build_range_codes, py::arg("slots"), py::arg("threads"),
+             py::arg("mean") = py::none(), py::arg("axes") = py::none())
         .def("search_range", &PyHnsw::search_range, py::arg("codes"), py::arg("queries"), py::arg("k"),
              py::arg("rerank"), py::arg("threads"), py::arg("spans"), py::arg("filter_of"))
         .def("size", &PyHnsw::size)

@@ -131,10 +131,11 @@ public:
 
     // Range index (graph/range_codes.h, graph/hnsw_range.cpp). build_range_codes encodes the
     // live slots[0..n) in that order (an attribute column's); throws InvalidArgument for a slot
-    // that is not live. search_range answers query i from rows [spans[2f], spans[2f + 1]) of that
+    // that is not live; with a projection, of the rows' projections (quant/projection.h). search_range answers query i from rows [spans[2f], spans[2f + 1]) of that
     // order, f = filter_of[i]: an int8 scan of the codes, whose best max(k, rerank) are re-scored
     // exactly. Throws StaleFilterError when the index changed since the codes were built.
-    std::unique_ptr<RangeCodes> build_range_codes(const slot_t* slots, size_t n, size_t threads) const;
+    std::unique_ptr<RangeCodes> build_range_codes(const slot_t* slots, size_t n, size_t threads,
+                                                  std::optional<Projection> projection) const;
     void search_range(const RangeCodes& codes, const float* queries, size_t nq, const uint64_t* spans, size_t n_spans,
                       const uint32_t* filter_of, size_t k, size_t rerank, size_t threads, external_id* out_ids,
                       float* out_dists) const;

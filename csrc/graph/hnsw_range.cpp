@@ -17,12 +17,13 @@ constexpr size_t kRangeBlock = 32;
 
 }  // namespace
 
-std::unique_ptr<RangeCodes> Hnsw::build_range_codes(const slot_t* slots, size_t n, size_t threads) const {
+std::unique_ptr<RangeCodes> Hnsw::build_range_codes(const slot_t* slots, size_t n, size_t threads,
+                                                    std::optional<Projection> projection) const {
     std::shared_lock<std::shared_mutex> lock(rw_);
     for (size_t i = 0; i < n; ++i)
         if (slots[i] >= count_ || deleted_[slots[i]])
             throw InvalidArgument("range index: slot " + std::to_string(slots[i]) + " holds no live vector");
-    return RangeCodes::build(store_, params_.metric, slots, n, threads, epoch_);
+    return RangeCodes::build(store_, params_.metric, slots, n, threads, epoch_, std::move(projection));
 }
 
 void Hnsw::search_range(const RangeCodes& codes, const float* queries, size_t nq, const uint64_t* spans,
@@ -51,18 +52,12 @@ void Hnsw::search_range(const RangeCodes& codes, const float* queries, size_t nq
     const size_t depth = std::max(k, rerank), dim = params_.dim;
     ThreadPool::global().parallel_for(tasks.size(), threads, 1, [&](size_t t) {
         const Task& task = tasks[t];
-        thread_local std::vector<int8_t> w8;
-        thread_local std::vector<float> base, mul;
+        thread_local std::vector<const float*> rows;
         thread_local std::vector<code_scan::Pool> tops;
-        w8.resize(task.nb * codes.query_bytes());
-        base.resize(task.nb);
-        mul.resize(task.nb);
+        rows.resize(task.nb);
         if (tops.size() < task.nb) tops.resize(task.nb);
-        for (size_t j = 0; j < task.nb; ++j) {
-            codes.prepare(queries + size_t(task.block[j]) * dim, w8.data() + j * codes.query_bytes(), &base[j], &mul[j]);
-            tops[j].reset(code_scan::pool_size(depth));
-        }
-        codes.scan(w8.data(), base.data(), mul.data(), task.nb, spans[2 * task.filter], spans[2 * task.filter + 1], tops.data());
+        for (size_t j = 0; j < task.nb; ++j) rows[j] = queries + size_t(task.block[j]) * dim;
+        codes.scan(rows.data(), task.nb, spans[2 * task.filter], spans[2 * task.filter + 1], depth, tops.data());
         const uint64_t begin = spans[2 * task.filter], end = spans[2 * task.filter + 1];
         finish_code_scans(queries, task.block, task.nb, tops.data(), k, depth, codes.slots() + begin, end - begin,
                           0.0f, out_ids, out_dists, nullptr);

@@ -1,9 +1,15 @@
 // The codes of a range index: the live vectors in the order of one numeric attribute column, as
-// SQ8 codes interleaved in blocks of 16 rows (quant/kernels.h, Int8Kernels::block16). A range predicate
-// on that column selects one contiguous stretch of this order [begin, end), which a block of
-// queries scans with integer dot products while the stretch's chunk sits in L2: a quarter of
-// the bytes of the float rows, and four times the arithmetic per instruction. The best
-// candidates are then re-scored exactly by the index (Hnsw::search_range).
+// SQ8 codes. A range predicate on that column selects one contiguous stretch of this order
+// [begin, end), which a block of queries scans with integer dot products while the stretch's
+// chunk sits in L2; the best candidates are then re-scored exactly by the index
+// (Hnsw::search_range).
+//
+// The scanned codes are interleaved in blocks of 16 rows (quant/kernels.h, Int8Kernels::block16).
+// With a Projection (quant/projection.h) they hold only the rows' leading principal axes, a
+// fraction of the bytes and arithmetic, and a second pass scores the full codes (kept row-major)
+// of each query's best first-pass candidates: the first pass only has to keep the true
+// neighbours among a few dozen, the second gives the re-rank estimates as close as unprojected
+// codes would.
 //
 // Built at one mutation epoch of its index; the index refuses it after any add or delete.
 #pragma once
@@ -11,13 +17,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/huge_pages.h"
 #include "common/types.h"
-#include "graph/beam.h"
 #include "graph/code_scan.h"
-#include "quant/kernels.h"
+#include "quant/projection.h"
 #include "quant/sq8.h"
 #include "storage/flat_store.h"
 
@@ -25,35 +31,53 @@ namespace vecsearch {
 
 class RangeCodes {
 public:
-    // Codes of the rows of `store` at slots[0..n), in that order, with an SQ8 codec trained on
-    // (a sample of) them.
+    // Codes of the rows of `store` at slots[0..n), in that order, with SQ8 codecs trained on (a
+    // sample of) them; the first pass on their projections when `projection` is given.
     static std::unique_ptr<RangeCodes> build(const FlatStore& store, Metric metric, const slot_t* slots, size_t n,
-                                             size_t threads, uint64_t epoch);
+                                             size_t threads, uint64_t epoch, std::optional<Projection> projection);
 
     size_t size() const { return slots_.size(); }
     size_t dim() const { return dim_; }
+    // The dimensions the first pass scores: the projection's out_dim, or dim.
+    size_t code_dim() const { return scanned_.codec.dim(); }
     uint64_t epoch() const { return epoch_; }
     const slot_t* slots() const { return slots_.data(); }
     size_t memory_bytes() const;
 
-    // Bytes of one query's int8 form (dim rounded up to whole 4-byte chunks).
-    size_t query_bytes() const { return chunks_ * 4; }
-    // The int8 form of a query (w8: query_bytes(), zero-padded) and its affine map to distances.
-    void prepare(const float* q, int8_t* w8, float* base, float* mul) const;
-    // Scans rows [begin, end) of the order for nb queries (w8 row j at j * query_bytes(), with
-    // base[j] and mul[j]), admitting each row's estimated distance to pools[j].
-    void scan(const int8_t* w8, const float* base, const float* mul, size_t nb, size_t begin, size_t end,
-              code_scan::Pool* pools) const;
+    // Scans rows [begin, end) of the order for the nb queries (dim floats at queries[j]) and
+    // leaves each one's best estimates, slots and estimated distances, in tops[j], reset to
+    // code_scan::pool_size(depth).
+    void scan(const float* const* queries, size_t nb, size_t begin, size_t end, size_t depth,
+              code_scan::Pool* tops) const;
 
 private:
-    RangeCodes(size_t dim, Metric metric, uint64_t epoch);
+    // SQ8 codes interleaved by 16 rows and their l2 norms (code_norm plus, when projected, the
+    // row's squared norm off the axes; zero-padded to whole blocks; empty for ip / cosine).
+    struct Interleaved {
+        Interleaved(size_t dim, Metric metric);
+        SQ8Codec codec;
+        size_t chunks;
+        HugeVector<uint8_t> blocks;
+        std::vector<float> norms;
+    };
 
-    size_t dim_, chunks_;
+    RangeCodes(size_t dim, Metric metric, uint64_t epoch, std::optional<Projection> projection);
+    // Admits each of rows [begin, end)'s estimates under its query's bound to pools[j] (w8 row j
+    // at j * stride, with base[j] and mul[j]), by position in the order when `positions`, else
+    // by slot.
+    void scan_blocks(const int8_t* w8, size_t stride, const float* base, const float* mul, size_t nb, size_t begin,
+                     size_t end, bool positions, code_scan::Pool* pools) const;
+
+    size_t dim_;
+    Metric metric_;
     uint64_t epoch_;
-    SQ8Codec codec_;
+    std::optional<Projection> projection_;
     std::vector<slot_t> slots_;
-    HugeVector<uint8_t> blocks_;  // [ceil(n / 16), chunks_, 16 rows x 4 bytes]
-    std::vector<float> norms_;    // l2: each row's SQ8Codec::code_norm (zero-padded); empty otherwise
+    Interleaved scanned_;
+    // With a projection: the full SQ8 codes, row-major in the order, and their norms.
+    SQ8Codec full_codec_;
+    HugeVector<uint8_t> full_;
+    std::vector<float> full_norms_;
 };
 
 }  // namespace vecsearch

@@ -2,7 +2,9 @@
 that a range predicate on it (``F("year").between(2018, 2020)``, ``"size >= 1000 AND size < 5000"``)
 selects one contiguous stretch of that order instead of scattered rows.
 
-The native side (csrc/graph/range_codes.h) stores the stretch as SQ8 codes interleaved by 16 rows,
+The native side (csrc/graph/range_codes.h) stores the stretch as SQ8 codes interleaved by 16 rows
+(of the vectors' leading principal axes when a few of them hold most of the variance,
+vecsearch/quant/projection.py),
 scanned by a block of queries with VNNI integer dot products while each chunk sits in L2; each
 query's best ``max(k, rerank)`` are then re-scored exactly from the index's vectors. At low and mid
 selectivity this reads a quarter of the bytes of the exact scan of the float rows, with no bitmap
@@ -25,11 +27,13 @@ from vecsearch.attributes.columns import stretches
 from vecsearch.attributes.store import NO_SLOT
 from vecsearch.errors import FilterError, FormatError
 from vecsearch.filters.expr import And, Between, Compare, _numeric_value
+from vecsearch.quant.projection import principal_axes
 
 RANGE_KINDS = ("int", "float", "date")
 # Bounds of a range: (lo, hi, lo_open, hi_open), None for an open side.
 Bounds = Tuple[Any, Any, bool, bool]
 _CALIBRATION_DEPTHS = (16, 64)  # re-rank depths the calibration times
+_PROJECTION_SAMPLE = 20000  # rows the principal axes are learnt from, at most
 
 
 def range_bounds(expr: Any, column: str, kind: str) -> Optional[Bounds]:
@@ -117,7 +121,7 @@ class RangeIndex:
                 live = slots != NO_SLOT
                 keys, slots, version = keys[live], np.ascontiguousarray(slots[live]), column.version
                 ids = store.ids[rows[live]]
-            codes = core.build_range_codes(slots, threads)
+            codes = core.build_range_codes(slots, threads, *_projection(core, ids))
             self._built = _Built(codes, keys, codes.epoch(), version)  # one assignment: searches see all or none
             self.build_seconds = time.perf_counter() - start
             if self.cost is None or not (core.size() / 2 <= self._measured_at <= core.size() * 2):
@@ -167,6 +171,17 @@ class RangeIndex:
         per_row_alone = max(per_row_shared, (timed(long, lo, False) - timed(short, lo, False)) / span)
         fixed = max(0.0, base - lo * per_depth - short * per_row_shared)
         return RangeCost(fixed, per_depth, per_row_shared, per_row_alone)
+
+
+def _projection(core: Any, ids: np.ndarray) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """(mean, axes) of the principal axes the codes keep, or (None, None) to keep every dimension:
+    learnt from up to _PROJECTION_SAMPLE of the indexed rows."""
+    if len(ids) == 0:
+        return None, None
+    rng = np.random.default_rng(0)
+    take = ids if len(ids) <= _PROJECTION_SAMPLE else ids[np.sort(rng.choice(len(ids), _PROJECTION_SAMPLE, replace=False))]
+    found = principal_axes(core.get_vectors(np.ascontiguousarray(take)))
+    return (None, None) if found is None else found
 
 
 def check_range_column(store: Any, column: str) -> None:
