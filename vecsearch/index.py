@@ -14,6 +14,7 @@ from vecsearch._persist import codes_trained_on, load_index, save_index
 from vecsearch.disk.budget import check_file_budget
 from vecsearch.disk.spill import check_complete
 from vecsearch._progress import progress as _progress_bar
+from vecsearch.quant.projection import AXES_SAMPLE, attach_axis_codes
 from vecsearch._storage import AUTO_MIN_ROWS, auto_codes, resolve_storage, retrain_due, training_sample
 from vecsearch._validate import (MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS, MISSING_ID, as_ids, as_vectors,
                                  non_negative_int, normalized, positive_int, require_distinct)
@@ -149,6 +150,7 @@ class Index:
         self._codes_trained_on = 0  # rows the codes it retrains were last trained on (0: none)
         self._rerank: Optional[int] = None
         self._cost_model: Optional[CostModel] = None
+        self._axes_tried: Optional[Tuple[Any, int]] = None  # (codec, size) axis codes were last tried at
         # Plan counts of the planner's own calibration searches, left out of stats()["plans"].
         self._calibration_plans: Dict[str, int] = {}
         self._attributes = AttributeStore()
@@ -304,6 +306,7 @@ class Index:
             self._decide_storage(threads)
         elif retrain_due(self._codes_trained_on, len(self)):
             self._retrain_codes(threads)
+        self._ensure_axis_codes()  # the first add trained the codes on an empty index
         return out
 
     def set_storage(self, storage: Any, *, num_threads: Optional[int] = None) -> None:
@@ -341,6 +344,7 @@ class Index:
         self._core.attach_codec(quantizer.to_bytes(), None, threads)
         self._quantizer = quantizer
         self._cost_model = None  # plan costs change with the storage
+        self._ensure_axis_codes()
 
     def _decide_storage(self, threads: int) -> None:
         """storage="auto": SQ8 codes if they hold the neighbours on a sample of the index."""
@@ -626,6 +630,7 @@ class Index:
             raise ValueError(f"plan='codes' needs SQ8 codes and the vectors in RAM; this index's storage is "
                              f"{self.storage!r}" + (" with its vectors on disk" if self._disk_io else ""))
         batch = filter_batch(filter, data.shape[0])
+        self._ensure_axis_codes()
         for _ in range(FILTER_RETRIES):
             try:
                 return self._search_filtered_once(data, k, ef, rerank, threads, batch, plan, gated=False)
@@ -633,6 +638,22 @@ class Index:
                 pass
         with self._write_gate:  # no add or delete can make this attempt stale
             return self._search_filtered_once(data, k, ef, rerank, threads, batch, plan, gated=True)
+
+    def _ensure_axis_codes(self) -> None:
+        """Axis codes for the codes plan's first pass (:mod:`vecsearch.quant.projection`): built
+        with the SQ8 codes (attached, loaded, or trained by a first add; a new codec drops them),
+        and tried again only once the index has doubled since a sample showed no few axes holding
+        most of the variance."""
+        if not self._sq8_in_ram or self._core.axis_code_dim():
+            return
+        tried = self._axes_tried
+        if tried is not None and tried[0] is self._quantizer and len(self) < 2 * tried[1]:
+            return
+        self._axes_tried = (self._quantizer, len(self))
+        seed = self.seed
+        attach_axis_codes(self._core, self._sample_vectors(lambda live: np.random.default_rng(seed).choice(
+            live, min(AXES_SAMPLE, live.shape[0]), replace=False)), 0)
+        self._cost_model = None  # the codes plan's cost changed
 
     def _search_filtered_once(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int,
                               batch: FilterBatch, plan: str, gated: bool):
@@ -803,6 +824,7 @@ class Index:
                 core.attach_reader(f.path, f.section_offset("vectors"), core.slot_count(), disk_io == "io_uring")
                 disk_io = core.io_stats()["read_mode"]
             index._disk_io = disk_io
+        index._ensure_axis_codes()
         _core.trim_heap()
         return index
 

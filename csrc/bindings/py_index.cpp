@@ -50,6 +50,18 @@ struct PyRangeCodes {
 };
 
 class PyHnsw {
+    // The projection of mean [dim] and axes [out_dim, dim], nullopt when both are None.
+    std::optional<Projection> make_projection(py::handle mean_obj, py::handle axes_obj) const {
+        if (mean_obj.is_none() != axes_obj.is_none()) throw InvalidArgument("give the mean and the axes, or neither");
+        if (mean_obj.is_none()) return std::nullopt;
+        carray<float> mean = require_array<float>(mean_obj, "mean");
+        carray<float> axes = require_array<float>(axes_obj, "axes");
+        if (mean.ndim() != 1 || axes.ndim() != 2 || size_t(axes.shape(1)) != h_->params().dim)
+            throw DimensionError("a projection needs mean [dim] and axes [out_dim, dim] of the index's dim");
+        return Projection(h_->params().dim, std::vector<float>(mean.data(), mean.data() + mean.size()),
+                          std::vector<float>(axes.data(), axes.data() + axes.size()));
+    }
+
 public:
     explicit PyHnsw(std::unique_ptr<Hnsw> h) : h_(std::move(h)) {}
     PyHnsw(size_t dim, const std::string& metric, size_t M, size_t ef_construction, uint64_t seed,
@@ -269,20 +281,19 @@ public:
                                    py::handle axes_obj) const {
         carray<uint32_t> slots = require_array<uint32_t>(slots_obj, "slots");
         if (slots.ndim() != 1) throw InvalidArgument("slots must be 1-d");
-        if (mean_obj.is_none() != axes_obj.is_none()) throw InvalidArgument("give the mean and the axes, or neither");
-        std::optional<Projection> projection;
-        if (!mean_obj.is_none()) {
-            carray<float> mean = require_array<float>(mean_obj, "mean");
-            carray<float> axes = require_array<float>(axes_obj, "axes");
-            if (mean.ndim() != 1 || axes.ndim() != 2 || size_t(axes.shape(1)) != h_->params().dim)
-                throw DimensionError("a projection needs mean [dim] and axes [out_dim, dim] of the index's dim");
-            projection.emplace(h_->params().dim, std::vector<float>(mean.data(), mean.data() + mean.size()),
-                               std::vector<float>(axes.data(), axes.data() + axes.size()));
-        }
+        std::optional<Projection> projection = make_projection(mean_obj, axes_obj);
         py::gil_scoped_release release;
         return PyRangeCodes{
             h_->build_range_codes(slots.data(), slots.size(), clamp_threads(threads), std::move(projection))};
     }
+
+    // Axis codes (graph/axis_codes.h) on the projection of mean and axes; None for both drops them.
+    void attach_axis_codes(py::handle mean_obj, py::handle axes_obj, size_t threads) {
+        std::optional<Projection> projection = make_projection(mean_obj, axes_obj);
+        py::gil_scoped_release release;
+        h_->attach_axis_codes(std::move(projection), clamp_threads(threads));
+    }
+    size_t axis_code_dim() const { return h_->axis_code_dim(); }
 
     py::tuple search_range(const PyRangeCodes& codes, py::handle queries_obj, size_t k, size_t rerank, size_t threads,
                            py::handle spans_obj, py::handle filter_of_obj) const {
@@ -646,6 +657,8 @@ void init_index(py::module_& m) {
              py::arg("epoch"))
         .def("build_range_codes", &PyHnsw::build_range_codes, py::arg("slots"), py::arg("threads"),
              py::arg("mean") = py::none(), py::arg("axes") = py::none())
+        .def("attach_axis_codes", &PyHnsw::attach_axis_codes, py::arg("mean"), py::arg("axes"), py::arg("threads"))
+        .def("axis_code_dim", &PyHnsw::axis_code_dim)
         .def("search_range", &PyHnsw::search_range, py::arg("codes"), py::arg("queries"), py::arg("k"),
              py::arg("rerank"), py::arg("threads"), py::arg("spans"), py::arg("filter_of"))
         .def("size", &PyHnsw::size)

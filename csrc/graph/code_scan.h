@@ -168,5 +168,28 @@ inline void score_block(const Int8Kernels& kernels, const uint8_t* block, const 
     }
 }
 
+// A second pass: re-scores the candidates a first pass left in `first` (rows of `codes`, dim
+// bytes each; estimates of a coarser code) on these codes for one query (int8 form w, base, mul,
+// norms by row or null) and admits them to `top`, each as labels[row] (the row itself when
+// labels is null).
+inline void rescore(const Int8Kernels& kernels, const uint8_t* codes, size_t dim, const float* norms,
+                    const int8_t* w, float base, float mul, Pool& first, const slot_t* labels, Pool& top) {
+    constexpr size_t kBatch = 64;  // codes per kernel call (which prefetches within it)
+    thread_local std::vector<uint32_t> rows;
+    const std::vector<Neighbor>& cands = first.sorted();
+    rows.resize(cands.size());
+    for (size_t c = 0; c < cands.size(); ++c) rows[c] = cands[c].slot;
+    alignas(32) float est[kBatch * kGroup];
+    uint32_t masks[kBatch];
+    for (size_t at = 0; at < rows.size(); at += kBatch) {
+        const size_t m = std::min(kBatch, rows.size() - at);
+        const float bound = top.bound();
+        kernels.rows_est(codes, dim, rows.data() + at, m, w, 1, dim, &base, &mul, norms, &bound, est, masks);
+        for (size_t r = 0; r < m; ++r)
+            if ((masks[r] & 1u) && est[r * kGroup] < top.bound())
+                top.push(est[r * kGroup], labels ? labels[rows[at + r]] : slot_t(rows[at + r]));
+    }
+}
+
 }  // namespace code_scan
 }  // namespace vecsearch

@@ -63,7 +63,7 @@ Hnsw::MemoryParts Hnsw::memory_parts() const {
     for (size_t s = 0; s < count_; ++s) p.graph += size_t(levels_[s]) * (params_.M + 1) * sizeof(slot_t);
     p.codes = codes_.capacity() + code_norms_.capacity() * sizeof(float) +
               (codec_ ? codec_->serialize().size() : 0) + (ncodes_ ? ncodes_->bytes() : 0) +
-              (refine_ ? refine_->memory_bytes() : 0);
+              (refine_ ? refine_->memory_bytes() : 0) + (axis_codes_ ? axis_codes_->memory_bytes() : 0);
     p.ids = capacity_ * sizeof(external_id) + id_to_slot_.bytes();
     return p;
 }
@@ -89,6 +89,7 @@ void Hnsw::reserve(size_t capacity) {
     deleted_.resize(capacity, 0);
     if (codec_) codes_.resize(capacity * codec_->code_size());
     if (sq8_norms()) code_norms_.resize(capacity, 0.0f);
+    if (axis_codes_) axis_codes_->reserve(capacity);
     if (ncodes_) {
         ncodes_->reserve(capacity);
         links_dirty_.resize(capacity, 0);
@@ -170,6 +171,7 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
         if (sq8_norms()) set_code_norms(slots[i], size_t(slots[i]) + 1);
         insert(slots[i], visited_size);
     });
+    if (axis_codes_) axis_codes_->encode(store_, slots.data(), n, threads);
     if (ncodes_) refresh_neighbour_codes(reused > 0, threads);
 }
 
@@ -206,7 +208,8 @@ void Hnsw::attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size
     ++epoch_;
     codes_.swap(fresh);
     codec_ = std::move(codec);
-    refine_.reset();  // it refined the old codes
+    refine_.reset();      // it refined the old codes
+    axis_codes_.reset();  // they pair with the old codes
     sq8_ = dynamic_cast<const SQ8Codec*>(codec_.get());
     codes_error_ = -1.0f;
     HugeVector<float>().swap(code_norms_);
@@ -228,6 +231,7 @@ void Hnsw::detach_codec() {
     ++epoch_;
     codec_.reset();
     refine_.reset();
+    axis_codes_.reset();
     sq8_ = nullptr;
     codes_error_ = -1.0f;
     HugeVector<float>().swap(code_norms_);

@@ -27,6 +27,7 @@
 #include "common/types.h"
 #include "filter/bitmap.h"
 #include "filter/program.h"
+#include "graph/axis_codes.h"
 #include "graph/beam.h"
 #include "graph/id_map.h"
 #include "graph/neighbour_codes.h"
@@ -151,6 +152,12 @@ public:
     const Codec* codec() const { return codec_.get(); }
     // The codes of every slot, for save; empty without a codec.
     std::vector<uint8_t> export_codes() const;
+
+    // Axis codes (graph/axis_codes.h): the codes plan scores these first, then its best on the SQ8
+    // codes. Built from the live rows on `projection`'s axes (nullopt drops them); needs SQ8
+    // codes (InvalidArgument otherwise); adds keep them current, a new codec drops them.
+    void attach_axis_codes(std::optional<Projection> projection, size_t threads);
+    size_t axis_code_dim() const;  // 0 without axis codes
 
     // Neighbour codes (graph/neighbour_codes.h): with them, unfiltered searches of an index whose
     // vectors are in RAM walk RaBitQ estimates, score expanded nodes by SQ8 codes and re-score
@@ -372,6 +379,7 @@ private:
     mutable std::mutex codes_error_mutex_;
     mutable std::atomic<float> codes_error_{-1.0f};  // codes_error(); negative until measured
     HugeVector<float> code_norms_;     // with sq8_ and l2: each slot's SQ8Codec::code_norm
+    std::unique_ptr<AxisCodes> axis_codes_;  // null: the codes plan scans the SQ8 codes alone
     std::unique_ptr<NeighbourCodes> ncodes_;  // null: walks score one neighbour at a time
     std::vector<uint8_t> links_dirty_;        // with ncodes_: level-0 rows changed by this add
     HugeVector<slot_t> links0_;

@@ -116,24 +116,72 @@ float Hnsw::codes_error() const {
     return worst;
 }
 
+void Hnsw::attach_axis_codes(std::optional<Projection> projection, size_t threads) {
+    std::unique_lock<std::shared_mutex> lock(rw_);
+    if (!projection) return axis_codes_.reset();
+    if (!sq8_) throw InvalidArgument("axis codes pair with SQ8 codes: attach an SQ8 codec first");
+    if (projection->dim() != params_.dim) throw DimensionError("the projection's dim differs from the index's");
+    // Trained on an even sample of the live slots.
+    constexpr size_t kTrainRows = 65536;
+    std::vector<slot_t> sample;
+    const size_t step = std::max<size_t>(1, count_ / kTrainRows);
+    for (size_t s = 0; s < count_; s += step)
+        if (!deleted_[s]) sample.push_back(slot_t(s));
+    auto codes = std::make_unique<AxisCodes>(std::move(*projection), params_.metric);
+    codes->build(store_, sample.data(), sample.size(), count_, threads);
+    codes->reserve(capacity_);
+    axis_codes_ = std::move(codes);
+}
+
+size_t Hnsw::axis_code_dim() const {
+    std::shared_lock<std::shared_mutex> lock(rw_);
+    return axis_codes_ ? axis_codes_->codec().code_size() : 0;
+}
+
 void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t nb, size_t k, size_t rerank,
                             const slot_t* slots, size_t n_slots, bool shared, external_id* out_ids, float* out_dists,
                             Answered* out_answered) const {
     const size_t dim = params_.dim, stride = code_scan::chunks(dim) * 4;
     thread_local std::vector<int8_t> w8;
     thread_local std::vector<float> base, mul;
-    thread_local std::vector<code_scan::Pool> tops;
+    thread_local std::vector<code_scan::Pool> tops, first;
+    thread_local std::vector<const float*> rows;
     w8.resize(nb * stride);
     base.resize(nb);
     mul.resize(nb);
-    if (tops.size() < nb) tops.resize(nb);
+    if (tops.size() < nb) {
+        tops.resize(nb);
+        first.resize(nb);
+    }
+    rows.resize(nb);
     const size_t depth = std::max(k, rerank);
     for (size_t j = 0; j < nb; ++j) {
-        code_scan::prepare(*sq8_, queries + size_t(block[j]) * dim, w8.data() + j * stride, &base[j], &mul[j]);
+        rows[j] = queries + size_t(block[j]) * dim;
         tops[j].reset(code_scan::pool_size(depth));
     }
-    score_codes(sq8_->int8_kernels(), codes_.data(), dim, sq8_norms() ? code_norms_.data() : nullptr, slots, n_slots,
-                w8.data(), stride, nb, base.data(), mul.data(), tops.data());
+    const float* norms = sq8_norms() ? code_norms_.data() : nullptr;
+    if (axis_codes_) {
+        // First the axis codes, a third of the bytes of scattered rows, into as deep a pool; then
+        // those candidates on the SQ8 codes, the estimates the re-rank goes by.
+        const ProjectedSQ8& axes = axis_codes_->codec();
+        const size_t cs = axes.code_size(), axis_stride = code_scan::chunks(cs) * 4;
+        w8.resize(nb * std::max(stride, axis_stride));
+        axes.prepare(rows.data(), nb, w8.data(), axis_stride, base.data(), mul.data());
+        for (size_t j = 0; j < nb; ++j) first[j].reset(code_scan::pool_size(depth));
+        score_codes(axes.int8_kernels(), axis_codes_->codes(), cs, axis_codes_->norms(), slots, n_slots, w8.data(),
+                    axis_stride, nb, base.data(), mul.data(), first.data());
+        for (size_t j = 0; j < nb; ++j) {
+            float b, m;
+            code_scan::prepare(*sq8_, rows[j], w8.data(), &b, &m);
+            code_scan::rescore(sq8_->int8_kernels(), codes_.data(), dim, norms, w8.data(), b, m, first[j], nullptr,
+                               tops[j]);
+        }
+    } else {
+        for (size_t j = 0; j < nb; ++j)
+            code_scan::prepare(*sq8_, rows[j], w8.data() + j * stride, &base[j], &mul[j]);
+        score_codes(sq8_->int8_kernels(), codes_.data(), dim, norms, slots, n_slots, w8.data(), stride, nb,
+                    base.data(), mul.data(), tops.data());
+    }
     finish_code_scans(queries, block, nb, tops.data(), k, depth, slots, n_slots, shared ? 0.0f : codes_error(),
                       out_ids, out_dists, out_answered);
 }

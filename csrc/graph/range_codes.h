@@ -23,7 +23,7 @@
 #include "common/huge_pages.h"
 #include "common/types.h"
 #include "graph/code_scan.h"
-#include "quant/projection.h"
+#include "quant/projected_sq8.h"
 #include "quant/sq8.h"
 #include "storage/flat_store.h"
 
@@ -39,7 +39,7 @@ public:
     size_t size() const { return slots_.size(); }
     size_t dim() const { return dim_; }
     // The dimensions the first pass scores: the projection's out_dim, or dim.
-    size_t code_dim() const { return scanned_.codec.dim(); }
+    size_t code_dim() const { return axes_ ? axes_->code_size() : dim_; }
     uint64_t epoch() const { return epoch_; }
     const slot_t* slots() const { return slots_.data(); }
     size_t memory_bytes() const;
@@ -51,12 +51,10 @@ public:
               code_scan::Pool* tops) const;
 
 private:
-    // SQ8 codes interleaved by 16 rows and their l2 norms (code_norm plus, when projected, the
-    // row's squared norm off the axes; zero-padded to whole blocks; empty for ip / cosine).
+    // The scanned codes, interleaved by 16 rows, and their l2 norms (zero-padded to whole blocks;
+    // empty for ip / cosine).
     struct Interleaved {
-        Interleaved(size_t dim, Metric metric);
-        SQ8Codec codec;
-        size_t chunks;
+        size_t chunks = 0;
         HugeVector<uint8_t> blocks;
         std::vector<float> norms;
     };
@@ -67,15 +65,18 @@ private:
     // by slot.
     void scan_blocks(const int8_t* w8, size_t stride, const float* base, const float* mul, size_t nb, size_t begin,
                      size_t end, bool positions, code_scan::Pool* pools) const;
+    // Each query's first-pass candidates (positions in first[j]) re-scored on their full codes
+    // into tops[j].
+    void rescore(const float* const* queries, size_t nb, code_scan::Pool* first, code_scan::Pool* tops) const;
 
     size_t dim_;
     Metric metric_;
     uint64_t epoch_;
-    std::optional<Projection> projection_;
     std::vector<slot_t> slots_;
-    Interleaved scanned_;
-    // With a projection: the full SQ8 codes, row-major in the order, and their norms.
-    SQ8Codec full_codec_;
+    SQ8Codec codec_;                    // of the rows themselves
+    std::optional<ProjectedSQ8> axes_;  // of their projections, when given one
+    Interleaved scanned_;               // axes_'s codes, or codec_'s without a projection
+    // With a projection: codec_'s codes, row-major in the order, and their norms.
     HugeVector<uint8_t> full_;
     std::vector<float> full_norms_;
 };

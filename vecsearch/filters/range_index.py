@@ -27,13 +27,12 @@ from vecsearch.attributes.columns import stretches
 from vecsearch.attributes.store import NO_SLOT
 from vecsearch.errors import FilterError, FormatError
 from vecsearch.filters.expr import And, Between, Compare, _numeric_value
-from vecsearch.quant.projection import principal_axes
+from vecsearch.quant.projection import AXES_SAMPLE, principal_axes
 
 RANGE_KINDS = ("int", "float", "date")
 # Bounds of a range: (lo, hi, lo_open, hi_open), None for an open side.
 Bounds = Tuple[Any, Any, bool, bool]
 _CALIBRATION_DEPTHS = (16, 64)  # re-rank depths the calibration times
-_PROJECTION_SAMPLE = 20000  # rows the principal axes are learnt from, at most
 
 
 def range_bounds(expr: Any, column: str, kind: str) -> Optional[Bounds]:
@@ -175,11 +174,11 @@ class RangeIndex:
 
 def _projection(core: Any, ids: np.ndarray) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
     """(mean, axes) of the principal axes the codes keep, or (None, None) to keep every dimension:
-    learnt from up to _PROJECTION_SAMPLE of the indexed rows."""
+    learnt from up to AXES_SAMPLE of the indexed rows."""
     if len(ids) == 0:
         return None, None
     rng = np.random.default_rng(0)
-    take = ids if len(ids) <= _PROJECTION_SAMPLE else ids[np.sort(rng.choice(len(ids), _PROJECTION_SAMPLE, replace=False))]
+    take = ids if len(ids) <= AXES_SAMPLE else ids[np.sort(rng.choice(len(ids), AXES_SAMPLE, replace=False))]
     found = principal_axes(core.get_vectors(np.ascontiguousarray(take)))
     return (None, None) if found is None else found
 

@@ -8,7 +8,7 @@ concentration gets no projection.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -17,6 +17,7 @@ STEP = 32           # axes kept in multiples of this (one int8 kernel step)
 MAX_SHARE = 0.5     # more axes than this share of dim: scan the vectors whole instead
 MIN_ROWS = 1024     # fewer sample rows than this: no projection (the axes would be noise)
 MAX_DIM = 1024      # above this the eigendecomposition (dim^3) outweighs the scan it saves
+AXES_SAMPLE = 20000  # rows the axes are learnt from, at most
 
 
 def principal_axes(sample: np.ndarray, energy: float = ENERGY) -> Optional[Tuple[np.ndarray, np.ndarray]]:
@@ -41,3 +42,14 @@ def principal_axes(sample: np.ndarray, energy: float = ENERGY) -> Optional[Tuple
         return None
     axes = np.ascontiguousarray(vectors[:, :out_dim].T, dtype=np.float32)
     return mean.astype(np.float32), axes
+
+
+def attach_axis_codes(core: Any, sample: np.ndarray, threads: int) -> bool:
+    """Gives the native index axis codes (csrc/graph/axis_codes.h) on the principal axes of
+    `sample` (stored vectors), which its codes plan then scans first; False when the sample has
+    no few axes that hold most of its variance (the codes plan keeps scanning SQ8 codes alone)."""
+    found = principal_axes(sample)
+    if found is None:
+        return False
+    core.attach_axis_codes(found[0], found[1], threads)
+    return True

@@ -1,0 +1,125 @@
+"""Axis codes (csrc/graph/axis_codes.h): the codes plan scores each match's code on the leading
+principal axes first, then its best on the SQ8 codes, then re-ranks exactly. Checked against numpy
+brute force over the matching rows, on data whose variance lies mostly on a few axes, through
+adds (which must encode the new rows) and a change of codec (which drops and rebuilds them)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vecsearch
+from vecsearch import F, MISSING_ID
+from vecsearch.quant.projection import MAX_SHARE, STEP
+
+N, DIM, NQ, K = 3000, 128, 30, 10
+
+
+def low_rank(rng, n, rank=12):
+    basis = np.linalg.qr(np.random.default_rng(99).standard_normal((DIM, rank)))[0].T
+    off = rng.uniform(0.05, 0.6, (n, 1)) * rng.standard_normal((n, DIM))
+    return (rng.standard_normal((n, rank)) * np.linspace(4, 1, rank) @ basis + off + 0.5).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(21)
+    both = low_rank(rng, N + NQ)
+    return both[:N], both[N:], rng.integers(0, 20, N)
+
+
+def build(data, metric="l2"):
+    x, _, group = data
+    index = vecsearch.Index(DIM, metric=metric, storage="sq8")
+    index.add(x, attributes={"group": group})
+    return index
+
+
+def truth(x, q, rows, metric):
+    if metric == "l2":
+        d = ((q[:, None, :] - x[rows][None]) ** 2).sum(-1)
+    elif metric == "ip":
+        d = 1 - q @ x[rows].T
+    else:
+        d = 1 - (q / np.linalg.norm(q, axis=1, keepdims=True)) @ (
+            x[rows] / np.linalg.norm(x[rows], axis=1, keepdims=True)).T
+    order = np.argsort(d, axis=1)[:, :K]
+    return rows[order], np.take_along_axis(d, order, axis=1)
+
+
+def recall(ids, want):
+    return float(np.mean([len(set(a.tolist()) & set(b.tolist())) / len(b) for a, b in zip(ids.astype(np.int64), want)]))
+
+
+@pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
+@pytest.mark.parametrize("shared", [True, False])
+def test_codes_plan_on_axis_codes(data, metric, shared):
+    # rerank = k: only the second pass's best 2k + 8 are re-scored for sure, so the first pass on
+    # the axes must keep the true neighbours among its own best as many.
+    x, q, group = data
+    index = build(data, metric)
+    labels = np.full(NQ, 3) if shared else np.arange(NQ) % 20
+    ids, dists = index.search(q, K, filter=[F("group") == int(g) for g in labels], plan="codes", rerank=K)
+    assert STEP <= index._core.axis_code_dim() <= MAX_SHARE * DIM
+    hits = []
+    for i, g in enumerate(labels):
+        want, want_d = truth(x, q[i:i + 1], np.flatnonzero(group == g), metric)
+        hits.append(recall(ids[i:i + 1], want))
+        found = ids[i][ids[i] != MISSING_ID].astype(np.int64)
+        assert (group[found] == g).all()
+    assert np.mean(hits) >= 0.95
+
+
+def test_adds_encode_the_new_rows(data):
+    x, q, group = data
+    index = build(data)
+    index.search(q, K, filter=F("group") == 1, plan="codes")  # builds the axis codes
+    dim_before = index._core.axis_code_dim()
+    rng = np.random.default_rng(4)
+    extra = low_rank(rng, 600)
+    ids = index.add(extra, attributes={"group": np.full(600, 77)})
+    assert index._core.axis_code_dim() == dim_before  # kept, not rebuilt
+    got, _ = index.search(q, K, filter=F("group") == 77, plan="codes", rerank=K)
+    want, _ = truth(extra, q, np.arange(600), "l2")
+    assert recall(got, np.asarray(ids)[want]) >= 0.95
+
+
+def test_deep_rerank_is_exact(data):
+    x, q, group = data
+    index = build(data)
+    rows = np.flatnonzero(group == 5)
+    ids, dists = index.search(q, K, filter=F("group") == 5, plan="codes", rerank=len(rows))
+    want, want_d = truth(x, q, rows, "l2")
+    assert recall(ids, want) == 1.0
+    np.testing.assert_allclose(dists, want_d, rtol=1e-4, atol=1e-3)
+
+
+def test_built_with_the_codes_and_dropped_with_them(data, tmp_path):
+    x, q, group = data
+    index = build(data)
+    assert index._core.axis_code_dim() > 0  # with the SQ8 codes, before any search
+    index.set_storage("float32")
+    assert index._core.axis_code_dim() == 0
+    index.set_storage("sq8")
+    assert index._core.axis_code_dim() > 0
+    index.save(tmp_path / "i.vsx")
+    index = vecsearch.Index.load(tmp_path / "i.vsx")
+    assert index._core.axis_code_dim() > 0  # rebuilt on load
+    ids, _ = index.search(q, K, filter=F("group") == 2, plan="codes", rerank=K)
+    want, _ = truth(x, q, np.flatnonzero(group == 2), "l2")
+    assert recall(ids, want) >= 0.95
+
+
+def test_none_without_a_few_axes():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((N, DIM)).astype(np.float32)
+    index = vecsearch.Index(DIM, storage="sq8")
+    index.add(x, attributes={"group": rng.integers(0, 5, N)})
+    index.search(x[:5], K, filter=F("group") == 1, plan="codes")
+    assert index._core.axis_code_dim() == 0
+
+
+def test_they_need_sq8_codes(data):
+    index = vecsearch.Index(DIM, storage="float32")
+    index.add(data[0][:100])
+    with pytest.raises(ValueError, match="SQ8"):
+        index._core.attach_axis_codes(np.zeros(DIM, np.float32), np.eye(DIM, dtype=np.float32)[:32], 1)
