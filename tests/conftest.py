@@ -41,6 +41,15 @@ def clustered_with_queries(n, nq, dim, *, seed=0, n_clusters=32, center_scale=2.
 # ------------------------------------------------------------------------- oracle
 
 
+def low_rank(rng, n, dim, rank=12, basis_seed=99):
+    """Rows near a rank-`rank` subspace (the same for every call with one basis_seed): most
+    variance on a few axes, as in text embeddings, and some off them, more for some rows than
+    for others."""
+    basis = np.linalg.qr(np.random.default_rng(basis_seed).standard_normal((dim, rank)))[0].T
+    off = rng.uniform(0.05, 0.6, (n, 1)) * rng.standard_normal((n, dim))
+    return (rng.standard_normal((n, rank)) * np.linspace(4, 1, rank) @ basis + off + 0.5).astype(np.float32)
+
+
 def _normalise(x):
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.where(norms == 0, 1.0, norms)
@@ -88,6 +97,12 @@ def brute_force_knn(data, queries, k, metric, ids=None, chunk=256):
         out_i[s : s + chunk] = ids[sel]
         out_d[s : s + chunk] = np.take_along_axis(d, sel, axis=1)
     return out_i, out_d
+
+
+def filtered_knn(data, queries, rows, k, metric):
+    """The exact top k among data[rows], as row numbers of data (int64), and their distances."""
+    ids, dists = brute_force_knn(data[rows], queries, k, metric, ids=rows)
+    return ids.astype(np.int64), dists
 
 
 def recall_at_k(found_ids, true_ids):

@@ -9,21 +9,21 @@ import pytest
 
 import vecsearch
 from vecsearch import F, MISSING_ID
+
+from conftest import filtered_knn, low_rank, recall_at_k
 from vecsearch.quant.projection import MAX_SHARE, STEP
 
 N, DIM, NQ, K = 3000, 128, 30, 10
 
 
-def low_rank(rng, n, rank=12):
-    basis = np.linalg.qr(np.random.default_rng(99).standard_normal((DIM, rank)))[0].T
-    off = rng.uniform(0.05, 0.6, (n, 1)) * rng.standard_normal((n, DIM))
-    return (rng.standard_normal((n, rank)) * np.linspace(4, 1, rank) @ basis + off + 0.5).astype(np.float32)
+def recall_int(found, want):
+    return recall_at_k(np.asarray(found).astype(np.int64), want)
 
 
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(21)
-    both = low_rank(rng, N + NQ)
+    both = low_rank(rng, N + NQ, DIM)
     return both[:N], both[N:], rng.integers(0, 20, N)
 
 
@@ -32,22 +32,6 @@ def build(data, metric="l2"):
     index = vecsearch.Index(DIM, metric=metric, storage="sq8")
     index.add(x, attributes={"group": group})
     return index
-
-
-def truth(x, q, rows, metric):
-    if metric == "l2":
-        d = ((q[:, None, :] - x[rows][None]) ** 2).sum(-1)
-    elif metric == "ip":
-        d = 1 - q @ x[rows].T
-    else:
-        d = 1 - (q / np.linalg.norm(q, axis=1, keepdims=True)) @ (
-            x[rows] / np.linalg.norm(x[rows], axis=1, keepdims=True)).T
-    order = np.argsort(d, axis=1)[:, :K]
-    return rows[order], np.take_along_axis(d, order, axis=1)
-
-
-def recall(ids, want):
-    return float(np.mean([len(set(a.tolist()) & set(b.tolist())) / len(b) for a, b in zip(ids.astype(np.int64), want)]))
 
 
 @pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
@@ -62,8 +46,8 @@ def test_codes_plan_on_axis_codes(data, metric, shared):
     assert STEP <= index._core.axis_code_dim() <= MAX_SHARE * DIM
     hits = []
     for i, g in enumerate(labels):
-        want, want_d = truth(x, q[i:i + 1], np.flatnonzero(group == g), metric)
-        hits.append(recall(ids[i:i + 1], want))
+        want, want_d = filtered_knn(x, q[i:i + 1], np.flatnonzero(group == g), K, metric)
+        hits.append(recall_int(ids[i:i + 1], want))
         found = ids[i][ids[i] != MISSING_ID].astype(np.int64)
         assert (group[found] == g).all()
     assert np.mean(hits) >= 0.95
@@ -75,12 +59,12 @@ def test_adds_encode_the_new_rows(data):
     index.search(q, K, filter=F("group") == 1, plan="codes")  # builds the axis codes
     dim_before = index._core.axis_code_dim()
     rng = np.random.default_rng(4)
-    extra = low_rank(rng, 600)
+    extra = low_rank(rng, 600, DIM)
     ids = index.add(extra, attributes={"group": np.full(600, 77)})
     assert index._core.axis_code_dim() == dim_before  # kept, not rebuilt
     got, _ = index.search(q, K, filter=F("group") == 77, plan="codes", rerank=K)
-    want, _ = truth(extra, q, np.arange(600), "l2")
-    assert recall(got, np.asarray(ids)[want]) >= 0.95
+    want, _ = filtered_knn(extra, q, np.arange(600), K, "l2")
+    assert recall_int(got, np.asarray(ids)[want]) >= 0.95
 
 
 def test_deep_rerank_is_exact(data):
@@ -88,8 +72,8 @@ def test_deep_rerank_is_exact(data):
     index = build(data)
     rows = np.flatnonzero(group == 5)
     ids, dists = index.search(q, K, filter=F("group") == 5, plan="codes", rerank=len(rows))
-    want, want_d = truth(x, q, rows, "l2")
-    assert recall(ids, want) == 1.0
+    want, want_d = filtered_knn(x, q, rows, K, "l2")
+    assert recall_int(ids, want) == 1.0
     np.testing.assert_allclose(dists, want_d, rtol=1e-4, atol=1e-3)
 
 
@@ -105,8 +89,8 @@ def test_built_with_the_codes_and_dropped_with_them(data, tmp_path):
     index = vecsearch.Index.load(tmp_path / "i.vsx")
     assert index._core.axis_code_dim() > 0  # rebuilt on load
     ids, _ = index.search(q, K, filter=F("group") == 2, plan="codes", rerank=K)
-    want, _ = truth(x, q, np.flatnonzero(group == 2), "l2")
-    assert recall(ids, want) >= 0.95
+    want, _ = filtered_knn(x, q, np.flatnonzero(group == 2), K, "l2")
+    assert recall_int(ids, want) >= 0.95
 
 
 def test_none_without_a_few_axes():
@@ -123,3 +107,4 @@ def test_they_need_sq8_codes(data):
     index.add(data[0][:100])
     with pytest.raises(ValueError, match="SQ8"):
         index._core.attach_axis_codes(np.zeros(DIM, np.float32), np.eye(DIM, dtype=np.float32)[:32], 1)
+

@@ -9,40 +9,22 @@ import pytest
 
 import vecsearch
 from vecsearch import F, MISSING_ID
+
+from conftest import filtered_knn, low_rank, recall_at_k
 from vecsearch.quant.projection import MAX_SHARE, STEP, principal_axes
 
 N, DIM, NQ, K = 4000, 128, 40, 10
 
 
-def low_rank(rng, n, dim=DIM, rank=12):
-    """Rows near a rank-`rank` subspace: most variance on a few axes, and some off them, more for
-    some rows than others (what a first pass that ignored the norms off its axes would miss)."""
-    basis = np.linalg.qr(rng.standard_normal((dim, rank)))[0].T
-    off = rng.uniform(0.05, 0.6, (n, 1)) * rng.standard_normal((n, dim))
-    return (rng.standard_normal((n, rank)) * np.linspace(4, 1, rank) @ basis + off + 0.5).astype(np.float32)
+def recall_int(found, want):
+    return recall_at_k(np.asarray(found).astype(np.int64), want)
 
 
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(11)
-    both = low_rank(rng, N + NQ)
+    both = low_rank(rng, N + NQ, DIM)
     return both[:N], both[N:], {"num": rng.permutation(N)}
-
-
-def truth(x, q, rows, metric):
-    if metric == "l2":
-        d = ((q[:, None, :] - x[rows][None]) ** 2).sum(-1)
-    elif metric == "ip":
-        d = 1 - q @ x[rows].T
-    else:
-        d = 1 - (q / np.linalg.norm(q, axis=1, keepdims=True)) @ (
-            x[rows] / np.linalg.norm(x[rows], axis=1, keepdims=True)).T
-    order = np.argsort(d, axis=1)[:, :K]
-    return rows[order], np.take_along_axis(d, order, axis=1)
-
-
-def recall(ids, want):
-    return float(np.mean([len(set(a.tolist()) & set(b.tolist())) / len(b) for a, b in zip(ids.astype(np.int64), want)]))
 
 
 def build(data, metric):
@@ -69,9 +51,9 @@ def test_shallow_depth_ranks_well(data, metric, lo, hi):
     index = build(data, metric)
     rows = np.flatnonzero((attrs["num"] >= lo) & (attrs["num"] <= hi))
     ids, dists = index.search(q, K, filter=F("num").between(lo, hi), plan="range", rerank=K)
-    want, want_d = truth(x, q, rows, metric)
+    want, want_d = filtered_knn(x, q, rows, K, metric)
     found = min(K, len(rows))
-    assert recall(ids[:, :found], want[:, :found]) >= 0.95
+    assert recall_int(ids[:, :found], want[:, :found]) >= 0.95
     assert (ids[:, found:] == MISSING_ID).all()
     # the distances returned are exact ones
     got = ids[:, :found].astype(np.int64)
@@ -87,14 +69,14 @@ def test_deep_rerank_is_exact(data, metric):
     lo, hi = 1000, 1299
     rows = np.flatnonzero((attrs["num"] >= lo) & (attrs["num"] <= hi))
     ids, dists = index.search(q, K, filter=F("num").between(lo, hi), plan="range", rerank=len(rows))
-    want, want_d = truth(x, q, rows, metric)
-    assert recall(ids, want) == 1.0
+    want, want_d = filtered_knn(x, q, rows, K, metric)
+    assert recall_int(ids, want) == 1.0
     np.testing.assert_allclose(dists, want_d, rtol=1e-4, atol=1e-3)
 
 
 def test_principal_axes_match_their_definition():
     rng = np.random.default_rng(3)
-    x = low_rank(rng, 3000)
+    x = low_rank(rng, 3000, DIM)
     mean, axes = principal_axes(x)
     assert axes.shape[1] == DIM and axes.shape[0] % STEP == 0
     np.testing.assert_allclose(mean, x.mean(axis=0), atol=1e-4)
@@ -114,8 +96,8 @@ def test_principal_axes_match_their_definition():
 def test_no_projection_where_it_cannot_pay():
     rng = np.random.default_rng(5)
     assert principal_axes(rng.standard_normal((3000, DIM))) is None  # isotropic: no few axes hold 80 %
-    assert principal_axes(low_rank(rng, 500)) is None                # too few rows to tell
-    assert principal_axes(low_rank(rng, 3000, dim=48, rank=4)) is None  # too few dimensions
+    assert principal_axes(low_rank(rng, 500, DIM)) is None                # too few rows to tell
+    assert principal_axes(low_rank(rng, 3000, 48, rank=4)) is None  # too few dimensions
 
 
 def test_bad_projections_are_refused(data):
@@ -137,3 +119,4 @@ def test_bad_projections_are_refused(data):
         core.build_range_codes(slots, 1, mean[:5], np.ascontiguousarray(axes[:, :5]))
     with pytest.raises(ValueError, match="mean must have dim"):
         core.build_range_codes(slots, 1, mean[:5], axes)
+
