@@ -30,6 +30,16 @@ Projection::Projection(size_t dim, std::vector<float> mean, std::vector<float> a
 void Projection::project_block(const float* const* xs, size_t n, bool centre, float* y, float* out) const {
     const KernelTable& kernels = active_kernels();
     constexpr size_t kQ = kBlockQueries, kR = kBlockRows;
+    if (n < kFewVectors) {  // a block of 16 for one query would cost 16 times its dot products
+        thread_local std::vector<float> shifted;
+        shifted.resize(dim_);
+        for (size_t i = 0; i < n; ++i) {
+            for (size_t d = 0; d < dim_; ++d) shifted[d] = centre ? xs[i][d] - mean_[d] : xs[i][d];
+            out[i] = centre ? kernels.dot(shifted.data(), shifted.data(), dim_) : kernels.dot(xs[i], mean_.data(), dim_);
+            for (size_t a = 0; a < out_dim_; ++a) y[i * out_dim_ + a] = kernels.dot(&axes_[a * dim_], shifted.data(), dim_);
+        }
+        return;
+    }
     thread_local std::vector<float> qt, dots;
     qt.resize(dim_ * kQ);
     dots.resize(kR * kQ);

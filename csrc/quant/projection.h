@@ -34,6 +34,7 @@ public:
     void uncentered(const float* const* xs, size_t n, float* y, float* out) const;
 
 private:
+    static constexpr size_t kFewVectors = 4;  // fewer are projected one dot product at a time
     // y rows for xs[0, n) with `centre`; out[i] = |x - c|^2 (centred) or x . c.
     void project_block(const float* const* xs, size_t n, bool centre, float* y, float* out) const;
 
