@@ -54,6 +54,28 @@ def test_codes_plan_on_axis_codes(data, metric, shared):
     assert np.mean(hits) >= 0.95
 
 
+@pytest.mark.parametrize("per_filter", [1, 3, 8])
+def test_gathered_or_in_place(data, per_filter):
+    # A block of 8 or more queries sharing a filter gathers its matches' axis codes into
+    # interleaved blocks; fewer score them where they lie. Distinct filters of ~3000 matches each
+    # (group == g and tag != t for a rarely-set tag) make blocks of `per_filter` queries.
+    x, q, group = data
+    index = vecsearch.Index(DIM, storage="sq8")
+    tag = np.arange(N) % 50
+    index.add(x, attributes={"group": group, "tag": tag})
+    labels = np.arange(NQ) // per_filter
+    filters = [(F("group") == int(f % GROUPS)) & (F("tag") != int(f)) for f in labels]
+    ids, _ = index.search(q, K, filter=filters, plan="codes", rerank=K)
+    hits = []
+    for i, f in enumerate(labels):
+        rows = np.flatnonzero((group == f % GROUPS) & (tag != f))
+        assert rows.size >= 2048  # the axis codes' first pass
+        want, _ = filtered_knn(x, q[i:i + 1], rows, K, "l2")
+        hits.append(recall_int(ids[i:i + 1], want))
+        assert np.isin(ids[i].astype(np.int64), rows).all()
+    assert np.mean(hits) >= 0.95
+
+
 def test_adds_encode_the_new_rows(data):
     x, q, group = data
     index = build(data)

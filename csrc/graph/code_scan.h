@@ -12,6 +12,8 @@
 #include <limits>
 #include <vector>
 
+#include "common/huge_pages.h"
+#include "common/prefetch.h"
 #include "common/types.h"
 #include "graph/beam.h"
 #include "quant/kernels.h"
@@ -44,6 +46,7 @@ public:
         bound_ = std::numeric_limits<float>::infinity();
         items_.resize(2 * keep);
         size_ = 0;
+        sorted_ = false;
     }
     float bound() const { return bound_; }
     size_t capacity() const { return keep_; }
@@ -56,11 +59,14 @@ public:
         item.slot = slot;
         if (++size_ == 2 * keep_) cut();
     }
-    // Ascending by estimate, at most `keep`; the pool is spent until the next reset.
+    // Ascending by estimate, at most `keep`; the pool is spent until the next reset (a second
+    // call returns the same order: a prefetch a query ahead reads it before its pass does).
     const std::vector<Neighbor>& sorted() {
+        if (sorted_) return items_;
         if (size_ > keep_) cut();
         items_.resize(size_);
         std::sort(items_.begin(), items_.end(), Less());
+        sorted_ = true;
         return items_;
     }
 
@@ -124,6 +130,7 @@ private:
 
     std::vector<Neighbor> items_, scratch_;  // items_[0, size_) are the pool's
     size_t keep_ = 0, size_ = 0;
+    bool sorted_ = false;
     float bound_ = std::numeric_limits<float>::infinity();
 };
 
@@ -138,6 +145,27 @@ inline void interleave(const uint8_t* const* codes, size_t n, size_t dim, uint8_
         if (whole < nc) std::memcpy(out + whole * 64, code + whole * 4, dim - whole * 4);
     }
 }
+
+// Codes interleaved by kRows rows (see interleave), with their l2 norms zero-padded to whole
+// blocks (empty for ip / cosine): the layout the block kernel scores without a horizontal sum.
+struct Interleaved {
+    size_t chunks = 0;  // of 4 code bytes
+    HugeVector<uint8_t> blocks;
+    std::vector<float> norms;
+};
+
+// The codes of slots[0, n) (code_dim bytes each, row-major by slot in `codes`, their norms by slot
+// or null) into `out`: the codes plan gathers a filter's scattered matches once for a block of
+// queries, so each code is read as one stream, not one row per kernel call.
+void gather(const uint8_t* codes, size_t code_dim, const float* norms, const slot_t* slots, size_t n,
+            Interleaved& out);
+
+// Scores rows [begin, end) of `codes` for nb <= any queries (int8 forms w8, `stride` bytes apart,
+// their IntQuery base and mul), kGroup per kernel call, a few hundred KiB at a time so a group's
+// codes stay in L2 for the next, and admits each estimate under its query's bound to pools[j],
+// labelled labels[row], or the row itself when labels is null.
+void scan(const Int8Kernels& kernels, const Interleaved& codes, size_t begin, size_t end, const slot_t* labels,
+          const int8_t* w8, size_t stride, const float* base, const float* mul, size_t nb, Pool* pools);
 
 // The int8 form of a query for `codec` (w8: chunks(dim) * 4 bytes, zero-padded), its base and mul.
 inline void prepare(const SQ8Codec& codec, const float* q, int8_t* w8, float* base, float* mul) {
@@ -166,6 +194,13 @@ inline void score_block(const Int8Kernels& kernels, const uint8_t* block, const 
             if (est[j * kRows + r] < pools[j].bound()) pools[j].push(est[j * kRows + r], slots[r]);
         }
     }
+}
+
+// Starts loading the rows of `codes` (dim bytes each) that `pool`'s candidates name, for a second
+// pass about to score them: scattered rows, each a miss the kernel would wait for. Called a query
+// ahead, so they arrive while the query before is scored.
+inline void prefetch_candidates(const uint8_t* codes, size_t dim, Pool& pool) {
+    for (const Neighbor& c : pool.sorted()) prefetch_all(codes + size_t(c.slot) * dim, dim);
 }
 
 // A second pass: re-scores the candidates a first pass left in `first` (rows of `codes`, dim

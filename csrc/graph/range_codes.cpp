@@ -12,10 +12,6 @@ namespace {
 constexpr size_t kInterleave = code_scan::kRows;
 constexpr size_t kTrainRows = 65536;       // rows the SQ8 ranges are learnt from, at most
 constexpr size_t kEncodeRows = 4096;       // rows gathered and encoded per step (whole blocks)
-constexpr size_t kChunkBytes = 256 << 10;  // codes a block of queries scans while they stay in L2
-constexpr size_t kGroup = code_scan::kGroup;
-
-alignas(64) const float kZeros[kInterleave] = {};  // the norms of ip / cosine codes
 
 }  // namespace
 
@@ -51,7 +47,7 @@ std::unique_ptr<RangeCodes> RangeCodes::build(const FlatStore& store, Metric met
     }
     std::vector<float>().swap(sample);
 
-    Interleaved& sc = rc->scanned_;
+    code_scan::Interleaved& sc = rc->scanned_;
     const size_t block_bytes = sc.chunks * 64, blocks = (n + kInterleave - 1) / kInterleave;
     sc.blocks.assign(blocks * block_bytes, 0);
     // Padded to whole blocks: a scan computes all 16 estimates of a block, used or not.
@@ -92,33 +88,12 @@ size_t RangeCodes::memory_bytes() const {
            (axes_ ? axes_->memory_bytes() : 0);
 }
 
-void RangeCodes::scan_blocks(const int8_t* w8, size_t stride, const float* base, const float* mul, size_t nb,
-                             size_t begin, size_t end, bool positions, code_scan::Pool* pools) const {
-    const size_t block_bytes = scanned_.chunks * 64;
-    const size_t chunk_rows = std::max<size_t>(1, kChunkBytes / block_bytes) * kInterleave;
-    const Int8Kernels& kernels = axes_ ? axes_->int8_kernels() : codec_.int8_kernels();
-    slot_t labels[kInterleave];
-    for (size_t first = begin / kInterleave * kInterleave; first < end; first += chunk_rows) {
-        const size_t last = std::min(end, first + chunk_rows);
-        for (size_t g = 0; g < nb; g += kGroup) {
-            const size_t nw = std::min(kGroup, nb - g);
-            for (size_t row0 = first; row0 < last; row0 += kInterleave) {
-                const size_t lo = std::max(row0, begin) - row0, hi = std::min(row0 + kInterleave, last) - row0;
-                if (positions)
-                    for (size_t r = 0; r < kInterleave; ++r) labels[r] = slot_t(row0 + r);
-                code_scan::score_block(kernels, &scanned_.blocks[row0 / kInterleave * block_bytes], w8 + g * stride,
-                                       nw, stride, scanned_.chunks, base + g, mul + g,
-                                       scanned_.norms.empty() ? kZeros : &scanned_.norms[row0],
-                                       positions ? labels : &slots_[row0], lo, hi, pools + g);
-            }
-        }
-    }
-}
-
 void RangeCodes::rescore(const float* const* queries, size_t nb, code_scan::Pool* first, code_scan::Pool* tops) const {
     thread_local std::vector<int8_t> w8;
     w8.resize(code_scan::chunks(dim_) * 4);
+    if (nb > 0) code_scan::prefetch_candidates(full_.data(), dim_, first[0]);
     for (size_t j = 0; j < nb; ++j) {
+        if (j + 1 < nb) code_scan::prefetch_candidates(full_.data(), dim_, first[j + 1]);
         float base, mul;
         code_scan::prepare(codec_, queries[j], w8.data(), &base, &mul);
         code_scan::rescore(codec_.int8_kernels(), full_.data(), dim_, full_norms_.empty() ? nullptr : full_norms_.data(),
@@ -142,13 +117,16 @@ void RangeCodes::scan(const float* const* queries, size_t nb, size_t begin, size
     }
     for (size_t j = 0; j < nb; ++j) tops[j].reset(code_scan::pool_size(depth));
     if (begin >= end) return;
-    if (!axes_) return scan_blocks(w8.data(), stride, base.data(), mul.data(), nb, begin, end, false, tops);
+    const Int8Kernels& kernels = axes_ ? axes_->int8_kernels() : codec_.int8_kernels();
+    if (!axes_)
+        return code_scan::scan(kernels, scanned_, begin, end, slots_.data(), w8.data(), stride, base.data(), mul.data(),
+                               nb, tops);
     // The first pass keeps as many candidates, by position, for the second to re-score on their
     // full codes: the estimates the re-rank goes by.
     thread_local std::vector<code_scan::Pool> first;
     if (first.size() < nb) first.resize(nb);
     for (size_t j = 0; j < nb; ++j) first[j].reset(code_scan::pool_size(depth));
-    scan_blocks(w8.data(), stride, base.data(), mul.data(), nb, begin, end, true, first.data());
+    code_scan::scan(kernels, scanned_, begin, end, nullptr, w8.data(), stride, base.data(), mul.data(), nb, first.data());
     rescore(queries, nb, first.data(), tops);
 }
 

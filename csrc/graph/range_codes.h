@@ -51,20 +51,7 @@ public:
               code_scan::Pool* tops) const;
 
 private:
-    // The scanned codes, interleaved by 16 rows, and their l2 norms (zero-padded to whole blocks;
-    // empty for ip / cosine).
-    struct Interleaved {
-        size_t chunks = 0;
-        HugeVector<uint8_t> blocks;
-        std::vector<float> norms;
-    };
-
     RangeCodes(size_t dim, Metric metric, uint64_t epoch, std::optional<Projection> projection);
-    // Admits each of rows [begin, end)'s estimates under its query's bound to pools[j] (w8 row j
-    // at j * stride, with base[j] and mul[j]), by position in the order when `positions`, else
-    // by slot.
-    void scan_blocks(const int8_t* w8, size_t stride, const float* base, const float* mul, size_t nb, size_t begin,
-                     size_t end, bool positions, code_scan::Pool* pools) const;
     // Each query's first-pass candidates (positions in first[j]) re-scored on their full codes
     // into tops[j].
     void rescore(const float* const* queries, size_t nb, code_scan::Pool* first, code_scan::Pool* tops) const;
@@ -75,7 +62,7 @@ private:
     std::vector<slot_t> slots_;
     SQ8Codec codec_;                    // of the rows themselves
     std::optional<ProjectedSQ8> axes_;  // of their projections, when given one
-    Interleaved scanned_;               // axes_'s codes, or codec_'s without a projection
+    code_scan::Interleaved scanned_;    // axes_'s codes, or codec_'s without a projection
     // With a projection: codec_'s codes, row-major in the order, and their norms.
     HugeVector<uint8_t> full_;
     std::vector<float> full_norms_;
