@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "common/huge_pages.h"
-#include "common/prefetch.h"
 #include "common/types.h"
 #include "graph/beam.h"
 #include "quant/kernels.h"
@@ -60,7 +59,7 @@ public:
         if (++size_ == 2 * keep_) cut();
     }
     // Ascending by estimate, at most `keep`; the pool is spent until the next reset (a second
-    // call returns the same order: a prefetch a query ahead reads it before its pass does).
+    // call returns the same order, sorted once).
     const std::vector<Neighbor>& sorted() {
         if (sorted_) return items_;
         if (size_ > keep_) cut();
@@ -194,13 +193,6 @@ inline void score_block(const Int8Kernels& kernels, const uint8_t* block, const 
             if (est[j * kRows + r] < pools[j].bound()) pools[j].push(est[j * kRows + r], slots[r]);
         }
     }
-}
-
-// Starts loading the rows of `codes` (dim bytes each) that `pool`'s candidates name, for a second
-// pass about to score them: scattered rows, each a miss the kernel would wait for. Called a query
-// ahead, so they arrive while the query before is scored.
-inline void prefetch_candidates(const uint8_t* codes, size_t dim, Pool& pool) {
-    for (const Neighbor& c : pool.sorted()) prefetch_all(codes + size_t(c.slot) * dim, dim);
 }
 
 // A second pass: re-scores the candidates a first pass left in `first` (rows of `codes`, dim

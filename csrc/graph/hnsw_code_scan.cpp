@@ -75,17 +75,7 @@ void Hnsw::finish_code_scans(const float* queries, const uint32_t* block, size_t
                              float* out_dists, Answered* out_answered) const {
     thread_local std::vector<uint32_t> rescans;
     rescans.clear();
-    // A re-rank reads its query's best candidates' float rows at random, each a few hundred cycles
-    // from memory and scored in far fewer: the next query's first `depth` are fetched while this
-    // one's are scored (with the rows on disk the reader batches its own reads).
-    auto fetch = [&](size_t j) {
-        const std::vector<Neighbor>& cands = tops[j].sorted();
-        for (size_t c = 0; c < std::min(depth, cands.size()); ++c)
-            prefetch_all(store_.row(cands[c].slot), params_.dim * sizeof(float));
-    };
-    if (!reader_ && nb > 0) fetch(0);
     for (size_t j = 0; j < nb; ++j) {
-        if (!reader_ && j + 1 < nb) fetch(j + 1);
         const size_t i = block[j];
         const CodeScanEnd end = finish_code_scan(queries + i * params_.dim, tops[j], k, depth, n_slots, error,
                                                  out_ids + i * k, out_dists + i * k);
@@ -195,9 +185,7 @@ void Hnsw::scan_codes_block(const float* queries, const uint32_t* block, size_t 
             score_codes(axes.int8_kernels(), axis_codes_->codes(), cs, axis_codes_->norms(), slots, n_slots,
                         w8.data(), axis_stride, nb, base.data(), mul.data(), first.data());
         }
-        code_scan::prefetch_candidates(codes_.data(), dim, first[0]);
         for (size_t j = 0; j < nb; ++j) {
-            if (j + 1 < nb) code_scan::prefetch_candidates(codes_.data(), dim, first[j + 1]);
             float b, m;
             code_scan::prepare(*sq8_, rows[j], w8.data(), &b, &m);
             code_scan::rescore(sq8_->int8_kernels(), codes_.data(), dim, norms, w8.data(), b, m, first[j], nullptr,

@@ -91,9 +91,7 @@ size_t RangeCodes::memory_bytes() const {
 void RangeCodes::rescore(const float* const* queries, size_t nb, code_scan::Pool* first, code_scan::Pool* tops) const {
     thread_local std::vector<int8_t> w8;
     w8.resize(code_scan::chunks(dim_) * 4);
-    if (nb > 0) code_scan::prefetch_candidates(full_.data(), dim_, first[0]);
     for (size_t j = 0; j < nb; ++j) {
-        if (j + 1 < nb) code_scan::prefetch_candidates(full_.data(), dim_, first[j + 1]);
         float base, mul;
         code_scan::prepare(codec_, queries[j], w8.data(), &base, &mul);
         code_scan::rescore(codec_.int8_kernels(), full_.data(), dim_, full_norms_.empty() ? nullptr : full_norms_.data(),
