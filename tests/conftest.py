@@ -106,8 +106,11 @@ def filtered_knn(data, queries, rows, k, metric):
 
 
 def recall_at_k(found_ids, true_ids):
-    """Mean fraction of the true top-k present in the found top-k (per row, then averaged)."""
+    """Mean fraction of the true top-k present in the found top-k (per row, then averaged).
+    uint64 ids (the library's) are read as int64: MISSING_ID becomes -1, never a true id."""
     found_ids = np.asarray(found_ids)
+    if found_ids.dtype == np.uint64:
+        found_ids = found_ids.astype(np.int64)
     true_ids = np.asarray(true_ids)
     assert found_ids.shape[0] == true_ids.shape[0]
     hits = [len(np.intersect1d(f, t)) for f, t in zip(found_ids, true_ids)]

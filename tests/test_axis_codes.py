@@ -17,9 +17,6 @@ N, DIM, NQ, K = 6000, 128, 30, 10
 GROUPS = 2  # about 3000 matches a filter: enough for the axis codes (fewer are scanned without)
 
 
-def recall_int(found, want):
-    return recall_at_k(np.asarray(found).astype(np.int64), want)
-
 
 @pytest.fixture(scope="module")
 def data():
@@ -48,7 +45,7 @@ def test_codes_plan_on_axis_codes(data, metric, shared):
     hits = []
     for i, g in enumerate(labels):
         want, want_d = filtered_knn(x, q[i:i + 1], np.flatnonzero(group == g), K, metric)
-        hits.append(recall_int(ids[i:i + 1], want))
+        hits.append(recall_at_k(ids[i:i + 1], want))
         found = ids[i][ids[i] != MISSING_ID].astype(np.int64)
         assert (group[found] == g).all()
     assert np.mean(hits) >= 0.95
@@ -71,7 +68,7 @@ def test_gathered_or_in_place(data, per_filter):
         rows = np.flatnonzero((group == f % GROUPS) & (tag != f))
         assert rows.size >= 2048  # the axis codes' first pass
         want, _ = filtered_knn(x, q[i:i + 1], rows, K, "l2")
-        hits.append(recall_int(ids[i:i + 1], want))
+        hits.append(recall_at_k(ids[i:i + 1], want))
         assert np.isin(ids[i].astype(np.int64), rows).all()
     assert np.mean(hits) >= 0.95
 
@@ -87,7 +84,7 @@ def test_adds_encode_the_new_rows(data):
     assert index._core.axis_code_dim() == dim_before  # kept, not rebuilt
     got, _ = index.search(q, K, filter=F("group") == 77, plan="codes", rerank=K)
     want, _ = filtered_knn(extra, q, np.arange(2500), K, "l2")
-    assert recall_int(got, np.asarray(ids)[want]) >= 0.95
+    assert recall_at_k(got, np.asarray(ids)[want]) >= 0.95
 
 
 def test_deep_rerank_is_exact(data):
@@ -96,7 +93,7 @@ def test_deep_rerank_is_exact(data):
     rows = np.flatnonzero(group == 0)
     ids, dists = index.search(q, K, filter=F("group") == 0, plan="codes", rerank=len(rows))
     want, want_d = filtered_knn(x, q, rows, K, "l2")
-    assert recall_int(ids, want) == 1.0
+    assert recall_at_k(ids, want) == 1.0
     np.testing.assert_allclose(dists, want_d, rtol=1e-4, atol=1e-3)
 
 
@@ -113,7 +110,7 @@ def test_built_with_the_codes_and_dropped_with_them(data, tmp_path):
     assert index._core.axis_code_dim() > 0  # rebuilt on load
     ids, _ = index.search(q, K, filter=F("group") == 1, plan="codes", rerank=K)
     want, _ = filtered_knn(x, q, np.flatnonzero(group == 1), K, "l2")
-    assert recall_int(ids, want) >= 0.95
+    assert recall_at_k(ids, want) >= 0.95
 
 
 def test_none_without_a_few_axes():
