@@ -17,7 +17,6 @@ N, DIM, NQ, K = 6000, 128, 30, 10
 GROUPS = 2  # about 3000 matches a filter: enough for the axis codes (fewer are scanned without)
 
 
-
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(21)
@@ -55,7 +54,7 @@ def test_codes_plan_on_axis_codes(data, metric, shared):
 def test_gathered_or_in_place(data, per_filter):
     # A block of 8 or more queries sharing a filter gathers its matches' axis codes into
     # interleaved blocks; fewer score them where they lie. Distinct filters of ~3000 matches each
-    # (group == g and tag != t for a rarely-set tag) make blocks of `per_filter` queries.
+    # (group == g and tag != t, each tag on 2 % of the rows) make blocks of `per_filter` queries.
     x, q, group = data
     index = vecsearch.Index(DIM, storage="sq8")
     tag = np.arange(N) % 50

@@ -16,7 +16,6 @@ from vecsearch.quant.projection import MAX_SHARE, STEP, principal_axes
 N, DIM, NQ, K = 4000, 128, 40, 10
 
 
-
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(11)

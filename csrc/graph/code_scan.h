@@ -100,8 +100,8 @@ private:
     // A full pool is thinned to the items at or under a bound that at least keep_ of them meet,
     // which is all admission needs (an item over it has keep_ better ones): the bound is the
     // fifth of eight evenly spaced estimates (or a later one) whose count of items at or under it
-    // reaches keep_, then one compacting pass, no quickselect. About a fifth more than keep_ stay,
-    // so the pool fills again sooner and a few more items get in under the looser bound, for a
+    // reaches keep_, then one compacting pass, no quickselect. A tenth to a half more than keep_
+    // stay, so the pool fills again sooner and a few more items get in under the looser bound, for a
     // fraction of the cut's partition passes. A bound that keeps too many falls back to cut().
     void thin() {
         constexpr size_t kSample = 8, kFirst = 4;
