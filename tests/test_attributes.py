@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import vecsearch
-from vecsearch import F, FilterError
+from vecsearch import F, FilterError, _core
 
 N = 1500
 SECTIONS = ["libs", "devel", "python", "doc", "net"]
@@ -254,8 +254,8 @@ def test_native_filter_programs_are_checked(data, ops, rows, message):
     """The compiled evaluator is callable directly (fuzzers do): a malformed program is an
     exception naming the problem, never a bad read."""
     index = data[0]
-    program = (np.array(ops, dtype=np.uint8), [np.array(r, dtype=np.int64) for r in rows])
     with pytest.raises(ValueError, match=message):
+        program = _core.FilterProgram(np.array(ops, dtype=np.uint8), [np.array(r, dtype=np.int64) for r in rows])
         index._core.evaluate_filters([program], index._attributes.row_slots, 1)
 
 
@@ -270,6 +270,6 @@ def test_native_filter_programs_are_checked(data, ops, rows, message):
 def test_native_rank_ranges_are_checked(data, ops, ranges, message):
     """Rank ranges (the wide-range leaves) are checked as row lists are: a clear exception."""
     index = data[0]
-    program = (np.array(ops, dtype=np.uint8), [], ranges)
     with pytest.raises(ValueError, match=message):
+        program = _core.FilterProgram(np.array(ops, dtype=np.uint8), [], ranges)
         index._core.evaluate_filters([program], index._attributes.row_slots, 1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 import vecsearch
-from vecsearch import F
+from vecsearch import F, _core
 from vecsearch.filters.batch import filter_batch
 from vecsearch.filters.bitmaps import filter_bitmaps
 from vecsearch.filters.program import RANKS, ROWS, compile_filters
@@ -39,7 +39,7 @@ def test_ranges_compiled_together_match_numpy(make_data_queries):
         ((F("size") < 900) & (F("score") > -1.5) & (F("day") >= d0), (size < 900) & (score > -1.5) & (day >= d0)),
     ]
     programs = compile_filters([c[0] for c in cases], index._attributes)
-    ops = np.concatenate([p[0] for p in programs])
+    ops = np.concatenate([p.ops for p in programs])
     assert (ops == RANKS).any() and (ops == ROWS).any()  # both leaf forms in one batch
     batch = filter_batch([c[0] for c in cases], len(cases))
     words, matches, _ = filter_bitmaps(index._core, index._attributes, batch)
@@ -119,7 +119,7 @@ def test_program_cache_drops_the_least_recent_past_its_bytes():
     from vecsearch.filters.program import ProgramCache
     cache = ProgramCache(max_bytes=3 * 800)
     rows = np.zeros(100, dtype=np.int64)  # 800 bytes of payload
-    program = (np.zeros(0, dtype=np.uint8), [rows], [])
+    program = _core.FilterProgram(np.zeros(0, dtype=np.uint8), [rows])
     for key in "abc":
         cache.put(key, program)
     assert cache.get("a", None) is program  # a is now the most recent

@@ -484,7 +484,7 @@ def test_wide_ranges_tested_by_rank_match_numpy(make_data_queries):
     live = np.zeros(n + 1000, dtype=bool)
     live[:n] = True
     store = index._attributes
-    assert any(op == RANKS for op in compile_filter(cases[0][0], store)[0])  # the rank path is taken
+    assert any(op == RANKS for op in compile_filter(cases[0][0], store).ops)  # the rank path is taken
     for step in ("first", "delete", "add", "set"):
         if step == "delete":
             index.delete(np.arange(0, n, 3))

@@ -79,7 +79,7 @@ def test_native_costs_follow_the_documented_formulas():
 
 def test_native_costs_refuse_bad_arrays():
     model = _random_model(np.random.default_rng(2), codes=True)
-    params, acorn = model._native
+    params, acorn = model.native
     one = np.zeros(1, dtype=np.int64)
     with pytest.raises(InvalidArgumentError, match="params"):
         _core.plan_costs(params[:-1], acorn, one, one, 10, 10, True)
@@ -89,3 +89,38 @@ def test_native_costs_refuse_bad_arrays():
         _core.plan_costs(params, acorn, one, np.zeros(2, dtype=np.int64), 10, 10, True)
     with pytest.raises(InvalidArgumentError, match="dtype"):
         _core.plan_costs(params, acorn, one.astype(np.float64), one, 10, 10, True)
+
+
+def test_search_chooses_natively_what_plan_codes_chooses(make_data_queries):
+    """With plans=None the search binding picks each query's plan from the model itself: for
+    random models over filters of many sizes and sharings, it answers exactly as when given
+    plan_codes' choices (same plan reported per query, same rows), and the plans differ between
+    models, so a binding that ignored the model or miscounted the sharing would differ."""
+    from vecsearch import F, Index
+    x, q = make_data_queries(3000, 40, 16, seed=5)
+    index = Index(16, M=8, ef_construction=40, storage="sq8")
+    group = np.random.default_rng(5).integers(0, 40, 3000)
+    index.add(x, attributes={"g": group})
+    core, store = index._core, index._attributes
+    from vecsearch.filters.batch import filter_batch
+    from vecsearch.filters.bitmaps import filter_bitmaps
+    index.search(q[:1], 5, filter=F("g") < 3)  # attach the axis codes the codes plan uses
+    rng = np.random.default_rng(6)
+    seen = set()
+    for trial in range(30):
+        model = _random_model(rng, codes=True)
+        params, acorn = model.native
+        tops = rng.integers(1, 41, size=q.shape[0])
+        # Repeated bounds make filters shared by several queries (the blocked scans' case).
+        batch = filter_batch([F("g") < int(t) for t in tops], q.shape[0])
+        bitmaps, matches, epoch = filter_bitmaps(core, store, batch)
+        sharing = np.bincount(batch.filter_of, minlength=len(matches))
+        plans = plan_codes(matches, len(index), 5, 20, model, sharing)[batch.filter_of]
+        given = core.search_filtered(q, 5, 20, 20, 1, bitmaps, matches, batch.filter_of, plans, epoch)
+        native = core.search_filtered(q, 5, 20, 20, 1, bitmaps, matches, batch.filter_of, None, epoch, params, acorn)
+        np.testing.assert_array_equal(native[2], given[2])
+        np.testing.assert_array_equal(native[0], given[0])
+        seen.update(np.unique(plans).tolist())
+    assert len(seen) >= 3  # the models led to different plans
+    with pytest.raises(InvalidArgumentError, match="params"):
+        core.search_filtered(q, 5, 20, 20, 1, bitmaps, matches, batch.filter_of, None, epoch)

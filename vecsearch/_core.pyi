@@ -7,7 +7,16 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Codec', 'HnswIndex', 'MISSING_ID', 'hardware_threads', 'int8_query_max', 'io_uring_available', 'kernel_distances', 'quant_kernel', 'quant_nearest', 'simd_info', 'trim_heap']
+__all__: list[str] = ['Codec', 'FilterProgram', 'HnswIndex', 'MISSING_ID', 'hardware_threads', 'int8_query_max', 'io_uring_available', 'kernel_distances', 'quant_kernel', 'quant_nearest', 'simd_info', 'trim_heap']
+class FilterProgram:
+    def __init__(self, ops: typing.Any, rows: list, ranges: list = []) -> None:
+        ...
+    @property
+    def nbytes(self) -> int:
+        ...
+    @property
+    def ops(self) -> numpy.ndarray:
+        ...
 class RangeCodes:
     def code_dim(self) -> int:
         ...
@@ -82,7 +91,7 @@ class HnswIndex:
         ...
     def search(self, queries: typing.Any, k: typing.SupportsInt | typing.SupportsIndex, ef: typing.SupportsInt | typing.SupportsIndex, rerank: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex) -> tuple:
         ...
-    def search_filtered(self, queries: typing.Any, k: typing.SupportsInt | typing.SupportsIndex, ef: typing.SupportsInt | typing.SupportsIndex, rerank: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex, bitmaps: typing.Any, matches: typing.Any, filter_of: typing.Any, plans: typing.Any, epoch: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    def search_filtered(self, queries: typing.Any, k: typing.SupportsInt | typing.SupportsIndex, ef: typing.SupportsInt | typing.SupportsIndex, rerank: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex, bitmaps: typing.Any, matches: typing.Any, filter_of: typing.Any, plans: typing.Any, epoch: typing.SupportsInt | typing.SupportsIndex, params: typing.Any = None, acorn: typing.Any = None) -> tuple:
         ...
     def attach_axis_codes(self, mean: typing.Any, axes: typing.Any, threads: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...

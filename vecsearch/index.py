@@ -25,7 +25,7 @@ from vecsearch.filters.batch import FilterBatch, filter_batch
 from vecsearch.filters.bitmaps import filter_bitmaps
 from vecsearch.search_info import search_info
 from vecsearch.filters.planner import (CALIBRATION_QUERIES, DISK_SCAN_PREFERENCE, PLANS, CostModel, QueryPlan,
-                                       choose_plan, plan_codes)
+                                       choose_plan)
 from vecsearch.filters.range_index import RangeIndex, check_range_column, load_range_indexes
 from vecsearch.filters.range_search import RangeRoute, route
 
@@ -677,14 +677,14 @@ class Index:
         nq = data.shape[0]
         bitmaps, matches, epoch = filter_bitmaps(self._core, self._attributes, batch, threads)
         filter_of = batch.filter_of
-        if plan == "auto":
-            live, model = len(self), self._costs()
-            sharing = np.bincount(filter_of, minlength=len(matches))
-            plans = plan_codes(matches, live, k, ef, model, sharing)[filter_of]
+        if plan == "auto":  # the binding chooses as planner.plan_codes would, without a round trip
+            params, acorn = self._costs().native
+            ids, dists, answered = self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of,
+                                                              None, epoch, params, acorn)
         else:
             plans = np.full(nq, PLANS[plan], dtype=np.uint8)
-        ids, dists, answered = self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of,
-                                                          plans, epoch)
+            ids, dists, answered = self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of,
+                                                              plans, epoch)
         return ids, dists, answered, matches[filter_of]
 
     @property

@@ -12,6 +12,7 @@ void init_simd(py::module_& m);
 void init_index(py::module_& m);
 void init_quant(py::module_& m);
 void init_planner(py::module_& m);
+void init_filter(py::module_& m);
 }  // namespace vecsearch
 
 namespace {
@@ -50,4 +51,5 @@ PYBIND11_MODULE(_core, m) {
     vecsearch::init_index(m);
     vecsearch::init_quant(m);
     vecsearch::init_planner(m);
+    vecsearch::init_filter(m);
 }

@@ -10,6 +10,8 @@
 #endif
 
 #include "bindings/arguments.h"
+#include "bindings/py_filter.h"
+#include "bindings/py_planner.h"
 #include "bindings/numpy_utils.h"
 #include "common/thread_pool.h"
 #include "graph/hnsw.h"
@@ -153,46 +155,17 @@ public:
         });
     }
 
-    // Evaluates filter programs, each an (ops uint8 array, list of int64 row arrays) pair from
-    // vecsearch/filters/program.py, into (bitmaps [n, words], match counts, epoch). Attribute
-    // row r lives in slot row_slots[r] (uint32, 2**32-1 for a deleted row).
-    py::tuple evaluate_filters(py::list programs_obj, py::handle row_slots_obj, size_t threads) const {
+    // Evaluates compiled filter programs (bindings/py_filter.h) into (bitmaps [n, words], match
+    // counts, epoch). Attribute row r lives in slot row_slots[r] (uint32, 2**32-1 for a deleted row).
+    py::tuple evaluate_filters(const py::list& programs_obj, py::handle row_slots_obj, size_t threads) const {
         carray<uint32_t> row_slots = require_array<uint32_t>(row_slots_obj, "row_slots");
         if (row_slots.ndim() != 1) throw InvalidArgument("row_slots must be 1-d");
         size_t n = programs_obj.size();
-        std::vector<carray<uint8_t>> ops(n);
-        std::vector<std::vector<carray<int64_t>>> lists(n);
-        std::vector<std::vector<RowList>> views(n);
-        std::vector<std::vector<carray<uint32_t>>> rank_arrays(n);
-        std::vector<std::vector<RankRange>> ranges(n);
         std::vector<FilterProgram> programs(n);
         for (size_t i = 0; i < n; ++i) {
-            py::tuple program = py::reinterpret_borrow<py::tuple>(programs_obj[i]);
-            if (program.size() != 2 && program.size() != 3)
-                throw InvalidArgument("a filter program is (ops, row lists) or (ops, row lists, rank ranges)");
-            ops[i] = require_array<uint8_t>(program[0], "filter ops");
-            py::list rows = py::reinterpret_borrow<py::list>(program[1]);
-            for (py::handle r : rows) {
-                lists[i].push_back(require_array<int64_t>(r, "filter rows"));
-                views[i].push_back(RowList{lists[i].back().data(), size_t(lists[i].back().size())});
-            }
-            if (program.size() == 3) {
-                py::list rank_ranges = py::reinterpret_borrow<py::list>(program[2]);
-                rank_arrays[i].reserve(rank_ranges.size());
-                for (py::handle r : rank_ranges) {
-                    py::tuple triple = py::reinterpret_borrow<py::tuple>(r);
-                    if (triple.size() != 3) throw InvalidArgument("a rank range is (ranks, start, stop)");
-                    rank_arrays[i].push_back(require_array<uint32_t>(triple[0], "slot ranks"));
-                    if (rank_arrays[i].back().ndim() != 1) throw InvalidArgument("slot ranks must be 1-d");
-                    const int64_t start = triple[1].cast<int64_t>(), stop = triple[2].cast<int64_t>();
-                    if (start < 0 || stop < start || stop > int64_t(UINT32_MAX))
-                        throw InvalidArgument("a rank range must have 0 <= start <= stop < 2**32");
-                    ranges[i].push_back(RankRange{rank_arrays[i].back().data(), size_t(rank_arrays[i].back().size()),
-                                                  uint32_t(start), uint32_t(stop)});
-                }
-            }
-            programs[i] = FilterProgram{ops[i].data(), size_t(ops[i].size()), views[i].data(), views[i].size(),
-                                        ranges[i].data(), ranges[i].size()};
+            if (!py::isinstance<PyFilterProgram>(programs_obj[i]))
+                throw InvalidArgument("filter programs must be vecsearch._core.FilterProgram objects");
+            programs[i] = programs_obj[i].cast<const PyFilterProgram&>().program();
         }
         static_assert(sizeof(slot_t) == sizeof(uint32_t), "row slots are passed as uint32");
         for (;;) {
@@ -237,28 +210,40 @@ public:
         return h_->epoch();
     }
 
+    // plans: the PLANS code of each query, or None to choose them here from the planner's model
+    // (params and acorn, as vecsearch.filters.planner.CostModel packs them) for each filter's
+    // match count and the number of queries of the batch that share it.
     py::tuple search_filtered(py::handle queries_obj, size_t k, size_t ef, size_t rerank, size_t threads,
                               py::handle bitmaps_obj,
                               py::handle matches_obj, py::handle filter_of_obj, py::handle plans_obj,
-                              uint64_t epoch) const {
+                              uint64_t epoch, py::handle params_obj, py::handle acorn_obj) const {
         carray<float> queries = require_matrix(queries_obj, h_->params().dim, "queries");
         if (k == 0) throw InvalidArgument("k must be positive");
         size_t nq = queries.shape(0);
         carray<uint64_t> bitmaps = require_array<uint64_t>(bitmaps_obj, "bitmaps");
         carray<uint64_t> matches = require_array<uint64_t>(matches_obj, "matches");
         carray<uint32_t> filter_of = require_array<uint32_t>(filter_of_obj, "filter_of");
-        carray<uint8_t> plans = require_array<uint8_t>(plans_obj, "plans");
         if (bitmaps.ndim() != 2) throw InvalidArgument("bitmaps must be 2-d [filters, words]");
         size_t nf = bitmaps.shape(0), n_words = bitmaps.shape(1);
         if (size_t(matches.size()) != nf) throw InvalidArgument("one match count per filter");
-        if (size_t(filter_of.size()) != nq || size_t(plans.size()) != nq)
-            throw InvalidArgument("one filter index and one plan per query");
+        if (size_t(filter_of.size()) != nq) throw InvalidArgument("one filter index per query");
+        for (size_t i = 0; i < nq; ++i)
+            if (filter_of.data()[i] >= nf) throw InvalidArgument("filter index out of range");
+        std::vector<uint8_t> chosen;
+        const uint8_t* plans;
+        if (plans_obj.is_none()) {
+            chosen = choose_query_plans(params_obj, acorn_obj, matches.data(), nf, filter_of.data(), nq, h_->size(),
+                                        k, ef);
+            plans = chosen.data();
+        } else {
+            carray<uint8_t> given = require_array<uint8_t>(plans_obj, "plans");
+            if (size_t(given.size()) != nq) throw InvalidArgument("one plan per query");
+            plans = given.data();  // `given` borrows plans_obj, which the caller holds
+            for (size_t i = 0; i < nq; ++i)
+                if (plans[i] > uint8_t(FilterPlan::codes)) throw InvalidArgument("unknown plan code");
+        }
         std::vector<SlotBitmap> views(nf);
         for (size_t f = 0; f < nf; ++f) views[f] = SlotBitmap{bitmaps.data() + f * n_words, n_words * 64};
-        for (size_t i = 0; i < nq; ++i) {
-            if (filter_of.data()[i] >= nf) throw InvalidArgument("filter index out of range");
-            if (plans.data()[i] > uint8_t(FilterPlan::codes)) throw InvalidArgument("unknown plan code");
-        }
         static_assert(sizeof(size_t) == sizeof(uint64_t), "match counts are passed as uint64");
         py::array_t<uint64_t> ids({py::ssize_t(nq), py::ssize_t(k)});
         py::array_t<float> dists({py::ssize_t(nq), py::ssize_t(k)});
@@ -271,7 +256,7 @@ public:
             py::gil_scoped_release release;
             h_->search_filtered(queries.data(), nq, k, ef, rerank, clamp_threads(threads), views.data(),
                                 reinterpret_cast<const size_t*>(matches.data()), filter_of.data(),
-                                reinterpret_cast<const FilterPlan*>(plans.data()), epoch, ip, dp, ap);
+                                reinterpret_cast<const FilterPlan*>(plans), epoch, ip, dp, ap);
         }
         return py::make_tuple(ids, dists, answered);
     }
@@ -654,7 +639,7 @@ void init_index(py::module_& m) {
         .def("epoch", &PyHnsw::epoch)
         .def("search_filtered", &PyHnsw::search_filtered, py::arg("queries"), py::arg("k"), py::arg("ef"),
              py::arg("rerank"), py::arg("threads"), py::arg("bitmaps"), py::arg("matches"), py::arg("filter_of"), py::arg("plans"),
-             py::arg("epoch"))
+             py::arg("epoch"), py::arg("params") = py::none(), py::arg("acorn") = py::none())
         .def("build_range_codes", &PyHnsw::build_range_codes, py::arg("slots"), py::arg("threads"),
              py::arg("mean") = py::none(), py::arg("axes") = py::none())
         .def("attach_axis_codes", &PyHnsw::attach_axis_codes, py::arg("mean"), py::arg("axes"), py::arg("threads"))

@@ -1,5 +1,6 @@
 // The planner's cost evaluation and choice (filter/plan_costs.h) for vecsearch/filters/planner.py.
-#include "bindings/numpy_utils.h"
+#include "bindings/py_planner.h"
+
 #include "filter/plan_costs.h"
 
 namespace vecsearch {
@@ -56,6 +57,18 @@ py::array_t<uint8_t> plan_choose_py(py::handle params, py::handle acorn, py::han
 }
 
 }  // namespace
+
+std::vector<uint8_t> choose_query_plans(py::handle params, py::handle acorn, const uint64_t* matches, size_t n_filters,
+                                        const uint32_t* filter_of, size_t nq, size_t live, size_t k, size_t ef) {
+    if (params.is_none() || acorn.is_none()) throw InvalidArgument("plans=None needs the planner's params and acorn");
+    const PlanCostModel model = model_of(params, acorn);
+    std::vector<int64_t> counts(matches, matches + n_filters), shared(n_filters, 0);
+    for (size_t i = 0; i < nq; ++i) ++shared[filter_of[i]];
+    std::vector<uint8_t> per_filter(n_filters), per_query(nq);
+    plan_choose(model, counts.data(), shared.data(), n_filters, live, k, ef, per_filter.data());
+    for (size_t i = 0; i < nq; ++i) per_query[i] = per_filter[filter_of[i]];
+    return per_query;
+}
 
 void init_planner(py::module_& m) {
     m.def("plan_costs", &plan_costs_py, py::arg("params"), py::arg("acorn"), py::arg("matches"), py::arg("shared_by"),

@@ -17,6 +17,7 @@ with atheris.instrument_imports():
     import numpy as np
 
     import vecsearch
+    from vecsearch import _core
 
 DTYPES = [np.float32, np.float64, np.float16, np.int32, np.int64, np.uint8, np.bool_, np.complex64, object]
 ID_DTYPES = [np.uint64, np.int64, np.int32, np.uint8, np.float64, object]
@@ -122,7 +123,7 @@ def raw_filter_program(fdp: atheris.FuzzedDataProvider, index: vecsearch.Index) 
     ops = np.frombuffer(fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 12)), dtype=np.uint8).copy()
     rows = [np.array([fdp.ConsumeIntInRange(-3, len(index._attributes) + 3) for _ in range(fdp.ConsumeIntInRange(0, 8))],
                      dtype=np.int64) for _ in range(fdp.ConsumeIntInRange(0, 4))]
-    words, matches, _ = index._core.evaluate_filters([(ops, rows)], index._attributes.row_slots, 1)
+    words, matches, _ = index._core.evaluate_filters([_core.FilterProgram(ops, rows)], index._attributes.row_slots, 1)
     assert int(np.unpackbits(words.view(np.uint8)).sum()) == int(matches[0]), "match count differs from bitmap"
     assert int(matches[0]) <= len(index), "more matches than live vectors"
 

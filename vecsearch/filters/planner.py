@@ -185,20 +185,21 @@ class CostModel:
         """float64 [plans, filters] (PLANS order): :meth:`costs`, or with ``ranked`` as the planner
         compares them (the scan divided by ``scan_preference``, post infinite below
         ``POST_MIN_SELECTIVITY``)."""
-        params, acorn = self._native
+        params, acorn = self.native
         return _core.plan_costs(params, acorn, np.ascontiguousarray(matches, dtype=np.int64),
                                 np.ascontiguousarray(shared_by, dtype=np.int64), int(live), int(ef), ranked)
 
     def choose(self, matches: np.ndarray, live: int, k: int, ef: int, shared_by: np.ndarray) -> np.ndarray:
         """uint8 per filter: the PLANS code of its lowest ranked estimate (:meth:`evaluate` at
         beam width ``max(ef, k)``, the first of equal ones), the scan for at most k matches."""
-        params, acorn = self._native
+        params, acorn = self.native
         return _core.plan_choose(params, acorn, np.ascontiguousarray(matches, dtype=np.int64),
                                  np.ascontiguousarray(shared_by, dtype=np.int64), int(live), int(k), int(ef))
 
     @functools.cached_property
-    def _native(self) -> Tuple[np.ndarray, np.ndarray]:
-        # The model as csrc/filter/plan_costs.h reads it (PlanCostModel::Param order), built once.
+    def native(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(params, acorn): the model as csrc/filter/plan_costs.h reads it (PlanCostModel::Param
+        order), built once; the search binding chooses a batch's plans from it."""
         params = np.array([
             self.scan_fixed, self.scan_per_match, self.scan_block_per_query, self.scan_block_per_block,
             self.scan_block_widest, float(self.blocked_scans), self.walk_fixed, self.walk_per_ef,

@@ -15,6 +15,8 @@ from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from vecsearch import _core
+
 # Op codes, as csrc/filter/program.h numbers them.
 ROWS, ALL, AND, OR, NOT, RANKS = 0, 1, 2, 3, 4, 5
 # A range leaf is tested by rank when it matches more than this share of the slots: a scattered
@@ -22,7 +24,9 @@ ROWS, ALL, AND, OR, NOT, RANKS = 0, 1, 2, 3, 4, 5
 RANK_SHARE = 1 / 32
 
 RankRange = Tuple[np.ndarray, int, int]  # slot ranks (uint32), start, stop
-Packed = Tuple[np.ndarray, List[np.ndarray], List[RankRange]]
+# A program as the native core holds it (ops, row lists and rank ranges checked once; ``.ops`` and
+# ``.nbytes`` readable): passing one to a search costs a reference, not a re-read of its arrays.
+Packed = _core.FilterProgram
 
 
 class _Stretch:
@@ -67,7 +71,7 @@ class Program:
     def packed(self) -> Packed:
         lists = [p for o, p in zip(self.ops, self.payloads) if o == ROWS]
         ranges = [p for o, p in zip(self.ops, self.payloads) if o == RANKS]
-        return np.asarray(self.ops, dtype=np.uint8), lists, ranges
+        return _core.FilterProgram(np.asarray(self.ops, dtype=np.uint8), lists, ranges)
 
 
 class ProgramCache:
@@ -94,7 +98,7 @@ class ProgramCache:
         return found[0]
 
     def put(self, key: Hashable, program: Packed) -> None:
-        size = program[0].nbytes + sum(rows.nbytes for rows in program[1]) + 64 * len(program[2])
+        size = program.nbytes
         if size > self.max_bytes:
             return
         old = self._programs.pop(key, None)
