@@ -5,6 +5,7 @@ bounds, int, float and huge-int constants on an int column, floats and dates."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import vecsearch
 from vecsearch import F, _core
@@ -126,3 +127,34 @@ def test_program_cache_drops_the_least_recent_past_its_bytes():
     cache.put("d", program)
     assert cache.get("b", None) is None and cache.get("a", None) is program and len(cache) == 3
     assert cache.get("a", "another state") is None and len(cache) == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_stretches_match_a_mask_oracle(seed):
+    """The stretch of the sorted keys each range selects, for batches of one form (one search)
+    and mixed ones (ints and floats, open and closed sides, unbounded sides), equals the rows a
+    numpy mask of the same comparisons keeps."""
+    from vecsearch.attributes.columns import stretches
+    rng = np.random.default_rng(seed)
+    keys = np.sort(rng.integers(-20, 20, 300)).astype(np.int64)
+    n = int(rng.integers(1, 12))
+    uniform = seed % 2 == 0  # every bound an int, every side of one openness
+
+    def bound() -> object:
+        if uniform:
+            return int(rng.integers(-25, 25))
+        return rng.choice([None, int(rng.integers(-25, 25)), float(rng.uniform(-25, 25))])
+
+    lo, hi = [bound() for _ in range(n)], [bound() for _ in range(n)]
+    lo_open = [bool(seed % 4 == 0)] * n if uniform else rng.integers(0, 2, n).astype(bool).tolist()
+    hi_open = [bool(seed % 4 == 2)] * n if uniform else rng.integers(0, 2, n).astype(bool).tolist()
+    starts, stops = stretches(keys, lo, hi, lo_open, hi_open)
+    for i in range(n):
+        keep = np.ones(keys.shape[0], dtype=bool)
+        if lo[i] is not None:
+            keep &= keys > lo[i] if lo_open[i] else keys >= lo[i]
+        if hi[i] is not None:
+            keep &= keys < hi[i] if hi_open[i] else keys <= hi[i]
+        where = np.flatnonzero(keep)
+        want = (where[0], where[-1] + 1) if where.size else (starts[i], starts[i])
+        assert (starts[i], stops[i]) == want, (lo[i], hi[i], lo_open[i], hi_open[i])

@@ -228,25 +228,45 @@ def test_searches_while_adding(data):
     assert not errors
 
 
-def test_a_batch_is_split_only_when_the_split_saves_a_call(monkeypatch):
+def _asked_oracle(route, cost, k, ef, rerank, live, model):
+    """The split rule in numpy: per filter the range index's estimate against the cheapest other
+    plan; unless the queries those plans would answer faster save more than SPLIT_COST_US in all,
+    every query with a match goes to the range index."""
+    from vecsearch.filters.planner import cheapest_cost
+    from vecsearch.filters.range_search import SPLIT_COST_US
+    sharing = np.bincount(route.filter_of, minlength=route.spans.shape[0])
+    mine = cost.estimate(route.matches, max(k, rerank), sharing)[route.filter_of]
+    theirs = cheapest_cost(route.matches, live, k, ef, model, sharing)[route.filter_of]
+    answerable = route.matches[route.filter_of] > 0
+    if np.maximum(mine - theirs, 0.0)[answerable].sum() < SPLIT_COST_US:
+        return answerable
+    return (mine < theirs) & answerable
+
+
+def test_a_batch_is_split_only_when_the_split_saves_a_call():
     """The range index answers every query with a match unless the queries the bitmap plans would
-    answer faster save more than the bitmap call costs (filters.range_search.SPLIT_COST_US)."""
+    answer faster save more than the bitmap call costs (filters.range_search.SPLIT_COST_US): the
+    native decision equals the rule written in numpy, over random models, range costs, spans and
+    sharings, with batches both split and not."""
+    from test_planner import _random_model
     from vecsearch.filters import range_search
     from vecsearch.filters.range_index import RangeCost, RangeIndex
 
-    index = RangeIndex("num")
-    spans = np.array([[0, 50], [50, 110], [110, 110], [110, 180]], dtype=np.uint64)  # 50, 60, 0, 70 rows
-    route = range_search.RangeRoute(index, None, spans, np.arange(4, dtype=np.uint32))
-
-    def ask(fixed, per_row, theirs):
-        index.cost = RangeCost(fixed, 0.0, 0.0, per_row)
-        monkeypatch.setattr(range_search, "cheapest_cost", lambda *a: np.asarray(theirs, dtype=np.float64))
-        return route.asked(10, 10, 10, 1000, None).tolist()
-
-    # Two queries a microsecond dearer by the range index: not worth a second call.
-    assert ask(5.0, 0.0, [4.0, 6.0, 1.0, 4.0]) == [True, True, False, True]
-    # The first saves 240 us through the bitmap plans: split.
-    assert ask(5.0, 5.0, [15.0, 400.0, 1.0, 400.0]) == [False, True, False, True]
-    # Every query cheaper elsewhere by more than a call in all: none asked.
-    cost = range_search.SPLIT_COST_US
-    assert ask(cost, 0.0, [1.0, 1.0, 1.0, 1.0]) == [False, False, False, False]
+    rng = np.random.default_rng(3)
+    outcomes = set()
+    for trial in range(300):
+        index = RangeIndex("num")
+        index.cost = RangeCost(*(float(v) for v in rng.uniform(0, [40, 0.5, 0.05, 0.2])))
+        nf = int(rng.integers(1, 8))
+        ends = np.cumsum(rng.choice([0, 5, 50, 500, 5000], size=nf)).astype(np.uint64)
+        spans = np.stack([np.r_[0, ends[:-1]], ends], axis=1).astype(np.uint64)
+        filter_of = rng.integers(0, nf, size=int(rng.integers(1, 40))).astype(np.uint32)
+        route = range_search.RangeRoute(index, None, spans, filter_of)
+        model = _random_model(rng, codes=bool(trial % 2))
+        k, ef, rerank, live = 10, int(rng.choice([10, 40, 200])), int(rng.choice([10, 64])), 100_000
+        got = route.asked(k, ef, rerank, live, model)
+        want = _asked_oracle(route, index.cost, k, ef, rerank, live, model)
+        np.testing.assert_array_equal(got, want, err_msg=f"trial {trial}")
+        answerable = route.matches[filter_of] > 0
+        outcomes.add("all" if (got == answerable).all() else "split")
+    assert outcomes == {"all", "split"}

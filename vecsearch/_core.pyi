@@ -164,6 +164,8 @@ def kernel_distances(level: str, metric: str, x: typing.Any, y: typing.Any, bloc
 def plan_costs(params: typing.Any, acorn: typing.Any, matches: typing.Any, shared_by: typing.Any, live: typing.SupportsInt, ef: typing.SupportsInt, ranked: bool) -> numpy.typing.NDArray[numpy.float64]:
     """The filtered-search planner's cost estimates, float64 [plans, filters] (csrc/filter/plan_costs.h)."""
 
+def range_asked(params: typing.Any, acorn: typing.Any, range_cost: typing.Any, matches: typing.Any, filter_of: typing.Any, live: typing.SupportsInt, k: typing.SupportsInt, ef: typing.SupportsInt, rerank: typing.SupportsInt, split_cost: typing.SupportsFloat) -> numpy.typing.NDArray[numpy.bool_]:
+    ...
 def plan_choose(params: typing.Any, acorn: typing.Any, matches: typing.Any, shared_by: typing.Any, live: typing.SupportsInt, k: typing.SupportsInt, ef: typing.SupportsInt) -> numpy.typing.NDArray[numpy.uint8]:
     """The plan (PLANS code) the planner picks for each filter (csrc/filter/plan_costs.h)."""
 

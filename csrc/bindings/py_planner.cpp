@@ -56,6 +56,27 @@ py::array_t<uint8_t> plan_choose_py(py::handle params, py::handle acorn, py::han
     return out;
 }
 
+py::array_t<bool> range_asked_py(py::handle params, py::handle acorn, py::handle range_obj, py::handle matches_obj,
+                                 py::handle filter_of_obj, size_t live, size_t k, size_t ef, size_t rerank,
+                                 double split_cost) {
+    const PlanCostModel model = model_of(params, acorn);
+    carray<double> range_cost = require_array<double>(range_obj, "range_cost");
+    if (range_cost.ndim() != 1 || range_cost.shape(0) != 4)
+        throw InvalidArgument("range_cost must hold 4 values: fixed, per depth, per row shared, per row alone");
+    const RangeCostModel range{range_cost.at(0), range_cost.at(1), range_cost.at(2), range_cost.at(3)};
+    carray<int64_t> matches = require_array<int64_t>(matches_obj, "matches");
+    carray<uint32_t> filter_of = require_array<uint32_t>(filter_of_obj, "filter_of");
+    if (matches.ndim() != 1 || filter_of.ndim() != 1) throw InvalidArgument("matches and filter_of must be 1-d");
+    const size_t nf = size_t(matches.shape(0)), nq = size_t(filter_of.shape(0));
+    for (size_t i = 0; i < nq; ++i)
+        if (filter_of.data()[i] >= nf) throw InvalidArgument("filter index out of range");
+    py::array_t<bool> out{py::ssize_t(nq)};
+    static_assert(sizeof(bool) == sizeof(uint8_t), "bools are written as bytes");
+    range_asked(model, range, matches.data(), nf, filter_of.data(), nq, live, k, ef, rerank, split_cost,
+                reinterpret_cast<uint8_t*>(out.mutable_data()));
+    return out;
+}
+
 }  // namespace
 
 std::vector<uint8_t> choose_query_plans(py::handle params, py::handle acorn, const uint64_t* matches, size_t n_filters,
@@ -75,6 +96,9 @@ void init_planner(py::module_& m) {
           py::arg("live"), py::arg("ef"), py::arg("ranked"));
     m.def("plan_choose", &plan_choose_py, py::arg("params"), py::arg("acorn"), py::arg("matches"),
           py::arg("shared_by"), py::arg("live"), py::arg("k"), py::arg("ef"));
+    m.def("range_asked", &range_asked_py, py::arg("params"), py::arg("acorn"), py::arg("range_cost"),
+          py::arg("matches"), py::arg("filter_of"), py::arg("live"), py::arg("k"), py::arg("ef"), py::arg("rerank"),
+          py::arg("split_cost"));
 }
 
 }  // namespace vecsearch

@@ -73,4 +73,29 @@ void plan_choose(const PlanCostModel& model, const int64_t* matches, const int64
     }
 }
 
+void range_asked(const PlanCostModel& model, const RangeCostModel& range, const int64_t* matches, size_t n_filters,
+                 const uint32_t* filter_of, size_t nq, size_t live, size_t k, size_t ef, size_t rerank,
+                 double split_cost, uint8_t* out) {
+    std::vector<int64_t> shared(n_filters, 0);
+    for (size_t i = 0; i < nq; ++i) ++shared[filter_of[i]];
+    std::vector<uint8_t> cheaper(n_filters);
+    const double depth = double(std::max(k, rerank));
+    double savings = 0;  // what the other plans would save the queries they are cheaper for
+    double c[kPlanCount];
+    for (size_t f = 0; f < n_filters; ++f) {
+        const double per_row =
+            shared[f] >= RangeCostModel::kRangeBlockMin ? range.per_row_shared : range.per_row_alone;
+        const double mine = range.fixed + depth * range.per_depth + double(matches[f]) * per_row;
+        costs_of(model, matches[f], shared[f], live, std::max(ef, k), true, c);
+        const double theirs = *std::min_element(c, c + kPlanCount);
+        cheaper[f] = mine < theirs;
+        if (matches[f] > 0) savings += double(shared[f]) * std::max(mine - theirs, 0.0);
+    }
+    const bool split = !(savings < split_cost);
+    for (size_t i = 0; i < nq; ++i) {
+        const uint32_t f = filter_of[i];
+        out[i] = matches[f] > 0 && (!split || cheaper[f]);
+    }
+}
+
 }  // namespace vecsearch

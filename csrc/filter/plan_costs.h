@@ -37,4 +37,21 @@ void plan_costs(const PlanCostModel& model, const int64_t* matches, const int64_
 void plan_choose(const PlanCostModel& model, const int64_t* matches, const int64_t* shared_by, size_t n, size_t live,
                  size_t k, size_t ef, uint8_t* out);
 
+// A range index's measured cost (vecsearch.filters.range_index.RangeCost): fixed + depth *
+// per_depth + rows * per_row, per_row_shared for a filter at least kRangeBlockMin queries share
+// (scanned as a block), per_row_alone otherwise.
+struct RangeCostModel {
+    double fixed = 0, per_depth = 0, per_row_shared = 0, per_row_alone = 0;
+    static constexpr int64_t kRangeBlockMin = 4;
+};
+
+// out[i]: whether the range index answers query i (of filter filter_of[i] < n_filters, whose
+// range holds matches[f] live vectors). Per filter the cheaper side at re-rank depth max(k,
+// rerank) against the cheapest other plan at beam width max(ef, k); but the other plans cost the
+// batch a search call of their own (split_cost microseconds): unless the queries they would
+// answer faster save more than that in all, the range index answers every query with a match.
+void range_asked(const PlanCostModel& model, const RangeCostModel& range, const int64_t* matches, size_t n_filters,
+                 const uint32_t* filter_of, size_t nq, size_t live, size_t k, size_t ef, size_t rerank,
+                 double split_cost, uint8_t* out);
+
 }  // namespace vecsearch

@@ -56,18 +56,27 @@ def stretches(keys: np.ndarray, lo: Sequence[Any], hi: Sequence[Any], lo_open: S
     """(starts, stops), int64: for each range i, the stretch of the ascending ``keys`` with
     lo[i] <(=) key <(=) hi[i] (None: that side unbounded), found with one search per bound side
     and constant type (ints and floats apart: neither is rounded to the other)."""
-    starts = np.zeros(len(lo), dtype=np.int64)
-    stops = np.full(len(hi), len(keys), dtype=np.int64)
-    sides: Tuple[List[Literal["left", "right"]], List[Literal["left", "right"]]] = (
-        ["right" if o else "left" for o in lo_open], ["left" if o else "right" for o in hi_open])
-    for out, bounds, side_of in ((starts, lo, sides[0]), (stops, hi, sides[1])):
-        groups: Dict[Tuple[Literal["left", "right"], bool], List[int]] = {}
-        for i, (value, side) in enumerate(zip(bounds, side_of)):
-            if value is not None:
-                groups.setdefault((side, isinstance(value, (float, np.floating))), []).append(i)
-        for (side, _), where in groups.items():
-            out[where] = keys.searchsorted(np.asarray([bounds[i] for i in where]), side=side)
+    starts = _positions(keys, lo, lo_open, 0, ("left", "right"))
+    stops = _positions(keys, hi, hi_open, len(keys), ("right", "left"))
     return starts, np.maximum(starts, stops)
+
+
+def _positions(keys: np.ndarray, bounds: Sequence[Any], open_: Sequence[bool], unbounded: int,
+               sides: Tuple[Literal["left", "right"], Literal["left", "right"]]) -> np.ndarray:
+    """int64 per bound: its position in ``keys`` (searched on sides[0] when closed, sides[1] when
+    open), ``unbounded`` for None."""
+    kinds = {type(v) for v in bounds}
+    if len(kinds) == 1 and type(None) not in kinds and len(set(open_)) == 1:
+        # The usual batch (per-query windows of one form): one search, no grouping.
+        return keys.searchsorted(np.asarray(bounds), side=sides[bool(open_[0])]).astype(np.int64, copy=False)
+    out = np.full(len(bounds), unbounded, dtype=np.int64)
+    groups: Dict[Tuple[bool, bool], List[int]] = {}
+    for i, (value, is_open) in enumerate(zip(bounds, open_)):
+        if value is not None:
+            groups.setdefault((bool(is_open), isinstance(value, (float, np.floating))), []).append(i)
+    for (is_open, _), where in groups.items():
+        out[where] = keys.searchsorted(np.asarray([bounds[i] for i in where]), side=sides[is_open])
+    return out
 
 
 class NumericColumn(Column):

@@ -16,6 +16,7 @@ them first (one sort of the column, one encoding pass: about a second per millio
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from vecsearch.filters.expr import And, Between, Compare, _numeric_value
 from vecsearch.quant.projection import AXES_SAMPLE, principal_axes
 
 RANGE_KINDS = ("int", "float", "date")
+# Queries sharing a range that the native range search scans as a block (RangeCostModel::kRangeBlockMin).
+RANGE_BLOCK_MIN = 4
 # Bounds of a range: (lo, hi, lo_open, hi_open), None for an open side.
 Bounds = Tuple[Any, Any, bool, bool]
 _CALIBRATION_DEPTHS = (16, 64)  # re-rank depths the calibration times
@@ -75,8 +78,13 @@ class RangeCost:
     per_row_alone: float
 
     def estimate(self, rows: np.ndarray, depth: int, shared_by: np.ndarray) -> np.ndarray:
-        per_row = np.where(np.asarray(shared_by) >= 4, self.per_row_shared, self.per_row_alone)
+        per_row = np.where(np.asarray(shared_by) >= RANGE_BLOCK_MIN, self.per_row_shared, self.per_row_alone)
         return self.fixed + depth * self.per_depth + np.asarray(rows, dtype=np.float64) * per_row
+
+    @functools.cached_property
+    def native(self) -> np.ndarray:
+        """The four figures in field order, as csrc/filter/plan_costs.h's RangeCostModel reads them."""
+        return np.array([self.fixed, self.per_depth, self.per_row_shared, self.per_row_alone], dtype=np.float64)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,13 @@
 it answers, by the planner's measured costs, and the rest sent to the bitmap plans."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, ContextManager, Optional, Tuple
 
 import numpy as np
 
+from vecsearch import _core
 from vecsearch.filters.batch import FilterBatch
 from vecsearch.filters.planner import CostModel, cheapest_cost
 from vecsearch.filters.range_index import RangeIndex, range_filters
@@ -29,7 +31,7 @@ class RangeRoute:
     spans: np.ndarray
     filter_of: np.ndarray
 
-    @property
+    @functools.cached_property
     def matches(self) -> np.ndarray:
         """int64 per filter: the live vectors in its range."""
         return (self.spans[:, 1] - self.spans[:, 0]).astype(np.int64)
@@ -43,12 +45,13 @@ class RangeRoute:
         """bool per query: the range index answers it. Per query the cheaper side, but the bitmap
         plans cost a batch a call of their own (SPLIT_COST_US) that the range index's spans do
         not: unless the queries they would answer faster save more than that in all, the range
-        index answers every query with a match."""
-        mine, theirs = (c[self.filter_of] for c in self._costs(k, ef, rerank, live, model))
-        answerable = self.matches[self.filter_of] > 0
-        if np.maximum(mine - theirs, 0.0)[answerable].sum() < SPLIT_COST_US:
-            return answerable
-        return (mine < theirs) & answerable
+        index answers every query with a match. Decided natively (csrc/filter/plan_costs.h,
+        range_asked): a dozen numpy operations on arrays of a few filters cost a small batch
+        40-50 us, more than its range scans."""
+        assert self.index.cost is not None
+        params, acorn = model.native
+        return _core.range_asked(params, acorn, self.index.cost.native, self.matches, self.filter_of, live, k, ef,
+                                 rerank, SPLIT_COST_US)
 
     def _costs(self, k: int, ef: int, rerank: int, live: int, model: CostModel) -> Tuple[np.ndarray, np.ndarray]:
         """(the range index's, the cheapest other plan's) estimated microseconds per filter."""
