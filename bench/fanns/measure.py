@@ -41,7 +41,7 @@ class FannsPoint:
         qps: mean over the timed passes; qps_std their standard deviation; qps_best the fastest.
         queries: queries measured (the probe only when it ran under ``min_qps``).
         failures: queries the library raised on (scored 0).
-        plan: vecsearch-auto's plan(s) on the first queries.
+        plan: what answered vecsearch-auto's queries (counts per plan, one untimed call).
     """
 
     workload: str
@@ -98,7 +98,7 @@ def measure_point(
     gc.collect()
     queries = case.queries
     nq = queries.shape[0]
-    plan = M.plan(method, case, k, ef, curve)
+    plan = M.plan(method, case, k, ef, curve, prepared)
     probe = min(nq, max(1, nq // _PROBE_DIVISOR))
     head = prepared[:probe] if isinstance(prepared, list) else prepared
     start = time.perf_counter()

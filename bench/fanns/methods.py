@@ -112,16 +112,16 @@ def search(
     return method.search(queries, k, ef, prepared, curve)
 
 
-def plan(method: FilteredMethod, case: FannsCase, k: int, ef: int, curve: str) -> str:
-    """Plans vecsearch-auto picks over the case's first queries, e.g. ``acorn`` or
-    ``scan 3/acorn 7`` when they differ."""
+def plan(method: FilteredMethod, case: FannsCase, k: int, ef: int, curve: str, prepared: Any) -> str:
+    """What answered vecsearch-auto's queries of the case in one untimed call of the whole batch
+    (``return_info``), e.g. ``range`` or ``codes 150/acorn 201`` when they differ: the plans the
+    search took, which see how many queries of the batch share each filter (explain() of one
+    query alone does not)."""
     if case.unfiltered or method.name != "vecsearch" or curve != "auto":
         return curve if method.name == "vecsearch" and not case.unfiltered else ""
     index = method.engine.index  # type: ignore[attr-defined]
-    counts: dict[str, int] = {}
-    for q, e in zip(case.queries[:10], case.exprs[:10]):
-        p = str(index.explain(q, e, k=k, ef=ef).plan)
-        counts[p] = counts.get(p, 0) + 1
-    if len(counts) == 1:
-        return next(iter(counts))
-    return "/".join(f"{p} {c}" for p, c in sorted(counts.items(), key=lambda x: -x[1]))
+    info = index.search(case.queries, k=k, ef=ef, num_threads=1, filter=prepared, return_info=True)[2]
+    names, counts = np.unique(np.asarray(info.plan, dtype=str), return_counts=True)
+    if len(names) == 1:
+        return str(names[0])
+    return "/".join(f"{p} {c}" for c, p in sorted(zip(counts.tolist(), names.tolist()), reverse=True))
