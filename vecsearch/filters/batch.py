@@ -51,11 +51,9 @@ def filter_batch(filter: Any, nq: int) -> FilterBatch:
     filters = [parse_filter(f) if isinstance(f, str) else f for f in filter]
     if not all(isinstance(f, Expr) for f in filters):
         return FilterBatch(filters, np.arange(nq, dtype=np.uint32))
-    index: dict = {}
-    first: List[Expr] = []
-    filter_of = np.empty(nq, dtype=np.uint32)
-    for i, e in enumerate(filters):
-        filter_of[i] = f = index.setdefault(e.key(), len(index))
-        if f == len(first):
-            first.append(e)
-    return FilterBatch(first, filter_of)
+    # One dict lookup per query into a plain list (numpy item assignment costs as much again);
+    # each key keeps its position and its first expression.
+    seen: dict = {}
+    filter_of = [seen.setdefault(e.key(), (len(seen), e))[0] for e in filters]
+    first: List[Expr] = [e for _, e in seen.values()]
+    return FilterBatch(first, np.array(filter_of, dtype=np.uint32))
