@@ -187,6 +187,28 @@ def test_explain_and_auto(data):
     ids, _ = index.search(q, K, filter=F("num") < 2000)
     want, _ = truth(x, q, attrs["num"] < 2000)
     assert recall(ids, want) >= 0.9
+    # explain() says range exactly when the batch's search takes it: with the measured costs, and
+    # with the range index's cost set free and prohibitive so that both answers occur.
+    from vecsearch.filters.range_index import RangeCost
+    ranged = index._range_indexes["num"]
+    said_range = set()
+    for cost in (ranged.cost, RangeCost(0.0, 0.0, 0.0, 0.0), RangeCost(1e9, 0.0, 0.0, 0.0)):
+        ranged.cost = cost
+        for bound in (50, 300, 2000, 8000):
+            said = index.explain(q[0], F("num") < bound, k=K, shared_by=NQ).plan
+            answered = set(index.search(q, K, filter=F("num") < bound, return_info=True)[2].plan.tolist())
+            assert (said == "range") == (answered == {"range"}), (bound, said, answered)
+            said_range.add(said == "range")
+    assert said_range == {True, False}
+    # A microsecond dearer than the cheapest other plan per query: a second call would cost the
+    # batch more than it saves, so search takes the range index, and explain must say so too.
+    from vecsearch.filters.planner import cheapest_cost
+    matches = int((attrs["num"] < 2000).sum())
+    ef = max(K, index.ef_search)
+    theirs = float(cheapest_cost(np.array([matches]), len(index), K, ef, index._costs(), np.array([NQ]))[0])
+    ranged.cost = RangeCost(theirs + 1.0, 0.0, 0.0, 0.0)
+    assert index.explain(q[0], F("num") < 2000, k=K, shared_by=NQ).plan == "range"
+    assert set(index.search(q, K, filter=F("num") < 2000, return_info=True)[2].plan.tolist()) == {"range"}
 
 
 def test_errors(data):

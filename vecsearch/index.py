@@ -588,10 +588,11 @@ class Index:
         return dataclasses.replace(chosen, rows_read=self._expected_rows(chosen, k, ef))
 
     def _explain_range(self, chosen: QueryPlan, routed: RangeRoute, k: int, ef: int, shared_by: int) -> QueryPlan:
-        """`chosen` with the range index's estimate beside the other plans', and its plan when cheaper."""
+        """`chosen` with the range index's estimate beside the other plans', and its plan when a search
+        of `shared_by` such queries would take it."""
         rerank = self._rerank_for(ef, k, None)
-        cost, cheaper = routed.estimate(k, ef, rerank, shared_by, len(self), self._costs())
-        return dataclasses.replace(chosen, plan="range" if cheaper else chosen.plan,
+        cost, taken = routed.estimate(k, ef, rerank, shared_by, len(self), self._costs())
+        return dataclasses.replace(chosen, plan="range" if taken else chosen.plan,
                                    estimated_us={**chosen.estimated_us, "range": cost},
                                    eligible=(*chosen.eligible, "range"), range_index=routed.index.column)
 

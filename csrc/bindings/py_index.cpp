@@ -10,9 +10,9 @@
 #endif
 
 #include "bindings/arguments.h"
+#include "bindings/numpy_utils.h"
 #include "bindings/py_filter.h"
 #include "bindings/py_planner.h"
-#include "bindings/numpy_utils.h"
 #include "common/thread_pool.h"
 #include "graph/hnsw.h"
 #include "storage/uring.h"

@@ -10,7 +10,7 @@ import numpy as np
 
 from vecsearch import _core
 from vecsearch.filters.batch import FilterBatch
-from vecsearch.filters.planner import CostModel, cheapest_cost
+from vecsearch.filters.planner import CostModel
 from vecsearch.filters.range_index import RangeIndex, range_filters
 from vecsearch.search_info import ANSWERED
 
@@ -36,11 +36,6 @@ class RangeRoute:
         """int64 per filter: the live vectors in its range."""
         return (self.spans[:, 1] - self.spans[:, 0]).astype(np.int64)
 
-    def cheaper(self, k: int, ef: int, rerank: int, live: int, model: CostModel) -> np.ndarray:
-        """bool per filter: the range index's measured cost is below the cheapest other plan's."""
-        mine, theirs = self._costs(k, ef, rerank, live, model)
-        return (mine < theirs) & (self.matches > 0)
-
     def asked(self, k: int, ef: int, rerank: int, live: int, model: CostModel) -> np.ndarray:
         """bool per query: the range index answers it. Per query the cheaper side, but the bitmap
         plans cost a batch a call of their own (SPLIT_COST_US) that the range index's spans do
@@ -53,20 +48,15 @@ class RangeRoute:
         return _core.range_asked(params, acorn, self.index.cost.native, self.matches, self.filter_of, live, k, ef,
                                  rerank, SPLIT_COST_US)
 
-    def _costs(self, k: int, ef: int, rerank: int, live: int, model: CostModel) -> Tuple[np.ndarray, np.ndarray]:
-        """(the range index's, the cheapest other plan's) estimated microseconds per filter."""
-        sharing = np.bincount(self.filter_of, minlength=self.spans.shape[0])
-        assert self.index.cost is not None
-        mine = self.index.cost.estimate(self.matches, max(k, rerank), sharing)
-        return mine, cheapest_cost(self.matches, live, k, ef, model, sharing)
-
     def estimate(self, k: int, ef: int, rerank: int, shared_by: int, live: int, model: CostModel
                  ) -> Tuple[float, bool]:
-        """(the range index's estimated microseconds for the first filter, whether it is cheaper)."""
+        """(the range index's estimated microseconds for the first filter, whether a batch of
+        ``shared_by`` queries with that filter goes to the range index: :meth:`asked`, so
+        explain() and search agree)."""
         assert self.index.cost is not None
         first = RangeRoute(self.index, self.codes, self.spans[:1], np.zeros(shared_by, dtype=np.uint32))
         cost = float(self.index.cost.estimate(first.matches, max(k, rerank), np.array([shared_by]))[0])
-        return cost, bool(first.cheaper(k, ef, rerank, live, model)[0])
+        return cost, bool(first.asked(k, ef, rerank, live, model)[0])
 
     def search(self, core: Any, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, batch: FilterBatch,
                live: int, model: Optional[CostModel], bitmap_search: Callable, plan: str):
