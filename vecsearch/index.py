@@ -678,14 +678,11 @@ class Index:
         nq = data.shape[0]
         bitmaps, matches, epoch = filter_bitmaps(self._core, self._attributes, batch, threads)
         filter_of = batch.filter_of
-        if plan == "auto":  # the binding chooses as planner.plan_codes would, without a round trip
-            params, acorn = self._costs().native
-            ids, dists, answered = self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of,
-                                                              None, epoch, params, acorn)
-        else:
-            plans = np.full(nq, PLANS[plan], dtype=np.uint8)
-            ids, dists, answered = self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of,
-                                                              plans, epoch)
+        # plan "auto": no plans, the binding chooses as planner.plan_codes would from the model's figures
+        plans, model = (None, self._costs().native) if plan == "auto" else \
+            (np.full(nq, PLANS[plan], dtype=np.uint8), (None, None))
+        ids, dists, answered = self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of,
+                                                          plans, epoch, *model)
         return ids, dists, answered, matches[filter_of]
 
     @property
