@@ -116,6 +116,18 @@ def test_fastscan32_matches_reference(level, chunks):
     )
 
 
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("n", (8, 16, 64, 256, 512))
+def test_fwht_matches_hadamard_matrix(level, n):
+    # The unnormalised Walsh-Hadamard transform is the Sylvester Hadamard matrix times x.
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    h = np.ones((1, 1))
+    while h.shape[0] < n:
+        h = np.block([[h, h], [h, -h]])
+    got = _core.quant_kernel(level, "fwht", x.view(np.uint8).reshape(1, -1), None)
+    np.testing.assert_allclose(got, h @ x.astype(np.float64), rtol=1e-5, atol=1e-4)
+
+
 # The two int8 kernel sets (quant/kernels.h): u8s8 takes query bytes of 127 levels a side (and
 # -128), u8s8_fast 63 (AVX2 multiplies those with a saturating vpmaddubsw).
 INT8_SETS = ("u8s8", "u8s8_fast")

@@ -2,6 +2,7 @@
 // Training takes the codec's lock exclusively; everything else shares it, with the GIL released.
 #include <pybind11/stl.h>
 
+#include <cstring>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -223,6 +224,7 @@ const QuantKernels& hook_table(const std::string& level) {
 //   sq8_l2: a = shifted query [dim], b = scale [dim];  sq8_dot: a = weights [dim]
 //   pq8: a = table [m, 256];  hamming / hamming_scan: q = query code [words * 8]
 //   fastscan32: codes = [chunks, 64] packed codes of 32 vectors, a = tables [chunks * 128] (uint8)
+//   fwht: codes = [1, 4n] the bytes of n float32 (n a power of two >= 8); returns their transform
 //   u8s8_dot: a = signed query bytes [dim] (int8)
 //   u8s8_dot_rows: the same through the gathered-rows kernel, b = the rows to score (uint32,
 //   indices into codes); returns one dot product per row of b
@@ -339,6 +341,14 @@ py::array_t<float> quant_kernel(const std::string& level, const std::string& nam
             for (size_t j = 0; j < 8; ++j) res.mutable_data()[i * 9 + j] = j < nw ? est[i * 8 + j] : 0.0f;
             res.mutable_data()[i * 9 + 8] = float(masks[i]);
         }
+        return res;
+    } else if (name == "fwht") {
+        const size_t floats = w / sizeof(float);
+        if (n != 1 || w % sizeof(float) != 0 || floats < 8 || (floats & (floats - 1)) != 0)
+            throw DimensionError("fwht takes the bytes of 2^j >= 8 floats as codes [1, 4 * 2^j]");
+        py::array_t<float> res{py::ssize_t(floats)};
+        std::memcpy(res.mutable_data(), c, w);
+        k.fwht(res.mutable_data(), floats);
         return res;
     } else if (name == "fastscan32") {
         carray<uint8_t> t = require_array<uint8_t>(a_obj, "a");

@@ -65,6 +65,9 @@ struct QuantKernels {
     // 32-byte half, codes 0-15 read its first 16-byte table, codes 16-31 its second, equal copy
     // in practice). Table entries are at most 124 (five-bit levels, four per entry).
     void (*fastscan32)(const uint8_t* packed, const uint8_t* lut, size_t chunks, float* out);
+    // In-place unnormalised Walsh-Hadamard transform of n floats (n a power of two, >= 8): the
+    // RaBitQ rotation's rounds (quant/rabitq.h), once per query.
+    void (*fwht)(float* a, size_t n);
     // SQ8 walks and scans against an int8 query (SQ8Codec::prepare_int8): u8s8 takes query
     // bytes of 127 levels a side; u8s8_fast takes 63 a side where the level multiplies those
     // faster (AVX2: vpmaddubsw, whose saturating 16-bit pair sums are exact only while

@@ -110,7 +110,7 @@ VS_AVX2 uint32_t nearest_avx2(const float* x, const float* ct, const float* cn, 
 // are widened into even and odd 16-bit lanes, flushed to float before they could overflow.
 VS_AVX2 void fastscan32_avx2(const uint8_t* packed, const uint8_t* lut, size_t chunks, float* out) {
     const __m256i low4 = _mm256_set1_epi8(0x0F), low8 = _mm256_set1_epi16(0x00FF);
-    for (size_t v = 0; v < 32; ++v) out[v] = 0.0f;
+    __m256 sums[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     constexpr size_t kFlush = 128;  // chunks per flush: 2 * 248 * 128 < 65536
     for (size_t c0 = 0; c0 < chunks; c0 += kFlush) {
         __m256i even = _mm256_setzero_si256(), odd = _mm256_setzero_si256();
@@ -125,14 +125,36 @@ VS_AVX2 void fastscan32_avx2(const uint8_t* packed, const uint8_t* lut, size_t c
                 even = _mm256_add_epi16(even, _mm256_and_si256(r, low8));
                 odd = _mm256_add_epi16(odd, _mm256_srli_epi16(r, 8));
             }
-        alignas(32) uint16_t e[16], o[16];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(e), even);
-        _mm256_store_si256(reinterpret_cast<__m256i*>(o), odd);
-        for (size_t w = 0; w < 16; ++w) {
-            out[2 * w] += float(e[w]);
-            out[2 * w + 1] += float(o[w]);
-        }
+        // Back in code order in registers: a store of the 16-bit sums read back one lane at a
+        // time cannot be forwarded (a stall per lane, most of a 24-chunk call).
+        const __m256i lo = _mm256_unpacklo_epi16(even, odd), hi = _mm256_unpackhi_epi16(even, odd);
+        const __m128i parts[4] = {_mm256_castsi256_si128(lo), _mm256_castsi256_si128(hi),
+                                  _mm256_extracti128_si256(lo, 1), _mm256_extracti128_si256(hi, 1)};
+        for (size_t p = 0; p < 4; ++p)
+            sums[p] = _mm256_add_ps(sums[p], _mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(parts[p])));
     }
+    for (size_t p = 0; p < 4; ++p) _mm256_storeu_ps(out + 8 * p, sums[p]);
+}
+
+// The three butterfly stages within eight floats by lane swaps (adjacent, pairs, halves), the
+// wider stages on whole registers: the scalar loops vectorise only from stride 8.
+VS_AVX2 void fwht_avx2(float* a, size_t n) {
+    for (size_t i = 0; i < n; i += 8) {
+        __m256 v = _mm256_loadu_ps(a + i), s = _mm256_permute_ps(v, 0xB1);
+        v = _mm256_blend_ps(_mm256_add_ps(v, s), _mm256_sub_ps(s, v), 0xAA);
+        s = _mm256_permute_ps(v, 0x4E);
+        v = _mm256_blend_ps(_mm256_add_ps(v, s), _mm256_sub_ps(s, v), 0xCC);
+        s = _mm256_permute2f128_ps(v, v, 0x01);
+        v = _mm256_blend_ps(_mm256_add_ps(v, s), _mm256_sub_ps(s, v), 0xF0);
+        _mm256_storeu_ps(a + i, v);
+    }
+    for (size_t h = 8; h < n; h *= 2)
+        for (size_t i = 0; i < n; i += 2 * h)
+            for (size_t j = i; j < i + h; j += 8) {
+                const __m256 x = _mm256_loadu_ps(a + j), y = _mm256_loadu_ps(a + j + h);
+                _mm256_storeu_ps(a + j, _mm256_add_ps(x, y));
+                _mm256_storeu_ps(a + j + h, _mm256_sub_ps(x, y));
+            }
 }
 
 // Without VNNI there is no exact 8-bit multiply-add (vpmaddubsw saturates its 16-bit pair sums:
@@ -366,7 +388,7 @@ VS_AVX2 void block16_est_avx2(const uint8_t* b, const int8_t* w, size_t nw, size
 const QuantKernels& avx2_quant_kernels() {
     static const QuantKernels table{SimdLevel::avx2,   "avx2",           sq8_l2_avx2,   sq8_dot_avx2,
                                     hamming_avx2,      hamming_scan_avx2, scalar_quant_kernels().pq8_scan, nearest_avx2,
-                                    fastscan32_avx2,
+                                    fastscan32_avx2,   fwht_avx2,
                                     {127, dot_avx2<Widened>, dot_rows_avx2<Widened>, u8s8_block16_avx2,
                                      block16_est_avx2<u8s8_block16_avx2>, rows_est_avx2<Widened>},
                                     {63, dot_avx2<Bytes>, dot_rows_avx2<Bytes>, u8s7_block16_avx2,

@@ -173,6 +173,8 @@ VS_AVX512 void fastscan32_avx512(const uint8_t* packed, const uint8_t* lut, size
     }
 }
 
+VS_AVX512 void fwht_avx512(float* a, size_t n) { g::fwht(a, n); }
+
 VS_AVX512 int32_t u8s8_dot_avx512(const uint8_t* c, const int8_t* w, size_t dim) { return g::u8s8_dot(c, w, dim); }
 VS_AVX512 void u8s8_dot_rows_avx512(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n,
                                     const int8_t* w, int32_t* out) {
@@ -314,7 +316,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void u8s8_rows_est_vnni(
 QuantKernels make_table() {
     QuantKernels t{SimdLevel::avx512, "avx512",      sq8_l2_avx512,   sq8_dot_avx512,
                    hamming_popcnt,    hamming_scan_popcnt, scalar_quant_kernels().pq8_scan, nearest_avx512,
-                   fastscan32_avx512, {127, u8s8_dot_avx512, u8s8_dot_rows_avx512, u8s8_block16_avx512,
+                   fastscan32_avx512, fwht_avx512, {127, u8s8_dot_avx512, u8s8_dot_rows_avx512, u8s8_block16_avx512,
                    u8s8_block16_est_avx512, u8s8_rows_est_avx512}, {}};
     if (cpu_has_vnni())
         t.u8s8 = {127, u8s8_dot_vnni, u8s8_dot_rows_vnni, u8s8_block16_vnni, u8s8_block16_est_vnni,

@@ -210,5 +210,15 @@ __attribute__((always_inline)) inline void fastscan32(const uint8_t* packed, con
     }
 }
 
+__attribute__((always_inline)) inline void fwht(float* a, size_t n) {
+    for (size_t h = 1; h < n; h *= 2)
+        for (size_t i = 0; i < n; i += 2 * h)
+            for (size_t j = i; j < i + h; ++j) {
+                const float x = a[j], y = a[j + h];
+                a[j] = x + y;
+                a[j + h] = x - y;
+            }
+}
+
 }  // namespace quant_generic
 }  // namespace vecsearch

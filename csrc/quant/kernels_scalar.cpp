@@ -29,6 +29,8 @@ void fastscan32_scalar(const uint8_t* packed, const uint8_t* lut, size_t chunks,
     g::fastscan32(packed, lut, chunks, out);
 }
 
+void fwht_scalar(float* a, size_t n) { g::fwht(a, n); }
+
 int32_t u8s8_dot_scalar(const uint8_t* c, const int8_t* w, size_t dim) { return g::u8s8_dot(c, w, dim); }
 void u8s8_dot_rows_scalar(const uint8_t* codes, size_t dim, const uint32_t* rows, size_t n, const int8_t* w,
                           int32_t* out) {
@@ -57,7 +59,7 @@ const QuantKernels& scalar_quant_kernels() {
                                   u8s8_block16_est_scalar, u8s8_rows_est_scalar};
     static const QuantKernels table{SimdLevel::scalar, "scalar",  sq8_l2_scalar,  sq8_dot_scalar,
                                     hamming_scalar,    hamming_scan_scalar, pq8_scan_scalar, nearest_scalar,
-                                    fastscan32_scalar, u8s8, u8s8};
+                                    fastscan32_scalar, fwht_scalar, u8s8, u8s8};
     return table;
 }
 

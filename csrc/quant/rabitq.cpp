@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/errors.h"
+#include "quant/kernels.h"
 
 namespace vecsearch {
 
@@ -17,17 +18,6 @@ uint64_t splitmix(uint64_t& state) {
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
     x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
     return x ^ (x >> 31);
-}
-
-// In-place unnormalised Walsh-Hadamard transform of n (a power of two) floats.
-void fwht(float* a, size_t n) {
-    for (size_t h = 1; h < n; h *= 2)
-        for (size_t i = 0; i < n; i += 2 * h)
-            for (size_t j = i; j < i + h; ++j) {
-                float x = a[j], y = a[j + h];
-                a[j] = x + y;
-                a[j + h] = x - y;
-            }
 }
 
 size_t rotated_dim_for(size_t dim) { return (dim + 63) / 64 * 64; }
@@ -63,6 +53,7 @@ RabitqEncoder::RabitqEncoder(size_t dim, Metric metric, uint64_t seed)
 }
 
 void RabitqEncoder::rotate(const float* x, float* out) const {
+    const auto fwht = active_quant_kernels().fwht;
     std::copy(x, x + dim_, out);
     std::fill(out + dim_, out + rdim_, 0.0f);
     for (size_t r = 0; r < kRounds; ++r) {
