@@ -71,17 +71,15 @@ class VecsearchSq8Engine(VecsearchEngine):
 
 
 class VecsearchNeighbourCodesEngine(VecsearchFloatEngine):
-    """vecsearch's experimental neighbour-code walk (one-bit RaBitQ residuals of each node's
-    neighbours in its block, FastScan-scored; expanded nodes scored exactly), switched on with
-    the private core call while it is not yet a storage choice. Its build time includes packing
-    the blocks once, after the bulk load (later adds would re-pack only the rows they change)."""
+    """vecsearch's neighbour-code walk (one-bit RaBitQ residuals of each node's neighbours in
+    its block, FastScan-scored; each expanded node scored exactly by the float vector at the head
+    of its block, so no re-rank), switched on with the private core call while it is not yet a
+    storage choice. Its build time includes packing the blocks once, after the bulk load (later
+    adds re-pack only the rows they change)."""
 
     name = "vecsearch-ncodes"
-    codes = "rabitq-1bit (neighbour blocks) + sq8"
+    codes = "rabitq-1bit (neighbour blocks) + float32"
 
     def build(self, data: np.ndarray, threads: int, **kwargs: Any) -> None:
         super().build(data, threads, **kwargs)
         self.index._core.enable_neighbour_codes(True, threads)
-        # Expanded nodes are ranked by SQ8 codes; the best 40 are re-scored exactly (the depth
-        # storage="auto" checks SQ8 against: true 10-NN within the codes' top 40).
-        self.index.rerank = 40

@@ -584,7 +584,7 @@ void Hnsw::search(const float* queries, size_t nq, size_t k, size_t ef, size_t r
             const float* q = aligned_query(scratch().query, queries + i * params_.dim, params_.dim);
             external_id* ids = out_ids + i * k;
             float* dists = out_dists + i * k;
-            size_t found = walk_neighbour_codes(q, k, ef, rerank, ids, dists);
+            size_t found = walk_neighbour_codes(q, k, ef, ids, dists);
             // As search_one: a node without incoming links can hide from the walk.
             if (found < std::min(k, count_ - n_deleted_)) found = scan_exact(q, k, ids, dists);
             pad_missing(ids, dists, found, k);

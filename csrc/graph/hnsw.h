@@ -341,9 +341,8 @@ private:
     // Exact distances of m rows, read in one batch from disk or from RAM.
     void score_rows(const float* q, const slot_t* slots, size_t m, Neighbor* out) const;
     // The walk over neighbour codes (graph/hnsw_fast_walk.cpp); returns how many it found.
-    // Its best max(k, rerank) expanded nodes are re-scored exactly.
-    size_t walk_neighbour_codes(const float* q, size_t k, size_t ef, size_t rerank, external_id* out_ids,
-                                float* out_dists) const;
+    // Every node it expands is scored exactly: no re-rank.
+    size_t walk_neighbour_codes(const float* q, size_t k, size_t ef, external_id* out_ids, float* out_dists) const;
     // Re-packs the neighbour-code blocks of every slot whose level-0 row an add changed (all of
     // them when it reused slots: their old codes sit in other blocks).
     void refresh_neighbour_codes(bool all, size_t threads);

@@ -24,15 +24,7 @@ void Hnsw::enable_neighbour_codes(bool on, size_t threads) {
     }
     if (ncodes_) return;
     auto encoder = std::make_unique<RabitqEncoder>(params_.dim, params_.metric, params_.seed);
-    // Own codes: SQ8 over the range of the vectors held now (later ones outside it are clamped).
-    std::unique_ptr<Codec> own = make_codec("sq8", params_.dim, params_.metric, CodecOptions{});
-    if (count_ > 0) {
-        own->train(store_.row(0), count_, threads);
-    } else {
-        std::vector<float> zero(params_.dim, 0.0f);
-        own->train(zero.data(), 1, 1);
-    }
-    auto codes = std::make_unique<NeighbourCodes>(std::move(encoder), std::move(own), row0_ - 1);
+    auto codes = std::make_unique<NeighbourCodes>(std::move(encoder), row0_ - 1);
     codes->reserve(capacity_);
     ncodes_ = std::move(codes);
     links_dirty_.assign(capacity_, 0);

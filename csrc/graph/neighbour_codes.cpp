@@ -5,10 +5,9 @@
 
 namespace vecsearch {
 
-NeighbourCodes::NeighbourCodes(std::unique_ptr<RabitqEncoder> encoder, std::unique_ptr<Codec> own, size_t degree)
+NeighbourCodes::NeighbourCodes(std::unique_ptr<RabitqEncoder> encoder, size_t degree)
     : encoder_(std::move(encoder)),
-      own_(std::move(own)),
-      own_bytes_((own_->code_size() + 63) / 64 * 64),
+      own_bytes_((encoder_->dim() * sizeof(float) + 63) / 64 * 64),
       batches_((degree + kBatch - 1) / kBatch),
       code_bytes_(encoder_->code_bytes()),
       batch_bytes_(kCodesAt + encoder_->chunks() * 64 + 3 * kBatch * sizeof(float)),

@@ -3,24 +3,25 @@
 // all its neighbours with one FastScan call per 32 of them, instead of one random row load and
 // one kernel call per neighbour.
 //
-// Block of slot s: s's own SQ8 code (own_bytes(), what the walk scores s by when it expands
-// it, re-ranking its best from the float vectors at the end), then batches() batches of
-// batch_bytes(), each holding 32 of s's walk neighbours
+// Block of slot s: s's own float vector (own_bytes(), what the walk scores s by exactly when it
+// expands it, so the beam's estimates start from an exact distance and no re-rank reads rows
+// again at the end; SymphonyQG's layout), then batches() batches of batch_bytes(), each holding
+// 32 of s's walk neighbours
 // (its level-0 links, topped up to the block's width by the graph: see hnsw_neighbour_codes.cpp).
 // A batch is [slots: 32 x uint32, kNoSlot past the end][packed codes: chunks * 64 bytes]
 // [f_add x 32][f_scale x 32][pop x 32] (floats; see quant/rabitq.h), so a walk reads nothing
 // else to expand a node. Codes are residuals from s itself (quant/rabitq.h).
 #pragma once
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
 #include "common/huge_pages.h"
 #include "common/types.h"
-#include "quant/codec.h"
 #include "quant/rabitq.h"
 
 namespace vecsearch {
@@ -29,11 +30,11 @@ class NeighbourCodes {
 public:
     static constexpr size_t kBatch = 32;
 
-    // own: a trained codec for the nodes' own codes (SQ8).
-    NeighbourCodes(std::unique_ptr<RabitqEncoder> encoder, std::unique_ptr<Codec> own, size_t degree);
+    NeighbourCodes(std::unique_ptr<RabitqEncoder> encoder, size_t degree);
 
     const RabitqEncoder& encoder() const { return *encoder_; }
-    const Codec& own_codec() const { return *own_; }
+    // The float vector at the head of a block.
+    static const float* own_vector(const uint8_t* block) { return reinterpret_cast<const float*>(block); }
     size_t own_bytes() const { return own_bytes_; }
     size_t block_bytes() const { return lines_per_block_ * 64; }
     size_t batches() const { return batches_; }
@@ -60,7 +61,6 @@ private:
     };
 
     std::unique_ptr<RabitqEncoder> encoder_;
-    std::unique_ptr<Codec> own_;
     uint8_t* clear_block(slot_t s);
     void put(uint8_t* block, size_t j, slot_t v, const uint8_t* bits, const float* factors);
 
@@ -72,7 +72,7 @@ private:
 template <class Rotated>
 void NeighbourCodes::pack(slot_t s, const float* x, const slot_t* neighbours, size_t n, const Rotated& rotated) {
     uint8_t* block = clear_block(s);
-    own_->encode(x, 1, block, 1);
+    std::memcpy(block, x, encoder_->dim() * sizeof(float));
     const float* ru = rotated(s);
     std::vector<uint8_t> bits(code_bytes_);
     float factors[3];
