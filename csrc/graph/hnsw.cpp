@@ -79,7 +79,7 @@ void Hnsw::reserve(size_t capacity) {
     // process would be killed later, when the pages are touched.
     size_t per_slot = (store_.external() ? 0 : params_.dim * sizeof(float)) + row0_ * sizeof(slot_t) + sizeof(external_id) + sizeof(int32_t) +
                       1 + sizeof(void*) + (codec_ ? codec_->code_size() : 0) +
-                      (ncodes_ ? ncodes_->batches() * ncodes_->batch_bytes() : 0);
+                      (ncodes_ ? ncodes_->block_bytes() : 0);
     if (capacity > physical_memory_bytes() / per_slot) throw std::bad_alloc();
     store_.reserve(capacity, count_);
     links0_.resize(capacity * row0_, 0);

@@ -9,7 +9,6 @@
 // recall 0.32 against 0.75 at ef 64).
 #include <algorithm>
 #include <limits>
-#include <xmmintrin.h>
 
 #include "graph/hnsw_detail.h"
 #include "quant/kernels.h"
