@@ -53,6 +53,17 @@ public:
         if (lo < cursor_) cursor_ = lo;
         return true;
     }
+    // The index of slot's entry if it waits unexpanded in the pool, else size().
+    size_t find_waiting(slot_t slot) const {
+        size_t i = cursor_;
+        while (i < size_ && data_[i].slot != slot) ++i;
+        return i;
+    }
+    void erase(size_t i) {
+        std::memmove(&data_[i], &data_[i + 1], (size_ - i - 1) * sizeof(Neighbor));
+        --size_;
+        if (i < cursor_) --cursor_;
+    }
     bool has_next() const { return cursor_ < size_; }
     slot_t peek_next() const { return data_[cursor_].slot; }  // the entry pop_next() would return
     slot_t pop_next() {

@@ -62,7 +62,7 @@ Hnsw::MemoryParts Hnsw::memory_parts() const {
     p.graph = capacity_ * (row0_ * sizeof(slot_t) + sizeof(int32_t) + 1 + sizeof(void*));
     for (size_t s = 0; s < count_; ++s) p.graph += size_t(levels_[s]) * (params_.M + 1) * sizeof(slot_t);
     p.codes = codes_.capacity() + code_norms_.capacity() * sizeof(float) +
-              (codec_ ? codec_->serialize().size() : 0) + (ncodes_ ? ncodes_->bytes() : 0) +
+              (codec_ ? codec_->serialize().size() : 0) + (ncodes_ ? ncodes_->bytes() + entries_.bytes() : 0) +
               (refine_ ? refine_->memory_bytes() : 0) + (axis_codes_ ? axis_codes_->memory_bytes() : 0);
     p.ids = capacity_ * sizeof(external_id) + id_to_slot_.bytes();
     return p;
@@ -172,7 +172,10 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
         insert(slots[i], visited_size);
     });
     if (axis_codes_) axis_codes_->encode(store_, slots.data(), n, threads);
-    if (ncodes_) refresh_neighbour_codes(reused > 0, threads);
+    if (ncodes_) {
+        refresh_neighbour_codes(reused > 0, threads);
+        choose_entries(false, threads);
+    }
 }
 
 void Hnsw::attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size_t n_codes, size_t threads,

@@ -29,6 +29,7 @@
 #include "filter/program.h"
 #include "graph/axis_codes.h"
 #include "graph/beam.h"
+#include "graph/entry_table.h"
 #include "graph/id_map.h"
 #include "graph/neighbour_codes.h"
 #include "graph/range_codes.h"
@@ -352,6 +353,8 @@ private:
     // Slot s's walk neighbours: its level-0 links, then the nearest two-hop nodes up to the
     // block's width (cands is scratch).
     void walk_neighbours(slot_t s, std::vector<slot_t>& out, std::vector<Neighbor>& cands) const;
+    // Chooses entries_ again once the live count has doubled (or shrunk by half) since.
+    void choose_entries(bool force, size_t threads);
     template <class Scorer>
     void search_one(const Scorer& score, size_t k, size_t ef, size_t rerank, external_id* out_ids,
                     float* out_dists) const;
@@ -381,6 +384,8 @@ private:
     std::unique_ptr<AxisCodes> axis_codes_;  // null: the codes plan scans the SQ8 codes alone
     std::unique_ptr<NeighbourCodes> ncodes_;  // null: walks score one neighbour at a time
     std::vector<uint8_t> links_dirty_;        // with ncodes_: level-0 rows changed by this add
+    EntryTable entries_;                      // with ncodes_: where its walks start
+    size_t entries_built_at_ = 0;             // live nodes when entries_ was chosen
     HugeVector<slot_t> links0_;
     std::vector<std::unique_ptr<slot_t[]>> upper_;
     std::vector<int32_t> levels_;

@@ -158,7 +158,10 @@ slot_t Hnsw::greedy_query(const Scorer& score, float& dist, const Visit& visit) 
             moved = false;
             const slot_t* row = links(ep, level);
             size_t cnt = row[0];
+            // Two rows ahead load while one is scored: a descent is a chain of random reads.
+            for (size_t j = 1; j <= std::min<size_t>(cnt, 2); ++j) score.prefetch(row[j]);
             for (size_t j = 1; j <= cnt; ++j) {
+                if (j + 2 <= cnt) score.prefetch(row[j + 2]);
                 float d = score(row[j]);
                 visit(row[j], d);
                 if (d < dist) {

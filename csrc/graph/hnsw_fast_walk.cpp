@@ -3,10 +3,15 @@
 // vector at the head of its block, so an expansion reads one contiguous block and nothing else,
 // and the best expanded nodes are the answer with no re-rank. Every distance returned is exact.
 //
-// The walk starts where a greedy descent of the upper levels ends. Starting at the entry point
-// instead saves that descent (a fifth of a debian-minilm query) for 4 more expansions there, but
-// on clustered data the beam then stays in the entry point's cluster (generated 200k x 384:
-// recall 0.32 against 0.75 at ef 64).
+// A node waits in the beam once, under the best estimate any parent gave it, and one the beam
+// dropped may come back with a better one: a one-bit estimate is noisy, and a node admitted once
+// under a pessimistic estimate and never reconsidered is a lost neighbour. (Generated 200k x 384,
+// ef 64: recall 0.75 with a mark per node at first admission, 0.84 so; SymphonyQG, which lets
+// copies of a node pile up in its beam instead, 0.84, and needs a larger beam for recall 0.97 on
+// debian-minilm.)
+//
+// The walk starts at the nearest entry of a table (graph/entry_table.h), not where a greedy
+// descent of the upper levels ends; with no table (small indexes) it descends.
 #include <algorithm>
 #include <limits>
 
@@ -19,7 +24,7 @@ namespace {
 
 struct FastWalkScratch {
     BeamPool pool;
-    VisitedList visited;
+    BeamMarks marks;
     TopK top;
     RabitqQuery query;
 };
@@ -42,22 +47,27 @@ size_t Hnsw::walk_neighbour_codes(const float* q, size_t k, size_t ef, external_
     const auto fastscan = active_quant_kernels().fastscan32;
 
     BeamPool& pool = sc.pool;
-    VisitedList& visited = sc.visited;
+    BeamMarks& marks = sc.marks;
     TopK& top = sc.top;
     pool.reset(ef);
-    visited.reset(count_);
+    marks.reset(count_);
     top.reset(k);
-    // The upper levels exactly, on the float store (on the SQ8 codes, when the index has them,
-    // measured no faster on debian-minilm).
     ExactScorer exact(store_, q);
     float ep_dist;
-    const slot_t ep = greedy_query(exact, ep_dist);
-    visited.test_and_set(ep);
+    slot_t ep;
+    if (entries_.empty()) {
+        ep = greedy_query(exact, ep_dist);
+    } else {
+        ep = entries_.nearest(store_, q);
+        ep_dist = exact(ep);
+    }
+    marks.set_waiting(ep);
     pool.insert(ep_dist, ep);
     alignas(64) float acc[NeighbourCodes::kBatch];
     alignas(64) float est[NeighbourCodes::kBatch];
     while (pool.has_next()) {
         const slot_t u = pool.pop_next();
+        marks.set_expanded(u);
         // The likely next node's whole block loads while this one is scored (the block of the
         // node just popped was loaded the same way, or at the end of the last expansion).
         if (pool.has_next()) prefetch_all(nc.block(pool.peek_next()), block_bytes);
@@ -84,9 +94,17 @@ size_t Hnsw::walk_neighbour_codes(const float* q, size_t k, size_t ef, external_
                 const size_t j = size_t(__builtin_ctz(under));
                 const slot_t v = links[j];
                 if (v == kNoSlot) break;
-                // A neighbour the beam would refuse stays unvisited: another parent's estimate
-                // may admit it later.
-                if (!pool.admits(est[j]) || visited.test_and_set(v)) continue;
+                if (!pool.admits(est[j]) || marks.expanded(v)) continue;
+                if (marks.waiting(v)) {
+                    // In the beam already: keep the better estimate. Not found: dropped, back.
+                    const size_t at = pool.find_waiting(v);
+                    if (at < pool.size()) {
+                        if (pool.dist_at(at) <= est[j]) continue;
+                        pool.erase(at);
+                    }
+                } else {
+                    marks.set_waiting(v);
+                }
                 pool.insert(est[j], v);
             }
         }
