@@ -93,48 +93,6 @@ def test_shallow_rerank_still_returns_exact_distances(make_data_queries, oracle,
     np.testing.assert_allclose(dists, want, rtol=1e-4, atol=1e-3)
 
 
-def _far_clusters(n_clusters, per, nq, dim, seed):
-    # Tight clusters far apart: level-0 links stay inside a cluster, so a walk that starts in
-    # the wrong one finds nothing of the right one.
-    # Each spreads over 8 directions of its own (a search inside one is easy).
-    rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((n_clusters, dim)) * 20.0
-    bases = rng.standard_normal((n_clusters, 8, dim))
-
-    def draw(which):
-        return centres[which] + np.einsum("nr,nrd->nd", rng.standard_normal((len(which), 8)), bases[which]) + \
-            0.05 * rng.standard_normal((len(which), dim))
-
-    data = draw(np.repeat(np.arange(n_clusters), per)).astype(np.float32)
-    queries = draw(rng.integers(0, n_clusters, nq)).astype(np.float32)
-    return data, queries
-
-
-def test_walk_starts_in_the_querys_cluster(oracle, recall):
-    # The walk starts at the entry table's nearest node (no upper-level descent): at a beam of
-    # 16 it can only reach the true neighbours from inside their cluster. Starting anywhere
-    # else (the table's first entry, or the top entry point) scores about 1 / 12.
-    data, queries = _far_clusters(12, 600, 60, 128, seed=4)
-    index = _walk_index(data, "l2")
-    ids, _ = index.search(queries, k=10, ef=16, num_threads=1)
-    true_ids, _ = oracle(data, queries, 10, "l2")
-    assert recall(ids, true_ids) >= 0.9
-
-
-def test_entry_table_follows_growth(oracle, recall):
-    # Enabled on a small index, the table covers only its first clusters; adding the rest
-    # (the live count more than doubles) chooses it again over all of them.
-    data, queries = _far_clusters(12, 600, 60, 128, seed=6)
-    order = np.argsort(np.repeat(np.arange(12), 600) >= 2, kind="stable")  # clusters 0-1 first
-    index = vecsearch.Index(128, metric="l2", storage="float32", seed=3)
-    index.add(data[order[:1200]], ids=order[:1200].astype(np.uint64), progress=False)
-    index._core.enable_neighbour_codes(True, 2)
-    index.add(data[order[1200:]], ids=order[1200:].astype(np.uint64), progress=False)
-    ids, _ = index.search(queries, k=10, ef=16, num_threads=1)
-    true_ids, _ = oracle(data, queries, 10, "l2")
-    assert recall(ids, true_ids) >= 0.9
-
-
 def test_entry_table_counts_in_memory():
     data = np.random.default_rng(1).standard_normal((3000, 64)).astype(np.float32)
     index = vecsearch.Index(64, metric="l2", storage="float32", seed=3)

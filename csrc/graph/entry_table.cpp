@@ -21,7 +21,7 @@ void EntryTable::build(const FlatStore& store, const std::vector<slot_t>& sample
     for (size_t i = 0; i < sample.size(); ++i) std::copy(store.row(sample[i]), store.row(sample[i]) + d, &x[i * d]);
     KMeansParams params;
     params.k = kEntries;
-    params.iterations = 10;  // a spread of starts, not a codebook: a rough fit serves
+    params.iterations = 8;  // a spread of starts, not a codebook: a rough fit serves
     params.seed = seed;
     params.threads = threads;
     const std::vector<float> centres = kmeans(x.data(), sample.size(), d, params);

@@ -253,6 +253,9 @@ private:
     // Walks, templates over ExactScorer / CodeScorer (graph/scorer.h).
     template <class Scorer>
     slot_t greedy_query(const Scorer& score, float& dist) const;
+    // Where a walk starts: the entry table's nearest node, or the descent's end.
+    template <class Scorer>
+    slot_t walk_start(const Scorer& score, const float* q, float& dist) const;
     // The same, calling visit(slot, dist) for every node whose distance it computes.
     template <class Scorer, class Visit>
     slot_t greedy_query(const Scorer& score, float& dist, const Visit& visit) const;
@@ -384,7 +387,7 @@ private:
     std::unique_ptr<AxisCodes> axis_codes_;  // null: the codes plan scans the SQ8 codes alone
     std::unique_ptr<NeighbourCodes> ncodes_;  // null: walks score one neighbour at a time
     std::vector<uint8_t> links_dirty_;        // with ncodes_: level-0 rows changed by this add
-    EntryTable entries_;                      // with ncodes_: where its walks start
+    EntryTable entries_;                      // with ncodes_: where its walks start (empty: descend)
     size_t entries_built_at_ = 0;             // live nodes when entries_ was chosen
     HugeVector<slot_t> links0_;
     std::vector<std::unique_ptr<slot_t[]>> upper_;

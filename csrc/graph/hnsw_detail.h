@@ -180,6 +180,14 @@ slot_t Hnsw::greedy_query(const Scorer& score, float& dist) const {
     return greedy_query(score, dist, [](slot_t, float) {});
 }
 
+template <class Scorer>
+slot_t Hnsw::walk_start(const Scorer& score, const float* q, float& dist) const {
+    if (entries_.empty()) return greedy_query(score, dist);
+    const slot_t ep = entries_.nearest(store_, q);
+    dist = score(ep);
+    return ep;
+}
+
 
 // One level-0 walk with a beam of `ef`: the beam's first k entries are the unfiltered answer, and
 // seen(dist, slot) is told of every node scored, so a caller can collect a different answer

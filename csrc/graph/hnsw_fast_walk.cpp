@@ -54,13 +54,7 @@ size_t Hnsw::walk_neighbour_codes(const float* q, size_t k, size_t ef, external_
     top.reset(k);
     ExactScorer exact(store_, q);
     float ep_dist;
-    slot_t ep;
-    if (entries_.empty()) {
-        ep = greedy_query(exact, ep_dist);
-    } else {
-        ep = entries_.nearest(store_, q);
-        ep_dist = exact(ep);
-    }
+    const slot_t ep = walk_start(exact, q, ep_dist);
     marks.set_waiting(ep);
     pool.insert(ep_dist, ep);
     alignas(64) float acc[NeighbourCodes::kBatch];

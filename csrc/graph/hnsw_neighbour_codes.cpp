@@ -37,12 +37,12 @@ void Hnsw::enable_neighbour_codes(bool on, size_t threads) {
 void Hnsw::choose_entries(bool force, size_t threads) {
     const size_t live = count_ - n_deleted_;
     if (!force && live < 2 * entries_built_at_ && 2 * live > entries_built_at_) return;
+    entries_built_at_ = live;
     std::vector<slot_t> sample;
     const size_t step = std::max<size_t>(1, live / EntryTable::kSample);
     for (size_t s = 0, seen = 0; s < count_; ++s)
         if (!deleted_[s] && seen++ % step == 0) sample.push_back(slot_t(s));
     entries_.build(store_, sample, params_.seed, threads);
-    entries_built_at_ = live;
 }
 
 bool Hnsw::has_neighbour_codes() const {
