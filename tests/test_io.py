@@ -340,7 +340,7 @@ def test_inconsistent_content_with_valid_checksums(saved, tmp_path):
         else:
             arrays[name] = raw
     dtypes = {"vectors": np.float32, "ids": np.uint64, "levels": np.int32, "deleted": np.uint8,
-              "links0": np.uint32, "upper": np.uint32}
+              "links0": np.uint32, "upper": np.uint32, "entry_slots": np.uint32, "entry_vectors": np.float32}
 
     def write(meta_, arrays_, name):
         out = tmp_path / name
@@ -393,6 +393,10 @@ def test_inconsistent_content_with_valid_checksums(saved, tmp_path):
         "deleted_flag_not_bool": (meta, dict(arrays, deleted=np.full(count, 2, dtype=np.uint8))),
         "missing_section": (meta, {k: v for k, v in arrays.items() if k != "levels"}),
         "upper_short": (meta, dict(arrays, upper=arrays["upper"][:8])),
+        "entry_slot_out_of_range": (meta, dict(arrays, entry_slots=np.full(len(arr("entry_slots")), 10**8, np.uint32))),
+        "entry_vectors_short": (meta, dict(arrays, entry_vectors=arrays["entry_vectors"][:-4])),
+        "entry_vector_nan": (meta, dict(arrays, entry_vectors=np.full(len(arr("entry_vectors")), np.nan, np.float32))),
+        "entry_table_without_count": ({k: v for k, v in meta.items() if k != "entries_built_at"}, arrays),
     }
     for name, (m, a) in cases.items():
         path = write(m, a, f"{name}.vsi")

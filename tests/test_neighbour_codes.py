@@ -93,11 +93,11 @@ def test_shallow_rerank_still_returns_exact_distances(make_data_queries, oracle,
     np.testing.assert_allclose(dists, want, rtol=1e-4, atol=1e-3)
 
 
-def test_entry_table_counts_in_memory():
+def test_blocks_count_in_memory():
     data = np.random.default_rng(1).standard_normal((3000, 64)).astype(np.float32)
     index = vecsearch.Index(64, metric="l2", storage="float32", seed=3)
     index.add(data, progress=False)
     before = index._core.memory_parts()["codes"]
     index._core.enable_neighbour_codes(True, 1)
-    # blocks (own vector + a batch of 32 codes per node) and at least 64 entry vectors
-    assert index._core.memory_parts()["codes"] - before >= 3000 * 64 * 4 + 64 * 64 * 4
+    # each block: the node's own vector and a batch of 32 one-bit codes with their factors
+    assert index._core.memory_parts()["codes"] - before >= 3000 * (64 * 4 + 32 * 8)

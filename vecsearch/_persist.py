@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -65,6 +65,8 @@ def save_index(index: Any, path: Any, vectors: Optional[FileRegion] = None) -> N
         blob, codes, terms, errors = refined
         arrays.update(refine_codec=np.frombuffer(blob, dtype=np.uint8), refine_codes=codes,
                       refine_terms=terms, refine_errors=errors)
+    entry_arrays, meta["entries_built_at"] = entry_table_sections(index._core)
+    arrays.update(entry_arrays)
     # A file takes the lowest version that holds it: codes need 4, ACORN-gamma rows (wider than
     # older releases expect) 3, anything else 2.
     version = 4 if coded is not None else 3 if index.acorn_gamma > 1 else 2
@@ -108,6 +110,7 @@ def load_index(path: Any, mmap: bool, verify_vectors: bool = True
         vectors, ids, f.array("levels", np.int32), deleted, f.array("links0", np.uint32),
         f.array("upper", np.uint32), bool(mmap), gamma, m_beta, mapped_source=True,
     )
+    restore_entry_table(f, core)
     live = np.ascontiguousarray(ids[deleted == 0])
     # Each section is dropped from the mapping once its contents are copied, so a load holds the
     # index once plus one section, not twice. Only mapped vectors (mmap) stay.
@@ -194,3 +197,24 @@ def _load_refine(f: IndexFile, core: Any) -> None:
         raise FormatError(f"{f.path}: refine_codes is not a whole number of {refine.code_size}-byte codes")
     core.attach_refine(blob, codes.reshape(-1, refine.code_size), terms, errors)
     f.release_all(only=_REFINE_SECTIONS)
+
+
+def entry_table_sections(core: Any) -> Tuple[Dict[str, np.ndarray], int]:
+    """The entry table's sections (none when it is empty) and the live count it was chosen at.
+    Older readers skip the sections; such an index starts its walks by descending."""
+    slots, vectors, built_at = core.entry_table()
+    arrays = {"entry_slots": slots, "entry_vectors": vectors} if len(slots) else {}
+    return arrays, int(built_at)
+
+
+def restore_entry_table(f: IndexFile, core: Any) -> None:
+    """Gives `core` the entry table saved in `f`, if any (files before it have none)."""
+    if not f.has("entry_slots"):
+        return
+    built_at = f.meta.get("entries_built_at")
+    if not isinstance(built_at, int) or built_at < 0 or not f.has("entry_vectors"):
+        raise FormatError(f"{f.path}: an entry table without its vectors or its live count")
+    vectors = f.array("entry_vectors", np.float32)
+    if not np.isfinite(vectors).all():
+        raise FormatError(f"{f.path}: the entry table's vectors contain NaN or inf")
+    core.set_entry_table(f.array("entry_slots", np.uint32), vectors, built_at)

@@ -377,6 +377,26 @@ public:
         h_->attach_refine(std::move(refine));
     }
     bool has_refine() const { return h_->refiner() != nullptr; }
+    // (slots uint32 [m], vectors float32 [m, dim], live count when chosen) of the entry table.
+    py::tuple entry_table() const {
+        size_t built_at = 0;
+        EntryTable t = h_->entry_table(built_at);
+        const size_t m = t.size();
+        return py::make_tuple(to_numpy(std::vector<slot_t>(t.slots()), {py::ssize_t(m)}),
+                              to_numpy(std::vector<float>(t.vectors()), {py::ssize_t(m), py::ssize_t(h_->params().dim)}),
+                              built_at);
+    }
+    void set_entry_table(py::handle slots_obj, py::handle vectors_obj, size_t built_at) {
+        auto slots = require_array<slot_t>(slots_obj, "entry slots");
+        auto vectors = require_array<float>(vectors_obj, "entry vectors");
+        // vectors: [m, dim], or flat as a file section holds them
+        if (slots.ndim() != 1 || size_t(vectors.size()) != size_t(slots.size()) * h_->params().dim)
+            throw FormatError("corrupt index: the entry table's vectors do not match its slots");
+        std::vector<slot_t> s(slots.data(), slots.data() + slots.size());
+        std::vector<float> v(vectors.data(), vectors.data() + vectors.size());
+        py::gil_scoped_release release;
+        h_->set_entry_table(std::move(s), std::move(v), built_at);
+    }
     // (codec bytes, codes, terms, errors) of the refine code, or None.
     py::object export_refine() const {
         const ResidualRefiner* r = h_->refiner();
@@ -665,6 +685,8 @@ void init_index(py::module_& m) {
         .def("attach_refine", &PyHnsw::attach_refine, py::arg("codec"), py::arg("codes"), py::arg("terms"),
              py::arg("errors"))
         .def("export_refine", &PyHnsw::export_refine)
+        .def("entry_table", &PyHnsw::entry_table)
+        .def("set_entry_table", &PyHnsw::set_entry_table, py::arg("slots"), py::arg("vectors"), py::arg("built_at"))
         .def("has_refine", &PyHnsw::has_refine)
         .def("refine_bounds", &PyHnsw::refine_bounds, py::arg("query"), py::arg("ids"))
         .def("set_bounded_rerank", &PyHnsw::set_bounded_rerank, py::arg("on"))

@@ -13,6 +13,11 @@ void EntryTable::clear() {
     vectors_.clear();
 }
 
+void EntryTable::assign(std::vector<slot_t> slots, std::vector<float> vectors) {
+    slots_ = std::move(slots);
+    vectors_ = std::move(vectors);
+}
+
 void EntryTable::build(const FlatStore& store, const std::vector<slot_t>& sample, uint64_t seed, size_t threads) {
     clear();
     if (sample.size() < 2 * kEntries) return;

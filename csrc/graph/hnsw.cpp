@@ -61,8 +61,9 @@ Hnsw::MemoryParts Hnsw::memory_parts() const {
     p.vectors_mapped = store_.borrowed() || store_.external();
     p.graph = capacity_ * (row0_ * sizeof(slot_t) + sizeof(int32_t) + 1 + sizeof(void*));
     for (size_t s = 0; s < count_; ++s) p.graph += size_t(levels_[s]) * (params_.M + 1) * sizeof(slot_t);
+    p.graph += entries_.bytes();
     p.codes = codes_.capacity() + code_norms_.capacity() * sizeof(float) +
-              (codec_ ? codec_->serialize().size() : 0) + (ncodes_ ? ncodes_->bytes() + entries_.bytes() : 0) +
+              (codec_ ? codec_->serialize().size() : 0) + (ncodes_ ? ncodes_->bytes() : 0) +
               (refine_ ? refine_->memory_bytes() : 0) + (axis_codes_ ? axis_codes_->memory_bytes() : 0);
     p.ids = capacity_ * sizeof(external_id) + id_to_slot_.bytes();
     return p;
@@ -172,10 +173,8 @@ void Hnsw::add(const float* vectors, const external_id* ids, size_t n, size_t th
         insert(slots[i], visited_size);
     });
     if (axis_codes_) axis_codes_->encode(store_, slots.data(), n, threads);
-    if (ncodes_) {
-        refresh_neighbour_codes(reused > 0, threads);
-        choose_entries(false, threads);
-    }
+    if (ncodes_) refresh_neighbour_codes(reused > 0, threads);
+    choose_entries(false, threads);
 }
 
 void Hnsw::attach_codec(std::unique_ptr<Codec> codec, const uint8_t* codes, size_t n_codes, size_t threads,
@@ -556,7 +555,7 @@ void Hnsw::search_one(const Scorer& score, size_t k, size_t ef, size_t rerank, e
     Scratch& sc = scratch();
     const float* q = score.query();
     float ep_dist;
-    slot_t ep = greedy_query(score, ep_dist);
+    slot_t ep = walk_start(score, q, ep_dist);
     size_t found = 0;
     if (n_deleted_ == 0) {
         walk_level0(score, ep, ep_dist, ef, [](float, slot_t) {});

@@ -176,6 +176,10 @@ public:
     // enter the top k. Dropped by an add and by any change of codec. Null detaches.
     void attach_refine(std::unique_ptr<ResidualRefiner> refine);
     const ResidualRefiner* refiner() const { return refine_.get(); }
+    // The entry table (graph/entry_table.h) and the live count it was chosen at, for saving;
+    // set_entry_table restores them (FormatError when they do not fit the graph).
+    EntryTable entry_table(size_t& built_at) const;
+    void set_entry_table(std::vector<slot_t> slots, std::vector<float> vectors, size_t built_at);
     // Builds into rows that the caller keeps alive (a writable mapping of a file, grown by the
     // caller and attached again): `rows` rows of dim floats. With copy, the current rows are
     // copied in first (switching from RAM); without, `data` already holds them (a remap).
@@ -387,7 +391,7 @@ private:
     std::unique_ptr<AxisCodes> axis_codes_;  // null: the codes plan scans the SQ8 codes alone
     std::unique_ptr<NeighbourCodes> ncodes_;  // null: walks score one neighbour at a time
     std::vector<uint8_t> links_dirty_;        // with ncodes_: level-0 rows changed by this add
-    EntryTable entries_;                      // with ncodes_: where its walks start (empty: descend)
+    EntryTable entries_;                      // where unfiltered walks start (empty: descend)
     size_t entries_built_at_ = 0;             // live nodes when entries_ was chosen
     HugeVector<slot_t> links0_;
     std::vector<std::unique_ptr<slot_t[]>> upper_;

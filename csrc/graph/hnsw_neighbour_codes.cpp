@@ -20,8 +20,6 @@ void Hnsw::enable_neighbour_codes(bool on, size_t threads) {
     if (!on) {
         ncodes_.reset();
         links_dirty_ = {};
-        entries_.clear();
-        entries_built_at_ = 0;
         return;
     }
     if (ncodes_) return;
@@ -31,18 +29,6 @@ void Hnsw::enable_neighbour_codes(bool on, size_t threads) {
     ncodes_ = std::move(codes);
     links_dirty_.assign(capacity_, 0);
     refresh_neighbour_codes(true, threads);
-    choose_entries(true, threads);
-}
-
-void Hnsw::choose_entries(bool force, size_t threads) {
-    const size_t live = count_ - n_deleted_;
-    if (!force && live < 2 * entries_built_at_ && 2 * live > entries_built_at_) return;
-    entries_built_at_ = live;
-    std::vector<slot_t> sample;
-    const size_t step = std::max<size_t>(1, live / EntryTable::kSample);
-    for (size_t s = 0, seen = 0; s < count_; ++s)
-        if (!deleted_[s] && seen++ % step == 0) sample.push_back(slot_t(s));
-    entries_.build(store_, sample, params_.seed, threads);
 }
 
 bool Hnsw::has_neighbour_codes() const {

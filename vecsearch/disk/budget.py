@@ -17,6 +17,14 @@ from vecsearch.errors import MemoryBudgetError
 # after it doubles: 35) and the attribute store's row bookkeeping (id 8, alive 1, slot 4, id ->
 # row map 16).
 FIXED_BYTES_PER_VECTOR = 4 + 1 + 8 + 8 + 35 + 8 + 1 + 4 + 16
+# The entry table where walks start (csrc/graph/entry_table.h): up to 64 slots and vectors.
+ENTRY_TABLE_ENTRIES = 64
+
+
+def entry_table_bytes(dim: int) -> int:
+    return ENTRY_TABLE_ENTRIES * (4 * dim + 4)
+
+
 def quantizer_bytes(dim: int) -> int:
     """A PQ quantizer's codebooks (m * 256 centroids of dim / m floats) and an SQ8's ranges are
     about dim * 256 * 4 bytes at most; rounded up."""
@@ -74,7 +82,7 @@ def estimate_bytes(n: int, dim: int, code_size: int, *, M: int = 16, acorn_gamma
     """RAM of `n` vectors with codes of `code_size` bytes (0: float32 rows in RAM)."""
     per = graph_bytes_per_vector(M, acorn_gamma, acorn_m_beta) + FIXED_BYTES_PER_VECTOR
     per += code_size if code_size else 4 * dim
-    return int(n * per + (quantizer_bytes(dim) if code_size else 0))
+    return int(n * per + (quantizer_bytes(dim) if code_size else 0) + entry_table_bytes(dim))
 
 
 def check_file_budget(path: Any, memory_budget: int, vectors_on_disk: bool) -> None:

@@ -21,6 +21,7 @@ from vecsearch._format import IndexFile, write_atomic
 from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.persist import from_sections as attributes_from_sections
 from vecsearch.attributes.persist import to_sections as attributes_to_sections
+from vecsearch._persist import entry_table_sections, restore_entry_table
 from vecsearch.errors import FormatError
 
 SUFFIX = ".checkpoint"
@@ -41,6 +42,8 @@ def write_checkpoint(index: Any, path: Any, rows: int, vectors: Any, fingerprint
     meta = {"kind": KIND, "rows": int(rows), "fingerprint": fingerprint, "ef_search": index.ef_search,
             **{key: state[key] for key in ("count", "entry_point", "max_level", "next_auto_id")}}
     arrays = {name: state[name] for name in _GRAPH}
+    entry_arrays, meta["entries_built_at"] = entry_table_sections(index._core)
+    arrays.update(entry_arrays)
     if index._attributes.columns:
         spec, attr_arrays = attributes_to_sections(index._attributes)
         arrays["attrs"] = np.frombuffer(json.dumps(spec).encode("utf-8"), dtype=np.uint8)
@@ -78,6 +81,7 @@ def restore_checkpoint(f: IndexFile, vectors: np.ndarray, params: Dict[str, Any]
         vectors[:count], ids, f.array("levels", np.int32), deleted,
         f.array("links0", np.uint32), f.array("upper", np.uint32), True, 1, 2 * params["M"],
     )
+    restore_entry_table(f, core)
     index = Index.__new__(Index)
     index._init(core, meta["ef_search"])
     live = np.ascontiguousarray(ids[deleted == 0])
