@@ -397,6 +397,7 @@ def test_inconsistent_content_with_valid_checksums(saved, tmp_path):
         "entry_vectors_short": (meta, dict(arrays, entry_vectors=arrays["entry_vectors"][:-4])),
         "entry_vector_nan": (meta, dict(arrays, entry_vectors=np.full(len(arr("entry_vectors")), np.nan, np.float32))),
         "entry_table_without_count": ({k: v for k, v in meta.items() if k != "entries_built_at"}, arrays),
+        "entry_table_count_too_big": (dict(meta, entries_built_at=10**30), arrays),
     }
     for name, (m, a) in cases.items():
         path = write(m, a, f"{name}.vsi")

@@ -211,9 +211,11 @@ def restore_entry_table(f: IndexFile, core: Any) -> None:
     """Gives `core` the entry table saved in `f`, if any (files before it have none)."""
     if not f.has("entry_slots"):
         return
-    built_at = f.meta.get("entries_built_at")
-    if not isinstance(built_at, int) or built_at < 0 or not f.has("entry_vectors"):
+    built_at, count = f.meta.get("entries_built_at"), f.meta.get("count")
+    if not isinstance(built_at, int) or not isinstance(count, int) or not f.has("entry_vectors"):
         raise FormatError(f"{f.path}: an entry table without its vectors or its live count")
+    if not 0 <= built_at <= count:  # chosen among the live vectors, at most every slot
+        raise FormatError(f"{f.path}: the entry table's live count {built_at} is out of range")
     vectors = f.array("entry_vectors", np.float32)
     if not np.isfinite(vectors).all():
         raise FormatError(f"{f.path}: the entry table's vectors contain NaN or inf")
