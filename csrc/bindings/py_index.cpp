@@ -389,9 +389,8 @@ public:
     void set_entry_table(py::handle slots_obj, py::handle vectors_obj, size_t built_at) {
         auto slots = require_array<slot_t>(slots_obj, "entry slots");
         auto vectors = require_array<float>(vectors_obj, "entry vectors");
-        // vectors: [m, dim], or flat as a file section holds them
-        if (slots.ndim() != 1 || size_t(vectors.size()) != size_t(slots.size()) * h_->params().dim)
-            throw FormatError("corrupt index: the entry table's vectors do not match its slots");
+        // vectors: [m, dim], or flat as a file section holds them (Hnsw checks their size)
+        if (slots.ndim() != 1) throw FormatError("corrupt index: the entry table's slots are not one row");
         std::vector<slot_t> s(slots.data(), slots.data() + slots.size());
         std::vector<float> v(vectors.data(), vectors.data() + vectors.size());
         py::gil_scoped_release release;

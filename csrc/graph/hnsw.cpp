@@ -555,7 +555,7 @@ void Hnsw::search_one(const Scorer& score, size_t k, size_t ef, size_t rerank, e
     Scratch& sc = scratch();
     const float* q = score.query();
     float ep_dist;
-    slot_t ep = walk_start(score, q, ep_dist);
+    slot_t ep = walk_start(score, ep_dist);
     size_t found = 0;
     if (n_deleted_ == 0) {
         walk_level0(score, ep, ep_dist, ef, [](float, slot_t) {});

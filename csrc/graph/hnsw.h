@@ -259,7 +259,7 @@ private:
     slot_t greedy_query(const Scorer& score, float& dist) const;
     // Where a walk starts: the entry table's nearest node, or the descent's end.
     template <class Scorer>
-    slot_t walk_start(const Scorer& score, const float* q, float& dist) const;
+    slot_t walk_start(const Scorer& score, float& dist) const;
     // The same, calling visit(slot, dist) for every node whose distance it computes.
     template <class Scorer, class Visit>
     slot_t greedy_query(const Scorer& score, float& dist, const Visit& visit) const;

@@ -181,9 +181,9 @@ slot_t Hnsw::greedy_query(const Scorer& score, float& dist) const {
 }
 
 template <class Scorer>
-slot_t Hnsw::walk_start(const Scorer& score, const float* q, float& dist) const {
+slot_t Hnsw::walk_start(const Scorer& score, float& dist) const {
     if (entries_.empty()) return greedy_query(score, dist);
-    const slot_t ep = entries_.nearest(store_, q);
+    const slot_t ep = entries_.nearest(store_, score.query());
     dist = score(ep);
     return ep;
 }

@@ -54,7 +54,7 @@ size_t Hnsw::walk_neighbour_codes(const float* q, size_t k, size_t ef, external_
     top.reset(k);
     ExactScorer exact(store_, q);
     float ep_dist;
-    const slot_t ep = walk_start(exact, q, ep_dist);
+    const slot_t ep = walk_start(exact, ep_dist);
     marks.set_waiting(ep);
     pool.insert(ep_dist, ep);
     alignas(64) float acc[NeighbourCodes::kBatch];
