@@ -68,14 +68,15 @@ def test_entry_table_is_saved_and_counted(tmp_path):
     data, _ = _far_clusters(12, 600, 10, 64, seed=9)
     index = vecsearch.Index(64, metric="l2", seed=3)
     index.add(data, progress=False)
-    slots, vectors, built_at = index._core.entry_table()
+    state = index._core.export_state(with_vectors=False)
+    slots, vectors, built_at = state["entry_slots"], state["entry_vectors"], state["entries_built_at"]
     assert 32 <= len(slots) <= 64 and built_at == len(data)
     # each entry is a stored vector (ids are the row numbers here, slots too: no deletions)
     np.testing.assert_array_equal(vectors, data[slots.astype(np.int64)])
     assert index._core.memory_parts()["graph"] >= vectors.nbytes
     index.save(tmp_path / "t.vs")
     loaded = vecsearch.Index.load(tmp_path / "t.vs")
-    got = loaded._core.entry_table()
-    np.testing.assert_array_equal(got[0], slots)
-    np.testing.assert_array_equal(got[1], vectors)
-    assert got[2] == built_at
+    got = loaded._core.export_state(with_vectors=False)
+    np.testing.assert_array_equal(got["entry_slots"], slots)
+    np.testing.assert_array_equal(got["entry_vectors"], vectors)
+    assert got["entries_built_at"] == built_at

@@ -65,7 +65,7 @@ def save_index(index: Any, path: Any, vectors: Optional[FileRegion] = None) -> N
         blob, codes, terms, errors = refined
         arrays.update(refine_codec=np.frombuffer(blob, dtype=np.uint8), refine_codes=codes,
                       refine_terms=terms, refine_errors=errors)
-    entry_arrays, meta["entries_built_at"] = entry_table_sections(index._core)
+    entry_arrays, meta["entries_built_at"] = entry_table_sections(state)
     arrays.update(entry_arrays)
     # A file takes the lowest version that holds it: codes need 4, ACORN-gamma rows (wider than
     # older releases expect) 3, anything else 2.
@@ -199,12 +199,13 @@ def _load_refine(f: IndexFile, core: Any) -> None:
     f.release_all(only=_REFINE_SECTIONS)
 
 
-def entry_table_sections(core: Any) -> Tuple[Dict[str, np.ndarray], int]:
-    """The entry table's sections (none when it is empty) and the live count it was chosen at.
-    Older readers skip the sections; such an index starts its walks by descending."""
-    slots, vectors, built_at = core.entry_table()
-    arrays = {"entry_slots": slots, "entry_vectors": vectors} if len(slots) else {}
-    return arrays, int(built_at)
+def entry_table_sections(state: Dict[str, Any]) -> Tuple[Dict[str, np.ndarray], int]:
+    """The entry table's sections (none when it is empty) and the live count it was chosen at,
+    from an export_state taken under the same lock as the graph's. Older readers skip the
+    sections; such an index starts its walks by descending."""
+    slots = state["entry_slots"]
+    arrays = {"entry_slots": slots, "entry_vectors": state["entry_vectors"]} if len(slots) else {}
+    return arrays, int(state["entries_built_at"])
 
 
 def restore_entry_table(f: IndexFile, core: Any) -> None:

@@ -377,15 +377,6 @@ public:
         h_->attach_refine(std::move(refine));
     }
     bool has_refine() const { return h_->refiner() != nullptr; }
-    // (slots uint32 [m], vectors float32 [m, dim], live count when chosen) of the entry table.
-    py::tuple entry_table() const {
-        size_t built_at = 0;
-        EntryTable t = h_->entry_table(built_at);
-        const size_t m = t.size();
-        return py::make_tuple(to_numpy(std::vector<slot_t>(t.slots()), {py::ssize_t(m)}),
-                              to_numpy(std::vector<float>(t.vectors()), {py::ssize_t(m), py::ssize_t(h_->params().dim)}),
-                              built_at);
-    }
     void set_entry_table(py::handle slots_obj, py::handle vectors_obj, size_t built_at) {
         auto slots = require_array<slot_t>(slots_obj, "entry slots");
         auto vectors = require_array<float>(vectors_obj, "entry vectors");
@@ -542,6 +533,8 @@ public:
             std::vector<int32_t> levels;
             std::vector<uint8_t> deleted;
             std::vector<uint32_t> links0, upper;
+            std::vector<slot_t> entry_slots;
+            std::vector<float> entry_vectors;
         } c;
         size_t dim = h_->params().dim, row0 = 1 + h_->params().level0_degree();
         {
@@ -555,6 +548,8 @@ public:
                 c.deleted.assign(st.deleted, st.deleted + n);
                 c.links0.assign(st.links0, st.links0 + n * row0);
                 c.upper.assign(st.upper, st.upper + st.upper_len);
+                c.entry_slots.assign(st.entry_slots, st.entry_slots + st.entries);
+                c.entry_vectors.assign(st.entry_vectors, st.entry_vectors + st.entries * dim);
             });
         }
         py::ssize_t n = py::ssize_t(c.st.count);
@@ -570,6 +565,10 @@ public:
         d["links0"] = to_numpy(std::move(c.links0), {n, py::ssize_t(row0)});
         py::ssize_t up = py::ssize_t(c.upper.size());
         d["upper"] = to_numpy(std::move(c.upper), {up});
+        py::ssize_t m = py::ssize_t(c.st.entries);
+        d["entry_slots"] = to_numpy(std::move(c.entry_slots), {m});
+        d["entry_vectors"] = to_numpy(std::move(c.entry_vectors), {m, py::ssize_t(dim)});
+        d["entries_built_at"] = c.st.entries_built_at;
         return d;
     }
 
@@ -684,7 +683,6 @@ void init_index(py::module_& m) {
         .def("attach_refine", &PyHnsw::attach_refine, py::arg("codec"), py::arg("codes"), py::arg("terms"),
              py::arg("errors"))
         .def("export_refine", &PyHnsw::export_refine)
-        .def("entry_table", &PyHnsw::entry_table)
         .def("set_entry_table", &PyHnsw::set_entry_table, py::arg("slots"), py::arg("vectors"), py::arg("built_at"))
         .def("has_refine", &PyHnsw::has_refine)
         .def("refine_bounds", &PyHnsw::refine_bounds, py::arg("query"), py::arg("ids"))

@@ -77,6 +77,12 @@ struct HnswState {
     const uint32_t* links0 = nullptr;      // [count, 1 + 2M]
     const uint32_t* upper = nullptr;       // concatenation of every slot's upper rows, by slot
     size_t upper_len = 0;
+    // The entry table (graph/entry_table.h): entries slots and their vectors [entries, dim], and
+    // the live count it was chosen at. Exported with the rest so that a save taken during adds
+    // is one consistent snapshot; restore ignores them (Hnsw::set_entry_table restores them).
+    const slot_t* entry_slots = nullptr;
+    const float* entry_vectors = nullptr;
+    size_t entries = 0, entries_built_at = 0;
     // The arrays are pages of a read-only file mapping: restore drops each stretch of links0
     // from the process once copied, so a large load is not resident twice.
     bool mapped = false;
@@ -176,9 +182,7 @@ public:
     // enter the top k. Dropped by an add and by any change of codec. Null detaches.
     void attach_refine(std::unique_ptr<ResidualRefiner> refine);
     const ResidualRefiner* refiner() const { return refine_.get(); }
-    // The entry table (graph/entry_table.h) and the live count it was chosen at, for saving;
-    // set_entry_table restores them (FormatError when they do not fit the graph).
-    EntryTable entry_table(size_t& built_at) const;
+    // Restores the entry table a save exported (HnswState); FormatError when it does not fit.
     void set_entry_table(std::vector<slot_t> slots, std::vector<float> vectors, size_t built_at);
     // Builds into rows that the caller keeps alive (a writable mapping of a file, grown by the
     // caller and attached again): `rows` rows of dim floats. With copy, the current rows are

@@ -1,5 +1,5 @@
-// The entry table's upkeep (graph/entry_table.h): chosen as the index grows, saved and restored
-// with it.
+// The entry table's upkeep (graph/entry_table.h): chosen as the index grows, restored from a
+// save (exported with the rest of the state: Hnsw::state_view).
 #include <string>
 
 #include "common/errors.h"
@@ -17,12 +17,6 @@ void Hnsw::choose_entries(bool force, size_t threads) {
     for (size_t s = 0, seen = 0; s < count_; ++s)
         if (!deleted_[s] && seen++ % step == 0) sample.push_back(slot_t(s));
     entries_.build(store_, sample, params_.seed, threads);
-}
-
-EntryTable Hnsw::entry_table(size_t& built_at) const {
-    std::shared_lock<std::shared_mutex> lock(rw_);
-    built_at = entries_built_at_;
-    return entries_;
 }
 
 void Hnsw::set_entry_table(std::vector<slot_t> slots, std::vector<float> vectors, size_t built_at) {

@@ -30,6 +30,10 @@ HnswState Hnsw::state_view(const std::vector<uint32_t>& upper) const {
     st.links0 = links0_.data();
     st.upper = upper.data();
     st.upper_len = upper.size();
+    st.entry_slots = entries_.slots().data();
+    st.entry_vectors = entries_.vectors().data();
+    st.entries = entries_.size();
+    st.entries_built_at = entries_built_at_;
     return st;
 }
 

@@ -42,7 +42,7 @@ def write_checkpoint(index: Any, path: Any, rows: int, vectors: Any, fingerprint
     meta = {"kind": KIND, "rows": int(rows), "fingerprint": fingerprint, "ef_search": index.ef_search,
             **{key: state[key] for key in ("count", "entry_point", "max_level", "next_auto_id")}}
     arrays = {name: state[name] for name in _GRAPH}
-    entry_arrays, meta["entries_built_at"] = entry_table_sections(index._core)
+    entry_arrays, meta["entries_built_at"] = entry_table_sections(state)
     arrays.update(entry_arrays)
     if index._attributes.columns:
         spec, attr_arrays = attributes_to_sections(index._attributes)
