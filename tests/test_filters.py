@@ -167,7 +167,7 @@ def test_explain_reports_the_plan_and_counts(filtered_setup):
     fixed = CostModel(scan_fixed=5.0, scan_per_match=0.02, scan_block_per_query=0.004,
                       scan_block_per_block=0.05, walk_fixed=10.0, walk_per_ef=0.5,
                       acorn=((0.001, 40.0, 2.0), (1.0, 10.0, 0.5)), measured_at_size=len(x))
-    saved, index._cost_model = index._cost_model, fixed
+    saved, index._filtered.cost_model = index._filtered.cost_model, fixed
     try:
         tiny = index.explain(q[0], [1, 2, 3])
         assert tiny.plan == "scan" and tiny.matches == 3 and tiny.live == len(x)
@@ -188,7 +188,7 @@ def test_explain_reports_the_plan_and_counts(filtered_setup):
         with pytest.raises(ValueError, match="shared_by"):
             index.explain(q[0], tenth, shared_by=0)
     finally:
-        index._cost_model = saved
+        index._filtered.cost_model = saved
 
 
 def test_bad_filter_arguments(filtered_setup):

@@ -205,7 +205,7 @@ def test_explain_and_auto(data):
     from vecsearch.filters.planner import cheapest_cost
     matches = int((attrs["num"] < 2000).sum())
     ef = max(K, index.ef_search)
-    theirs = float(cheapest_cost(np.array([matches]), len(index), K, ef, index._costs(), np.array([NQ]))[0])
+    theirs = float(cheapest_cost(np.array([matches]), len(index), K, ef, index._filtered.costs(), np.array([NQ]))[0])
     ranged.cost = RangeCost(theirs + 1.0, 0.0, 0.0, 0.0)
     assert index.explain(q[0], F("num") < 2000, k=K, shared_by=NQ).plan == "range"
     assert set(index.search(q, K, filter=F("num") < 2000, return_info=True)[2].plan.tolist()) == {"range"}

@@ -1,8 +1,6 @@
 """The user-facing :class:`Index`: an HNSW graph over float32 vectors with uint64 ids."""
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import os
 import threading
 from typing import Any, Callable, Dict, Optional, Tuple, Union
@@ -14,20 +12,16 @@ from vecsearch._persist import codes_trained_on, load_index, save_index
 from vecsearch.disk.budget import check_file_budget
 from vecsearch.disk.spill import check_complete
 from vecsearch._progress import progress as _progress_bar
-from vecsearch.quant.projection import AXES_SAMPLE, attach_axis_codes
 from vecsearch._storage import AUTO_MIN_ROWS, auto_codes, resolve_storage, retrain_due, training_sample
 from vecsearch._validate import (MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS, MISSING_ID, as_ids, as_vectors,
                                  non_negative_int, normalized, positive_int, require_distinct)
 from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.store import NO_SLOT
-from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, UnknownIdError, _StaleFilterError
-from vecsearch.filters.batch import FilterBatch, filter_batch
-from vecsearch.filters.bitmaps import filter_bitmaps
+from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, UnknownIdError
 from vecsearch.search_info import search_info
-from vecsearch.filters.planner import (CALIBRATION_QUERIES, DISK_SCAN_PREFERENCE, PLANS, CostModel, QueryPlan,
-                                       choose_plan)
+from vecsearch.filters.planner import QueryPlan
 from vecsearch.filters.range_index import RangeIndex, check_range_column, load_range_indexes
-from vecsearch.filters.range_search import RangeRoute, route
+from vecsearch.filters.search import FilteredSearch
 
 # Results are k wide whatever the index size, so k is bounded to keep a typo from asking for
 # gigabytes of padding.
@@ -36,9 +30,6 @@ MAX_K = 1 << 20
 # between chunks while each chunk still keeps every thread busy.
 ADD_CHUNK = 16_384
 SEARCH_CHUNK = 65_536
-# A filtered search whose bitmaps went stale this many times (adds and deletes racing it) makes
-# its last attempt holding the write gate, which no add or delete can pass.
-FILTER_RETRIES = 2
 # How an index with its vectors on disk reads the rows it re-ranks (see Index.load).
 DISK_IO = ("auto", "io_uring", "pread", "mmap")
 
@@ -149,10 +140,7 @@ class Index:
         self._retrains = False  # storage="sq8": the index trains its SQ8 codes again as it grows
         self._codes_trained_on = 0  # rows the codes it retrains were last trained on (0: none)
         self._rerank: Optional[int] = None
-        self._cost_model: Optional[CostModel] = None
-        self._axes_tried: Optional[Tuple[Any, int]] = None  # (codec, size) axis codes were last tried at
-        # Plan counts of the planner's own calibration searches, left out of stats()["plans"].
-        self._calibration_plans: Dict[str, int] = {}
+        self._filtered = FilteredSearch(self)
         self._attributes = AttributeStore()
         # Held by adds and deletes around their native call, and by a filtered search that keeps
         # losing the race with them, so that search cannot starve.
@@ -306,7 +294,7 @@ class Index:
             self._decide_storage(threads)
         elif retrain_due(self._codes_trained_on, len(self)):
             self._retrain_codes(threads)
-        self._ensure_axis_codes()  # the first add trained the codes on an empty index
+        self._filtered.ensure_axis_codes()  # the first add trained the codes on an empty index
         return out
 
     def set_storage(self, storage: Any, *, num_threads: Optional[int] = None) -> None:
@@ -317,7 +305,10 @@ class Index:
         kept as it is: it was built from the float vectors, whatever the storage.
         """
         quantizer = resolve_storage(storage, self.dim, self.metric)
-        threads = self._threads(num_threads)
+        self._switch_storage(storage, quantizer, self._threads(num_threads))
+        self._filtered.ensure_axis_codes()  # SQ8 codes in RAM: the codes plan's first pass
+
+    def _switch_storage(self, storage: Any, quantizer: Any, threads: int) -> None:
         self._auto = self._auto_pending = isinstance(storage, str) and storage == "auto"
         self._retrains = isinstance(storage, str) and storage == "sq8"
         self._codes_trained_on = 0
@@ -337,14 +328,14 @@ class Index:
             # float32 storage, or an untrained quantizer that the first add will train
             self._core.detach_codec()
             self._quantizer = quantizer
-            self._cost_model = None
+            self._filtered.storage_changed()
 
-    def _attach_quantizer(self, quantizer: Any, threads: int) -> None:
-        """Encodes every stored vector with a trained quantizer, which walks then score with."""
-        self._core.attach_codec(quantizer.to_bytes(), None, threads)
+    def _attach_quantizer(self, quantizer: Any, threads: int, codes: Optional[np.ndarray] = None) -> None:
+        """Makes a trained quantizer the one walks score with: it encodes every stored vector, or
+        takes their `codes` [slots, code_size] when the caller encoded them (a disk build)."""
+        self._core.attach_codec(quantizer.to_bytes(), codes, threads)
         self._quantizer = quantizer
-        self._cost_model = None  # plan costs change with the storage
-        self._ensure_axis_codes()
+        self._filtered.storage_changed()  # plan costs change with the storage
 
     def _decide_storage(self, threads: int) -> None:
         """storage="auto": SQ8 codes if they hold the neighbours on a sample of the index."""
@@ -537,7 +528,7 @@ class Index:
             raise EmptyIndexError("the index is empty: add vectors before searching")
         nq = data.shape[0]
         if filter is not None:
-            ids, dists, answered, matches = self._search_filtered(data, k, ef, rerank, threads, filter, plan)
+            ids, dists, answered, matches = self._filtered.search(data, k, ef, rerank, threads, filter, plan)
             if not return_info:
                 return ids, dists
             return ids, dists, search_info(ids, matches, answered, scans_exact=not self._scans_codes)
@@ -577,113 +568,7 @@ class Index:
         shared_by = positive_int(shared_by, "shared_by")
         if len(self) == 0:
             raise EmptyIndexError("the index is empty: add vectors before searching")
-        batch = filter_batch(filter, 1)
-        _, matches, _ = filter_bitmaps(self._core, self._attributes, batch)
-        chosen = choose_plan(int(matches[batch.filter_of[0]]), len(self), k, ef, self._costs(), shared_by)
-        routed = self._range_route(batch, "auto", False, 0)
-        if routed is not None:
-            chosen = self._explain_range(chosen, routed, k, ef, shared_by)
-        if self._disk_io is None:
-            return chosen
-        return dataclasses.replace(chosen, rows_read=self._expected_rows(chosen, k, ef))
-
-    def _explain_range(self, chosen: QueryPlan, routed: RangeRoute, k: int, ef: int, shared_by: int) -> QueryPlan:
-        """`chosen` with the range index's estimate beside the other plans', and its plan when a search
-        of `shared_by` such queries would take it."""
-        rerank = self._rerank_for(ef, k, None)
-        cost, taken = routed.estimate(k, ef, rerank, shared_by, len(self), self._costs())
-        return dataclasses.replace(chosen, plan="range" if taken else chosen.plan,
-                                   estimated_us={**chosen.estimated_us, "range": cost},
-                                   eligible=(*chosen.eligible, "range"), range_index=routed.index.column)
-
-    def _expected_rows(self, chosen: QueryPlan, k: int, ef: int) -> float:
-        """Float rows a query of this plan reads from disk: a mapped file's exact scan reads every
-        match; otherwise at most the re-rank depth of the matches, and with a refine code the mean
-        this index has read per re-ranked query so far, when it has searched."""
-        if self._quantizer is None or (chosen.plan == "scan" and not self._scans_codes):
-            return float(chosen.matches)
-        rows = float(min(chosen.matches, self._rerank_for(ef, k, None)))
-        io = self._core.io_stats()
-        if io["queries"] and self._core.has_refine():
-            rows = min(rows, io["rows_reranked"] / io["queries"])
-        return rows
-
-    def _costs(self) -> CostModel:
-        size = len(self)
-        if self._cost_model is None or self._cost_model.stale(size):
-            queries = self._sample_vectors(lambda live: np.random.default_rng(0).choice(
-                live, min(CALIBRATION_QUERIES, live.shape[0]), replace=False))
-            before = dict(self._core.plan_stats())
-            model = CostModel.measure(self._core, queries, size, self._sq8_in_ram)
-            if self._scans_codes:
-                model = dataclasses.replace(model, scan_preference=DISK_SCAN_PREFERENCE, blocked_scans=False)
-            self._cost_model = model
-            after = dict(self._core.plan_stats())
-            self._calibration_plans = {name: self._calibration_plans.get(name, 0) + after[name] - before[name]
-                                       for name in after}
-        return self._cost_model
-
-    def _search_filtered(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, filter: Any,
-                         plan: str):
-        if plan != "auto" and plan != "range" and plan not in PLANS:
-            raise ValueError(f"unknown plan {plan!r}; expected 'auto', 'scan', 'acorn', 'post', 'codes' or 'range'")
-        if plan == "codes" and not self._sq8_in_ram:
-            raise ValueError(f"plan='codes' needs SQ8 codes and the vectors in RAM; this index's storage is "
-                             f"{self.storage!r}" + (" with its vectors on disk" if self._disk_io else ""))
-        batch = filter_batch(filter, data.shape[0])
-        self._ensure_axis_codes()
-        for _ in range(FILTER_RETRIES):
-            try:
-                return self._search_filtered_once(data, k, ef, rerank, threads, batch, plan, gated=False)
-            except _StaleFilterError:
-                pass
-        with self._write_gate:  # no add or delete can make this attempt stale
-            return self._search_filtered_once(data, k, ef, rerank, threads, batch, plan, gated=True)
-
-    def _ensure_axis_codes(self) -> None:
-        """Axis codes for the codes plan's first pass (:mod:`vecsearch.quant.projection`): built
-        with the SQ8 codes (attached, loaded, or trained by a first add; a new codec drops them),
-        and tried again only once the index has doubled since a sample showed no few axes holding
-        most of the variance."""
-        if not self._sq8_in_ram or self._core.axis_code_dim():
-            return
-        tried = self._axes_tried
-        if tried is not None and tried[0] is self._quantizer and len(self) < 2 * tried[1]:
-            return
-        self._axes_tried = (self._quantizer, len(self))
-        seed = self.seed
-        attach_axis_codes(self._core, self._sample_vectors(lambda live: np.random.default_rng(seed).choice(
-            live, min(AXES_SAMPLE, live.shape[0]), replace=False)), 0)
-        self._cost_model = None  # the codes plan's cost changed
-
-    def _search_filtered_once(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int,
-                              batch: FilterBatch, plan: str, gated: bool):
-        routed = self._range_route(batch, plan, gated, threads)
-        if routed is None:
-            return self._search_bitmaps(data, k, ef, rerank, threads, batch, plan)
-        forced = plan == "range"
-        return routed.search(self._core, data, k, ef, rerank, threads, batch, len(self),
-                             None if forced else self._costs(), self._search_bitmaps, plan)
-
-    def _range_route(self, batch: FilterBatch, plan: str, gated: bool, threads: int) -> Optional[RangeRoute]:
-        """The range index that answers every filter of the batch, fresh (rebuilt first when
-        the index or its column changed, holding the write gate); None otherwise."""
-        if plan not in ("auto", "range"):
-            return None
-        gate = contextlib.nullcontext() if gated else self._write_gate
-        return route(self._range_indexes, self._core, self._attributes, batch, plan, threads, gate)
-
-    def _search_bitmaps(self, data: np.ndarray, k: int, ef: int, rerank: int, threads: int, batch: FilterBatch,
-                        plan: str):
-        nq = data.shape[0]
-        bitmaps, matches, epoch = filter_bitmaps(self._core, self._attributes, batch, threads)
-        filter_of = batch.filter_of
-        # plan "auto": no plans, the binding chooses as planner.plan_codes would from the model's figures
-        plans, model = (None, self._costs().native) if plan == "auto" else \
-            (np.full(nq, PLANS[plan], dtype=np.uint8), (None, None))
-        ids, dists, answered = self._core.search_filtered(data, k, ef, rerank, threads, bitmaps, matches, filter_of,
-                                                          plans, epoch, *model)
-        return ids, dists, answered, matches[filter_of]
+        return self._filtered.explain(filter, k, ef, shared_by)
 
     @property
     def _sq8_in_ram(self) -> bool:
@@ -740,7 +625,7 @@ class Index:
         if "bytes_read" in io:
             io["bytes_per_query"] = io["bytes_read"] / queries
             io["reads_per_query"] = io["read_calls"] / queries
-        plans = {name: count - self._calibration_plans.get(name, 0)
+        plans = {name: count - self._filtered.calibration_plans.get(name, 0)
                  for name, count in self._core.plan_stats().items()}
         return {"memory": self.memory_usage(), "io": io, "plans": plans}
 
@@ -748,7 +633,7 @@ class Index:
         """Zeroes the counters that :meth:`stats` reports under ``io`` and ``plans``."""
         self._core.reset_io_stats()
         self._core.reset_plan_stats()
-        self._calibration_plans = {}
+        self._filtered.calibration_plans = {}
 
     def save(self, path: PathLike) -> None:
         """Writes the index to `path` atomically (temporary file, fsync, rename).
@@ -822,7 +707,7 @@ class Index:
                 core.attach_reader(f.path, f.section_offset("vectors"), core.slot_count(), disk_io == "io_uring")
                 disk_io = core.io_stats()["read_mode"]
             index._disk_io = disk_io
-        index._ensure_axis_codes()
+        index._filtered.ensure_axis_codes()
         _core.trim_heap()
         return index
 
