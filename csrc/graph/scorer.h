@@ -47,8 +47,9 @@ public:
         : store_(&store), q_(q), codec_(&codec), codes_(codes), prepared_(prepared), code_size_(codec.code_size()) {}
     const float* query() const { return q_; }
     float operator()(slot_t s) const { return codec_->distance(prepared_, codes_ + size_t(s) * code_size_); }
+    // One virtual call for a walk step's fresh neighbours, not one each.
     void score_many(const slot_t* slots, size_t m, float* out) const {
-        for (size_t i = 0; i < m; ++i) out[i] = (*this)(slots[i]);
+        codec_->distance_rows(prepared_, codes_, slots, m, out);
     }
     float exact(slot_t s) const { return store_->distance(q_, s); }
     void prefetch(slot_t s) const { prefetch_lines(codes_ + size_t(s) * code_size_, code_size_); }

@@ -44,11 +44,23 @@ public:
     virtual float distance(const uint8_t* prepared, const uint8_t* code) const = 0;
     // Distances from a prepared query to n consecutive codes (the fast path for scans).
     virtual void scan(const uint8_t* prepared, const uint8_t* codes, size_t n, float* out) const = 0;
+    // Distances to the codes of n scattered rows (codes + rows[i] * code_size()): a graph walk's
+    // fresh neighbours in one call, one virtual call an expansion instead of one a neighbour.
+    virtual void distance_rows(const uint8_t* prepared, const uint8_t* codes, const uint32_t* rows, size_t n,
+                               float* out) const = 0;
 
     // All parameters as bytes (kind, dim, metric and the trained state); restore() reverses it
     // and throws FormatError on anything malformed.
     virtual std::vector<uint8_t> serialize() const = 0;
 };
+
+// distance_rows of a final codec class, its distance() called directly (not through the vtable).
+template <class Self>
+void distance_rows_of(const Self& self, const uint8_t* prepared, const uint8_t* codes, const uint32_t* rows, size_t n,
+                      float* out) {
+    const size_t size = self.code_size();
+    for (size_t i = 0; i < n; ++i) out[i] = self.Self::distance(prepared, codes + size_t(rows[i]) * size);
+}
 
 // Factory for an untrained codec. `options` keys by kind: pq: m, nbits, opq (0/1);
 // binary: threshold (0 = sign, 1 = training mean); sq8: none. Throws InvalidArgument.

@@ -19,7 +19,7 @@ namespace vecsearch {
 
 class ByteReader;
 
-class PQCodec : public Codec {
+class PQCodec final : public Codec {
 public:
     PQCodec(size_t dim, Metric metric, size_t m, size_t nbits, bool opq, uint64_t seed);
 
@@ -37,6 +37,10 @@ public:
     void prepare(const float* q, uint8_t* prepared) const override;
     float distance(const uint8_t* prepared, const uint8_t* code) const override;
     void scan(const uint8_t* prepared, const uint8_t* codes, size_t n, float* out) const override;
+    void distance_rows(const uint8_t* prepared, const uint8_t* codes, const uint32_t* rows, size_t n,
+                       float* out) const override {
+        distance_rows_of(*this, prepared, codes, rows, n, out);
+    }
 
     std::vector<uint8_t> serialize() const override;
     static std::unique_ptr<Codec> restore(ByteReader& r, size_t dim, Metric metric, bool trained);

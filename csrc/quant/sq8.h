@@ -15,7 +15,7 @@ namespace vecsearch {
 
 class ByteReader;
 
-class SQ8Codec : public Codec {
+class SQ8Codec final : public Codec {
 public:
     SQ8Codec(size_t dim, Metric metric);
 
@@ -33,6 +33,10 @@ public:
     void prepare(const float* q, uint8_t* prepared) const override;
     float distance(const uint8_t* prepared, const uint8_t* code) const override;
     void scan(const uint8_t* prepared, const uint8_t* codes, size_t n, float* out) const override;
+    void distance_rows(const uint8_t* prepared, const uint8_t* codes, const uint32_t* rows, size_t n,
+                       float* out) const override {
+        distance_rows_of(*this, prepared, codes, rows, n, out);
+    }
 
     // The graph walk's integer form of a query: signed bytes w8 (dim of them) such that
     //   distance(code) ~= base + code_norm(code) + mul * sum_i code_i * w8_i
