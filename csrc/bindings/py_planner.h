@@ -1,4 +1,4 @@
-// The planner's choice for a batch of filtered queries, for the search binding (py_index.cpp),
+// The planner's choice for a batch of filtered queries, for the search binding (py_index_filters.cpp),
 // which chooses the plans itself when Python leaves them to it.
 #pragma once
 
