@@ -104,12 +104,14 @@ def load_index(path: Any, mmap: bool, verify_vectors: bool = True
         raise FormatError(f"{f.path}: stored vectors contain NaN or inf")
     ids = f.array("ids", np.uint64)
     deleted = f.array("deleted", np.uint8)
-    core = _core.HnswIndex.restore(
-        fields["dim"], meta["metric"], fields["M"], fields["ef_construction"], fields["seed"],
-        fields["count"], fields["entry_point"], fields["max_level"], fields["next_auto_id"],
-        vectors, ids, f.array("levels", np.int32), deleted, f.array("links0", np.uint32),
-        f.array("upper", np.uint32), bool(mmap), gamma, m_beta, mapped_source=True,
-    )
+    params = {"dim": fields["dim"], "metric": meta["metric"], "M": fields["M"],
+              "ef_construction": fields["ef_construction"], "seed": fields["seed"], "acorn_gamma": gamma,
+              "acorn_m_beta": m_beta}
+    state = {"count": fields["count"], "entry_point": fields["entry_point"], "max_level": fields["max_level"],
+             "next_auto_id": fields["next_auto_id"], "vectors": vectors, "ids": ids,
+             "levels": f.array("levels", np.int32), "deleted": deleted, "links0": f.array("links0", np.uint32),
+             "upper": f.array("upper", np.uint32)}
+    core = _core.HnswIndex.restore(params, state, bool(mmap), mapped_source=True)
     restore_entry_table(f, core)
     live = np.ascontiguousarray(ids[deleted == 0])
     # Each section is dropped from the mapping once its contents are copied, so a load holds the

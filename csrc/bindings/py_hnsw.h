@@ -101,11 +101,9 @@ public:
     // A consistent copy of the whole state: scalars plus numpy arrays, for the file writer.
     // with_vectors = false leaves the vectors out (the caller writes them from its own file).
     py::dict export_state(bool with_vectors) const;
-    static PyHnsw restore(size_t dim, const std::string& metric, size_t M, size_t ef_construction, uint64_t seed,
-                          size_t count, int64_t entry_point, int64_t max_level, uint64_t next_auto_id,
-                          py::handle vectors_obj, py::handle ids_obj, py::handle levels_obj, py::handle deleted_obj,
-                          py::handle links0_obj, py::handle upper_obj, bool borrow_vectors, size_t acorn_gamma,
-                          size_t acorn_m_beta, bool mapped_source);
+    // An index from `params` (the keys params() returns) and `state` (those export_state returns,
+    // entry table aside); borrow_vectors: use state["vectors"] in place instead of copying it.
+    static PyHnsw restore(const py::dict& params, const py::dict& state, bool borrow_vectors, bool mapped_source);
     // Quantized storage: the codec travels as its serialised bytes (vecsearch.quant's
     // Quantizer.to_bytes()), the codes as uint8 [slot_count, code_size] or None to encode.
     void attach_codec(py::bytes blob, py::handle codes_obj, size_t threads, bool mapped_source);

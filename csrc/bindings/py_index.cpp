@@ -184,11 +184,7 @@ void init_index(py::module_& m) {
         .def("reset_io_stats", &PyHnsw::reset_io_stats)
         .def("plan_stats", &PyHnsw::plan_stats)
         .def("reset_plan_stats", &PyHnsw::reset_plan_stats)
-        .def_static("restore", &PyHnsw::restore, py::arg("dim"), py::arg("metric"), py::arg("M"),
-                    py::arg("ef_construction"), py::arg("seed"), py::arg("count"), py::arg("entry_point"),
-                    py::arg("max_level"), py::arg("next_auto_id"), py::arg("vectors"), py::arg("ids"),
-                    py::arg("levels"), py::arg("deleted"), py::arg("links0"), py::arg("upper"),
-                    py::arg("borrow_vectors"), py::arg("acorn_gamma") = 1, py::arg("acorn_m_beta") = 0,
+        .def_static("restore", &PyHnsw::restore, py::arg("params"), py::arg("state"), py::arg("borrow_vectors"),
                     py::arg("mapped_source") = false);
 }
 

@@ -164,14 +164,42 @@ py::dict PyHnsw::export_state(bool with_vectors) const {
     return d;
 }
 
-PyHnsw PyHnsw::restore(size_t dim, const std::string& metric, size_t M, size_t ef_construction, uint64_t seed,
-    size_t count, int64_t entry_point, int64_t max_level, uint64_t next_auto_id,
-    py::handle vectors_obj, py::handle ids_obj, py::handle levels_obj, py::handle deleted_obj,
-    py::handle links0_obj, py::handle upper_obj, bool borrow_vectors, size_t acorn_gamma,
-    size_t acorn_m_beta, bool mapped_source) {
-    HnswParams p = make_params(dim, metric, M, ef_construction, seed, acorn_gamma, acorn_m_beta);
+namespace {
+
+// d[key] of a restore argument (`what`), or a FormatError naming the field a file lacks.
+py::handle field(const py::dict& d, const char* key, const char* what) {
+    if (!d.contains(key)) throw FormatError(std::string("corrupt index: no '") + key + "' in the " + what);
+    return d[key];
+}
+
+template <class T>
+T value(const py::dict& d, const char* key, const char* what) {
+    try {
+        return field(d, key, what).cast<T>();
+    } catch (const py::cast_error&) {
+        throw FormatError(std::string("corrupt index: ") + what + " field '" + key +
+                          "' has the wrong type or is out of range");
+    }
+}
+
+}  // namespace
+
+PyHnsw PyHnsw::restore(const py::dict& params, const py::dict& state, bool borrow_vectors, bool mapped_source) {
+    const size_t dim = value<size_t>(params, "dim", "parameters"), M = value<size_t>(params, "M", "parameters");
+    const size_t acorn_gamma = params.contains("acorn_gamma") ? value<size_t>(params, "acorn_gamma", "parameters") : 1;
+    HnswParams p = make_params(dim, value<std::string>(params, "metric", "parameters"), M,
+                               value<size_t>(params, "ef_construction", "parameters"),
+                               value<uint64_t>(params, "seed", "parameters"), acorn_gamma,
+                               params.contains("acorn_m_beta") ? value<size_t>(params, "acorn_m_beta", "parameters") : 0);
     if (acorn_gamma == 0 || acorn_gamma > 64 || (acorn_gamma > 1 && p.m_beta() > M * acorn_gamma))
         throw FormatError("corrupt index: bad ACORN parameters");
+    const size_t count = value<size_t>(state, "count", "state");
+    const int64_t entry_point = value<int64_t>(state, "entry_point", "state");
+    const int64_t max_level = value<int64_t>(state, "max_level", "state");
+    const uint64_t next_auto_id = value<uint64_t>(state, "next_auto_id", "state");
+    py::handle vectors_obj = field(state, "vectors", "state"), ids_obj = field(state, "ids", "state");
+    py::handle levels_obj = field(state, "levels", "state"), deleted_obj = field(state, "deleted", "state");
+    py::handle links0_obj = field(state, "links0", "state"), upper_obj = field(state, "upper", "state");
     auto vectors = require_array<float>(vectors_obj, "vectors");
     auto ids = require_array<uint64_t>(ids_obj, "ids");
     auto levels = require_array<int32_t>(levels_obj, "levels");

@@ -75,12 +75,11 @@ def restore_checkpoint(f: IndexFile, vectors: np.ndarray, params: Dict[str, Any]
     if not isinstance(rows, int) or not isinstance(count, int) or not 0 < count <= rows <= vectors.shape[0]:
         raise FormatError(f"{f.path}: checkpoint row counts are inconsistent with {vectors.shape[0]} spilled rows")
     ids, deleted = f.array("ids", np.uint64), f.array("deleted", np.uint8)
-    core = _core.HnswIndex.restore(
-        params["dim"], params["metric"], params["M"], params["ef_construction"], params["seed"],
-        count, meta["entry_point"], meta["max_level"], meta["next_auto_id"],
-        vectors[:count], ids, f.array("levels", np.int32), deleted,
-        f.array("links0", np.uint32), f.array("upper", np.uint32), True, 1, 2 * params["M"],
-    )
+    state = {"count": count, "entry_point": meta["entry_point"], "max_level": meta["max_level"],
+             "next_auto_id": meta["next_auto_id"], "vectors": vectors[:count], "ids": ids,
+             "levels": f.array("levels", np.int32), "deleted": deleted, "links0": f.array("links0", np.uint32),
+             "upper": f.array("upper", np.uint32)}
+    core = _core.HnswIndex.restore({**params, "acorn_gamma": 1, "acorn_m_beta": 2 * params["M"]}, state, True)
     restore_entry_table(f, core)
     index = Index.__new__(Index)
     index._init(core, meta["ef_search"])
