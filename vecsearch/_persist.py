@@ -107,11 +107,8 @@ def load_index(path: Any, mmap: bool, verify_vectors: bool = True
     params = {"dim": fields["dim"], "metric": meta["metric"], "M": fields["M"],
               "ef_construction": fields["ef_construction"], "seed": fields["seed"], "acorn_gamma": gamma,
               "acorn_m_beta": m_beta}
-    state = {"count": fields["count"], "entry_point": fields["entry_point"], "max_level": fields["max_level"],
-             "next_auto_id": fields["next_auto_id"], "vectors": vectors, "ids": ids,
-             "levels": f.array("levels", np.int32), "deleted": deleted, "links0": f.array("links0", np.uint32),
-             "upper": f.array("upper", np.uint32)}
-    core = _core.HnswIndex.restore(params, state, bool(mmap), mapped_source=True)
+    core = _core.HnswIndex.restore(params, graph_state(f, fields, vectors, ids, deleted), bool(mmap),
+                                   mapped_source=True)
     restore_entry_table(f, core)
     live = np.ascontiguousarray(ids[deleted == 0])
     # Each section is dropped from the mapping once its contents are copied, so a load holds the
@@ -199,6 +196,19 @@ def _load_refine(f: IndexFile, core: Any) -> None:
         raise FormatError(f"{f.path}: refine_codes is not a whole number of {refine.code_size}-byte codes")
     core.attach_refine(blob, codes.reshape(-1, refine.code_size), terms, errors)
     f.release_all(only=_REFINE_SECTIONS)
+
+
+# The scalars of an exported state that a file keeps in its meta.
+STATE_FIELDS = ("count", "entry_point", "max_level", "next_auto_id")
+
+
+def graph_state(f: IndexFile, fields: Dict[str, Any], vectors: np.ndarray, ids: np.ndarray,
+                deleted: np.ndarray) -> Dict[str, Any]:
+    """The `state` HnswIndex.restore takes (export_state's keys): the STATE_FIELDS of `fields`, the
+    arrays the caller has read already, and the graph sections of `f`."""
+    return {**{key: fields[key] for key in STATE_FIELDS}, "vectors": vectors, "ids": ids, "deleted": deleted,
+            "levels": f.array("levels", np.int32), "links0": f.array("links0", np.uint32),
+            "upper": f.array("upper", np.uint32)}
 
 
 def entry_table_sections(state: Dict[str, Any]) -> Tuple[Dict[str, np.ndarray], int]:

@@ -21,7 +21,7 @@ from vecsearch._format import IndexFile, write_atomic
 from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.persist import from_sections as attributes_from_sections
 from vecsearch.attributes.persist import to_sections as attributes_to_sections
-from vecsearch._persist import entry_table_sections, restore_entry_table
+from vecsearch._persist import STATE_FIELDS, entry_table_sections, graph_state, restore_entry_table
 from vecsearch.errors import FormatError
 
 SUFFIX = ".checkpoint"
@@ -40,7 +40,7 @@ def write_checkpoint(index: Any, path: Any, rows: int, vectors: Any, fingerprint
     vectors.flush()
     state = index._core.export_state(with_vectors=False)
     meta = {"kind": KIND, "rows": int(rows), "fingerprint": fingerprint, "ef_search": index.ef_search,
-            **{key: state[key] for key in ("count", "entry_point", "max_level", "next_auto_id")}}
+            **{key: state[key] for key in STATE_FIELDS}}
     arrays = {name: state[name] for name in _GRAPH}
     entry_arrays, meta["entries_built_at"] = entry_table_sections(state)
     arrays.update(entry_arrays)
@@ -75,10 +75,7 @@ def restore_checkpoint(f: IndexFile, vectors: np.ndarray, params: Dict[str, Any]
     if not isinstance(rows, int) or not isinstance(count, int) or not 0 < count <= rows <= vectors.shape[0]:
         raise FormatError(f"{f.path}: checkpoint row counts are inconsistent with {vectors.shape[0]} spilled rows")
     ids, deleted = f.array("ids", np.uint64), f.array("deleted", np.uint8)
-    state = {"count": count, "entry_point": meta["entry_point"], "max_level": meta["max_level"],
-             "next_auto_id": meta["next_auto_id"], "vectors": vectors[:count], "ids": ids,
-             "levels": f.array("levels", np.int32), "deleted": deleted, "links0": f.array("links0", np.uint32),
-             "upper": f.array("upper", np.uint32)}
+    state = graph_state(f, meta, vectors[:count], ids, deleted)
     core = _core.HnswIndex.restore({**params, "acorn_gamma": 1, "acorn_m_beta": 2 * params["M"]}, state, True)
     restore_entry_table(f, core)
     index = Index.__new__(Index)
