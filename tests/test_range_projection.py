@@ -1,7 +1,9 @@
 """Range indexes on projected codes (csrc/quant/projection.h, vecsearch/quant/projection.py): the
 first pass scores the leading principal axes only, the second the full codes of its best. Checked
 against numpy brute force over the rows each range selects, on data whose variance lies mostly in
-a few directions (as text embeddings' does), and the axes themselves against their definition."""
+a few directions (as text embeddings' does), and the axes themselves against their definition.
+Stretches of fewer than 8,192 rows skip the first pass (csrc/graph/range_codes.cpp,
+kAxisMinRows): N is large enough for ranges on either side of that."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +15,7 @@ from vecsearch import F, MISSING_ID
 from conftest import filtered_knn, low_rank, recall_at_k
 from vecsearch.quant.projection import MAX_SHARE, STEP, principal_axes
 
-N, DIM, NQ, K = 4000, 128, 40, 10
+N, DIM, NQ, K = 12000, 128, 40, 10
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def test_the_codes_are_projected(data, metric):
 
 
 @pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
-@pytest.mark.parametrize("lo,hi", [(0, 5), (100, 499), (0, 3999)])
+@pytest.mark.parametrize("lo,hi", [(0, 5), (100, 499), (0, 3999), (1000, 10999), (0, 11999)])
 def test_shallow_depth_ranks_well(data, metric, lo, hi):
     # Only the best 2 * K of the second pass are re-scored for sure: the two passes must keep the
     # true neighbours among them (the projected first pass alone decides which reach the second).

@@ -5,11 +5,11 @@
 // (Hnsw::search_range).
 //
 // The scanned codes are interleaved in blocks of 16 rows (quant/kernels.h, Int8Kernels::block16).
-// With a Projection (quant/projection.h) they hold only the rows' leading principal axes, a
-// fraction of the bytes and arithmetic, and a second pass scores the full codes (kept row-major)
-// of each query's best first-pass candidates: the first pass only has to keep the true
-// neighbours among a few dozen, the second gives the re-rank estimates as close as unprojected
-// codes would.
+// With a Projection (quant/projection.h) a long stretch is scanned first on codes of the rows'
+// leading principal axes, a fraction of the bytes and arithmetic, and a second pass scores the
+// full codes (kept row-major too) of each query's best first-pass candidates: the first pass only
+// has to keep the true neighbours among a few dozen, the second gives the re-rank estimates as
+// close as unprojected codes would. A short stretch is scanned on the full codes in one pass.
 //
 // Built at one mutation epoch of its index; the index refuses it after any add or delete.
 #pragma once
@@ -62,8 +62,9 @@ private:
     std::vector<slot_t> slots_;
     SQ8Codec codec_;                    // of the rows themselves
     std::optional<ProjectedSQ8> axes_;  // of their projections, when given one
-    code_scan::Interleaved scanned_;    // axes_'s codes, or codec_'s without a projection
-    // With a projection: codec_'s codes, row-major in the order, and their norms.
+    code_scan::Interleaved whole_;         // codec_'s codes: the scan of a short stretch, or of any
+    code_scan::Interleaved axis_scanned_;  // with a projection: axes_'s codes, a long stretch's first pass
+    // With a projection: codec_'s codes, row-major in the order, and their norms (the second pass).
     HugeVector<uint8_t> full_;
     std::vector<float> full_norms_;
 };
