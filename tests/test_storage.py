@@ -382,6 +382,6 @@ def test_auto_survives_save_and_load(make_data, index_path, added):
     idx.add(x[:added])
     idx.save(index_path)
     loaded = Index.load(index_path)
-    assert (loaded._auto, loaded._auto_pending, loaded.storage) == (True, added < 1000, idx.storage)
+    assert (loaded._storage.auto, loaded._storage.auto_pending, loaded.storage) == (True, added < 1000, idx.storage)
     loaded.add(x[added:added + 1000])
     assert loaded.storage == "sq8"  # a pending decision is taken after the load too

@@ -45,10 +45,7 @@ def save_index(index: Any, path: Any, vectors: Optional[FileRegion] = None) -> N
     }
     if index.range_indexes:  # rebuilt from the vectors and the column on first use after a load
         meta["range_indexes"] = list(index.range_indexes)
-    if index._auto:  # storage="auto": "pending" until it has decided, then "decided"
-        meta["storage_auto"] = "pending" if index._auto_pending else "decided"
-    if index._codes_trained_on:  # codes the index trains again as it grows
-        meta["codes_trained_on"] = index._codes_trained_on
+    meta.update(index._storage.meta())  # storage="auto" pending or decided, codes trained again
     arrays = {name: state[name] for name in ("vectors", "ids", "levels", "deleted", "links0", "upper")}
     store = index._attributes
     if store.columns:

@@ -1,5 +1,6 @@
 """Quantized storage of an :class:`~vecsearch.Index`: which quantizer a ``storage=`` argument
-names, and when it is trained (on the first add, from a sample of it, unless given trained)."""
+names, when it is trained (on the first add, from a sample of it, unless given trained), and
+the index's storage state (:class:`StorageState`: "auto" deciding, SQ8 codes trained again)."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -91,3 +92,132 @@ def training_sample(data: np.ndarray, seed: int) -> np.ndarray:
         return data
     rows = np.sort(np.random.default_rng(seed).choice(data.shape[0], TRAIN_SAMPLE, replace=False))
     return np.ascontiguousarray(data[rows])
+
+
+class StorageState:
+    """How an :class:`~vecsearch.Index` keeps the codes its walks score with: the quantizer
+    attached (None: float32), whether ``storage="auto"`` is still to decide, and whether the index
+    trains its own SQ8 codes again as it grows. The index delegates each storage decision here and
+    holds the write gate around the native attach; a save records :meth:`meta`, a load restores
+    it with :meth:`restore`."""
+
+    def __init__(self, index: Any) -> None:
+        self._index = index
+        self.quantizer: Any = None  # None: float32 storage; an untrained one waits for the first add
+        self.auto = False  # storage="auto": SQ8 codes if a check on the data passes
+        self.auto_pending = False  # ... and it has not decided yet
+        self.retrains = False  # storage="sq8": the index trains its SQ8 codes again as it grows
+        self.trained_on = 0  # rows the codes it retrains were last trained on (0: none)
+
+    @property
+    def kind(self) -> str:
+        return "float32" if self.quantizer is None else self.quantizer.kind
+
+    def configure(self, storage: Any, quantizer: Any) -> None:
+        """The constructor's ``storage=`` on an empty index (a trained quantizer is attached now)."""
+        self.auto = self.auto_pending = isinstance(storage, str) and storage == "auto"
+        self.retrains = isinstance(storage, str) and storage == "sq8"
+        self.quantizer = quantizer
+        if quantizer is not None and quantizer.is_trained:
+            self.attach(quantizer, 0)
+
+    def switch(self, storage: Any, quantizer: Any, threads: int) -> None:
+        """Index.set_storage on an index that may hold vectors."""
+        ix = self._index
+        self.auto = self.auto_pending = isinstance(storage, str) and storage == "auto"
+        self.retrains = isinstance(storage, str) and storage == "sq8"
+        self.trained_on = 0
+        if self.auto_pending and len(ix) >= AUTO_MIN_ROWS:
+            with ix._write_gate:
+                ix._core.detach_codec()
+                self.quantizer = None
+            self._decide(threads)
+            return
+        with ix._write_gate:
+            if quantizer is not None and not quantizer.is_trained and len(ix):
+                quantizer.train(self._training_vectors())
+                self.trained_on = len(ix) if self.retrains else 0
+            if quantizer is not None and quantizer.is_trained:
+                self.attach(quantizer, threads)
+                return
+            # float32 storage, or an untrained quantizer that the first add will train
+            ix._core.detach_codec()
+            self.quantizer = quantizer
+            ix._filtered.storage_changed()
+
+    def attach(self, quantizer: Any, threads: int, codes: Optional[np.ndarray] = None) -> None:
+        """Makes a trained quantizer the one walks score with: it encodes every stored vector, or
+        takes their `codes` [slots, code_size] when the caller encoded them (a disk build)."""
+        self._index._core.attach_codec(quantizer.to_bytes(), codes, threads)
+        self.quantizer = quantizer
+        self._index._filtered.storage_changed()  # plan costs change with the storage
+
+    def fix(self, quantizer: Any, threads: int, codes: np.ndarray) -> None:
+        """A disk build's codes, encoded by the caller: they stay, never decided or trained again."""
+        self.attach(quantizer, threads, codes)
+        self.auto = self.auto_pending = False
+        self.trained_on = 0
+
+    def before_add(self, data: np.ndarray) -> None:
+        """The first add trains an untrained quantizer; the codec then encodes every add natively."""
+        q = self.quantizer
+        if q is None or q.is_trained:
+            return
+        q.train(training_sample(data, self._index.seed))
+        self.attach(q, 0)
+        self.trained_on = data.shape[0] if self.retrains else 0
+
+    def after_add(self, threads: int) -> None:
+        """"auto" decides once the index holds AUTO_MIN_ROWS; codes the index trained itself are
+        trained again when it has grown RETRAIN_GROWTH times over."""
+        if self.auto_pending and len(self._index) >= AUTO_MIN_ROWS:
+            self._decide(threads)
+        elif retrain_due(self.trained_on, len(self._index)):
+            self._retrain(threads)
+
+    def meta(self) -> dict:
+        """The fields a save records beside the quantizer itself."""
+        meta: dict = {}
+        if self.auto:  # "pending" until it has decided, then "decided"
+            meta["storage_auto"] = "pending" if self.auto_pending else "decided"
+        if self.trained_on:  # codes the index trains again as it grows
+            meta["codes_trained_on"] = self.trained_on
+        return meta
+
+    def restore(self, quantizer: Any, auto: Any, trained_on: int, path: Any) -> None:
+        """A loaded index's state: its quantizer (already attached natively), meta "storage_auto"
+        and "codes_trained_on"."""
+        from vecsearch.errors import FormatError
+
+        if auto not in (None, "pending", "decided"):
+            raise FormatError(f"{path}: meta field 'storage_auto' is {auto!r}, not 'pending' or 'decided'")
+        self.quantizer = quantizer
+        self.auto, self.auto_pending = auto is not None, auto == "pending"
+        self.trained_on = trained_on
+        self.retrains = trained_on > 0
+
+    def _decide(self, threads: int) -> None:
+        """storage="auto": SQ8 codes if they hold the neighbours on a sample of the index."""
+        ix = self._index
+        codec = auto_codes(self._training_vectors(), ix.metric, ix.seed)
+        with ix._write_gate:
+            if codec is not None:
+                self.attach(codec, threads)
+                self.trained_on = len(ix)
+            self.auto_pending = False
+
+    def _retrain(self, threads: int) -> None:
+        """Trains the SQ8 codes the index owns again, on a sample of all it now holds (see
+        RETRAIN_GROWTH), and encodes every vector with them."""
+        from vecsearch import quant
+
+        ix = self._index
+        codec = quant.SQ8(metric=ix.metric).train(self._training_vectors())
+        with ix._write_gate:
+            self.attach(codec, threads)
+            self.trained_on = len(ix)
+
+    def _training_vectors(self) -> np.ndarray:
+        """The stored vectors of a seeded sample of up to TRAIN_SAMPLE live ids."""
+        seed = self._index.seed
+        return self._index._sample_vectors(lambda live: training_sample(live, seed))

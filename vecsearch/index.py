@@ -12,12 +12,12 @@ from vecsearch._persist import codes_trained_on, load_index, save_index
 from vecsearch.disk.budget import check_file_budget
 from vecsearch.disk.spill import check_complete
 from vecsearch._progress import progress as _progress_bar
-from vecsearch._storage import AUTO_MIN_ROWS, auto_codes, resolve_storage, retrain_due, training_sample
+from vecsearch._storage import StorageState, resolve_storage
 from vecsearch._validate import (MAX_ACORN_GAMMA, MAX_DIM, MAX_M, METRICS, MISSING_ID, as_ids, as_vectors,
                                  non_negative_int, normalized, positive_int, require_distinct)
 from vecsearch.attributes import AttributeStore
 from vecsearch.attributes.store import NO_SLOT
-from vecsearch.errors import DuplicateIdError, EmptyIndexError, FormatError, UnknownIdError
+from vecsearch.errors import DuplicateIdError, EmptyIndexError, UnknownIdError
 from vecsearch.search_info import search_info
 from vecsearch.filters.planner import QueryPlan
 from vecsearch.filters.range_index import RangeIndex, check_range_column, load_range_indexes
@@ -115,11 +115,7 @@ class Index:
         quantizer = resolve_storage(storage, dim, metric)
         self._init(_core.HnswIndex(dim, metric, M, ef_construction, int(seed), acorn_gamma, acorn_m_beta), ef_search)
         self.rerank = rerank
-        self._auto = self._auto_pending = isinstance(storage, str) and storage == "auto"
-        self._retrains = isinstance(storage, str) and storage == "sq8"  # the index's to retrain
-        self._quantizer: Any = quantizer  # an untrained one is trained by the first add
-        if quantizer is not None and quantizer.is_trained:
-            self._attach_quantizer(quantizer, 0)
+        self._storage.configure(storage, quantizer)  # an untrained quantizer waits for the first add
 
     def _init(self, core: Any, ef_search: int, keepalive: Any = None) -> None:
         self._core = core
@@ -134,11 +130,7 @@ class Index:
         self.ef_search = ef_search
         self._keepalive = keepalive  # the mmap behind borrowed vectors
         self._disk_io: Optional[str] = None  # "io_uring", "pread" or "mmap" with vectors on disk
-        self._quantizer = None  # None: float32 storage
-        self._auto = False  # storage="auto": SQ8 codes if a check on the data passes
-        self._auto_pending = False  # ... and it has not decided yet
-        self._retrains = False  # storage="sq8": the index trains its SQ8 codes again as it grows
-        self._codes_trained_on = 0  # rows the codes it retrains were last trained on (0: none)
+        self._storage = StorageState(self)  # the codes walks score with, and when they change
         self._rerank: Optional[int] = None
         self._filtered = FilteredSearch(self)
         self._attributes = AttributeStore()
@@ -196,12 +188,12 @@ class Index:
     @property
     def storage(self) -> str:
         """``"float32"``, or the kind of the codes walks use (``"sq8"``, ``"pq"``, ``"binary"``)."""
-        return "float32" if self._quantizer is None else self._quantizer.kind
+        return self._storage.kind
 
     @property
     def quantizer(self) -> Any:
         """The :class:`vecsearch.quant.Quantizer` of quantized storage, or None."""
-        return self._quantizer
+        return self._storage.quantizer
 
     @property
     def rerank(self) -> Optional[int]:
@@ -225,7 +217,7 @@ class Index:
             f"vecsearch.Index(dim={self.dim}, metric={self.metric!r}, M={self.M}, "
             f"ef_construction={self.ef_construction}"
             + (f", acorn_gamma={self.acorn_gamma}, acorn_m_beta={self.acorn_m_beta}" if self.acorn_gamma > 1 else "")
-            + (f", storage={self.storage!r}" if self._quantizer is not None else "")
+            + (f", storage={self.storage!r}" if self.quantizer is not None else "")
             + f", len={len(self)})"
         )
 
@@ -275,7 +267,7 @@ class Index:
             require_distinct(ids, "add")
             self._check_absent(ids)
         prepared = self._attributes.prepare(attributes, n)
-        self._train_quantizer(data)
+        self._storage.before_add(data)
         out = np.empty(n, dtype=np.uint64)
         self._core.reserve_more(n)  # a MemoryError here leaves the index untouched
         self._disk_io = None  # the core copies vectors on disk into RAM before adding
@@ -290,10 +282,7 @@ class Index:
                         for name, (kind, values, null) in prepared.items()
                     }, self._core.slots_of(out[start:stop]))
                 bar.update(stop - start)
-        if self._auto_pending and len(self) >= AUTO_MIN_ROWS:
-            self._decide_storage(threads)
-        elif retrain_due(self._codes_trained_on, len(self)):
-            self._retrain_codes(threads)
+        self._storage.after_add(threads)
         self._filtered.ensure_axis_codes()  # the first add trained the codes on an empty index
         return out
 
@@ -305,64 +294,12 @@ class Index:
         kept as it is: it was built from the float vectors, whatever the storage.
         """
         quantizer = resolve_storage(storage, self.dim, self.metric)
-        self._switch_storage(storage, quantizer, self._threads(num_threads))
+        self._storage.switch(storage, quantizer, self._threads(num_threads))
         self._filtered.ensure_axis_codes()  # SQ8 codes in RAM: the codes plan's first pass
-
-    def _switch_storage(self, storage: Any, quantizer: Any, threads: int) -> None:
-        self._auto = self._auto_pending = isinstance(storage, str) and storage == "auto"
-        self._retrains = isinstance(storage, str) and storage == "sq8"
-        self._codes_trained_on = 0
-        if self._auto_pending and len(self) >= AUTO_MIN_ROWS:
-            with self._write_gate:
-                self._core.detach_codec()
-                self._quantizer = None
-            self._decide_storage(threads)
-            return
-        with self._write_gate:
-            if quantizer is not None and not quantizer.is_trained and len(self):
-                quantizer.train(self._training_vectors())
-                self._codes_trained_on = len(self) if self._retrains else 0
-            if quantizer is not None and quantizer.is_trained:
-                self._attach_quantizer(quantizer, threads)
-                return
-            # float32 storage, or an untrained quantizer that the first add will train
-            self._core.detach_codec()
-            self._quantizer = quantizer
-            self._filtered.storage_changed()
-
-    def _attach_quantizer(self, quantizer: Any, threads: int, codes: Optional[np.ndarray] = None) -> None:
-        """Makes a trained quantizer the one walks score with: it encodes every stored vector, or
-        takes their `codes` [slots, code_size] when the caller encoded them (a disk build)."""
-        self._core.attach_codec(quantizer.to_bytes(), codes, threads)
-        self._quantizer = quantizer
-        self._filtered.storage_changed()  # plan costs change with the storage
-
-    def _decide_storage(self, threads: int) -> None:
-        """storage="auto": SQ8 codes if they hold the neighbours on a sample of the index."""
-        codec = auto_codes(self._training_vectors(), self.metric, self.seed)
-        with self._write_gate:
-            if codec is not None:
-                self._attach_quantizer(codec, threads)
-                self._codes_trained_on = len(self)
-            self._auto_pending = False
-
-    def _retrain_codes(self, threads: int) -> None:
-        """Trains the SQ8 codes the index owns again, on a sample of all it now holds (see
-        RETRAIN_GROWTH), and encodes every vector with them."""
-        from vecsearch import quant
-
-        codec = quant.SQ8(metric=self.metric).train(self._training_vectors())
-        with self._write_gate:
-            self._attach_quantizer(codec, threads)
-            self._codes_trained_on = len(self)
 
     def _live_ids(self) -> np.ndarray:
         with self._attributes.lock:
             return self._attributes.ids[self._attributes.alive]
-
-    def _training_vectors(self) -> np.ndarray:
-        """The stored vectors of a seeded sample of up to TRAIN_SAMPLE live ids."""
-        return self._sample_vectors(lambda live: training_sample(live, self.seed))
 
     def _sample_vectors(self, pick: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """The stored vectors of the ids pick(live ids) returns. Without the write gate, a
@@ -375,15 +312,6 @@ class Index:
         except UnknownIdError:
             with self._write_gate:
                 return read()
-
-    def _train_quantizer(self, data: np.ndarray) -> None:
-        # The first add trains an untrained quantizer; the codec then encodes every add natively.
-        q = self._quantizer
-        if q is None or q.is_trained:
-            return
-        q.train(training_sample(data, self.seed))
-        self._attach_quantizer(q, 0)
-        self._codes_trained_on = data.shape[0] if self._retrains else 0
 
     def _check_absent(self, ids: np.ndarray) -> None:
         # A native membership pass so a duplicate fails before the first chunk is inserted.
@@ -573,12 +501,12 @@ class Index:
     @property
     def _sq8_in_ram(self) -> bool:
         # SQ8 codes and float rows in RAM: the codes plan can scan the codes and re-rank exactly.
-        return self._quantizer is not None and self._quantizer.kind == "sq8" and self._disk_io is None
+        return self.storage == "sq8" and self._disk_io is None
 
     @property
     def _scans_codes(self) -> bool:
         # With rows read per query from disk, the scan plan scores codes and re-reads the best.
-        return self._disk_io in ("io_uring", "pread") and self._quantizer is not None
+        return self._disk_io in ("io_uring", "pread") and self.quantizer is not None
 
     @staticmethod
     def _threads(num_threads: Optional[int]) -> int:
@@ -692,14 +620,8 @@ class Index:
         index = cls.__new__(cls)
         index._init(core, ef_search, keepalive=f if mapped else None)
         index._attributes = attributes
-        index._quantizer = quantizer
         index._rerank = rerank
-        auto = f.meta.get("storage_auto")
-        if auto not in (None, "pending", "decided"):
-            raise FormatError(f"{path}: meta field 'storage_auto' is {auto!r}, not 'pending' or 'decided'")
-        index._auto, index._auto_pending = auto is not None, auto == "pending"
-        index._codes_trained_on = codes_trained_on(f.meta, path)
-        index._retrains = index._codes_trained_on > 0
+        index._storage.restore(quantizer, f.meta.get("storage_auto"), codes_trained_on(f.meta, path), path)
         index._range_indexes = load_range_indexes(f.meta.get("range_indexes", []), attributes, path)
         if vectors_on_disk and f.has("vectors"):
             f.release("vectors")  # read per query from now on, one row at a time

@@ -273,7 +273,6 @@ def _encode(index: Any, quantizer: Any, refine_subspaces: int, spill: SpillFile,
                 fine[start:start + n], terms[start:start + n], errors[start:start + n] = encode_refine(
                     quantizer, refine, block, codes[start:start + n], index.metric, threads=threads)
             bar.update(n)
-    index._attach_quantizer(quantizer, threads, codes)
-    index._auto, index._codes_trained_on = False, 0  # the codes chosen here stay
+    index._storage.fix(quantizer, threads, codes)  # the codes chosen here stay
     if refine is not None:
         index._core.attach_refine(refine.to_bytes(), fine, terms, errors)

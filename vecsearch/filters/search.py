@@ -101,9 +101,9 @@ class FilteredSearch:
         if not ix._sq8_in_ram or ix._core.axis_code_dim():
             return
         tried = self._axes_tried
-        if tried is not None and tried[0] is ix._quantizer and len(ix) < 2 * tried[1]:
+        if tried is not None and tried[0] is ix.quantizer and len(ix) < 2 * tried[1]:
             return
-        self._axes_tried = (ix._quantizer, len(ix))
+        self._axes_tried = (ix.quantizer, len(ix))
         seed = ix.seed
         attach_axis_codes(ix._core, ix._sample_vectors(lambda live: np.random.default_rng(seed).choice(
             live, min(AXES_SAMPLE, live.shape[0]), replace=False)), 0)
@@ -155,7 +155,7 @@ class FilteredSearch:
         match; otherwise at most the re-rank depth of the matches, and with a refine code the mean
         this index has read per re-ranked query so far, when it has searched."""
         ix = self._index
-        if ix._quantizer is None or (chosen.plan == "scan" and not ix._scans_codes):
+        if ix.quantizer is None or (chosen.plan == "scan" and not ix._scans_codes):
             return float(chosen.matches)
         rows = float(min(chosen.matches, ix._rerank_for(ef, k, None)))
         io = ix._core.io_stats()
