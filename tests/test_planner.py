@@ -21,7 +21,8 @@ def _random_model(rng: np.random.Generator, codes: bool) -> CostModel:
                      scan_block_per_query=float(rng.uniform(0.001, 0.02)), scan_block_per_block=float(rng.uniform(0.001, 0.05)),
                      walk_fixed=float(rng.uniform(2, 40)), walk_per_ef=float(rng.uniform(0.05, 1.0)), acorn=acorn,
                      measured_at_size=100_000, scan_preference=float(rng.choice([1.0, 3.0])),
-                     blocked_scans=bool(rng.integers(2)), **extra)
+                     blocked_scans=bool(rng.integers(2)),
+                     scan_block_fixed=float(rng.uniform(0.5, 20)) if rng.integers(2) else None, **extra)
 
 
 def test_small_filter_shortcut_equals_the_full_comparison():
@@ -48,9 +49,9 @@ def _numpy_costs(model: CostModel, matches: np.ndarray, live: int, ef: int, shar
     b = np.maximum(shared_by.astype(np.float64), 1.0)
     blocked = b >= 4
     per_block = 1 / np.minimum(b, model.scan_block_widest)
-    scan = model.scan_fixed + m * np.where(blocked & model.blocked_scans,
-                                           model.scan_block_per_query + model.scan_block_per_block * per_block,
-                                           model.scan_per_match)
+    blocked_scan = blocked & model.blocked_scans
+    scan = np.where(blocked_scan, model.block_fixed, model.scan_fixed) + m * np.where(
+        blocked_scan, model.scan_block_per_query + model.scan_block_per_block * per_block, model.scan_per_match)
     xs = np.log([s for s, _, _ in model.acorn])
     acorn = (np.interp(np.log(selectivity), xs, [f for _, f, _ in model.acorn])
              + np.interp(np.log(selectivity), xs, [c for _, _, c in model.acorn]) * ef)

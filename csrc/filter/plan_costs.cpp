@@ -31,13 +31,13 @@ void costs_of(const PlanCostModel& model, int64_t matches, int64_t shared_by, si
     // Not extrapolated past the widest block timed: the fit's intercept came out at less than
     // half the measured cost of a 200-query block (200k x 384, 2,000 matches: 13 vs 31 us).
     const double per_block = 1.0 / std::min(shared, p[P::kScanBlockWidest]);
-    const double scan_per_match = block && p[P::kBlockedScans] != 0.0
-                                      ? p[P::kScanBlockPerQuery] + p[P::kScanBlockPerBlock] * per_block
-                                      : p[P::kScanPerMatch];
+    const bool blocked_scan = block && p[P::kBlockedScans] != 0.0;
+    const double scan_per_match =
+        blocked_scan ? p[P::kScanBlockPerQuery] + p[P::kScanBlockPerBlock] * per_block : p[P::kScanPerMatch];
     const double codes_per_match =
         block ? p[P::kCodesBlockPerQuery] + p[P::kCodesBlockPerBlock] * per_block : p[P::kCodesPerMatch];
     const double log_s = std::log(selectivity);
-    double scan = p[P::kScanFixed] + m * scan_per_match;
+    double scan = p[blocked_scan ? P::kScanBlockFixed : P::kScanFixed] + m * scan_per_match;
     double post = p[P::kWalkFixed] + p[P::kWalkPerEf] * ef_d / selectivity;
     if (ranked) {
         scan /= p[P::kScanPreference];

@@ -15,7 +15,7 @@ struct PlanCostModel {
     enum Param : size_t {
         kScanFixed, kScanPerMatch, kScanBlockPerQuery, kScanBlockPerBlock, kScanBlockWidest, kBlockedScans,
         kWalkFixed, kWalkPerEf, kScanPreference, kCodesFixed, kCodesPerDepth, kCodesPerMatch,
-        kCodesBlockPerQuery, kCodesBlockPerBlock, kPostMinSelectivity, kScanBlockMin, kParams
+        kCodesBlockPerQuery, kCodesBlockPerBlock, kPostMinSelectivity, kScanBlockMin, kScanBlockFixed, kParams
     };
     double p[kParams];
     // ACORN's timings at a few selectivities, ascending: log(selectivity), fixed, per unit of ef.

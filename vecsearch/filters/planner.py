@@ -11,7 +11,8 @@ the fixed part dominates:
   block (each vector read from memory once for the block, then scored against every query in
   it), and a query's share is ``matches * (scan_block_per_query + scan_block_per_block / b)``:
   the arithmetic is paid per query, the memory pass once per block. Both parts are fitted from
-  blocks of two sizes. (The native scan splits a batch wider than its cache budget, or to give
+  blocks of two sizes, and a blocked query's fixed part, ``scan_block_fixed``, from a block
+  scanning a few hundred matches (where the single-query ``scan_fixed`` came out at half of it). (The native scan splits a batch wider than its cache budget, or to give
   each thread a block, so for very wide batches the estimate is a little low.)
 - acorn: ``fixed(s) + ef * per_ef(s)``, measured at a few selectivities s on random filters and
   interpolated in log-selectivity. An ACORN hop reads two-hop neighbour lists while few
@@ -46,6 +47,7 @@ CALIBRATION_QUERIES = 16
 SCAN_BLOCK_MIN = 4  # queries sharing a filter that the native scan answers as a block
 SCAN_BLOCK_WIDEN = 4  # the wider calibration block has this many times the calibration queries
 SCAN_BLOCK_SELECTIVITY = 0.1  # share of the slots the blocked scans are calibrated on
+SCAN_BLOCK_FEW = 256  # matches of the blocked scan whose time gives a blocked query's fixed part
 
 
 def _line(x0: float, y0: float, x1: float, y1: float) -> Tuple[float, float]:
@@ -80,6 +82,8 @@ class CostModel:
     # False where scans are never blocked across queries (code scans of a disk index): every
     # query then pays the per-query scan cost, however many share its filter.
     blocked_scans: bool = True
+    # A query's fixed part in a blocked scan (None: scan_fixed).
+    scan_block_fixed: Optional[float] = None
     # The codes plan (an index with SQ8 codes in RAM): every match's code scored with an int8
     # query, then the best max(k, rerank) re-scored exactly: codes_fixed + depth * codes_per_depth
     # + matches * (codes_block_per_query + codes_block_per_block / b when b >= SCAN_BLOCK_MIN
@@ -146,6 +150,9 @@ class CostModel:
             for b in (narrow, widened)
         )
         block_per_query, block_per_block = _line(1 / widened, wide_cost, 1 / narrow, narrow_cost)
+        handful = _random_bitmap(rng, words.shape[0], min(1.0, SCAN_BLOCK_FEW / max(slots, 1)))
+        handful_cost = timed("scan", handful, narrow, per_call=narrow, source=wide)
+        block_fixed = max(0.0, handful_cost - _popcount(handful) * (block_per_query + block_per_block / narrow))
         codes: Dict[str, float] = {}
         if code_scans:
             lo, hi = CALIBRATION_EFS
@@ -168,6 +175,7 @@ class CostModel:
             scan_block_per_query=block_per_query,
             scan_block_per_block=block_per_block,
             scan_block_widest=widened,
+            scan_block_fixed=block_fixed,
             walk_fixed=walk_fixed,
             walk_per_ef=walk_per_ef,
             acorn=acorn,
@@ -205,9 +213,15 @@ class CostModel:
             self.scan_block_widest, float(self.blocked_scans), self.walk_fixed, self.walk_per_ef,
             self.scan_preference, self.codes_fixed, self.codes_per_depth, self.codes_per_match,
             self.codes_block_per_query, self.codes_block_per_block, POST_MIN_SELECTIVITY, SCAN_BLOCK_MIN,
+            self.block_fixed,
         ], dtype=np.float64)
         acorn = np.array([(np.log(s), f, c) for s, f, c in self.acorn], dtype=np.float64).reshape(-1, 3)
         return params, acorn
+
+    @property
+    def block_fixed(self) -> float:
+        """A blocked scan's fixed part per query."""
+        return self.scan_fixed if self.scan_block_fixed is None else self.scan_block_fixed
 
     def stale(self, size: int) -> bool:
         """Whether the index grew or shrank enough to measure again."""
@@ -271,7 +285,7 @@ def _scan_wins_below(model: CostModel, ef: int) -> float:
     others = min(min(f for _, f, _ in model.acorn) + min(c for _, _, c in model.acorn) * ef,
                  model.walk_fixed + model.walk_per_ef * ef,  # post at selectivity 1, its cheapest
                  model.codes_fixed + model.codes_per_depth * ef)
-    return (others * model.scan_preference - model.scan_fixed) / max(per_match, 1e-12)
+    return (others * model.scan_preference - max(model.scan_fixed, model.block_fixed)) / max(per_match, 1e-12)
 
 
 def cheapest_cost(matches: np.ndarray, live: int, k: int, ef: int, model: CostModel,
