@@ -75,7 +75,6 @@ std::unique_ptr<RangeCodes> RangeCodes::build(const FlatStore& store, Metric met
         axes->train(rows.data(), train, threads);
         allocate(rc->axis_scanned_, n, l2);
         rc->full_.resize(n * dim);
-        if (l2) rc->full_norms_.resize(n);
     }
     std::vector<float>().swap(sample);
 
@@ -93,7 +92,6 @@ std::unique_ptr<RangeCodes> RangeCodes::build(const FlatStore& store, Metric met
             for (size_t i = 0; i < m; ++i) rc->whole_.norms[start + i] = rc->codec_.code_norm(full + i * dim);
         interleave_rows(full, m, dim, start, rc->whole_);
         if (axes) {
-            if (l2) std::copy(&rc->whole_.norms[start], &rc->whole_.norms[start] + m, &rc->full_norms_[start]);
             axes->encode(rows.data(), m, codes.data(), l2 ? &rc->axis_scanned_.norms[start] : nullptr, threads);
             interleave_rows(codes.data(), m, cdim, start, rc->axis_scanned_);
         }
@@ -104,7 +102,7 @@ std::unique_ptr<RangeCodes> RangeCodes::build(const FlatStore& store, Metric met
 size_t RangeCodes::memory_bytes() const {
     return slots_.capacity() * sizeof(slot_t) + whole_.blocks.capacity() + whole_.norms.capacity() * sizeof(float) +
            axis_scanned_.blocks.capacity() + axis_scanned_.norms.capacity() * sizeof(float) +
-           codec_.serialize().size() + full_.capacity() + full_norms_.capacity() * sizeof(float) +
+           codec_.serialize().size() + full_.capacity() +
            (axes_ ? axes_->memory_bytes() : 0);
 }
 
@@ -114,7 +112,7 @@ void RangeCodes::rescore(const float* const* queries, size_t nb, code_scan::Pool
     for (size_t j = 0; j < nb; ++j) {
         float base, mul;
         code_scan::prepare(codec_, queries[j], w8.data(), &base, &mul);
-        code_scan::rescore(codec_.int8_kernels(), full_.data(), dim_, full_norms_.empty() ? nullptr : full_norms_.data(),
+        code_scan::rescore(codec_.int8_kernels(), full_.data(), dim_, whole_.norms.empty() ? nullptr : whole_.norms.data(),
                            w8.data(), base, mul, first[j], slots_.data(), tops[j]);
     }
 }

@@ -64,9 +64,9 @@ private:
     std::optional<ProjectedSQ8> axes_;  // of their projections, when given one
     code_scan::Interleaved whole_;         // codec_'s codes: the scan of a short stretch, or of any
     code_scan::Interleaved axis_scanned_;  // with a projection: axes_'s codes, a long stretch's first pass
-    // With a projection: codec_'s codes, row-major in the order, and their norms (the second pass).
+    // With a projection: codec_'s codes, row-major in the order (the second pass; their norms
+    // are whole_'s).
     HugeVector<uint8_t> full_;
-    std::vector<float> full_norms_;
 };
 
 }  // namespace vecsearch
