@@ -115,8 +115,7 @@ class StorageState:
 
     def configure(self, storage: Any, quantizer: Any) -> None:
         """The constructor's ``storage=`` on an empty index (a trained quantizer is attached now)."""
-        self.auto = self.auto_pending = isinstance(storage, str) and storage == "auto"
-        self.retrains = isinstance(storage, str) and storage == "sq8"
+        self._take_mode(storage)
         self.quantizer = quantizer
         if quantizer is not None and quantizer.is_trained:
             self.attach(quantizer, 0)
@@ -124,8 +123,7 @@ class StorageState:
     def switch(self, storage: Any, quantizer: Any, threads: int) -> None:
         """Index.set_storage on an index that may hold vectors."""
         ix = self._index
-        self.auto = self.auto_pending = isinstance(storage, str) and storage == "auto"
-        self.retrains = isinstance(storage, str) and storage == "sq8"
+        self._take_mode(storage)
         self.trained_on = 0
         if self.auto_pending and len(ix) >= AUTO_MIN_ROWS:
             with ix._write_gate:
@@ -144,6 +142,11 @@ class StorageState:
             ix._core.detach_codec()
             self.quantizer = quantizer
             ix._filtered.storage_changed()
+
+    def _take_mode(self, storage: Any) -> None:
+        """"auto" decides later; "sq8" codes are the index's own, trained again as it grows."""
+        self.auto = self.auto_pending = isinstance(storage, str) and storage == "auto"
+        self.retrains = isinstance(storage, str) and storage == "sq8"
 
     def attach(self, quantizer: Any, threads: int, codes: Optional[np.ndarray] = None) -> None:
         """Makes a trained quantizer the one walks score with: it encodes every stored vector, or

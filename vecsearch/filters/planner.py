@@ -9,11 +9,12 @@ the fixed part dominates:
 - scan:  ``scan_fixed + matches * scan_per_match``: one exact distance per matching vector; when
   ``b >= SCAN_BLOCK_MIN`` queries of a batch share the filter, the native scan scores them as a
   block (each vector read from memory once for the block, then scored against every query in
-  it), and a query's share is ``matches * (scan_block_per_query + scan_block_per_block / b)``:
-  the arithmetic is paid per query, the memory pass once per block. Both parts are fitted from
-  blocks of two sizes, and a blocked query's fixed part, ``scan_block_fixed``, from a block
-  scanning a few hundred matches (where the single-query ``scan_fixed`` came out at half of it). (The native scan splits a batch wider than its cache budget, or to give
-  each thread a block, so for very wide batches the estimate is a little low.)
+  it), and a query's share is ``scan_block_fixed + matches * (scan_block_per_query +
+  scan_block_per_block / b)``: the arithmetic is paid per query, the memory pass once per block.
+  Both per-match parts are fitted from blocks of two sizes, the fixed part from a block scanning a
+  few hundred matches (the single-query ``scan_fixed`` came out at half of it there). (The native
+  scan splits a batch wider than its cache budget, or to give each thread a block, so for very
+  wide batches the estimate is a little low.)
 - acorn: ``fixed(s) + ef * per_ef(s)``, measured at a few selectivities s on random filters and
   interpolated in log-selectivity. An ACORN hop reads two-hop neighbour lists while few
   neighbours match, so a hop costs several unfiltered hops at 10% and about one at 50%.
