@@ -162,7 +162,12 @@ class StorageState:
         self.trained_on = 0
 
     def before_add(self, data: np.ndarray) -> None:
-        """The first add trains an untrained quantizer; the codec then encodes every add natively."""
+        """The first add trains an untrained quantizer; the codec then encodes every add natively.
+        "auto" decides on a first add of AUTO_MIN_ROWS or more before its vectors are linked, so
+        the build's beams score SQ8 codes too (Hnsw::insert), as later adds' do."""
+        if self.auto_pending and len(self._index) == 0 and data.shape[0] >= AUTO_MIN_ROWS:
+            self._decide(0, first_add=data)
+            return
         q = self.quantizer
         if q is None or q.is_trained:
             return
@@ -199,14 +204,19 @@ class StorageState:
         self.trained_on = trained_on
         self.retrains = trained_on > 0
 
-    def _decide(self, threads: int) -> None:
-        """storage="auto": SQ8 codes if they hold the neighbours on a sample of the index."""
+    def _decide(self, threads: int, first_add: Optional[np.ndarray] = None) -> None:
+        """storage="auto": SQ8 codes if they hold the neighbours on a sample of the index, or of
+        the vectors of a first add (`first_add`) on an empty one."""
         ix = self._index
-        codec = auto_codes(self._training_vectors(), ix.metric, ix.seed)
+        if first_add is None:
+            sample, rows = self._training_vectors(), len(ix)
+        else:
+            sample, rows = training_sample(first_add, ix.seed), first_add.shape[0]
+        codec = auto_codes(sample, ix.metric, ix.seed)
         with ix._write_gate:
             if codec is not None:
                 self.attach(codec, threads)
-                self.trained_on = len(ix)
+                self.trained_on = rows
             self.auto_pending = False
 
     def _retrain(self, threads: int) -> None:

@@ -242,11 +242,16 @@ private:
     size_t grown_capacity(size_t fresh) const;
     int draw_level(slot_t slot) const;
     void init_slot(slot_t slot, int level);
+    // Links a slot whose vector (and code, with codes attached) is stored (graph/hnsw_insert.cpp).
     void insert(slot_t slot, size_t visited_size);
 
-    // Insertion helpers (lock link rows while reading them).
-    slot_t greedy_build(const float* q, slot_t ep, float& ep_dist, int from_level, int to_level) const;
-    void search_layer_build(const float* q, slot_t ep, float ep_dist, int level, size_t ef, BeamPool& pool,
+    // Insertion helpers (lock link rows while reading them), over the scorer of the new vector.
+    template <class Scorer>
+    void insert_with(const Scorer& score, slot_t slot, size_t visited_size);
+    template <class Scorer>
+    slot_t greedy_build(const Scorer& score, slot_t ep, float& ep_dist, int from_level, int to_level) const;
+    template <class Scorer>
+    void search_layer_build(const Scorer& score, slot_t ep, float ep_dist, int level, size_t ef, BeamPool& pool,
                             VisitedList& visited) const;
     void select_neighbors(std::vector<Neighbor>& cands, size_t m) const;
     void compress_acorn(std::vector<Neighbor>& cands, VisitedList& linked) const;
