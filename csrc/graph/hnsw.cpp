@@ -231,6 +231,13 @@ void Hnsw::set_code_norms(size_t begin, size_t end) {
     for (size_t s = begin; s < end; ++s) code_norms_[s] = sq8_->code_norm(&codes_[s * cs]);
 }
 
+Sq8Scorer Hnsw::int8_scorer(const float* q, float error) const {
+    int8_t* w8 = reinterpret_cast<int8_t*>(aligned_bytes(scratch().prepared, params_.dim));
+    const SQ8Codec::IntQuery form = sq8_->prepare_int8(q, w8);
+    return Sq8Scorer(store_, q, codes_.data(), sq8_norms() ? code_norms_.data() : nullptr, w8, form,
+                     sq8_->int8_kernels(), error);
+}
+
 void Hnsw::detach_codec() {
     std::unique_lock<std::shared_mutex> lock(rw_);
     ++epoch_;

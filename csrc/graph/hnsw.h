@@ -263,6 +263,9 @@ private:
     // int8: SQ8 codes may be scored against an 8-bit form of the query (its rounding moves only
     // the walk, so callers pass rerank > 0: with rerank = 0 the code distances are the answer).
     void with_scorer(const float* q, const Fn& fn, bool codes, bool int8) const;
+    // The SQ8 codes' scorer of q (SQ8 codes attached), its int8 form prepared in this thread's
+    // scratch; `error` bounds the re-rank (negative: the full depth). Walks and inserts share it.
+    Sq8Scorer int8_scorer(const float* q, float error) const;
     // Walks, templates over ExactScorer / CodeScorer (graph/scorer.h).
     template <class Scorer>
     slot_t greedy_query(const Scorer& score, float& dist) const;

@@ -100,6 +100,13 @@ struct Scratch {
     return s;
 }
 
+// A 64-byte aligned stretch of n bytes in buf (a query's prepared form).
+inline uint8_t* aligned_bytes(std::vector<uint8_t>& buf, size_t n) {
+    buf.resize(n + 64);
+    uint8_t* p = buf.data();
+    return p + (64 - reinterpret_cast<uintptr_t>(p) % 64) % 64;
+}
+
 // A 64-byte aligned copy of a query in buf, so every SIMD load of it stays in one cache line.
 inline const float* aligned_query(std::vector<float>& buf, const float* query, size_t dim) {
     buf.resize(dim + 16);
@@ -129,20 +136,14 @@ void Hnsw::with_scorer(const float* query, const Fn& fn, bool codes, bool int8) 
         fn(ExactScorer(store_, q));
         return;
     }
-    sc.prepared.resize(std::max(codec_->prepared_size(), params_.dim) + 64);
-    uint8_t* prepared = sc.prepared.data();
-    prepared += (64 - reinterpret_cast<uintptr_t>(prepared) % 64) % 64;
     if (sq8_ && int8) {
-        int8_t* w8 = reinterpret_cast<int8_t*>(prepared);
-        const SQ8Codec::IntQuery form = sq8_->prepare_int8(q, w8);
         // With the rows in RAM, the re-rank reads only as deep as the codes' measured error needs.
-        fn(Sq8Scorer(store_, q, codes_.data(), sq8_norms() ? code_norms_.data() : nullptr, w8, form,
-                     sq8_->int8_kernels(),
-                     reader_ || count_ < kErrorSampleMin || !bounded_rerank_.load(std::memory_order_relaxed)
-                         ? -1.0f
-                         : codes_error()));
+        fn(int8_scorer(q, reader_ || count_ < kErrorSampleMin || !bounded_rerank_.load(std::memory_order_relaxed)
+                              ? -1.0f
+                              : codes_error()));
         return;
     }
+    uint8_t* prepared = aligned_bytes(sc.prepared, codec_->prepared_size());
     codec_->prepare(q, prepared);
     fn(CodeScorer(store_, q, *codec_, codes_.data(), prepared));
 }

@@ -175,13 +175,7 @@ void Hnsw::insert(slot_t slot, size_t visited_size) {
         insert_with(ExactScorer(store_, q), slot, visited_size);
         return;
     }
-    std::vector<uint8_t>& buf = scratch().prepared;
-    buf.resize(params_.dim + 64);
-    int8_t* w8 = reinterpret_cast<int8_t*>(buf.data() + (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64);
-    const SQ8Codec::IntQuery form = sq8_->prepare_int8(q, w8);
-    insert_with(Sq8Scorer(store_, q, codes_.data(), sq8_norms() ? code_norms_.data() : nullptr, w8, form,
-                          sq8_->int8_kernels(), -1.0f),
-                slot, visited_size);
+    insert_with(int8_scorer(q, -1.0f), slot, visited_size);  // the beam's depth is not re-ranked
 }
 
 template <class Scorer>
